@@ -1,0 +1,245 @@
+"""TFLite flatbuffer → Graph. Tensors keep their TFLite names; layout is already NHWC."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from edgeai.errors import ModelError, UnsupportedOpError
+from edgeai.ir import Graph, Node, Quantization, Tensor, verify
+
+_DTYPES = {0: "float32", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16", 9: "int8"}
+_ACTIVATIONS = {0: "none", 1: "relu", 2: "relu_n1_to_1", 3: "relu6"}
+
+
+def load_tflite(path: str | Path) -> Graph:
+    import tflite  # only the frontend knows the file format
+
+    path = Path(path)
+    try:
+        buf = path.read_bytes()
+    except OSError as e:
+        raise ModelError(f"{path}: cannot read ({e.strerror})") from None
+    if len(buf) < 8 or buf[4:8] != b"TFL3":
+        raise ModelError(f"{path}: not a TFLite file (bytes 4-7 are {buf[4:8]!r}, expected b'TFL3')")
+    try:
+        model = tflite.Model.GetRootAsModel(buf, 0)
+        return _Reader(tflite, model, buf, path).graph()
+    except (ModelError, UnsupportedOpError):
+        raise
+    except Exception as e:  # a truncated or corrupted flatbuffer fails anywhere inside the accessors
+        raise ModelError(f"{path}: corrupted or truncated TFLite file ({type(e).__name__}: {e})") from None
+
+
+class _Reader:
+    def __init__(self, tflite, model, buf: bytes, path: Path):
+        self.tfl, self.model, self.buf, self.path = tflite, model, buf, path
+        if model.SubgraphsLength() != 1:
+            raise ModelError(f"{path}: {model.SubgraphsLength()} subgraphs; only single-subgraph models are supported")
+        self.sg = model.Subgraphs(0)
+        self.tensors: dict[int, Tensor] = {}
+
+    def graph(self) -> Graph:
+        nodes = [self._node(i) for i in range(self.sg.OperatorsLength())]
+        inputs = [self.tensor(i).name for i in self.sg.InputsAsNumpy()]
+        outputs = [self.tensor(i).name for i in self.sg.OutputsAsNumpy()]
+        graph = Graph.build(self.path.stem, self.tensors.values(), nodes, inputs, outputs, source=str(self.path))
+        return verify(graph.replace())
+
+    # -- tensors ----------------------------------------------------------------------------
+    def tensor(self, index: int) -> Tensor:
+        if index in self.tensors:
+            return self.tensors[index]
+        if not 0 <= index < self.sg.TensorsLength():
+            raise ModelError(f"{self.path}: tensor index {index} out of range")
+        t = self.sg.Tensors(index)
+        name = (t.Name() or b"").decode("utf-8", "replace") or f"tensor_{index}"
+        if t.Type() not in _DTYPES:
+            raise ModelError(f"{self.path}: tensor {name!r} has unsupported TFLite type {t.Type()}")
+        dtype = _DTYPES[t.Type()]
+        shape = tuple(int(d) for d in t.ShapeAsNumpy()) if t.ShapeLength() else ()
+        if any(d < 0 for d in shape):
+            raise ModelError(f"{self.path}: tensor {name!r} has dynamic shape {list(shape)}; give it a static shape")
+        signature = tuple(int(d) for d in t.ShapeSignatureAsNumpy()) if t.ShapeSignatureLength() else shape
+        if any(d < 0 for d in signature[1:]):
+            raise ModelError(f"{self.path}: tensor {name!r} has dynamic dimensions {list(signature)}")
+        data = self._buffer(t.Buffer(), dtype, shape, name)
+        tensor = Tensor(name, shape, dtype, data, self._quant(t, name))
+        self.tensors[index] = tensor
+        return tensor
+
+    def _buffer(self, index, dtype, shape, name):
+        if index == 0 or index >= self.model.BuffersLength():
+            return None
+        b = self.model.Buffers(index)
+        if b.Offset() > 1:  # data stored after the flatbuffer (models over 2 GB)
+            raw = self.buf[b.Offset(): b.Offset() + b.Size()]
+        elif b.DataLength():
+            raw = b.DataAsNumpy().tobytes()
+        else:
+            return None
+        count = int(np.prod(shape, dtype=np.int64))
+        itemsize = np.dtype(dtype).itemsize
+        if len(raw) != count * itemsize:
+            raise ModelError(f"{self.path}: constant {name!r} holds {len(raw)} bytes, its shape {list(shape)} needs "
+                             f"{count * itemsize}")
+        return np.frombuffer(raw, dtype=dtype).reshape(shape)
+
+    def _quant(self, t, name):
+        q = t.Quantization()
+        if q is None or q.ScaleLength() == 0:
+            return None
+        scale = tuple(float(s) for s in q.ScaleAsNumpy())
+        zp = tuple(int(z) for z in q.ZeroPointAsNumpy()) if q.ZeroPointLength() else (0,) * len(scale)
+        try:
+            return Quantization(scale, zp, q.QuantizedDimension() if len(scale) > 1 else None)
+        except ValueError as e:
+            raise ModelError(f"{self.path}: tensor {name!r}: bad quantization: {e}") from None
+
+    # -- operators --------------------------------------------------------------------------
+    def _node(self, index: int) -> Node:
+        op = self.sg.Operators(index)
+        code = self.model.OperatorCodes(op.OpcodeIndex())
+        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+        opname = self.tfl.opcode2name(builtin) if builtin != 32 else code.CustomCode().decode()
+        ins = [self.tensor(i).name if i >= 0 else "" for i in (op.InputsAsNumpy() if op.InputsLength() else [])]
+        outs = [self.tensor(i).name for i in op.OutputsAsNumpy()]
+        name = outs[0] if outs else f"op{index}"
+        convert = _CONVERTERS.get(opname)
+        if convert is None:
+            raise UnsupportedOpError(f"{self.path}: operator #{index} {opname} (output {name!r}) is not supported")
+        try:
+            kind, inputs, attrs = convert(self, op, ins, outs)
+        except (ModelError, UnsupportedOpError) as e:
+            raise type(e)(f"{self.path}: operator #{index} {opname} ({name!r}): {e}") from None
+        return Node(name, kind, inputs, outs, attrs)
+
+    def options(self, op, cls_name):
+        opts = op.BuiltinOptions()
+        obj = getattr(self.tfl, cls_name)()
+        if opts is not None:
+            obj.Init(opts.Bytes, opts.Pos)
+        return obj
+
+    def const(self, name) -> np.ndarray:
+        for t in self.tensors.values():
+            if t.name == name and t.data is not None:
+                return t.data
+        raise ModelError(f"input {name!r} must be a constant")
+
+    def shape_of(self, name):
+        return next(t.shape for t in self.tensors.values() if t.name == name)
+
+
+def _activation(code):
+    if code not in _ACTIVATIONS:
+        raise UnsupportedOpError(f"fused activation {code} is not supported")
+    return _ACTIVATIONS[code]
+
+
+def _padding(kind, size_hw, kernel_hw, strides, dilations):
+    from edgeai.ops._shapes import same_padding
+
+    if kind == 1:  # VALID
+        return (0, 0, 0, 0)
+    (top, bottom), (left, right) = (same_padding(s, k, st, d) for s, k, st, d in zip(size_hw, kernel_hw, strides, dilations))
+    return (top, left, bottom, right)
+
+
+def _conv(r, op, ins, outs):
+    o = r.options(op, "Conv2DOptions")
+    x, w = r.shape_of(ins[0]), r.shape_of(ins[1])
+    strides, dil = (o.StrideH(), o.StrideW()), (o.DilationHFactor(), o.DilationWFactor())
+    pad = _padding(o.Padding(), x[1:3], w[1:3], strides, dil)
+    return "conv2d", ins, dict(strides=strides, dilations=dil, padding=pad, activation=_activation(o.FusedActivationFunction()))
+
+
+def _depthwise(r, op, ins, outs):
+    o = r.options(op, "DepthwiseConv2DOptions")
+    x, w = r.shape_of(ins[0]), r.shape_of(ins[1])
+    strides, dil = (o.StrideH(), o.StrideW()), (o.DilationHFactor(), o.DilationWFactor())
+    pad = _padding(o.Padding(), x[1:3], w[1:3], strides, dil)
+    # depth_multiplier in the options is unreliable in old converters; the shapes are not.
+    return "depthwise_conv2d", ins, dict(strides=strides, dilations=dil, padding=pad, depth_multiplier=w[3] // x[3],
+                                         activation=_activation(o.FusedActivationFunction()))
+
+
+def _fully_connected(r, op, ins, outs):
+    o = r.options(op, "FullyConnectedOptions")
+    if o.WeightsFormat() != 0:
+        raise UnsupportedOpError("shuffled weights format is not supported")
+    return "fully_connected", ins, dict(activation=_activation(o.FusedActivationFunction()), keep_num_dims=o.KeepNumDims())
+
+
+def _binary(kind, options):
+    def convert(r, op, ins, outs):
+        return kind, ins, dict(activation=_activation(r.options(op, options).FusedActivationFunction()))
+    return convert
+
+
+def _pool(kind):
+    def convert(r, op, ins, outs):
+        o = r.options(op, "Pool2DOptions")
+        x = r.shape_of(ins[0])
+        kernel, strides = (o.FilterHeight(), o.FilterWidth()), (o.StrideH(), o.StrideW())
+        return kind, ins, dict(kernel=kernel, strides=strides, padding=_padding(o.Padding(), x[1:3], kernel, strides, (1, 1)),
+                               activation=_activation(o.FusedActivationFunction()))
+    return convert
+
+
+def _reshape(r, op, ins, outs):
+    return "reshape", ins[:1], dict(shape=r.shape_of(outs[0]))
+
+
+def _softmax(r, op, ins, outs):
+    return "softmax", ins, dict(beta=r.options(op, "SoftmaxOptions").Beta())
+
+
+def _concat(r, op, ins, outs):
+    o = r.options(op, "ConcatenationOptions")
+    if o.FusedActivationFunction() != 0:
+        raise UnsupportedOpError("fused activation on CONCATENATION is not supported")
+    return "concat", ins, dict(axis=o.Axis())
+
+
+def _pad(r, op, ins, outs):
+    pads = r.const(ins[1]).astype(np.int64)  # [rank, 2]: before, after
+    return "pad", ins[:1], dict(pads=tuple(pads[:, 0]) + tuple(pads[:, 1]))
+
+
+def _transpose(r, op, ins, outs):
+    return "transpose", ins[:1], dict(perm=tuple(r.const(ins[1]).tolist()))
+
+
+def _mean(r, op, ins, outs):
+    return "mean", ins[:1], dict(axes=tuple(np.atleast_1d(r.const(ins[1])).tolist()),
+                                 keepdims=r.options(op, "ReducerOptions").KeepDims())
+
+
+def _plain(kind):
+    return lambda r, op, ins, outs: (kind, ins, {})
+
+
+_CONVERTERS = {
+    "CONV_2D": _conv,
+    "DEPTHWISE_CONV_2D": _depthwise,
+    "FULLY_CONNECTED": _fully_connected,
+    "ADD": _binary("add", "AddOptions"),
+    "SUB": _binary("sub", "SubOptions"),
+    "MUL": _binary("mul", "MulOptions"),
+    "AVERAGE_POOL_2D": _pool("average_pool2d"),
+    "MAX_POOL_2D": _pool("max_pool2d"),
+    "RESHAPE": _reshape,
+    "SOFTMAX": _softmax,
+    "CONCATENATION": _concat,
+    "PAD": _pad,
+    "TRANSPOSE": _transpose,
+    "MEAN": _mean,
+    "RELU": _plain("relu"),
+    "RELU6": _plain("relu6"),
+    "LOGISTIC": _plain("sigmoid"),
+    "TANH": _plain("tanh"),
+    "QUANTIZE": _plain("quantize"),
+    "DEQUANTIZE": _plain("dequantize"),
+}

@@ -1,0 +1,24 @@
+"""Shape arithmetic shared by the windowed ops (convolutions and pools)."""
+
+from __future__ import annotations
+
+
+def window_output(size: int, kernel: int, stride: int, dilation: int, pad_before: int, pad_after: int) -> int:
+    effective = (kernel - 1) * dilation + 1
+    return (size + pad_before + pad_after - effective) // stride + 1
+
+
+def same_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
+    """TFLite/ONNX SAME_UPPER: output = ceil(size / stride); the odd pixel goes after."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + (kernel - 1) * dilation + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+def broadcast(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...] | None:
+    out = []
+    for x, y in zip(((1,) * (len(b) - len(a))) + tuple(a), ((1,) * (len(a) - len(b))) + tuple(b)):
+        if x != y and 1 not in (x, y):
+            return None
+        out.append(max(x, y))
+    return tuple(out)
