@@ -41,7 +41,14 @@ class _Reader:
         self.tensors: dict[int, Tensor] = {}
 
     def graph(self) -> Graph:
-        nodes = [self._node(i) for i in range(self.sg.OperatorsLength())]
+        nodes, unsupported = [], []
+        for i in range(self.sg.OperatorsLength()):
+            try:
+                nodes.append(self._node(i))
+            except UnsupportedOpError as e:
+                unsupported.append(str(e))
+        if unsupported:  # all of them at once: the user fixes the model once, not op by op
+            raise UnsupportedOpError("\n".join(unsupported))
         inputs = [self.tensor(i).name for i in self.sg.InputsAsNumpy()]
         outputs = [self.tensor(i).name for i in self.sg.OutputsAsNumpy()]
         graph = Graph.build(self.path.stem, self.tensors.values(), nodes, inputs, outputs, source=str(self.path))
