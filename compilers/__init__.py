@@ -1,0 +1,1 @@
+"""Lowering of the graph IR to C. Only this package imports TVM."""

@@ -1,0 +1,1 @@
+"""The C emitter and the runtime shim that generated code links against."""

@@ -1,0 +1,96 @@
+"""Reference sessions: the LiteRT interpreter (reference kernels) and onnxruntime, as the user's desktop runs them."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from edgeai.errors import ModelError
+from edgeai.runtime.session import RunStats, TensorSpec, check_inputs
+
+
+def _litert():
+    try:
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    except ImportError:  # tflite-runtime is the accepted fallback where it is installed
+        from tflite_runtime.interpreter import Interpreter, OpResolverType
+    return Interpreter, OpResolverType
+
+
+class LiteRTSession:
+    """LiteRT with its reference kernels by default: TFLite Micro and CMSIS-NN follow those, and so do we.
+
+    `kernels="builtin"` selects the optimized kernels, `"xnnpack"` the default delegate; both differ from the
+    reference kernels by a few LSB on some int8 models, which is why bit-exactness is defined against "reference".
+    """
+
+    def __init__(self, path: str | Path, kernels: str = "reference", threads: int = 1):
+        Interpreter, Resolver = _litert()
+        resolver = {"reference": Resolver.BUILTIN_REF, "builtin": Resolver.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+                    "xnnpack": Resolver.AUTO}[kernels]
+        try:
+            self._it = Interpreter(model_path=str(path), experimental_op_resolver_type=resolver, num_threads=threads)
+            self._it.allocate_tensors()
+        except (ValueError, RuntimeError) as e:
+            raise ModelError(f"{path}: LiteRT cannot load it: {e}") from None
+        self.path = Path(path)
+        self.inputs = [self._spec(d) for d in self._it.get_input_details()]
+        self.outputs = [self._spec(d) for d in self._it.get_output_details()]
+        self.stats = RunStats()
+
+    @staticmethod
+    def _spec(d) -> TensorSpec:
+        scale, zp = d["quantization"]
+        return TensorSpec(d["name"], np.dtype(d["dtype"]).name, tuple(int(x) for x in d["shape"]),
+                          scale if scale else None, zp if scale else None)
+
+    def run(self, inputs) -> list[np.ndarray]:
+        arrays = check_inputs(self.inputs, inputs, str(self.path))
+        for d, a in zip(self._it.get_input_details(), arrays):
+            self._it.set_tensor(d["index"], a)
+        start = time.perf_counter()
+        self._it.invoke()
+        self.stats = RunStats(wall_seconds=time.perf_counter() - start)
+        return [self._it.get_tensor(d["index"]).copy() for d in self._it.get_output_details()]
+
+
+class OnnxRuntimeSession:
+    def __init__(self, path: str | Path, threads: int = 1, optimize: bool = True):
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        if not optimize:
+            opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        try:
+            self._sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        except Exception as e:
+            raise ModelError(f"{path}: onnxruntime cannot load it: {e}") from None
+        self.path = Path(path)
+        self.inputs = [self._spec(i) for i in self._sess.get_inputs()]
+        self.outputs = [self._spec(o) for o in self._sess.get_outputs()]
+        self.stats = RunStats()
+
+    @staticmethod
+    def _spec(info) -> TensorSpec:
+        dtype = {"tensor(float)": "float32", "tensor(int8)": "int8", "tensor(uint8)": "uint8",
+                 "tensor(int32)": "int32", "tensor(int64)": "int64"}.get(info.type, info.type)
+        shape = tuple(d if isinstance(d, int) else 1 for d in info.shape)  # symbolic batch → 1, as we compile it
+        return TensorSpec(info.name, dtype, shape)
+
+    def run(self, inputs) -> list[np.ndarray]:
+        arrays = check_inputs(self.inputs, inputs, str(self.path))
+        start = time.perf_counter()
+        out = self._sess.run(None, {s.name: a for s, a in zip(self.inputs, arrays)})
+        self.stats = RunStats(wall_seconds=time.perf_counter() - start)
+        return [np.asarray(o) for o in out]
+
+
+def reference_session(path: str | Path, **kwargs):
+    path = Path(path)
+    with open(path, "rb") as f:
+        head = f.read(8)
+    return LiteRTSession(path, **kwargs) if head[4:8] == b"TFL3" else OnnxRuntimeSession(path, **kwargs)
