@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import json
 import os
 import shutil
@@ -30,8 +31,10 @@ def build_shared_library(lib_dir: Path, opt: str = "-O2", extra_flags: tuple[str
     desc = json.loads((lib_dir / "model.json").read_text())
     sources = library_sources(lib_dir, desc)
     flags = ["-std=c99", opt, "-fPIC", "-shared", *WARNINGS, *extra_flags, f"-I{lib_dir}", f"-I{RUNTIME_DIR}"]
-    key = abs(hash((tuple(flags), tuple(s.stat().st_mtime_ns for s in sources)))) % (1 << 48)
-    out = lib_dir / "build" / "host" / f"lib{desc['prefix']}_{key:x}.so"
+    digest = hashlib.sha256(" ".join(flags).encode())
+    for s in sources:
+        digest.update(s.read_bytes())
+    out = lib_dir / "build" / "host" / f"lib{desc['prefix']}_{digest.hexdigest()[:12]}.so"
     if out.exists():
         return out
     cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")

@@ -1,0 +1,80 @@
+"""The pipeline from a model file to a C library on disk: load, passes, memory plan, lower, emit."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from edgeai.errors import EdgeAIError, TargetError
+from edgeai.ir import Graph
+
+
+@dataclass(frozen=True)
+class CompiledModel:
+    path: Path  # the library folder
+    prefix: str
+    target: str
+    desc: dict
+
+
+def compile_model(model: str | Path | Graph, target: str = "host", out_dir: str | Path | None = None,
+                  prefix: str = "model") -> CompiledModel:
+    """Compile `model` for `target` into `out_dir`. The folder appears whole or not at all."""
+    from compilers.c.emit import check_prefix, emit_library
+    from compilers.lower import lower_graph
+    from edgeai.frontends import load
+    from edgeai.memory import plan_memory
+    from edgeai.passes import default_pipeline
+    from edgeai.targets import load_target
+
+    check_prefix(prefix)
+    tgt = load_target(target)
+    graph = model if isinstance(model, Graph) else load(model)
+    graph = default_pipeline(graph)
+    plan = plan_memory(graph)
+    _check_fits(graph, plan, tgt)
+    lowered = lower_graph(graph, tgt)
+
+    out_dir = Path(out_dir if out_dir is not None else f"build/{graph.name}-{target}")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    # Write into a sibling temp folder, then swap it in: an interrupted compile leaves no half library behind.
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        desc = emit_library(graph, plan, lowered, prefix, tmp, target=target, source=str(getattr(graph, "source", "")))
+        if out_dir.exists():
+            old = out_dir.with_name(f".{out_dir.name}.old{os.getpid()}")
+            os.replace(out_dir, old)
+            os.replace(tmp, out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return CompiledModel(out_dir, prefix, target, desc)
+
+
+def _check_fits(graph, plan, target) -> None:
+    """Refuse a model that cannot fit the target, naming the tensor that tips it over."""
+    ram = getattr(target, "sram_bytes", None)
+    flash = getattr(target, "flash_bytes", None)
+    if ram:
+        need = plan.arena_size + plan.input_size + plan.output_size
+        if need > ram:
+            biggest = max(graph.activations(), key=lambda t: t.nbytes)
+            raise TargetError(f"{graph.source or graph.name}: needs {need:,} bytes of RAM (arena {plan.arena_size:,} + "
+                              f"input {plan.input_size:,} + output {plan.output_size:,}), target {target.name} has "
+                              f"{ram:,}; the largest activation is {biggest.name!r} ({biggest.nbytes:,} bytes)")
+    if flash:
+        weights = sorted(graph.constants(), key=lambda t: -t.nbytes)
+        total = sum(t.nbytes for t in weights)
+        if total > flash:
+            raise TargetError(f"{graph.source or graph.name}: {total:,} bytes of weights do not fit the {flash:,} bytes "
+                              f"of flash of {target.name}; the largest constant is {weights[0].name!r} "
+                              f"({weights[0].nbytes:,} bytes)")
+
+
+__all__ = ["CompiledModel", "EdgeAIError", "compile_model"]
