@@ -1,0 +1,9 @@
+/* QEMU mps2-an386 (Arm MPS2+ FPGA, AN386 Cortex-M4 image). */
+#ifndef EDGEAI_TARGET_BOARD_H
+#define EDGEAI_TARGET_BOARD_H
+
+#define EDGEAI_UART0_BASE 0x40004000u /* CMSDK APB UART0 */
+#define EDGEAI_SYSTICK_HZ 25000000u /* QEMU system clock driving SysTick */
+#define EDGEAI_NUM_IRQS 32
+
+#endif

@@ -1,0 +1,9 @@
+/* QEMU mps3-an547 (Arm MPS3 FPGA, AN547 Corstone-300 image); core runs in Secure state. */
+#ifndef EDGEAI_TARGET_BOARD_H
+#define EDGEAI_TARGET_BOARD_H
+
+#define EDGEAI_UART0_BASE 0x59303000u /* CMSDK APB UART0 */
+#define EDGEAI_SYSTICK_HZ 32000000u /* QEMU system clock driving SysTick */
+#define EDGEAI_NUM_IRQS 96
+
+#endif

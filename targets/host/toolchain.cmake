@@ -1,0 +1,4 @@
+# CMake toolchain file for the host target: compiler and core flags come
+# from target.json (see targets/toolchain_common.cmake).
+set(EDGEAI_TARGET_DIR "${CMAKE_CURRENT_LIST_DIR}")
+include("${CMAKE_CURRENT_LIST_DIR}/../toolchain_common.cmake")
