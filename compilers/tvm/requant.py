@@ -1,0 +1,139 @@
+"""TFLite's fixed-point requantization: multiplier math in Python, the same arithmetic as TE.
+
+Everything here follows tensorflow/lite/kernels/internal/quantization_util.cc and common.h
+with TFLITE_SINGLE_ROUNDING off (the default, and what the reference kernels use):
+a real multiplier becomes a Q31 significand and a power-of-two shift (positive = left).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+INT32_MIN = -(1 << 31)
+INT32_MAX = (1 << 31) - 1
+
+
+def _round_half_away(x: float) -> int:
+    """std::round: halves go away from zero."""
+    return int(math.copysign(math.floor(abs(x) + 0.5), x))
+
+
+def quantize_multiplier(real: float) -> tuple[int, int]:
+    """TFLite QuantizeMultiplier: real ~= multiplier * 2**(shift - 31), multiplier in [2**30, 2**31)."""
+    if real == 0.0:
+        return 0, 0
+    q, shift = math.frexp(real)
+    q_fixed = _round_half_away(q * (1 << 31))
+    if q_fixed == (1 << 31):
+        q_fixed //= 2
+        shift += 1
+    if shift < -31:
+        shift, q_fixed = 0, 0
+    return int(q_fixed), int(shift)
+
+
+def per_channel_multipliers(
+    input_scale: float, weight_scales, output_scale: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Conv/depthwise/FC requantization (PopulateConvolutionQuantizationParams).
+
+    The scales are float32 in the model; TFLite widens each one to double before
+    computing input_scale * weight_scale / output_scale.
+    Returns (multiplier int32[C], shift int32[C]).
+    """
+    ins, outs = float(np.float32(input_scale)), float(np.float32(output_scale))
+    pairs = [quantize_multiplier(ins * float(np.float32(w)) / outs) for w in np.atleast_1d(weight_scales)]
+    return (np.array([m for m, _ in pairs], dtype=np.int32), np.array([s for _, s in pairs], dtype=np.int32))
+
+
+def per_tensor_fc_multiplier(input_scale: float, weight_scale: float, output_scale: float) -> tuple[int, int]:
+    """FULLY_CONNECTED per-tensor (GetQuantizedConvolutionMultipler): the scale product is float32."""
+    product = float(np.float32(input_scale) * np.float32(weight_scale))
+    return quantize_multiplier(product / float(np.float32(output_scale)))
+
+
+@dataclass(frozen=True)
+class AddQuantParams:
+    """What TFLite's quantized ADD Prepare derives from the three scales (int8: left_shift 20)."""
+
+    left_shift: int
+    input1_multiplier: int
+    input1_shift: int
+    input2_multiplier: int
+    input2_shift: int
+    output_multiplier: int
+    output_shift: int
+
+
+def add_quant_params(input1_scale: float, input2_scale: float, output_scale: float) -> AddQuantParams:
+    left_shift = 20
+    s1, s2, so = (float(np.float32(s)) for s in (input1_scale, input2_scale, output_scale))
+    twice_max = 2.0 * max(s1, s2)
+    m1 = quantize_multiplier(s1 / twice_max)
+    m2 = quantize_multiplier(s2 / twice_max)
+    mo = quantize_multiplier(twice_max / ((1 << left_shift) * so))
+    return AddQuantParams(left_shift, m1[0], m1[1], m2[0], m2[1], mo[0], mo[1])
+
+
+@dataclass(frozen=True)
+class SoftmaxQuantParams:
+    input_multiplier: int
+    input_left_shift: int
+    diff_min: int
+
+
+def softmax_quant_params(input_scale: float, beta: float = 1.0) -> SoftmaxQuantParams:
+    """PreprocessSoftmaxScaling + CalculateInputRadius with 5 integer bits for the scaled diff."""
+    integer_bits = 5
+    real = min(float(beta) * float(np.float32(input_scale)) * (1 << (31 - integer_bits)), (1 << 31) - 1.0)
+    multiplier, left_shift = quantize_multiplier(real)
+    if left_shift < 0:
+        raise ValueError(f"softmax input scale {input_scale} * beta {beta} is too small for int8 softmax")
+    radius = math.floor(((1 << integer_bits) - 1) * (1 << (31 - integer_bits)) / (1 << left_shift))
+    return SoftmaxQuantParams(multiplier, left_shift, -int(radius))
+
+
+# --- the same arithmetic as TE expressions ---------------------------------------------------
+
+
+def te_multiply_by_quantized_multiplier(x, multiplier, shift):
+    """MultiplyByQuantizedMultiplier(int32 x, int32 multiplier, int shift) -> int32, as a TE expression.
+
+    x * 2**max(shift, 0), then SaturatingRoundingDoublingHighMul, then RoundingDivideByPOT by
+    max(-shift, 0). multiplier and shift may be constants or loads.
+    """
+    from tvm import tirx
+
+    i32, i64 = "int32", "int64"
+    shift = tirx.const(shift, i32) if isinstance(shift, int) else shift.astype(i32)
+    multiplier = tirx.const(multiplier, i32) if isinstance(multiplier, int) else multiplier.astype(i32)
+    left = tirx.max(shift, 0)
+    right = tirx.max(-shift, 0)
+    # x * (1 << left) in int32, as TFLite does (values that would overflow do not occur).
+    a = (x.astype(i64) << left.astype(i64)).astype(i32)
+    return te_rounding_divide_by_pot(te_saturating_rounding_doubling_high_mul(a, multiplier), right)
+
+
+def te_saturating_rounding_doubling_high_mul(a, b):
+    from tvm import tirx
+
+    i32, i64 = "int32", "int64"
+    ab = a.astype(i64) * b.astype(i64)
+    nudge = tirx.Select(ab >= 0, tirx.const(1 << 30, i64), tirx.const(1 - (1 << 30), i64))
+    high = tirx.truncdiv(ab + nudge, tirx.const(1 << 31, i64)).astype(i32)
+    overflow = tirx.all(a == tirx.const(INT32_MIN, i32), b == tirx.const(INT32_MIN, i32))
+    return tirx.Select(overflow, tirx.const(INT32_MAX, i32), high)
+
+
+def te_rounding_divide_by_pot(x, exponent):
+    from tvm import tirx
+
+    i32 = "int32"
+    exponent = tirx.const(exponent, i32) if isinstance(exponent, int) else exponent
+    mask = ((tirx.const(1, "int64") << exponent.astype("int64")) - 1).astype(i32)
+    remainder = x & mask
+    threshold = (mask >> 1) + tirx.Select(x < 0, tirx.const(1, i32), tirx.const(0, i32))
+    return (x >> exponent) + tirx.Select(remainder > threshold, tirx.const(1, i32), tirx.const(0, i32))
