@@ -1,5 +1,5 @@
 # edgeai_add_executable(<name> SOURCES <c files>... [INCLUDE_DIRS <dirs>...]
-#                       [DEFINES <NAME=VALUE>...] [OPT <flag>] [NO_WERROR])
+#                       [DEFINES <NAME=VALUE>...] [OPT <flags>...] [NO_WERROR])
 #
 # Builds a program for the target chosen by the toolchain file
 # (targets/<name>/toolchain.cmake). Cortex-M programs get the target's
@@ -35,7 +35,7 @@ if(EDGEAI_TARGET_KIND STREQUAL "cortex-m" AND NOT TARGET edgeai_board)
 endif()
 
 function(edgeai_add_executable name)
-  cmake_parse_arguments(ARG "NO_WERROR" "OPT" "SOURCES;INCLUDE_DIRS;DEFINES" ${ARGN})
+  cmake_parse_arguments(ARG "NO_WERROR" "" "SOURCES;INCLUDE_DIRS;DEFINES;OPT" ${ARGN})
   if(NOT ARG_SOURCES)
     message(FATAL_ERROR "edgeai_add_executable(${name}): no SOURCES")
   endif()

@@ -1,0 +1,300 @@
+"""Run built programs: Cortex-M firmware in qemu-system-arm, aarch64 Linux programs in
+qemu-aarch64-static, host programs directly.
+
+On Cortex-M the instruction-counting plugin (edgeai.qemu_plugin) counts the
+instructions between edgeai_mark_begin() and edgeai_mark_end(); each counted
+region is one line of a file that `RunResult.instructions` and
+`EmulatorProcess.instruction_counts()` read. The firmware leaves QEMU through
+semihosting, so QEMU's exit status is the program's.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence, Union
+
+from edgeai.errors import RuntimeFailure, TargetError, ToolchainError
+from edgeai.qemu_plugin import plugin_path
+from edgeai.targets import Target, load_target
+
+# Exit status of a firmware that took a fault (targets/common/edgeai_startup.h).
+EXIT_FAULT = 3
+MARK_BEGIN = "edgeai_mark_begin"
+MARK_END = "edgeai_mark_end"
+
+Serial = Union[str, tuple]  # "stdio" or ("tcp", port); port 0/None: pick a free one
+
+
+@dataclass
+class RunResult:
+    program: Path
+    command: list[str]
+    returncode: int  # the program's exit status (negative: killed by that signal)
+    stdout: bytes  # what the program printed (the UART on Cortex-M)
+    stderr: bytes  # the emulator's own messages
+    instructions: list[int] = field(default_factory=list)  # one count per marked region
+    wall_time: float = 0.0  # seconds
+
+    @property
+    def text(self) -> str:
+        return self.stdout.decode(errors="replace").replace("\r\n", "\n")
+
+    def check(self) -> "RunResult":
+        """Raise RuntimeFailure unless the program exited with status 0."""
+        if self.returncode != 0:
+            what = "took a fault" if self.returncode == EXIT_FAULT else f"exited with status {self.returncode}"
+            raise RuntimeFailure(f"{self.program.name} {what}; last output:\n{_tail(self.stdout, self.stderr)}")
+        return self
+
+
+def _tail(stdout: bytes, stderr: bytes = b"", lines: int = 15) -> str:
+    text = (stdout + stderr).decode(errors="replace").replace("\r\n", "\n").strip()
+    return "\n".join(text.splitlines()[-lines:]) or "(nothing)"
+
+
+def _need(tool: str, package: str) -> str:
+    path = shutil.which(tool)
+    if path is None:
+        raise ToolchainError(f"'{tool}' not found; install it (Debian: apt-get install {package})")
+    return path
+
+
+def marker_addresses(target: Target, elf: Path) -> tuple[int, int] | None:
+    """Entry addresses of edgeai_mark_begin/end in a Cortex-M ELF (Thumb bit cleared), or None."""
+    nm = _need(target.cc[: -len("gcc")] + "nm" if target.cc.endswith("gcc") else "nm", "binutils-arm-none-eabi")
+    proc = subprocess.run([nm, str(elf)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise ToolchainError(f"{nm} {elf} failed: {proc.stderr.strip()}")
+    found: dict[str, int] = {}
+    for line in proc.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[2] in (MARK_BEGIN, MARK_END):
+            found[parts[2]] = int(parts[0], 16) & ~1
+    if MARK_BEGIN in found and MARK_END in found:
+        return found[MARK_BEGIN], found[MARK_END]
+    return None
+
+
+def read_counts(path: Path) -> list[int]:
+    """Region counts from a plugin output file (a partly written last line is skipped)."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return []
+    counts = []
+    for line in text.splitlines(keepends=True):
+        parts = line.split()
+        if line.endswith("\n") and len(parts) == 4 and parts[0] == "region" and parts[2] == "instructions":
+            counts.append(int(parts[3]))
+    return counts
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nobody listens on right now (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _listening(port: int) -> bool:
+    """Whether some process listens on 127.0.0.1:port (Linux /proc; no connection is made)."""
+    want = f":{port:04X}"
+    try:
+        with open("/proc/net/tcp") as table:
+            for row in table.readlines()[1:]:
+                cols = row.split()
+                if cols[1].endswith(want) and cols[3] == "0A":
+                    return True
+    except OSError:
+        return False
+    return False
+
+
+def _command(target: Target, elf: Path, count_file: Path | None, serial: str, port: int | None,
+             extra_args: Sequence[str], icount_shift: int | None) -> list[str]:
+    if target.is_cortex_m:
+        q = target.qemu
+        qemu = _need(q["system"], "qemu-system-arm")
+        cmd = [qemu, "-M", q["machine"], "-cpu", q["cpu"], "-display", "none", "-monitor", "none",
+               "-semihosting-config", "enable=on,target=native"]
+        if serial == "stdio":
+            cmd += ["-serial", "stdio"]
+        else:
+            cmd += ["-serial", f"tcp:127.0.0.1:{port},server=on,wait=off"]
+        if icount_shift is not None:
+            cmd += ["-icount", f"shift={icount_shift},align=off,sleep=off"]
+        if count_file is not None:
+            marks = marker_addresses(target, elf)
+            if marks is not None:
+                cmd += ["-plugin", f"{plugin_path()},begin={marks[0]:#x},end={marks[1]:#x},out={count_file}"]
+        return cmd + list(extra_args) + ["-kernel", str(elf)]
+    if serial != "stdio":
+        raise TargetError(f"target {target.name}: a serial port over TCP exists only for Cortex-M targets")
+    if target.qemu is not None:
+        user = _need(target.qemu["user"], "qemu-user-static")
+        return [user, *extra_args, str(elf)]
+    return [str(elf), *extra_args]
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def run_program(target: Target | str, elf: Path | str, timeout: float = 60.0, count_instructions: bool = True,
+                serial: Serial = "stdio", extra_args: Sequence[str] = (), *,
+                icount_shift: int | None = None) -> RunResult:
+    """Run a program to completion and collect its output, exit status and instruction counts.
+
+    Instruction counts come only from Cortex-M targets (qemu-aarch64-static
+    rejects plugins; on Linux targets the list is empty). `icount_shift`
+    runs QEMU with `-icount shift=N` (virtual time = 2**N ns per instruction)
+    for the SysTick fallback. A program still running after `timeout` seconds
+    is killed with its process group and RuntimeFailure is raised.
+    """
+    if serial != "stdio":
+        raise TargetError("run_program talks to the program over stdio; use start_program for a TCP serial port")
+    target = load_target(target)
+    elf = Path(elf).resolve()
+    if not elf.is_file():
+        raise RuntimeFailure(f"program {elf} does not exist (build it first)")
+    with tempfile.TemporaryDirectory(prefix="edgeai-run-") as tmp:
+        count_file = Path(tmp) / "regions.txt" if count_instructions and target.is_cortex_m else None
+        cmd = _command(target, elf, count_file, "stdio", None, extra_args, icount_shift)
+        start = time.monotonic()
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                start_new_session=True)
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            out, err = proc.communicate()
+            raise RuntimeFailure(f"{elf.name} on {target.name} did not finish within {timeout:g} s "
+                                 f"(killed); last output:\n{_tail(out, err)}") from None
+        except BaseException:
+            _kill_group(proc)
+            proc.wait()
+            raise
+        wall = time.monotonic() - start
+        counts = read_counts(count_file) if count_file is not None else []
+    return RunResult(elf, cmd, proc.returncode, out, err, counts, wall)
+
+
+class EmulatorProcess:
+    """A Cortex-M firmware running in QEMU with UART0 on a TCP server socket.
+
+    Connect a serial client to `url` (pyserial: serial.serial_for_url(proc.url)).
+    QEMU's own stdout/stderr go to a log file (`log()`); `instruction_counts()`
+    reads the regions the plugin has flushed so far. Use as a context manager
+    or call stop().
+    """
+
+    def __init__(self, target: Target, elf: Path, proc: subprocess.Popen, port: int, workdir: Path,
+                 count_file: Path | None, command: list[str]):
+        self.target = target
+        self.program = elf
+        self.process = proc
+        self.port = port
+        self.command = command
+        self._workdir = workdir
+        self._count_file = count_file
+
+    @property
+    def url(self) -> str:
+        return f"socket://127.0.0.1:{self.port}"
+
+    @property
+    def returncode(self) -> int | None:
+        return self.process.poll()
+
+    def log(self) -> str:
+        try:
+            return (self._workdir / "qemu.log").read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def instruction_counts(self) -> list[int]:
+        return read_counts(self._count_file) if self._count_file is not None else []
+
+    def wait(self, timeout: float | None = None) -> int:
+        """Wait for the firmware to exit; on timeout kill it and raise RuntimeFailure."""
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            raise RuntimeFailure(f"{self.program.name} on {self.target.name} did not exit within {timeout:g} s "
+                                 f"(killed); QEMU log:\n{_tail(self.log().encode())}") from None
+
+    def stop(self) -> None:
+        """Kill QEMU (if still running). The counts stay readable until the object is dropped."""
+        if self.process.poll() is None:
+            _kill_group(self.process)
+        self.process.wait()
+
+    def __enter__(self) -> "EmulatorProcess":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+        shutil.rmtree(self._workdir, ignore_errors=True)
+
+    def __del__(self) -> None:
+        try:
+            if self.process.poll() is None:
+                _kill_group(self.process)
+            shutil.rmtree(self._workdir, ignore_errors=True)
+        except Exception:
+            pass
+
+
+def start_program(target: Target | str, elf: Path | str, count_instructions: bool = True,
+                  serial: Serial = ("tcp", 0), extra_args: Sequence[str] = (), *,
+                  icount_shift: int | None = None, startup_timeout: float = 10.0) -> EmulatorProcess:
+    """Start a Cortex-M firmware in QEMU with UART0 on a TCP server (nowait) and return at once
+    when QEMU listens. Port 0 or None picks a free port (retrying if another process takes it first)."""
+    target = load_target(target)
+    if not target.is_cortex_m:
+        raise TargetError(f"target {target.name}: start_program serves a UART over TCP, only Cortex-M targets have one")
+    if not (isinstance(serial, tuple) and len(serial) == 2 and serial[0] == "tcp"):
+        raise TargetError(f"start_program needs serial=('tcp', port), got {serial!r}")
+    elf = Path(elf).resolve()
+    if not elf.is_file():
+        raise RuntimeFailure(f"program {elf} does not exist (build it first)")
+    wanted = serial[1] or 0
+    attempts = 1 if wanted else 5
+    last_log = ""
+    for _ in range(attempts):
+        port = wanted or free_port()
+        workdir = Path(tempfile.mkdtemp(prefix="edgeai-qemu-"))
+        count_file = workdir / "regions.txt" if count_instructions else None
+        cmd = _command(target, elf, count_file, "tcp", port, extra_args, icount_shift)
+        with open(workdir / "qemu.log", "wb") as log:
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+        deadline = time.monotonic() + startup_timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                break
+            if _listening(port):
+                return EmulatorProcess(target, elf, proc, port, workdir, count_file, cmd)
+            time.sleep(0.01)
+        if proc.poll() is None:
+            _kill_group(proc)
+        proc.wait()
+        last_log = (workdir / "qemu.log").read_text(errors="replace")
+        if proc.returncode >= 0 and "bind" not in last_log and "in use" not in last_log:
+            # The firmware already ran to its end: hand back the finished process.
+            return EmulatorProcess(target, elf, proc, port, workdir, count_file, cmd)
+        shutil.rmtree(workdir, ignore_errors=True)
+    raise RuntimeFailure(f"QEMU did not start listening for {elf.name} on {target.name}; its log:\n"
+                         f"{_tail(last_log.encode())}")
