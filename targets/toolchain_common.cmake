@@ -30,7 +30,7 @@ if(EDGEAI_TARGET_KIND STREQUAL "cortex-m")
   # Bare metal: compiler checks build a static library, nothing is linked.
   set(CMAKE_TRY_COMPILE_TARGET_TYPE STATIC_LIBRARY)
   set(CMAKE_EXE_LINKER_FLAGS_INIT
-      "${EDGEAI_CPU_FLAGS} --specs=nano.specs -nostartfiles -Wl,--gc-sections")
+      "${EDGEAI_CPU_FLAGS} -nostartfiles -Wl,--gc-sections")
 elseif(NOT EDGEAI_TARGET STREQUAL "host")
   # aarch64 Linux boards: static executables run under qemu-aarch64-static
   # without a sysroot, and on the board without matching its libc.

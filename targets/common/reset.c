@@ -15,6 +15,18 @@ extern uint32_t __stack_limit[];
 extern edgeai_vector_t __init_array_start[], __init_array_end[];
 
 int main(void);
+void _init(void);
+void _fini(void);
+
+/* Normally from crti.o, which -nostartfiles leaves out; newlib's exit()
+ * calls _fini, constructors run from init_c_runtime(). */
+void _init(void)
+{
+}
+
+void _fini(void)
+{
+}
 
 /* Kept out of line so nothing that may touch FP/MVE registers runs before
  * the FPU is enabled. */

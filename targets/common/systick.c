@@ -34,7 +34,9 @@ uint64_t edgeai_ticks(void)
     uint32_t high, low;
     do { /* retry if a wrap interrupt came between the two reads */
         high = wraps;
-        low = RELOAD - SYST_CVR;
+        /* Ticks since the last wrap: the counter starts at 0, reloads to
+         * RELOAD on the first tick and wraps (interrupt) on reaching 0 again. */
+        low = (RELOAD - SYST_CVR + 1u) & RELOAD;
     } while (high != wraps);
     return ((uint64_t)high << 24) + low;
 }
