@@ -119,7 +119,7 @@ def _listening(port: int) -> bool:
 
 
 def _command(target: Target, elf: Path, count_file: Path | None, serial: str, port: int | None,
-             extra_args: Sequence[str], icount_shift: int | None) -> list[str]:
+             extra_args: Sequence[str], icount_shift: int | None, wait_for_client: bool = False) -> list[str]:
     if target.is_cortex_m:
         q = target.qemu
         qemu = _need(q["system"], "qemu-system-arm")
@@ -128,7 +128,8 @@ def _command(target: Target, elf: Path, count_file: Path | None, serial: str, po
         if serial == "stdio":
             cmd += ["-serial", "stdio"]
         else:
-            cmd += ["-serial", f"tcp:127.0.0.1:{port},server=on,wait=off"]
+            wait = "on" if wait_for_client else "off"
+            cmd += ["-serial", f"tcp:127.0.0.1:{port},server=on,wait={wait}"]
         if icount_shift is not None:
             cmd += ["-icount", f"shift={icount_shift},align=off,sleep=off"]
         if count_file is not None:
@@ -259,9 +260,14 @@ class EmulatorProcess:
 
 def start_program(target: Target | str, elf: Path | str, count_instructions: bool = True,
                   serial: Serial = ("tcp", 0), extra_args: Sequence[str] = (), *,
-                  icount_shift: int | None = None, startup_timeout: float = 10.0) -> EmulatorProcess:
-    """Start a Cortex-M firmware in QEMU with UART0 on a TCP server (nowait) and return at once
-    when QEMU listens. Port 0 or None picks a free port (retrying if another process takes it first)."""
+                  icount_shift: int | None = None, wait_for_client: bool = False,
+                  startup_timeout: float = 10.0) -> EmulatorProcess:
+    """Start a Cortex-M firmware in QEMU with UART0 on a TCP server and return as soon as QEMU listens.
+
+    By default the server does not wait (the firmware runs at once; UART output
+    before a client connects is dropped). With wait_for_client=True QEMU holds
+    the machine until the first client connects, so no output is lost. Port 0
+    or None picks a free port (retrying if another process takes it first)."""
     target = load_target(target)
     if not target.is_cortex_m:
         raise TargetError(f"target {target.name}: start_program serves a UART over TCP, only Cortex-M targets have one")
@@ -277,7 +283,7 @@ def start_program(target: Target | str, elf: Path | str, count_instructions: boo
         port = wanted or free_port()
         workdir = Path(tempfile.mkdtemp(prefix="edgeai-qemu-"))
         count_file = workdir / "regions.txt" if count_instructions else None
-        cmd = _command(target, elf, count_file, "tcp", port, extra_args, icount_shift)
+        cmd = _command(target, elf, count_file, "tcp", port, extra_args, icount_shift, wait_for_client)
         with open(workdir / "qemu.log", "wb") as log:
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                     start_new_session=True)
