@@ -237,7 +237,7 @@ class EmulatorProcess:
                                  f"(killed); QEMU log:\n{_tail(self.log().encode())}") from None
 
     def stop(self) -> None:
-        """Kill QEMU (if still running). The counts stay readable until the object is dropped."""
+        """Kill QEMU (if still running). Counts and log stay readable until the `with` block ends."""
         if self.process.poll() is None:
             _kill_group(self.process)
         self.process.wait()

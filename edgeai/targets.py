@@ -39,6 +39,9 @@ class Target:
     toolchain: Path  # absolute path of the CMake toolchain file
     path: Path  # the target's directory
 
+    def __hash__(self) -> int:  # the mapping fields are not hashable; a target is its name and place
+        return hash((self.name, self.path))
+
     @property
     def is_cortex_m(self) -> bool:
         return self.kind == "cortex-m"

@@ -29,7 +29,8 @@ if(EDGEAI_TARGET_KIND STREQUAL "cortex-m" AND NOT TARGET edgeai_board)
     "${_common}/semihost_exit.c"
     "${_common}/syscalls.c"
     "${_common}/systick.c"
-    "${_common}/edgeai_marks.c")
+    "${_common}/edgeai_marks.c"
+    "${_common}/mpu_guard.c")
   target_include_directories(edgeai_board PUBLIC "${_edgeai_tdir}" "${_common}")
   target_compile_options(edgeai_board PRIVATE ${EDGEAI_WARNINGS} -O2)
 endif()

@@ -179,17 +179,19 @@ def test_systick_fallback_matches_plugin(build_dir):
 @pytest.mark.slow
 @needs_arm
 @pytest.mark.parametrize("name", ["cortex-m4", "cortex-m55"])
-def test_hardfault_exits_with_message(name, build_dir):
+@pytest.mark.parametrize("program, address", [("hardfault", "BFAR=0xf0000000"), ("nullwrite", "MMFAR=0x0000000c")])
+def test_fault_exits_with_message(name, program, address, build_dir):
+    """A bus error, and a NULL-pointer store (the MPU keeps flash read-only), end the run."""
     from edgeai.build import build_executable
     from edgeai.emulator import EXIT_FAULT, run_program
 
-    elf = build_executable(name, [PROGRAMS / "hardfault.c"], build_dir / name, name="hardfault")
+    elf = build_executable(name, [PROGRAMS / f"{program}.c"], build_dir / name, name=program)
     start = time.monotonic()
     result = run_program(name, elf, timeout=20, count_instructions=False)
     assert time.monotonic() - start < 10
     assert result.returncode == EXIT_FAULT
     assert "before the fault" in result.text and "after the fault" not in result.text
-    assert "HardFault" in result.text and "BFAR=0xf0000000" in result.text
+    assert "HardFault" in result.text and address in result.text
     with pytest.raises(RuntimeFailure, match="fault"):
         result.check()
 

@@ -15,6 +15,9 @@ void edgeai_uart_init(void);
 void edgeai_uart_putc(char c);
 void edgeai_uart_write(const char *buf, size_t len);
 
+/* Make the flash-like regions of board.h read-only (mpu_guard.c). */
+void edgeai_mpu_protect(void);
+
 /* Leave QEMU through Arm semihosting with this exit status. */
 void edgeai_exit(int status) __attribute__((noreturn));
 

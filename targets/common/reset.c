@@ -54,6 +54,7 @@ void Reset_Handler(void)
     __asm__ volatile("msr msplim, %0" : : "r"(__stack_limit));
 #endif
     init_c_runtime();
+    edgeai_mpu_protect();
     edgeai_uart_init();
     setvbuf(stdout, NULL, _IONBF, 0); /* no heap for a stdio buffer */
     exit(main());

@@ -5,5 +5,8 @@
 #define EDGEAI_UART0_BASE 0x40004000u /* CMSDK APB UART0 */
 #define EDGEAI_SYSTICK_HZ 25000000u /* QEMU system clock driving SysTick */
 #define EDGEAI_NUM_IRQS 32
+/* Flash-like memory the MPU makes read-only: {base, limit}, ... */
+#define EDGEAI_READONLY_REGIONS \
+    {0x00000000u, 0x003FFFFFu} /* SSRAM1: code and constants */
 
 #endif

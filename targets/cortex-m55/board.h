@@ -5,5 +5,9 @@
 #define EDGEAI_UART0_BASE 0x59303000u /* CMSDK APB UART0 */
 #define EDGEAI_SYSTICK_HZ 32000000u /* QEMU system clock driving SysTick */
 #define EDGEAI_NUM_IRQS 96
+/* Flash-like memory the MPU makes read-only: {base, limit}, ... */
+#define EDGEAI_READONLY_REGIONS \
+    {0x00000000u, 0x1007FFFFu} /* up to the end of ITCM (Secure alias) */, \
+    {0x38000000u, 0x387FFFFFu} /* QSPI flash */
 
 #endif
