@@ -24,7 +24,7 @@ def compile_model(model: str | Path | Graph, target: str = "host", out_dir: str 
                   prefix: str = "model") -> CompiledModel:
     """Compile `model` for `target` into `out_dir`. The folder appears whole or not at all."""
     from compilers.c.emit import check_prefix, emit_library
-    from compilers.lower import lower_graph
+    from compilers.lowering import lower_graph
     from edgeai.frontends import load
     from edgeai.memory import plan_memory
     from edgeai.passes import default_pipeline
@@ -36,7 +36,7 @@ def compile_model(model: str | Path | Graph, target: str = "host", out_dir: str 
     graph = default_pipeline(graph)
     plan = plan_memory(graph)
     _check_fits(graph, plan, tgt)
-    lowered = lower_graph(graph, tgt)
+    lowered = lower_graph(graph, tgt, prefix)
 
     out_dir = Path(out_dir if out_dir is not None else f"build/{graph.name}-{target}")
     out_dir.parent.mkdir(parents=True, exist_ok=True)

@@ -44,3 +44,4 @@ class LoweredModel:
     calls: tuple[KernelCall, ...]
     kernel_source: str  # C source defining every symbol the calls name
     prototypes: dict[str, str] = field(default_factory=dict)  # symbol -> C prototype (without ';')
+    c_files: tuple = ()  # hand-written kernel sources (Paths) copied into the library with their headers

@@ -64,7 +64,19 @@ def _array(name: str, data: np.ndarray) -> str:
     return f"/* {shape} */\nEDGEAI_ALIGNED const {CTYPES[dtype]} {name}[{flat.size}] = {{\n    {body}\n}};\n"
 
 
-def describe(graph: Graph, plan: MemoryPlan, prefix: str, target: str, source: str) -> dict:
+def parameter_types(prototype: str) -> list[str]:
+    """The parameter types of a C prototype, without names or restrict: what each argument is cast to."""
+    inside = prototype[prototype.index("(") + 1: prototype.rindex(")")].strip()
+    if inside in ("", "void"):
+        return []
+    types = []
+    for param in inside.split(","):
+        words = param.replace("*", " * ").replace("restrict", " ").split()
+        types.append(" ".join(words[:-1]).replace(" *", "*"))  # drop the parameter name
+    return types
+
+
+def describe(graph: Graph, plan: MemoryPlan, prefix: str, target: str, source: str, c_files=()) -> dict:
     def io(name):
         t = graph.tensor(name)
         loc = plan.locations[name]
@@ -85,7 +97,8 @@ def describe(graph: Graph, plan: MemoryPlan, prefix: str, target: str, source: s
         "output_size": plan.output_size,
         "inputs": [io(n) for n in graph.inputs],
         "outputs": [io(n) for n in graph.outputs],
-        "sources": [f"{prefix}_model.c", f"{prefix}_weights.c", f"{prefix}_kernels.c"],
+        "sources": [f"{prefix}_model.c", f"{prefix}_weights.c", f"{prefix}_kernels.c"]
+                   + sorted(Path(f).name for f in c_files),
         "weight_bytes": sum(t.nbytes for t in graph.constants()),
     }
 
@@ -95,7 +108,7 @@ def emit_library(graph: Graph, plan: MemoryPlan, lowered: LoweredModel, prefix: 
     """Write the library files into out_dir (which must exist and be empty); returns the description."""
     check_prefix(prefix)
     P = prefix.upper()
-    desc = describe(graph, plan, prefix, target, source)
+    desc = describe(graph, plan, prefix, target, source, lowered.c_files)
 
     # Constants: one array each, deduplicated by identity (a constant shared by two calls is written once).
     consts: dict[int, tuple[str, np.ndarray]] = {}
@@ -161,17 +174,20 @@ def emit_library(graph: Graph, plan: MemoryPlan, lowered: LoweredModel, prefix: 
           "    uint8_t *mem = (uint8_t *)arena;", "    (void)in;", "    (void)out;", "    (void)mem;", ""]
     base = {"input": "in", "output": "out", "arena": "mem"}
     for i, call in enumerate(lowered.calls):
+        ptypes = parameter_types(lowered.prototypes[call.symbol])
+        if len(ptypes) != len(call.args):
+            raise EdgeAIError(f"internal: {call.symbol} takes {len(ptypes)} arguments, layer {call.node!r} "
+                              f"passes {len(call.args)}")
         args = []
-        for arg in call.args:
+        for arg, ptype in zip(call.args, ptypes):
             if isinstance(arg, TensorArg):
-                t = graph.tensor(arg.tensor)
                 loc = plan.locations[arg.tensor]
-                args.append(f"({CTYPES[t.dtype]} *)({base[loc.region]} + {loc.offset})")
+                args.append(f"({ptype})({base[loc.region]} + {loc.offset})")
             elif isinstance(arg, ConstArg):
-                n = names[id(arg)]
-                args.append(f"({CTYPES[arg.data.dtype.name]} *)(uintptr_t){n}")
+                args.append(f"({ptype})(uintptr_t){names[id(arg)]}")
             elif isinstance(arg, ScalarArg):
-                args.append(f"({arg.ctype})({_literal(arg.value, 'float32' if arg.ctype == 'float' else 'int64' if arg.ctype == 'int64_t' else 'int32')})")
+                kind = {"float": "float32", "int64_t": "int64"}.get(arg.ctype, "int32")
+                args.append(f"({ptype})({_literal(arg.value, kind)})")
         m.append(f"    /* layer {i}: {call.op} {_c_comment(call.node)} */")
         m.append(f"    LAYER_BEGIN({i});")
         m.append(f"    if ({call.symbol}({', '.join(args)}) != 0) {{")
@@ -188,6 +204,9 @@ def emit_library(graph: Graph, plan: MemoryPlan, lowered: LoweredModel, prefix: 
         f"{prefix}_kernels.c": lowered.kernel_source,
         "model.json": json.dumps(desc, indent=2) + "\n",
     }
+    for path in lowered.c_files:  # hand-written kernels travel with the library, header included
+        files[Path(path).name] = Path(path).read_text()
+        files[Path(path).with_suffix(".h").name] = Path(path).with_suffix(".h").read_text()
     for name, text in files.items():
         (out_dir / name).write_text(text)
     desc["layers"] = [{"node": c.node, "op": c.op, "symbol": c.symbol} for c in lowered.calls]

@@ -1,0 +1,34 @@
+"""average_pool2d → TVM kernels. TFLite requires int8 average pooling to keep its input's quantization."""
+
+from __future__ import annotations
+
+from compilers.c.calls import KernelCall, TensorArg
+from compilers.lowering._quant import float_activation_range, int8_activation_range, scale_zp
+from compilers.lowering.registry import rule
+from compilers.tvm.kernels.avg_pool2d import AvgPool2DParams, avg_pool2d_float32, avg_pool2d_int8
+from edgeai.errors import ModelError
+
+
+def _params(node, shape, lo, hi):
+    a = node.attrs
+    return AvgPool2DParams(shape, tuple(a["kernel"]), stride=tuple(a["strides"]), padding=tuple(a["padding"]),
+                           act_min=lo, act_max=hi)
+
+
+@rule("average_pool2d", "int8")
+def avgpool_int8_rule(ctx, node):
+    g = ctx.graph
+    qin, qout = scale_zp(g, node.inputs[0], node), scale_zp(g, node.outputs[0], node)
+    if abs(qin[0] - qout[0]) > 1e-6 * qin[0] or qin[1] != qout[1]:
+        raise ModelError(f"node {node.name!r} (average_pool2d): int8 input and output quantization differ "
+                         f"({qin} vs {qout}); requantizing pools are not supported")
+    lo, hi = int8_activation_range(node.attrs["activation"], *qout)
+    symbol = ctx.tvm_kernel(avg_pool2d_int8, _params(node, g.tensor(node.inputs[0]).shape, lo, hi), "avgpool")
+    return [KernelCall(node.name, node.op, symbol, (TensorArg(node.inputs[0]), TensorArg(node.outputs[0])))]
+
+
+@rule("average_pool2d", "float32")
+def avgpool_float_rule(ctx, node):
+    lo, hi = float_activation_range(node.attrs["activation"])
+    symbol = ctx.tvm_kernel(avg_pool2d_float32, _params(node, ctx.graph.tensor(node.inputs[0]).shape, lo, hi), "avgpool")
+    return [KernelCall(node.name, node.op, symbol, (TensorArg(node.inputs[0]), TensorArg(node.outputs[0])))]
