@@ -30,7 +30,8 @@ if(EDGEAI_TARGET_KIND STREQUAL "cortex-m" AND NOT TARGET edgeai_board)
     "${_common}/syscalls.c"
     "${_common}/systick.c"
     "${_common}/edgeai_marks.c"
-    "${_common}/mpu_guard.c")
+    "${_common}/mpu_guard.c"
+    "${_common}/aeabi_stubs.c")
   target_include_directories(edgeai_board PUBLIC "${_edgeai_tdir}" "${_common}")
   target_compile_options(edgeai_board PRIVATE ${EDGEAI_WARNINGS} -O2)
 endif()
