@@ -16,12 +16,12 @@ static uint8_t input_blob[BENCH_INPUT_SIZE > 0 ? BENCH_INPUT_SIZE : 1] BENCH_ALI
 static uint8_t output_blob[BENCH_OUTPUT_SIZE > 0 ? BENCH_OUTPUT_SIZE : 1] BENCH_ALIGNED;
 static edgeai_bench_t bench;
 
-/* The board's own set-up (clocks, UART, cycle counter); a host port may need a listening socket. */
-int edgeai_port_init(int argc, char **argv);
+/* The board's own set-up (UART, tick counter); the host port opens its listening socket. */
+int edgeai_port_init(void);
 
-int main(int argc, char **argv)
+int main(void)
 {
-    if (edgeai_port_init(argc, argv) != 0) {
+    if (edgeai_port_init() != 0) {
         return 1;
     }
     bench.name = BENCH_NAME;

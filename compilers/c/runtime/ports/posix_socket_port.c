@@ -41,10 +41,11 @@ static int listen_once(uint16_t port)
     return connection < 0 ? -1 : 0;
 }
 
-int edgeai_port_init(int argc, char **argv)
+int edgeai_port_init(void)
 {
-    /* Port 0 asks the system for a free one, which the line on stdout names. */
-    return listen_once((uint16_t)(argc > 1 ? atoi(argv[1]) : 0));
+    /* EDGEAI_PORT picks the TCP port; unset or 0 asks the system for a free one, named on stdout. */
+    const char *port = getenv("EDGEAI_PORT");
+    return listen_once((uint16_t)(port != NULL ? atoi(port) : 0));
 }
 
 int edgeai_port_read_byte(uint8_t *byte)
