@@ -173,6 +173,7 @@ def lower_layer(layer: Layer, prefix: str) -> None:
                 mult, shift = np.full(outf, m, np.int32), np.full(outf, s, np.int32)
             else:
                 mult, shift = requant.per_channel_multipliers(qin[0][0], wscales, qout[0][0])
+                mult, shift = np.broadcast_to(mult, (outf,)).copy(), np.broadcast_to(shift, (outf,)).copy()
             kernel = fully_connected.fully_connected_int8(name, p)
             layer.args = [x, w, b, mult, shift, np.empty_like(out)]
         else:

@@ -99,41 +99,85 @@ def softmax_quant_params(input_scale: float, beta: float = 1.0) -> SoftmaxQuantP
 # --- the same arithmetic as TE expressions ---------------------------------------------------
 
 
-def te_multiply_by_quantized_multiplier(x, multiplier, shift):
-    """MultiplyByQuantizedMultiplier(int32 x, int32 multiplier, int shift) -> int32, as a TE expression.
+def te_requantize(shape, value, multiplier, shift, name: str):
+    """MultiplyByQuantizedMultiplier(value(*i), multiplier(*i), shift(*i)) as two TE stages.
 
-    x * 2**max(shift, 0), then SaturatingRoundingDoublingHighMul, then RoundingDivideByPOT by
-    max(-shift, 0). multiplier and shift may be constants or loads.
+    Stage `{name}_high`: x * 2**max(shift, 0), then SaturatingRoundingDoublingHighMul; stage `{name}`:
+    RoundingDivideByPOT by max(-shift, 0). Two stages instead of one expression because each step uses
+    its input several times and TE expressions are trees: nested in one expression, the copies
+    multiply (an int8 ADD would hold ~100 copies of each load). The kernels schedule both stages
+    inside their output loop, where each becomes one stack scalar.
+    value, multiplier and shift are functions of the output indices; multiplier and shift may also
+    return Python ints (known at compile time).
     """
-    from tvm import tirx
+    from tvm import te, tirx
 
-    i32, i64 = "int32", "int64"
-    shift = tirx.const(shift, i32) if isinstance(shift, int) else shift.astype(i32)
-    multiplier = tirx.const(multiplier, i32) if isinstance(multiplier, int) else multiplier.astype(i32)
-    left = tirx.max(shift, 0)
-    right = tirx.max(-shift, 0)
-    # x * (1 << left) in int32, as TFLite does (values that would overflow do not occur).
-    a = (x.astype(i64) << left.astype(i64)).astype(i32)
-    return te_rounding_divide_by_pot(te_saturating_rounding_doubling_high_mul(a, multiplier), right)
+    def _const(v):
+        return tirx.const(v, "int32") if isinstance(v, int) else v
+
+    def high(*i):
+        s = shift(*i)
+        x = value(*i)
+        if isinstance(s, int):
+            a = x * (1 << s) if s > 0 else x
+        else:  # x * (1 << left) in int32, as TFLite does (values that would overflow do not occur)
+            a = (x.astype("int64") << tirx.max(s, 0).astype("int64")).astype("int32")
+        return te_saturating_rounding_doubling_high_mul(a, _const(multiplier(*i)))
+
+    hi = te.compute(shape, high, name=f"{name}_high")
+
+    def low(*i):
+        s = shift(*i)
+        exponent = max(-s, 0) if isinstance(s, int) else tirx.max(-s, 0)
+        return te_rounding_divide_by_pot(hi[i], exponent)
+
+    return te.compute(shape, low, name=name)
+
+
+def te_requantize_single_rounding(shape, value, multiplier, shift, name: str):
+    """(x * multiplier + 2**(30 - shift)) >> (31 - shift) in int64: one rounding, half up.
+
+    LiteRT 2.3's reference FULLY_CONNECTED int8 rounds like this (measured on ad01_int8: the
+    two-step MultiplyByQuantizedMultiplier differs by 1 LSB on 11 of 1416 outputs, this on none),
+    while its CONV_2D/DEPTHWISE_CONV_2D/ADD use the two-step rounding.
+    """
+    from tvm import te, tirx
+
+    def body(*i):
+        x, m, s = value(*i), multiplier(*i), shift(*i)
+        m = tirx.const(m, "int32") if isinstance(m, int) else m
+        total = tirx.const(31 - s, "int64") if isinstance(s, int) else (31 - s).astype("int64")
+        rnd = tirx.const(1, "int64") << (total - 1)
+        return ((x.astype("int64") * m.astype("int64") + rnd) >> total).astype("int32")
+
+    return te.compute(shape, body, name=name)
 
 
 def te_saturating_rounding_doubling_high_mul(a, b):
+    """SaturatingRoundingDoublingHighMul for a multiplier b from quantize_multiplier.
+
+    Its only overflow case is a == b == INT32_MIN; |b| < 2**31 for every multiplier quantize_multiplier
+    produces, so the saturation branch is left out.
+    """
     from tvm import tirx
 
     i32, i64 = "int32", "int64"
     ab = a.astype(i64) * b.astype(i64)
     nudge = tirx.Select(ab >= 0, tirx.const(1 << 30, i64), tirx.const(1 - (1 << 30), i64))
-    high = tirx.truncdiv(ab + nudge, tirx.const(1 << 31, i64)).astype(i32)
-    overflow = tirx.all(a == tirx.const(INT32_MIN, i32), b == tirx.const(INT32_MIN, i32))
-    return tirx.Select(overflow, tirx.const(INT32_MAX, i32), high)
+    return tirx.truncdiv(ab + nudge, tirx.const(1 << 31, i64)).astype(i32)
 
 
 def te_rounding_divide_by_pot(x, exponent):
+    """RoundingDivideByPOT: x / 2**exponent rounded to nearest, ties away from zero."""
     from tvm import tirx
 
     i32 = "int32"
-    exponent = tirx.const(exponent, i32) if isinstance(exponent, int) else exponent
-    mask = ((tirx.const(1, "int64") << exponent.astype("int64")) - 1).astype(i32)
-    remainder = x & mask
+    if isinstance(exponent, int):
+        if exponent == 0:
+            return x
+        mask, e = tirx.const((1 << exponent) - 1, i32), tirx.const(exponent, i32)
+    else:
+        e = exponent
+        mask = ((tirx.const(1, "int64") << exponent.astype("int64")) - 1).astype(i32)
     threshold = (mask >> 1) + tirx.Select(x < 0, tirx.const(1, i32), tirx.const(0, i32))
-    return (x >> exponent) + tirx.Select(remainder > threshold, tirx.const(1, i32), tirx.const(0, i32))
+    return (x >> e) + tirx.Select((x & mask) > threshold, tirx.const(1, i32), tirx.const(0, i32))

@@ -4,32 +4,58 @@ from __future__ import annotations
 
 from tvm import s_tir, te, tirx
 
-from ..requant import te_multiply_by_quantized_multiplier
+from ..requant import te_requantize, te_requantize_single_rounding
 
 
 def conv_output_size(size: int, kernel: int, stride: int, dilation: int, pad_before: int, pad_after: int) -> int:
     return (size + pad_before + pad_after - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def requantize_to_int8(acc, multiplier, shift, output_zero_point: int, act_min: int, act_max: int):
-    """TFLite: MultiplyByQuantizedMultiplier, + output zero point, clamp to the activation range."""
-    scaled = te_multiply_by_quantized_multiplier(acc, multiplier, shift) + output_zero_point
-    return tirx.min(tirx.max(scaled, act_min), act_max).astype("int8")
+def requantize_to_int8(
+    shape, acc, bias, multiplier, shift, output_zero_point: int, act_min: int, act_max: int, single_rounding=False
+):
+    """TFLite: acc + bias, MultiplyByQuantizedMultiplier per output channel (the last index), + output
+    zero point, clamp to the activation range. Stages: REQUANT_STAGES (or SINGLE_ROUNDING_STAGES)."""
+    args = (shape, lambda *i: acc[i] + bias[i[-1]], lambda *i: multiplier[i[-1]], lambda *i: shift[i[-1]])
+    if single_rounding:
+        scaled = te_requantize_single_rounding(*args, "requant_scaled")
+    else:
+        scaled = te_requantize(*args, "requant_scaled")
+    return te.compute(
+        shape,
+        lambda *i: tirx.min(tirx.max(scaled[i] + output_zero_point, act_min), act_max).astype("int8"),
+        name="requant",
+    )
 
 
 def clamp_float(x, act_min: float, act_max: float):
     return tirx.min(tirx.max(x, tirx.const(act_min, "float32")), tirx.const(act_max, "float32"))
 
 
-def fuse_epilogue(tensors: list[te.Tensor], reduction: str, epilogue: str, at_loop: int) -> tirx.PrimFunc:
-    """create_prim_func, then move the epilogue block under the reduction's spatial loop `at_loop`.
+def fuse_epilogue(tensors: list[te.Tensor], reduction: str, epilogue: list[str], at_loop: int) -> tirx.PrimFunc:
+    """create_prim_func, then move the epilogue blocks (producers first) under the reduction's spatial
+    loop `at_loop` and put the reduction's init there too.
 
-    The accumulator then shrinks to one scalar on the stack: no int32 buffer of the output's size,
-    no workspace.
+    The accumulator and every epilogue intermediate then shrink to one scalar on the stack: no buffer
+    of the output's size, no workspace.
     """
     sch = s_tir.Schedule(te.create_prim_func(tensors))
     loops = sch.get_loops(sch.get_sblock(reduction))
-    sch.reverse_compute_at(sch.get_sblock(epilogue), loops[at_loop])
+    for name in epilogue:
+        sch.reverse_compute_at(sch.get_sblock(name), loops[at_loop])
     if len(loops) > at_loop + 1:
         sch.decompose_reduction(sch.get_sblock(reduction), loops[at_loop + 1])
     return sch.mod["main"]
+
+
+def fuse_elementwise(tensors: list[te.Tensor], output: str, producers: list[str]) -> tirx.PrimFunc:
+    """create_prim_func, then compute each producer (consumers' producers first) inside the output's
+    innermost loop, so that every intermediate is one stack scalar."""
+    sch = s_tir.Schedule(te.create_prim_func(tensors))
+    for name in producers:
+        sch.compute_at(sch.get_sblock(name), sch.get_loops(sch.get_sblock(output))[-1])
+    return sch.mod["main"]
+
+
+REQUANT_STAGES = ["requant_scaled_high", "requant_scaled", "requant"]
+SINGLE_ROUNDING_STAGES = ["requant_scaled", "requant"]

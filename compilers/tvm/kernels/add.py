@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from tvm import te, tirx
 
 from ..build import Kernel, KernelArg, plain_c_kernel
-from ..requant import AddQuantParams, te_multiply_by_quantized_multiplier
-from ._common import clamp_float
+from ..requant import AddQuantParams, te_requantize
+from ._common import clamp_float, fuse_elementwise
 
 
 @dataclass(frozen=True)
@@ -34,19 +34,28 @@ def add_int8(name: str, p: AddParams) -> Kernel:
     a = te.placeholder(p.shape, "int8", "input1")
     b = te.placeholder(p.shape, "int8", "input2")
 
-    def scaled(x, zero_point, multiplier, shift):
-        shifted = (x.astype("int32") - zero_point) * (1 << q.left_shift)
-        return te_multiply_by_quantized_multiplier(shifted, multiplier, shift)
-
-    def body(*i):
-        raw_sum = scaled(a[i], p.input1_zero_point, q.input1_multiplier, q.input1_shift) + scaled(
-            b[i], p.input2_zero_point, q.input2_multiplier, q.input2_shift
+    def scaled(x, zero_point, multiplier, shift, stage):
+        return te_requantize(
+            p.shape,
+            lambda *i: (x[i].astype("int32") - zero_point) * (1 << q.left_shift),
+            lambda *i: multiplier,
+            lambda *i: shift,
+            stage,
         )
-        out = te_multiply_by_quantized_multiplier(raw_sum, q.output_multiplier, q.output_shift) + p.output_zero_point
-        return tirx.min(tirx.max(out, int(p.act_min)), int(p.act_max)).astype("int8")
 
-    out = te.compute(p.shape, body, name="add")
-    return plain_c_kernel(name, [KernelArg(a, "input1"), KernelArg(b, "input2"), KernelArg(out, "output", const=False)])
+    s1 = scaled(a, p.input1_zero_point, q.input1_multiplier, q.input1_shift, "scaled1")
+    s2 = scaled(b, p.input2_zero_point, q.input2_multiplier, q.input2_shift, "scaled2")
+    total = te_requantize(
+        p.shape, lambda *i: s1[i] + s2[i], lambda *i: q.output_multiplier, lambda *i: q.output_shift, "sum"
+    )
+    out = te.compute(
+        p.shape,
+        lambda *i: tirx.min(tirx.max(total[i] + p.output_zero_point, int(p.act_min)), int(p.act_max)).astype("int8"),
+        name="add",
+    )
+    stages = ["sum", "sum_high", "scaled2", "scaled2_high", "scaled1", "scaled1_high"]
+    args = [KernelArg(a, "input1"), KernelArg(b, "input2"), KernelArg(out, "output", const=False)]
+    return plain_c_kernel(name, args, fuse_elementwise([a, b, out], "add", stages))
 
 
 def add_float32(name: str, p: AddParams) -> Kernel:

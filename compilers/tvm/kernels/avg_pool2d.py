@@ -63,7 +63,7 @@ def avg_pool2d_int8(name: str, p: AvgPool2DParams) -> Kernel:
 
     out = te.compute(p.output_shape, average, name="average")
     args = [KernelArg(inp, "input"), KernelArg(out, "output", const=False, restrict=True)]
-    return plain_c_kernel(name, args, fuse_epilogue([inp, out], "acc", "average", 3))
+    return plain_c_kernel(name, args, fuse_epilogue([inp, out], "acc", ["average"], 3))
 
 
 def avg_pool2d_float32(name: str, p: AvgPool2DParams) -> Kernel:
@@ -74,4 +74,4 @@ def avg_pool2d_float32(name: str, p: AvgPool2DParams) -> Kernel:
         name="average",
     )
     args = [KernelArg(inp, "input"), KernelArg(out, "output", const=False, restrict=True)]
-    return plain_c_kernel(name, args, fuse_epilogue([inp, out], "acc", "average", 3))
+    return plain_c_kernel(name, args, fuse_epilogue([inp, out], "acc", ["average"], 3))

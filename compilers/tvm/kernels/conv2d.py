@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from tvm import te, tirx
 
 from ..build import Kernel, KernelArg, plain_c_kernel
-from ._common import clamp_float, conv_output_size, fuse_epilogue, requantize_to_int8
+from ._common import REQUANT_STAGES, clamp_float, conv_output_size, fuse_epilogue, requantize_to_int8
 
 
 @dataclass(frozen=True)
@@ -71,17 +71,13 @@ def conv2d_int8(name: str, p: Conv2DParams) -> Kernel:
     mult = te.placeholder((o,), "int32", "multiplier")
     shift = te.placeholder((o,), "int32", "shift")
     acc = _conv_sum(p, inp, filt, lambda x, f: (x.astype("int32") - p.input_zero_point) * f.astype("int32"), "int32")
-    out = te.compute(
-        p.output_shape,
-        lambda n, y, x, c: requantize_to_int8(
-            acc[n, y, x, c] + bias[c], mult[c], shift[c], p.output_zero_point, int(p.act_min), int(p.act_max)
-        ),
-        name="requant",
+    out = requantize_to_int8(
+        p.output_shape, acc, bias, mult, shift, p.output_zero_point, int(p.act_min), int(p.act_max)
     )
     tensors = [inp, filt, bias, mult, shift, out]
     names = ["input", "filter", "bias", "multiplier", "shift", "output"]
     args = [KernelArg(t, n) for t, n in zip(tensors[:-1], names)] + [KernelArg(out, "output", const=False, restrict=True)]
-    return plain_c_kernel(name, args, fuse_epilogue(tensors, "acc", "requant", 3))
+    return plain_c_kernel(name, args, fuse_epilogue(tensors, "acc", REQUANT_STAGES, 3))
 
 
 def conv2d_float32(name: str, p: Conv2DParams) -> Kernel:
@@ -96,4 +92,4 @@ def conv2d_float32(name: str, p: Conv2DParams) -> Kernel:
     tensors = [inp, filt, bias, out]
     args = [KernelArg(inp, "input"), KernelArg(filt, "filter"), KernelArg(bias, "bias"),
             KernelArg(out, "output", const=False, restrict=True)]
-    return plain_c_kernel(name, args, fuse_epilogue(tensors, "acc", "epilogue", 3))
+    return plain_c_kernel(name, args, fuse_epilogue(tensors, "acc", ["epilogue"], 3))

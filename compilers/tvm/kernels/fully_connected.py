@@ -1,6 +1,7 @@
 """FULLY_CONNECTED: input [B, IN] (any leading shape flattened by the caller), weights [OUT, IN].
 
-int8 (input, filter, bias[OUT], multiplier[OUT], shift[OUT], output[B, OUT]); per-tensor weights pass
+int8 (input, filter, bias[OUT], multiplier[OUT], shift[OUT], output[B, OUT]), requantized with
+LiteRT 2.3's single rounding by default (FullyConnectedParams.single_rounding); per-tensor weights pass
 the same multiplier/shift OUT times (requant.per_tensor_fc_multiplier). float32 (input, filter, bias,
 output). TFLite reference semantics: sum filter * (input - input_zero_point) + bias, requantize, clamp.
 """
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from tvm import te
 
 from ..build import Kernel, KernelArg, plain_c_kernel
-from ._common import clamp_float, fuse_epilogue, requantize_to_int8
+from ._common import REQUANT_STAGES, SINGLE_ROUNDING_STAGES, clamp_float, fuse_epilogue, requantize_to_int8
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,9 @@ class FullyConnectedParams:
     output_zero_point: int = 0
     act_min: float = -128
     act_max: float = 127
+    # LiteRT 2.3's reference FC int8 requantizes with one rounding (requant.te_requantize_single_rounding);
+    # False gives TFLite's two-step MultiplyByQuantizedMultiplier (as CONV_2D uses).
+    single_rounding: bool = True
 
 
 def _fc(p: FullyConnectedParams, dtype: str):
@@ -43,17 +47,14 @@ def fully_connected_int8(name: str, p: FullyConnectedParams) -> Kernel:
     inp, filt, bias, acc = _fc(p, "int8")
     mult = te.placeholder((p.out_features,), "int32", "multiplier")
     shift = te.placeholder((p.out_features,), "int32", "shift")
-    out = te.compute(
-        (p.batch, p.out_features),
-        lambda b, o: requantize_to_int8(
-            acc[b, o] + bias[o], mult[o], shift[o], p.output_zero_point, int(p.act_min), int(p.act_max)
-        ),
-        name="requant",
+    out = requantize_to_int8(
+        (p.batch, p.out_features), acc, bias, mult, shift, p.output_zero_point, int(p.act_min), int(p.act_max),
+        p.single_rounding,
     )
     tensors = [inp, filt, bias, mult, shift, out]
     names = ["input", "filter", "bias", "multiplier", "shift"]
     args = [KernelArg(t, n) for t, n in zip(tensors[:-1], names)] + [KernelArg(out, "output", const=False, restrict=True)]
-    return plain_c_kernel(name, args, fuse_epilogue(tensors, "acc", "requant", 1))
+    return plain_c_kernel(name, args, fuse_epilogue(tensors, "acc", SINGLE_ROUNDING_STAGES if p.single_rounding else REQUANT_STAGES, 1))
 
 
 def fully_connected_float32(name: str, p: FullyConnectedParams) -> Kernel:
@@ -63,4 +64,4 @@ def fully_connected_float32(name: str, p: FullyConnectedParams) -> Kernel:
     )
     args = [KernelArg(inp, "input"), KernelArg(filt, "filter"), KernelArg(bias, "bias"),
             KernelArg(out, "output", const=False, restrict=True)]
-    return plain_c_kernel(name, args, fuse_epilogue([inp, filt, bias, out], "acc", "epilogue", 1))
+    return plain_c_kernel(name, args, fuse_epilogue([inp, filt, bias, out], "acc", ["epilogue"], 1))
