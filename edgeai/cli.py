@@ -15,7 +15,9 @@ def _cmd_targets(args) -> int:
 
     targets = list_targets()
     if args.json:
-        print(json.dumps([t.to_dict() for t in targets], indent=2))
+        print(json.dumps([{"name": t.name, "kind": t.kind, "cpu": t.cpu, "clock_hz": t.clock_hz,
+                           "flash_bytes": t.flash_bytes, "sram_bytes": t.sram_bytes, "runs_on": _runner(t),
+                           "source": t.source} for t in targets], indent=2))
         return 0
     rows = [[t.name, t.kind, t.cpu, f"{t.clock_hz / 1e6:g} MHz" if t.clock_hz else "-", t.flash_bytes or 0,
              t.sram_bytes or 0, _runner(t)] for t in targets]
@@ -53,6 +55,103 @@ def _cmd_analyze(args) -> int:
     return 0
 
 
+def _cmd_compile(args) -> int:
+    from edgeai.compile import compile_model
+
+    compiled = compile_model(args.model, args.target, args.output, args.prefix)
+    result = {"library": str(compiled.path), "prefix": compiled.prefix, "target": compiled.target,
+              "arena_bytes": compiled.desc["arena_size"], "weight_bytes": compiled.desc["weight_bytes"],
+              "layers": len(compiled.desc["layers"])}
+    if args.build:
+        from edgeai.runtime.device import build_firmware
+        from edgeai.runtime.host import build_shared_library
+
+        result["built"] = str(build_shared_library(compiled.path) if compiled.target == "host"
+                              else build_firmware(compiled.path, compiled.target))
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for key, value in result.items():
+            print(f"{key:13}{value:,}" if isinstance(value, int) else f"{key:13}{value}")
+    return 0
+
+
+def _session(model, target):
+    """Compile (cached) for the target a session string names, and open the session."""
+    from edgeai.compile import compile_model
+    from edgeai.runtime.device import open_session
+
+    name = target.split(":", 1)[1] if target.startswith("qemu:") else target
+    if target.startswith("serial:"):
+        raise EdgeAIError("a serial board runs the firmware flashed on it: pass --library DIR of that build")
+    return open_session(compile_model(model, name).path, target)
+
+
+def _cmd_run(args) -> int:
+    import numpy as np
+
+    from edgeai.errors import DataError
+
+    try:
+        arrays = [np.load(p, allow_pickle=False) for p in args.input]
+    except (OSError, ValueError) as e:
+        raise DataError(f"cannot read input: {e}") from None
+    session = _session(args.model, args.target)
+    try:
+        outputs = session.run(arrays)
+        stats = session.stats
+    finally:
+        getattr(session, "close", lambda: None)()
+    if args.output:
+        np.save(args.output, outputs[0])
+    if args.json:
+        print(json.dumps({"outputs": [o.tolist() for o in outputs], "instructions": stats.instructions,
+                          "wall_seconds": stats.wall_seconds}))
+        return 0
+    for spec, out in zip(session.outputs, outputs):
+        print(f"{spec.name}: {spec.dtype}{list(out.shape)}")
+        print(np.array2string(out, threshold=64))
+    if stats.instructions is not None:
+        print(f"instructions: {stats.instructions:,}")
+    return 0
+
+
+def _cmd_validate(args) -> int:
+    from edgeai.runtime.reference import reference_session
+    from edgeai.table import format_table
+    from edgeai.validate import compare, random_inputs
+
+    reference = reference_session(args.model)
+    inputs = random_inputs(reference.inputs, args.count, seed=args.seed)
+    session = _session(args.model, args.target)
+    try:
+        got, counts = [], []
+        for x in inputs:
+            got.append(session.run(x))
+            counts.append(session.stats.instructions)
+    finally:
+        getattr(session, "close", lambda: None)()
+    want = [reference.run(x) for x in inputs]
+    result = compare(session.outputs, got, want)
+    ok = all(a.bit_exact == a.samples for a in result) if args.require_exact else True
+    if args.json:
+        print(json.dumps({"model": args.model, "target": args.target, "outputs": [a.to_dict() for a in result],
+                          "instructions": counts[-1] if counts else None, "passed": ok}, indent=2))
+    else:
+        rows = [[a.output, f"{a.bit_exact}/{a.samples}", a.max_abs_error, a.min_cosine,
+                 f"{a.top1_agreement}/{a.samples}"] for a in result]
+        print(format_table(["output", "bit-exact", "max |err|", "min cosine", "top-1"], rows, "lrrrr"))
+    return 0 if ok else 1
+
+
+def _cmd_demo(args) -> int:
+    from edgeai.demo import DEMO_MODEL, run_demo
+
+    report = run_demo(args.model or DEMO_MODEL, args.target, args.samples, args.output)
+    exact = all(a["bit_exact"] == a["samples"] for a in report["accuracy"])
+    return 0 if exact else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edgeai", description=__doc__.splitlines()[0] if __doc__ else None)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -65,6 +164,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="an .onnx or .tflite file")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_cmd_analyze)
+
+    p = sub.add_parser("compile", help="compile a model into a C library for a target")
+    p.add_argument("model")
+    p.add_argument("--target", default="host", help="see `edgeai targets` (default host)")
+    p.add_argument("-o", "--output", help="library folder (default: the content-addressed cache)")
+    p.add_argument("--prefix", default="model", help="C identifier prefixing every symbol (default model)")
+    p.add_argument("--build", action="store_true", help="also build it: host shared library or target firmware")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_compile)
+
+    target_help = "host | <target> or qemu:<target> (firmware under QEMU / qemu-aarch64-static)"
+    p = sub.add_parser("run", help="run a model on a target on given inputs (.npy)")
+    p.add_argument("model")
+    p.add_argument("--target", default="host", help=target_help)
+    p.add_argument("--input", action="append", required=True, help=".npy file, once per model input")
+    p.add_argument("--output", help="write the first output to this .npy file")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("validate", help="compare a target with the reference runtime on random inputs")
+    p.add_argument("model")
+    p.add_argument("--target", default="host", help=target_help)
+    p.add_argument("--count", type=int, default=20, help="inputs to compare (default 20)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--require-exact", action="store_true", help="exit 1 unless every output is bit-exact")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("demo", help="the main job: a shipped int8 model on Cortex-M4 under QEMU, with its report")
+    p.add_argument("--model", help="another model instead of the shipped MLPerf Tiny keyword spotter")
+    p.add_argument("--target", default="cortex-m4")
+    p.add_argument("--samples", type=int, default=10)
+    p.add_argument("--output", help="report folder (default build/demo)")
+    p.set_defaults(func=_cmd_demo)
 
     return parser
 

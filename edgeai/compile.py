@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -27,23 +28,28 @@ def compile_model(model: str | Path | Graph, target: str = "host", out_dir: str 
     from compilers.lowering import lower_graph
     from edgeai.frontends import load
     from edgeai.memory import plan_memory
-    from edgeai.passes import default_pipeline
     from edgeai.targets import load_target
 
     check_prefix(prefix)
     tgt = load_target(target)
+    if out_dir is None and not isinstance(model, Graph):
+        from edgeai.cache import library_dir
+
+        cached = library_dir(Path(model), tgt.name, prefix)
+        if (cached / "model.json").is_file():  # complete libraries only: they appear by rename
+            return CompiledModel(cached, prefix, tgt.name, json.loads((cached / "model.json").read_text()))
+        out_dir = cached
     graph = model if isinstance(model, Graph) else load(model)
-    graph = default_pipeline(graph)
     plan = plan_memory(graph)
     _check_fits(graph, plan, tgt)
     lowered = lower_graph(graph, tgt, prefix)
 
-    out_dir = Path(out_dir if out_dir is not None else f"build/{graph.name}-{target}")
+    out_dir = Path(out_dir if out_dir is not None else f"build/{graph.name}-{tgt.name}")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     # Write into a sibling temp folder, then swap it in: an interrupted compile leaves no half library behind.
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
-        desc = emit_library(graph, plan, lowered, prefix, tmp, target=target, source=str(getattr(graph, "source", "")))
+        desc = emit_library(graph, plan, lowered, prefix, tmp, target=tgt.name, source=str(getattr(graph, "source", "")))
         if out_dir.exists():
             old = out_dir.with_name(f".{out_dir.name}.old{os.getpid()}")
             os.replace(out_dir, old)
@@ -54,7 +60,7 @@ def compile_model(model: str | Path | Graph, target: str = "host", out_dir: str 
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return CompiledModel(out_dir, prefix, target, desc)
+    return CompiledModel(out_dir, prefix, tgt.name, desc)
 
 
 def _check_fits(graph, plan, target) -> None:

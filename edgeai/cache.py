@@ -1,0 +1,36 @@
+"""Content-addressed cache of compiled libraries: the same model, target and compiler give the same key."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from edgeai import REPO_ROOT
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("EDGEAI_CACHE") or Path.home() / ".cache" / "edgeai")
+
+
+@lru_cache(maxsize=1)
+def compiler_fingerprint() -> str:
+    """A hash of every source that decides what the compiler emits, so a code change invalidates the cache."""
+    digest = hashlib.sha256()
+    for folder in ("edgeai", "compilers"):
+        for path in sorted((REPO_ROOT / folder).rglob("*")):
+            if path.suffix in (".py", ".c", ".h") and "__pycache__" not in path.parts:
+                digest.update(path.relative_to(REPO_ROOT).as_posix().encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def library_key(model_path: Path, target: str, prefix: str) -> str:
+    digest = hashlib.sha256(Path(model_path).read_bytes())
+    digest.update(f"\0{target}\0{prefix}\0{compiler_fingerprint()}".encode())
+    return digest.hexdigest()[:20]
+
+
+def library_dir(model_path: Path, target: str, prefix: str) -> Path:
+    return cache_root() / "libraries" / f"{Path(model_path).stem}-{target}-{library_key(model_path, target, prefix)}"

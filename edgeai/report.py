@@ -1,0 +1,69 @@
+"""Reports of a model on a target: instructions, estimated cycles, latency and energy, memory, accuracy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edgeai.elfsize import memory_report
+from edgeai.table import format_table
+
+
+def energy_estimate(target, instructions: int | None) -> dict | None:
+    """Cycles, latency and energy from the target's model. Always labelled estimates, with their sources."""
+    e = target.energy
+    if not e or instructions is None or not target.clock_hz:
+        return None
+    cycles = instructions * e["cycles_per_instruction"]
+    seconds = cycles / target.clock_hz
+    return {
+        "estimate": True,
+        "cycles": round(cycles),
+        "latency_ms": seconds * 1e3,
+        "energy_mj": seconds * e["active_power_w"] * 1e3,
+        "cycles_per_instruction": e["cycles_per_instruction"],
+        "active_power_w": e["active_power_w"],
+        "sources": [e.get("cycles_per_instruction_source", ""), e.get("active_power_source", "")],
+    }
+
+
+def device_report(model: Path, target, compiled, elf: Path, analysis, counts, agreement) -> dict:
+    counts = [c for c in counts if c is not None]
+    instructions = counts[-1] if counts else None
+    memory = memory_report(elf, compiled.path, target.cc, compiled.desc["arena_size"])
+    return {
+        "model": Path(model).name,
+        "target": target.name,
+        "macs": analysis.macs,
+        "instructions": instructions,
+        "instructions_min": min(counts) if counts else None,
+        "instructions_max": max(counts) if counts else None,
+        "instructions_source": "QEMU TCG plugin, exact count between the inference markers" if counts else None,
+        "macs_per_instruction": analysis.macs / instructions if instructions else None,
+        "estimate": energy_estimate(target, instructions),
+        "memory": {**memory, "input_bytes": compiled.desc["input_size"], "output_bytes": compiled.desc["output_size"]},
+        "accuracy": [a.to_dict() for a in agreement],
+        "reference": "LiteRT interpreter, reference kernels",
+    }
+
+
+def format_report(r: dict) -> str:
+    rows = []
+    if r["instructions"] is not None:
+        spread = "" if r["instructions_min"] == r["instructions_max"] else \
+            f" (range {r['instructions_min']:,}..{r['instructions_max']:,} over inputs)"
+        rows.append(["instructions / inference", f"{r['instructions']:,}{spread}", "exact (QEMU plugin)"])
+        rows.append(["MACs / instruction", f"{r['macs_per_instruction']:.3f}", f"{r['macs']:,} MACs"])
+    est = r.get("estimate")
+    if est:
+        rows.append(["cycles", f"{est['cycles']:,}", f"estimate: {est['cycles_per_instruction']} CPI"])
+        rows.append(["latency", f"{est['latency_ms']:.2f} ms", "estimate at the target clock"])
+        rows.append(["energy / inference", f"{est['energy_mj']:.3f} mJ", f"estimate: {est['active_power_w'] * 1e3:.1f} mW active"])
+    m = r["memory"]
+    rows.append(["flash (firmware)", f"{m['flash_bytes']:,} B",
+                 f"model weights {m['model_weight_bytes']:,} B + kernels {m['model_code_bytes']:,} B"])
+    rows.append(["RAM (firmware)", f"{m['ram_bytes']:,} B", f"arena {m['arena_bytes']:,} B, stack {m['stack_bytes']:,} B"])
+    for a in r["accuracy"]:
+        rows.append([f"agreement ({a['output'][:20]})", f"{a['bit_exact']}/{a['samples']} bit-exact",
+                     f"max |err| {a['max_abs_error']:g}, top-1 {a['top1_agreement']}/{a['samples']}, "
+                     f"min cosine {a['min_cosine']:.6f}"])
+    return f"{r['model']} on {r['target']}\n" + format_table(["measure", "value", "how"], rows, "lrl")
