@@ -36,6 +36,7 @@ class Layer:
     quant: list[tuple[np.ndarray, np.ndarray]]  # (scales, zero points) of inputs then outputs
     kernel: object = None  # compilers.tvm.build.Kernel, or the name of a hand-written C function
     args: list = field(default_factory=list)  # numpy arrays and ctypes scalars in C argument order
+    skipped: str = ""  # why a computing layer has no kernel
 
 
 def run_reference(model_name: str, seed: int = 0) -> list[Layer]:
@@ -138,6 +139,9 @@ def lower_layer(layer: Layer, prefix: str) -> None:
     is_int8 = x.dtype == np.int8
     qin, qout = (layer.quant[0], layer.quant[len(layer.inputs)]) if is_int8 else (None, None)
     o = layer.options
+    if not is_int8 and any(t is not None and t.dtype == np.int8 for t in layer.inputs[1:]):
+        layer.skipped = "hybrid layer (float activations, int8 weights): not lowered yet"
+        return
     zp_in = int(qin[1][0]) if is_int8 else 0
     zp_out = int(qout[1][0]) if is_int8 else 0
 

@@ -112,7 +112,7 @@ def _module(kernels: list[Kernel]) -> tvm.IRModule:
 
 def _build(kernels: list[Kernel], target):
     with tvm.transform.PassContext(config={"tirx.disable_assert": True}):
-        return tvm.build(_module(kernels), target=target, pipeline="edgeai")
+        return tvm.tirx.build(_module(kernels), target=target, pipeline="edgeai")
 
 
 def build_c_source(kernels: list[Kernel]) -> str:
