@@ -28,7 +28,7 @@ def run_demo(model: Path = DEMO_MODEL, target: str = "cortex-m4", samples: int =
     start = time.monotonic()
     compiled = compile_model(model, tgt.name)
     analysis = analyze(load(model))
-    log(f"  compiled      {len(compiled.desc['layers'])} kernels calls, {analysis.macs:,} MACs "
+    log(f"  compiled      {len(compiled.desc['layers'])} kernel calls, {analysis.macs:,} MACs "
         f"-> {compiled.path} ({time.monotonic() - start:.1f} s)")
     start = time.monotonic()
     elf = build_firmware(compiled.path, tgt)

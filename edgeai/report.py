@@ -50,8 +50,8 @@ def format_report(r: dict) -> str:
     rows = []
     if r["instructions"] is not None:
         spread = "" if r["instructions_min"] == r["instructions_max"] else \
-            f" (range {r['instructions_min']:,}..{r['instructions_max']:,} over inputs)"
-        rows.append(["instructions / inference", f"{r['instructions']:,}{spread}", "exact (QEMU plugin)"])
+            f"; {r['instructions_min']:,}..{r['instructions_max']:,} over the inputs"
+        rows.append(["instructions / inference", f"{r['instructions']:,}", f"exact (QEMU plugin){spread}"])
         rows.append(["MACs / instruction", f"{r['macs_per_instruction']:.3f}", f"{r['macs']:,} MACs"])
     est = r.get("estimate")
     if est:

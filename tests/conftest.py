@@ -1,0 +1,35 @@
+"""Shared test fixtures: where the MLPerf Tiny reference models are."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from edgeai import REPO_ROOT
+
+MODELS = Path(os.environ.get("EDGEAI_MODELS") or REPO_ROOT.parent / "shared" / "models")
+INT8_TFLITE = ["kws_ref_model", "vww_96_int8", "pretrainedResnet_quant", "ad01_int8"]
+FLOAT_TFLITE = ["kws_ref_model_float32", "vww_96_float", "pretrainedResnet", "ad01_fp32"]
+
+
+def model_path(name: str) -> Path:
+    """A reference model by file name; a missing model is a failure, never a skip."""
+    for folder in ("mlperf_tiny", "mlperf_tiny_onnx"):
+        path = MODELS / folder / name
+        if path.is_file():
+            return path
+    raise FileNotFoundError(f"reference model {name} not found under {MODELS} (set EDGEAI_MODELS)")
+
+
+def tflite(name: str) -> Path:
+    return model_path(f"{name}.tflite")
+
+
+@pytest.fixture(scope="session")
+def tmp_cache(tmp_path_factory):
+    """A private library cache for the session, so tests compile with the code under test."""
+    path = tmp_path_factory.mktemp("edgeai-cache")
+    os.environ["EDGEAI_CACHE"] = str(path)
+    return path
