@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # compilers/, when not installed
 import kernels_golden as kg  # noqa: E402
 
 pytestmark = pytest.mark.toolchain
