@@ -35,6 +35,10 @@ class LinkTimeout(ProtocolError):
     """The device did not answer in time."""
 
 
+class LinkLost(ProtocolError):
+    """The port or socket closed: the device is gone (crashed, unplugged, emulator stopped)."""
+
+
 def crc16(data: bytes) -> int:
     return binascii.crc_hqx(data, 0xFFFF)  # CRC-16/CCITT-FALSE, as the firmware computes it
 
@@ -84,7 +88,10 @@ class Client:
         while len(data) < n:
             if time.monotonic() > deadline:
                 raise LinkTimeout(f"device sent {len(data)} of {n} bytes before the {self.timeout:g} s timeout")
-            chunk = self.port.read(n - len(data))
+            try:
+                chunk = self.port.read(n - len(data))
+            except OSError as e:  # pyserial's SerialException included: the port or socket is gone
+                raise LinkLost(f"link lost while reading: {e}") from None
             data += chunk
         return data
 
@@ -111,7 +118,10 @@ class Client:
         for _ in range(self.retries + 1):
             self._seq = (self._seq + 1) & 0xFF
             seq = self._seq
-            self.port.write(encode(command, seq, payload))
+            try:
+                self.port.write(encode(command, seq, payload))
+            except OSError as e:
+                raise LinkLost(f"link lost while writing: {e}") from None
             deadline = time.monotonic() + self.timeout
             try:
                 while True:
@@ -121,6 +131,8 @@ class Client:
                     if frame.command == command | RESPONSE and frame.sequence == seq:
                         break
                     # A stale answer to an earlier, retried request: skip it.
+            except LinkLost:
+                raise
             except ProtocolError as e:
                 last = e
                 self._drain()
