@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from tvm import s_tir, te, tirx
 
 from ..requant import te_requantize, te_requantize_single_rounding
@@ -29,7 +31,12 @@ def requantize_to_int8(
 
 
 def clamp_float(x, act_min: float, act_max: float):
-    return tirx.min(tirx.max(x, tirx.const(act_min, "float32")), tirx.const(act_max, "float32"))
+    """Fused activation on floats; an infinite bound is no bound (C has no portable literal for it)."""
+    if math.isfinite(act_min):
+        x = tirx.max(x, tirx.const(act_min, "float32"))
+    if math.isfinite(act_max):
+        x = tirx.min(x, tirx.const(act_max, "float32"))
+    return x
 
 
 def fuse_epilogue(tensors: list[te.Tensor], reduction: str, epilogue: list[str], at_loop: int) -> tirx.PrimFunc:
