@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from edgeai.errors import EdgeAIError
 
@@ -152,6 +153,48 @@ def _cmd_demo(args) -> int:
     return 0 if exact else 1
 
 
+def _cmd_bench(args) -> int:
+    import dataclasses
+
+    from edgeai.bench import load_suite, regressions, run_suite, write_reports
+    from edgeai.bench.gate import parse_percent
+
+    if args.results:
+        data = json.loads(Path(args.results).read_text())
+    else:
+        if not args.suite:
+            raise EdgeAIError("give a suite file (e.g. benchmarks/mlperf_tiny/suite.json) or --results FILE")
+        suite = load_suite(args.suite)
+        if args.targets:
+            suite = dataclasses.replace(suite, targets=tuple(args.targets.split(",")))
+        if args.models:
+            wanted = set(args.models.split(","))
+            suite = dataclasses.replace(suite, models=tuple(m for m in suite.models if m.name in wanted))
+        data = run_suite(suite, jobs=args.jobs, ray_address=args.ray, progress=not args.json and sys.stderr.isatty())
+        paths = write_reports(data, args.output or Path("build") / "bench" / suite.name)
+        if not args.json:
+            from edgeai.bench.report import markdown
+
+            print(markdown(data))
+            print(f"reports: {', '.join(str(p) for p in paths.values())}")
+    status = 0
+    if args.baseline:
+        try:
+            tolerance = parse_percent(args.max_regression)
+        except ValueError as e:
+            raise EdgeAIError(f"--max-regression {args.max_regression!r}: {e}") from None
+        problems = regressions(json.loads(Path(args.baseline).read_text()), data, tolerance)
+        for p in problems:
+            print(f"regression: {p}", file=sys.stderr)
+        status = 1 if problems else 0
+        if not problems and not args.json:
+            print(f"no regression beyond {args.max_regression} against {args.baseline}")
+    if args.json:
+        print(json.dumps(data, indent=2))
+    failed = [r for r in data["results"] if r.get("status") != "ok"]
+    return status or (1 if failed else 0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edgeai", description=__doc__.splitlines()[0] if __doc__ else None)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -191,6 +234,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--require-exact", action="store_true", help="exit 1 unless every output is bit-exact")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("bench", help="run a benchmark suite (models x targets x backends) and write its reports")
+    p.add_argument("suite", nargs="?", help="suite JSON, e.g. benchmarks/mlperf_tiny/suite.json")
+    p.add_argument("-o", "--output", help="report folder (default build/bench/<suite>)")
+    p.add_argument("--targets", help="comma-separated subset of the suite's targets")
+    p.add_argument("--models", help="comma-separated subset of the suite's models")
+    p.add_argument("--jobs", type=int, default=2, help="parallel emulator jobs (default 2)")
+    p.add_argument("--ray", metavar="ADDRESS", help="run the jobs on this Ray cluster")
+    p.add_argument("--results", help="gate an existing results.json instead of running")
+    p.add_argument("--baseline", help="results.json to compare with: fail on regressions")
+    p.add_argument("--max-regression", default="2%", help="allowed growth of instructions and memory (default 2%%)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser("demo", help="the main job: a shipped int8 model on Cortex-M4 under QEMU, with its report")
     p.add_argument("--model", help="another model instead of the shipped MLPerf Tiny keyword spotter")

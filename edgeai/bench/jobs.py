@@ -1,0 +1,106 @@
+"""One benchmark job: a model compiled for one target, measured, and checked against the reference."""
+
+from __future__ import annotations
+
+import statistics
+import time
+import traceback
+from pathlib import Path
+
+
+def _median_ms(run, inputs, repeats: int) -> float:
+    run(inputs[0])  # warm-up: first-call costs are not the model's
+    times = []
+    for i in range(repeats):
+        start = time.perf_counter()
+        run(inputs[i % len(inputs)])
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1e3
+
+
+def measure(model, target: str, samples: int, repeats: int, host_backends=("edgeai", "litert", "onnxruntime")) -> list[dict]:
+    """Every result of one (model, target) pair; errors become results with status "error", never exceptions."""
+    try:
+        return _measure(model, target, samples, repeats, host_backends)
+    except Exception as e:  # a job must report, not take the whole sweep down
+        from edgeai.errors import EdgeAIError
+
+        detail = str(e) if isinstance(e, EdgeAIError) else f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=3)}"
+        return [{"model": model.name, "target": target, "backend": "edgeai", "status": "error", "error": detail}]
+
+
+def _measure(model, target: str, samples: int, repeats: int, host_backends) -> list[dict]:
+    from edgeai.analyze import analyze
+    from edgeai.compile import compile_model
+    from edgeai.frontends import load
+    from edgeai.report import energy_estimate
+    from edgeai.runtime.reference import LiteRTSession, OnnxRuntimeSession
+    from edgeai.targets import load_target
+    from edgeai.validate import compare, random_inputs
+
+    source = model.tflite or model.onnx
+    tgt = load_target(target)
+    macs = analyze(load(source)).macs
+    reference = LiteRTSession(source) if model.tflite else OnnxRuntimeSession(source, optimize=False)
+    inputs = random_inputs(reference.inputs, max(samples, 1), seed=7)
+    want = [reference.run(x) for x in inputs]
+    start = time.monotonic()
+    compiled = compile_model(source, tgt.name)
+    compile_s = time.monotonic() - start
+    base = {"model": model.name, "target": tgt.name, "macs": macs, "status": "ok",
+            "arena_bytes": compiled.desc["arena_size"],
+            "io_bytes": compiled.desc["input_size"] + compiled.desc["output_size"]}
+    results = []
+    if tgt.is_host:
+        from edgeai.runtime.host import HostSession
+
+        session = HostSession(compiled.path)
+        got = [session.run(x) for x in inputs]
+        agreement = compare(session.outputs, got, want)[0]
+        record = {**base, "backend": "edgeai", "compile_seconds": compile_s,
+                  "weight_bytes": compiled.desc["weight_bytes"], **_accuracy(agreement)}
+        timed = {"edgeai": session.run}
+        if "litert" in host_backends and model.tflite:
+            timed["litert"] = LiteRTSession(model.tflite, kernels="xnnpack").run
+        if "onnxruntime" in host_backends and model.onnx:
+            timed["onnxruntime"] = OnnxRuntimeSession(model.onnx).run
+        # Side by side in one process, one after the other: ratios are what compare across machines.
+        medians = {name: _median_ms(run, inputs, repeats) for name, run in timed.items()}
+        record["wall_ms"] = medians["edgeai"]
+        results.append(record)
+        for name in ("litert", "onnxruntime"):
+            if name in medians:
+                results.append({**base, "backend": name, "wall_ms": medians[name],
+                                "edgeai_speedup": medians[name] / medians["edgeai"]})
+        return results
+
+    from edgeai.elfsize import memory_report
+    from edgeai.runtime.device import QemuSession, build_firmware
+
+    elf = build_firmware(compiled.path, tgt)
+    got, counts = [], []
+    with QemuSession(compiled.path, tgt.name, elf=elf) as session:
+        for x in inputs:
+            got.append(session.run(x))
+            counts.append(session.stats.instructions)
+    agreement = compare(session.outputs, got, want)[0]
+    memory = memory_report(elf, compiled.path, tgt.cc, compiled.desc["arena_size"])
+    counted = [c for c in counts if c is not None]
+    instructions = max(counted) if counted else None  # the worst input: a budget must hold for all
+    record = {**base, "backend": "edgeai", "compile_seconds": compile_s, **memory, **_accuracy(agreement),
+              "instructions": instructions, "instructions_min": min(counted) if counted else None,
+              "macs_per_instruction": macs / instructions if instructions else None,
+              "runs_on": "qemu-system-arm" if tgt.is_cortex_m else "qemu-aarch64-static",
+              "estimate": energy_estimate(tgt, instructions)}
+    results.append(record)
+    return results
+
+
+def _accuracy(a) -> dict:
+    return {"samples": a.samples, "bit_exact": a.bit_exact, "max_abs_error": a.max_abs_error,
+            "top1_agreement": a.top1_agreement, "min_cosine": a.min_cosine}
+
+
+def job_key(result: dict) -> str:
+    return f"{result['model']}|{result['target']}|{result['backend']}"
+

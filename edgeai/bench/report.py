@@ -1,0 +1,107 @@
+"""Benchmark results for people: Markdown tables and an HTML page with plots, from the JSON results."""
+
+from __future__ import annotations
+
+from html import escape
+
+from edgeai.bench.charts import bar_chart
+
+
+def _fmt(v, digits: int = 3) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:,.{digits}f}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return str(v)
+
+
+def _device_rows(results):
+    rows = []
+    for r in results:
+        if r.get("status") != "ok" or r["target"] == "host" or r["backend"] != "edgeai":
+            continue
+        est = r.get("estimate") or {}
+        rows.append([r["model"], r["target"], _fmt(r.get("instructions")), _fmt(r.get("macs_per_instruction")),
+                     _fmt(est.get("latency_ms"), 2), _fmt(est.get("energy_mj")), _fmt(r.get("flash_bytes")),
+                     _fmt(r.get("model_weight_bytes")), _fmt(r.get("arena_bytes")), _fmt(r.get("ram_bytes")),
+                     f"{r['bit_exact']}/{r['samples']}"])
+    return rows
+
+
+def _host_rows(results):
+    rows = []
+    for r in results:
+        if r.get("status") != "ok" or r["target"] != "host":
+            continue
+        rows.append([r["model"], r["backend"], _fmt(r.get("wall_ms")),
+                     _fmt(r.get("edgeai_speedup"), 2) if r["backend"] != "edgeai" else "1.00",
+                     f"{r['bit_exact']}/{r['samples']}" if "samples" in r else "–"])
+    return rows
+
+
+DEVICE_HEAD = ["model", "target", "instructions", "MACs/instr", "est. latency ms", "est. energy mJ", "flash B",
+               "weights B", "arena B", "RAM B", "bit-exact"]
+HOST_HEAD = ["model", "backend", "median ms", "edgeai speed-up", "bit-exact"]
+
+
+def markdown(data: dict) -> str:
+    def table(head, rows):
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        lines += ["| " + " | ".join(map(str, row)) + " |" for row in rows]
+        return "\n".join(lines)
+
+    results = data["results"]
+    out = [f"# {data['suite']}: benchmark results", "",
+           f"Run {data['created']} on {data['machine']['platform']}.", "",
+           "## Targets (QEMU)", "",
+           "Instructions: exact count per inference under QEMU (worst of the inputs); latency and energy are "
+           "estimates from each target's model (cycles per instruction, active power at clock, with the "
+           "datasheets named in targets/<name>/target.json). aarch64 targets run under qemu-aarch64-static, "
+           "which counts nothing.", "", table(DEVICE_HEAD, _device_rows(results)), "",
+           "## Host, side by side (single thread, median of repeated runs)", "",
+           table(HOST_HEAD, _host_rows(results)), ""]
+    errors = [r for r in results if r.get("status") != "ok"]
+    if errors:
+        out += ["## Errors", ""] + [f"- {r['model']} on {r['target']}: {r['error'].splitlines()[0]}" for r in errors]
+    return "\n".join(out) + "\n"
+
+
+def html(data: dict) -> str:
+    results = [r for r in data["results"] if r.get("status") == "ok"]
+    models = list(dict.fromkeys(r["model"] for r in data["results"]))
+    targets = list(dict.fromkeys(r["target"] for r in results if r["target"] != "host"))
+
+    def series(measure, pick=lambda r: True):
+        table = {}
+        for t in targets:
+            row = {r["model"]: measure(r) for r in results if r["target"] == t and r["backend"] == "edgeai" and pick(r)}
+            table[t] = [row.get(m) for m in models]
+        return table
+
+    charts = [
+        bar_chart("Instructions per inference (QEMU, exact)", models, series(lambda r: r.get("instructions"))),
+        bar_chart("Flash (firmware)", models, series(lambda r: r.get("flash_bytes")), " B"),
+        bar_chart("RAM (firmware)", models, series(lambda r: r.get("ram_bytes")), " B"),
+        bar_chart("Energy per inference (estimate)", models,
+                  series(lambda r: (r.get("estimate") or {}).get("energy_mj")), " mJ"),
+    ]
+    backends = list(dict.fromkeys(r["backend"] for r in results if r["target"] == "host"))
+    host = {b: [next((r.get("wall_ms") for r in results if r["target"] == "host" and r["backend"] == b
+                      and r["model"] == m), None) for m in models] for b in backends}
+    charts.append(bar_chart("Host latency, median (lower is better)", models, host, " ms"))
+
+    def table(head, rows):
+        cells = "".join(f"<th>{escape(h)}</th>" for h in head)
+        body = "".join("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+        return f"<table><tr>{cells}</tr>{body}</table>"
+
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(data['suite'])}</title>"
+            "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}"
+            "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f4f4f4}</style></head><body>"
+            f"<h1>{escape(data['suite'])}</h1><p>Run {escape(data['created'])} on "
+            f"{escape(data['machine']['platform'])}. Latency and energy on targets are estimates.</p>"
+            + "".join(f"<div>{c}</div>" for c in charts)
+            + "<h2>Targets</h2>" + table(DEVICE_HEAD, _device_rows(data["results"]))
+            + "<h2>Host</h2>" + table(HOST_HEAD, _host_rows(data["results"])) + "</body></html>\n")

@@ -1,0 +1,77 @@
+"""Runs a suite's jobs: QEMU jobs in parallel (processes here, or tasks on a Ray cluster when an address is
+given), host jobs one at a time afterwards so their wall times are not disturbed by the others."""
+
+from __future__ import annotations
+
+import datetime
+import platform
+import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
+
+from edgeai.bench.jobs import measure
+from edgeai.bench.suite import Suite
+from edgeai.errors import EdgeAIError
+
+
+def _progress(total: int, enabled: bool, desc: str):
+    if not enabled:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, desc=desc, unit="job", file=sys.stderr)
+
+
+def run_suite(suite: Suite, jobs: int = 2, ray_address: str | None = None, progress: bool = True) -> dict:
+    pairs = [(m, t) for m in suite.models for t in suite.targets]
+    emulated = [(m, t) for m, t in pairs if t != "host"]
+    hosted = [(m, t) for m, t in pairs if t == "host"]
+    bar = _progress(len(pairs), progress, suite.name)
+    results: list[dict] = []
+
+    def done(batch):
+        results.extend(batch)
+        if bar:
+            bar.update(1)
+
+    args = (suite.samples, suite.repeats, suite.host_backends)
+    if ray_address:
+        for batch in _run_on_ray(ray_address, emulated, args):
+            done(batch)
+    elif jobs > 1 and len(emulated) > 1:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(measure, m, t, *args) for m, t in emulated]
+            for future in as_completed(futures):
+                done(future.result())
+    else:
+        for m, t in emulated:
+            done(measure(m, t, *args))
+    for m, t in hosted:
+        done(measure(m, t, *args))
+    if bar:
+        bar.close()
+    order = {(m.name, t): i for i, (m, t) in enumerate(pairs)}
+    results.sort(key=lambda r: (order.get((r["model"], r["target"]), 0), r["backend"]))
+    return {
+        "format": "edgeai-bench/1",
+        "suite": suite.name,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": {"platform": platform.platform(), "python": platform.python_version(), "processor": platform.machine()},
+        "results": results,
+    }
+
+
+def _run_on_ray(address: str, pairs, args):
+    try:
+        import ray
+    except ImportError:
+        raise EdgeAIError("--ray needs the ray package (pip install ray) on this machine and the cluster") from None
+    ray.init(address=address, ignore_reinit_error=True)
+    remote = ray.remote(measure)
+    refs = [remote.remote(m, t, *args) for m, t in pairs]
+    pending = list(refs)
+    while pending:
+        ready, pending = ray.wait(pending, num_returns=1)
+        for ref in ready:
+            yield ray.get(ref)
