@@ -96,6 +96,47 @@ def _measure(model, target: str, samples: int, repeats: int, host_backends) -> l
     return results
 
 
+def measure_board(model, board: dict, samples: int) -> list[dict]:
+    """A real board on a serial port running the firmware built for board["target"] (flashed by the user), with
+    energy from the power monitor named in board["power"] when one is attached."""
+    try:
+        return _measure_board(model, board, samples)
+    except Exception as e:
+        from edgeai.errors import EdgeAIError
+
+        detail = str(e) if isinstance(e, EdgeAIError) else f"{type(e).__name__}: {e}"
+        return [{"model": model.name, "target": f"serial:{board['port']}", "backend": "edgeai", "status": "error",
+                 "error": detail}]
+
+
+def _measure_board(model, board: dict, samples: int) -> list[dict]:
+    from edgeai.compile import compile_model
+    from edgeai.runtime.device import SerialSession
+    from edgeai.runtime.reference import LiteRTSession, OnnxRuntimeSession
+    from edgeai.validate import compare, random_inputs
+
+    source = model.tflite or model.onnx
+    reference = LiteRTSession(source) if model.tflite else OnnxRuntimeSession(source, optimize=False)
+    inputs = random_inputs(reference.inputs, max(samples, 1), seed=7)
+    want = [reference.run(x) for x in inputs]
+    compiled = compile_model(source, board["target"])
+    record = {"model": model.name, "target": f"serial:{board['port']}", "board_target": board["target"],
+              "backend": "edgeai", "status": "ok", "arena_bytes": compiled.desc["arena_size"]}
+    with SerialSession(compiled.path, board["port"], baudrate=int(board.get("baudrate", 115200))) as session:
+        got = [session.run(x) for x in inputs]
+        record.update(_accuracy(compare(session.outputs, got, want)[0]))
+        record["device_ticks"] = session.stats.extra.get("ticks")
+        if board.get("power"):
+            from edgeai.power import measure_energy, open_monitor
+
+            repeat = int(board.get("repeat", 100))
+            energy = measure_energy(open_monitor(board["power"]), lambda: session.client.run(repeat) and repeat)
+            record["energy"] = {"energy_per_inference_mj": energy.energy_per_inference_j * 1e3,
+                                "active_power_w": energy.active_power_w, "idle_power_w": energy.idle_power_w,
+                                "monitor": energy.monitor, "estimate": False}
+    return [record]
+
+
 def _accuracy(a) -> dict:
     return {"samples": a.samples, "bit_exact": a.bit_exact, "max_abs_error": a.max_abs_error,
             "top1_agreement": a.top1_agreement, "min_cosine": a.min_cosine}

@@ -8,7 +8,7 @@ import platform
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
-from edgeai.bench.jobs import measure
+from edgeai.bench.jobs import measure, measure_board
 from edgeai.bench.suite import Suite
 from edgeai.errors import EdgeAIError
 
@@ -27,7 +27,7 @@ def run_suite(suite: Suite, jobs: int = 2, ray_address: str | None = None, progr
     pairs = [(m, t) for m in suite.models for t in suite.targets]
     emulated = [(m, t) for m, t in pairs if t != "host"]
     hosted = [(m, t) for m, t in pairs if t == "host"]
-    bar = _progress(len(pairs), progress, suite.name)
+    bar = _progress(len(pairs) + len(suite.models) * len(suite.boards), progress, suite.name)
     results: list[dict] = []
 
     def done(batch):
@@ -49,10 +49,13 @@ def run_suite(suite: Suite, jobs: int = 2, ray_address: str | None = None, progr
             done(measure(m, t, *args))
     for m, t in hosted:
         done(measure(m, t, *args))
+    for board in suite.boards:  # one board, one link: its jobs run one after the other
+        for m in suite.models:
+            done(measure_board(m, board, suite.samples))
     if bar:
         bar.close()
     order = {(m.name, t): i for i, (m, t) in enumerate(pairs)}
-    results.sort(key=lambda r: (order.get((r["model"], r["target"]), 0), r["backend"]))
+    results.sort(key=lambda r: (order.get((r["model"], r["target"]), len(pairs)), r["backend"]))
     return {
         "format": "edgeai-bench/1",
         "suite": suite.name,

@@ -30,6 +30,7 @@ class Suite:
     samples: int = 5  # inputs compared with the reference per job
     repeats: int = 30  # timed runs per host backend (the median is reported)
     host_backends: tuple[str, ...] = ("edgeai", "litert", "onnxruntime")
+    boards: tuple[dict, ...] = ()  # {"port", "target", "power"?, "baudrate"?, "repeat"?}: real boards
     source: Path | None = field(default=None, compare=False)
 
 
@@ -52,7 +53,11 @@ def load_suite(path: str | Path) -> Suite:
 
     try:
         models = tuple(BenchModel(m["name"], model_file(m, "tflite"), model_file(m, "onnx")) for m in data["models"])
-        return Suite(data.get("name", path.stem), models, tuple(data["targets"]), int(data.get("samples", 5)),
-                     int(data.get("repeats", 30)), tuple(data.get("host_backends", Suite.host_backends)), path)
+        boards = tuple(data.get("boards", ()))
+        for b in boards:
+            if "port" not in b or "target" not in b:
+                raise EdgeAIError(f"{path}: each board needs a port and the target its firmware was built for")
+        return Suite(data.get("name", path.stem), models, tuple(data.get("targets", ())), int(data.get("samples", 5)),
+                     int(data.get("repeats", 30)), tuple(data.get("host_backends", Suite.host_backends)), boards, path)
     except KeyError as e:
         raise EdgeAIError(f"{path}: suite lacks field {e}") from None
