@@ -33,3 +33,17 @@ def tmp_cache(tmp_path_factory):
     path = tmp_path_factory.mktemp("edgeai-cache")
     os.environ["EDGEAI_CACHE"] = str(path)
     return path
+
+
+TOOLS = ("gcc", "cmake", "arm-none-eabi-gcc", "qemu-system-arm", "aarch64-linux-gnu-gcc", "qemu-aarch64-static")
+
+
+def pytest_sessionstart(session):
+    """In CI every toolchain must be there: a test skipped for a missing tool would hide a broken set-up."""
+    import shutil
+
+    if os.environ.get("CI"):
+        missing = [t for t in TOOLS if shutil.which(t) is None]
+        if missing:
+            pytest.exit(f"CI machine lacks {', '.join(missing)}: scripts/setup.sh should have installed them",
+                        returncode=3)
