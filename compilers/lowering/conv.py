@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from compilers.c.calls import KernelCall, TensorArg
+from compilers.lowering import cortex_m
 from compilers.lowering._quant import float_activation_range, int8_activation_range, scale_zp, tensor_quant
 from compilers.lowering.registry import rule
 from compilers.tvm.kernels.conv2d import Conv2DParams, conv2d_float32, conv2d_int8
@@ -17,6 +18,10 @@ def _bias(ctx, node, channels: int, dtype: str):
     if len(node.inputs) > 2 and node.inputs[2]:
         return ctx.const(node.inputs[2])
     return ctx.derived(np.zeros(channels, dtype))
+
+
+def _bias_data(g, node):
+    return g.tensor(node.inputs[2]).data if len(node.inputs) > 2 and node.inputs[2] else None
 
 
 def _int8_requant(ctx, node, channels: int):
@@ -43,6 +48,11 @@ def conv2d_int8_rule(ctx, node):
     g = ctx.graph
     x, w = g.tensor(node.inputs[0]), g.tensor(node.inputs[1])
     in_zp, out_zp, lo, hi, mult, shift = _int8_requant(ctx, node, w.shape[0])
+    if cortex_m.has_dsp(ctx.target):
+        call = cortex_m.conv_call(ctx, node, x.shape, w.data, _bias_data(g, node), in_zp, out_zp, lo, hi, mult,
+                                  shift, g.tensor(node.outputs[0]).shape, node.attrs)
+        if call is not None:
+            return [call]
     params = Conv2DParams(x.shape, w.shape, input_zero_point=in_zp, output_zero_point=out_zp, act_min=lo, act_max=hi,
                           **_window(node))
     symbol = ctx.tvm_kernel(conv2d_int8, params, "conv")
@@ -67,6 +77,11 @@ def depthwise_int8_rule(ctx, node):
     g = ctx.graph
     x, w = g.tensor(node.inputs[0]), g.tensor(node.inputs[1])
     in_zp, out_zp, lo, hi, mult, shift = _int8_requant(ctx, node, w.shape[3])
+    if cortex_m.has_dsp(ctx.target):
+        call = cortex_m.dwconv_call(ctx, node, x.shape, w.data, _bias_data(g, node), in_zp, out_zp, lo, hi, mult,
+                                    shift, g.tensor(node.outputs[0]).shape, node.attrs)
+        if call is not None:
+            return [call]
     params = DepthwiseConv2DParams(x.shape, w.shape, input_zero_point=in_zp, output_zero_point=out_zp, act_min=lo,
                                    act_max=hi, **_window(node))
     symbol = ctx.tvm_kernel(depthwise_conv2d_int8, params, "dwconv")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from compilers.c.calls import KernelCall, TensorArg
+from compilers.lowering import cortex_m
 from compilers.lowering._quant import float_activation_range, int8_activation_range, scale_zp, tensor_quant
 from compilers.lowering.registry import rule
 from compilers.tvm.kernels.fully_connected import FullyConnectedParams, fully_connected_float32, fully_connected_int8
@@ -41,6 +42,14 @@ def fc_int8_rule(ctx, node):
         mult, shift = per_channel_multipliers(in_scale, wq.scale, out_scale)
     lo, hi = int8_activation_range(node.attrs["activation"], out_scale, out_zp)
     params = FullyConnectedParams(rows, k, n, input_zero_point=in_zp, output_zero_point=out_zp, act_min=lo, act_max=hi)
+    if cortex_m.has_dsp(ctx.target):
+        w = g.tensor(node.inputs[1]).data.reshape(n, 1, 1, k)
+        bias = g.tensor(node.inputs[2]).data if len(node.inputs) > 2 and node.inputs[2] else None
+        attrs = {"strides": (1, 1), "dilations": (1, 1), "padding": (0, 0, 0, 0)}
+        call = cortex_m.conv_call(ctx, node, (1, rows, 1, k), w, bias, in_zp, out_zp, lo, hi, mult, shift,
+                                  (1, rows, 1, n), attrs, single_rounding=params.single_rounding)
+        if call is not None:
+            return [call]
     symbol = ctx.tvm_kernel(fully_connected_int8, params, "fc")
     args = (TensorArg(node.inputs[0]), ctx.const(node.inputs[1]), _bias(ctx, node, n, "int32"), ctx.derived(mult),
             ctx.derived(shift), TensorArg(node.outputs[0]))

@@ -43,6 +43,7 @@ def rule_for(node: Node, graph: Graph):
 class LoweringContext:
     graph: Graph
     prefix: str
+    target: object = None  # edgeai.targets.Target (None: generic); rules choose kernels and schedules by it
     kernels: dict = field(default_factory=dict)  # params -> Kernel, so identical layers share code
     c_files: set = field(default_factory=set)  # hand-written kernel sources the library needs
     prototypes: dict = field(default_factory=dict)
@@ -89,7 +90,7 @@ def freestanding(source: str) -> str:
 def lower_graph(graph: Graph, target=None, prefix: str = "model") -> LoweredModel:
     from compilers.tvm.build import build_c_source
 
-    ctx = LoweringContext(graph, prefix)
+    ctx = LoweringContext(graph, prefix, target)
     calls: list[KernelCall] = []
     for node in graph.nodes:
         calls.extend(rule_for(node, graph)(ctx, node))

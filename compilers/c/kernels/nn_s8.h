@@ -1,0 +1,46 @@
+#ifndef EDGEAI_NN_S8_H
+#define EDGEAI_NN_S8_H
+#include <stdint.h>
+
+/*
+ * Hand-written int8 convolution kernels for Cortex-M cores with the DSP extension (SMLAD, SXTB16),
+ * with a portable C fallback that computes the same integers everywhere else.
+ *
+ * Everything layer-specific is prepared at compile time by compilers/lowering/cortex_m.py:
+ *   geom[EDGEAI_NN_GEOM]   the layer's geometry and quantization, indices EDGEAI_G_* below;
+ *   weights                int16 weights in pairs, one pair per 32-bit word (low half first), pre-packed
+ *                          in the order the inner loop reads them, each weight already multiplied by
+ *                          its channel's 2 << left_shift;
+ *   channel[4 * O4]        per output channel (O rounded up to 4): the accumulator's start value
+ *                          ((bias - input_zero_point * sum(weights)) * (2 << left_shift)), then the
+ *                          requantization constants of geom[EDGEAI_G_MODE].
+ * The input zero point is folded into the start value, so padded input points read the zero point.
+ * Batch 1, NHWC. Both functions return 0.
+ */
+
+enum {
+    EDGEAI_G_H, EDGEAI_G_W, EDGEAI_G_C, EDGEAI_G_OH, EDGEAI_G_OW, EDGEAI_G_O, EDGEAI_G_KH, EDGEAI_G_KW,
+    EDGEAI_G_SH, EDGEAI_G_SW, EDGEAI_G_PT, EDGEAI_G_PL, EDGEAI_G_ZP_IN, EDGEAI_G_ZP_OUT, EDGEAI_G_ACT_MIN,
+    EDGEAI_G_ACT_MAX,
+    EDGEAI_G_MODE, /* 0: TFLite's two roundings (conv, depthwise); 1: single rounding (LiteRT FC) */
+    EDGEAI_G_SEG4, /* conv: KW * C rounded up to a multiple of 4 (the packed weights' row length) */
+    EDGEAI_G_DIRECT, /* conv: 1 when KW * C is a multiple of 4, so interior pixels read the input in place */
+    EDGEAI_NN_GEOM
+};
+
+/* Largest im2col patch (KH * SEG4 bytes, on the stack) and depthwise window (KH * KW taps). */
+#define EDGEAI_NN_MAX_PATCH 1152
+#define EDGEAI_NN_MAX_TAPS 64
+#define EDGEAI_NN_MAX_DW_CHANNELS 1024
+
+/* CONV_2D and FULLY_CONNECTED (as a 1x1 convolution over [rows, 1, in_features]).
+ * weights: [O4 / 4][KH][SEG4 / 4][4 channels][(w0, w2), (w1, w3)]. */
+int32_t edgeai_conv_s8(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* geom,
+                       int8_t* output);
+
+/* DEPTHWISE_CONV_2D with depth multiplier 1 and C a multiple of 4.
+ * weights: [C / 4][KH * KW][(w_c0, w_c2), (w_c1, w_c3)]. */
+int32_t edgeai_dwconv_s8(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* geom,
+                         int8_t* output);
+
+#endif

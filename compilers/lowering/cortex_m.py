@@ -1,0 +1,131 @@
+"""int8 conv2d / depthwise_conv2d / fully_connected on Cortex-M DSP cores → the hand-written SMLAD kernels
+in compilers/c/kernels/nn_s8.c, with everything layer-specific prepared here as derived constants.
+
+Each `*_call` returns None when a layer is outside what the kernel handles exactly (batch > 1, dilation,
+depth multiplier, a multiplier whose shift the fast requantization cannot express, an accumulator that
+could overflow once doubled); the rule then falls back to the TVM kernel. What is folded at compile time:
+  * the input zero point: start = bias - zp_in * sum(w), so the inner loop multiplies raw int8 inputs
+    (padding reads zp_in, which then contributes exactly zp_in * w);
+  * the requantization's doubling and left shift: weights and start are multiplied by 2 << left_shift,
+    so SMMULR gives TFLite's SaturatingRoundingDoublingHighMul directly;
+  * the weights' order: int16 pairs laid out as the inner loop reads them (see nn_s8.h).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from compilers.c.calls import KernelCall, TensorArg
+
+NN_FILE = "nn_s8.c"
+_ARGS = "(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* geom, int8_t* output)"
+CONV = ("edgeai_conv_s8", f"int32_t edgeai_conv_s8{_ARGS}")
+DWCONV = ("edgeai_dwconv_s8", f"int32_t edgeai_dwconv_s8{_ARGS}")
+
+MAX_PATCH, MAX_TAPS, MAX_DW_CHANNELS = 1152, 64, 1024  # nn_s8.h
+_INT32_MAX = (1 << 31) - 1
+DSP_CPUS = {"cortex-m4", "cortex-m7", "cortex-m33", "cortex-m35p", "cortex-m55", "cortex-m85"}
+
+
+def has_dsp(target) -> bool:
+    """Cores with the DSP extension (SMLAD, SXTB16): where these kernels are the fast path."""
+    return target is not None and getattr(target, "is_cortex_m", False) and target.cpu in DSP_CPUS
+
+
+def _pairs(words16: np.ndarray) -> np.ndarray:
+    """int16 [..., 2k] → int32 [..., k]: element 2i in the low half of word i, 2i+1 in the high half."""
+    w = np.ascontiguousarray(words16.astype(np.int16))
+    lo = w[..., 0::2].astype(np.int64) & 0xFFFF
+    hi = w[..., 1::2].astype(np.int64) & 0xFFFF
+    return (lo | (hi << 16)).astype(np.uint32).view(np.int32)
+
+
+def _channel_constants(w2d: np.ndarray, bias, in_zp: int, out_zp: int, mult, shift, single_rounding: bool):
+    """(scale per channel, channel[O4, 4] int32) or None when the fast requantization is not exact."""
+    o = w2d.shape[0]
+    o4 = -(-o // 4) * 4
+    w64 = w2d.astype(np.int64)
+    bias64 = np.zeros(o, np.int64) if bias is None else np.asarray(bias, np.int64)
+    start = bias64 - in_zp * w64.sum(axis=1)
+    bound = np.abs(start) + 128 * np.abs(w64).sum(axis=1)
+    mult, shift = np.asarray(mult, np.int64), np.asarray(shift, np.int64)
+    chan = np.zeros((o4, 4), np.int64)
+    chan[o:, 2] = 0 if single_rounding else 1
+    if single_rounding:
+        total = 31 - shift  # LiteRT: (acc * M + 2^(total-1)) >> total; here with acc doubled
+        if np.any(total < 32) or np.any(total > 52):
+            return None
+        scale = np.full(o, 2, np.int64)
+        chan[:o, 2] = (1 << (total - 32)) + (out_zp << (total + 1 - 32))  # + zp after the shift
+        chan[:o, 3] = total + 1 - 32
+    else:
+        left, right = np.maximum(shift, 0), np.maximum(-shift, 0)
+        if np.any(right < 1) or np.any(right > 22) or np.any(left > 6) or np.any(mult < 0):
+            return None
+        scale = 2 << left
+        chan[:o, 2] = right
+        chan[:o, 3] = (1 << (right - 1)) + (out_zp << right)  # + zp after the shift
+    if np.any(bound * scale > _INT32_MAX) or np.any(np.abs(w64).max(initial=0) * scale > 32767):
+        return None
+    chan[:o, 0] = start * scale
+    chan[:o, 1] = mult
+    return scale, chan.astype(np.int32)
+
+
+def _geom(h, w, c, oh, ow, o, kh, kw, sh, sw, pt, pl, in_zp, out_zp, lo, hi, mode, seg4, direct):
+    return np.array([h, w, c, oh, ow, o, kh, kw, sh, sw, pt, pl, in_zp, out_zp, lo, hi, mode, seg4, direct],
+                    np.int32)
+
+
+def conv_call(ctx, node, x_shape, w: np.ndarray, bias, in_zp, out_zp, lo, hi, mult, shift, out_shape, attrs,
+              single_rounding=False):
+    """CONV_2D (w [O, KH, KW, C]) or FULLY_CONNECTED (as 1x1, x_shape [1, rows, 1, K]) → edgeai_conv_s8."""
+    n, h, wd, c = x_shape
+    o, kh, kw, _ = w.shape
+    (sh, sw), (dh, dw), (pt, pl, _, _) = attrs["strides"], attrs["dilations"], attrs["padding"]
+    if n != 1 or (dh, dw) != (1, 1):
+        return None
+    seg = kw * c
+    seg4 = -(-seg // 4) * 4
+    if kh * seg4 > MAX_PATCH:
+        return None
+    consts = _channel_constants(w.reshape(o, -1), bias, in_zp, out_zp, mult, shift, single_rounding)
+    if consts is None:
+        return None
+    scale, chan = consts
+    o4 = chan.shape[0]
+    wr = np.zeros((o4, kh, seg4), np.int64)
+    wr[:o, :, :seg] = w.reshape(o, kh, seg).astype(np.int64) * scale[:, None, None]
+    # [group, ch, kh, chunk, 4 k] → [group, kh, chunk, ch, (k0, k2, k1, k3)]
+    wr = wr.reshape(o4 // 4, 4, kh, seg4 // 4, 4).transpose(0, 2, 3, 1, 4)[..., [0, 2, 1, 3]]
+    packed = _pairs(wr.reshape(-1, 4)).reshape(-1)
+    geom = _geom(h, wd, c, out_shape[1], out_shape[2], o, kh, kw, sh, sw, pt, pl, in_zp, out_zp, lo, hi,
+                 int(single_rounding), seg4, int(seg % 4 == 0))
+    symbol = ctx.c_kernel(NN_FILE, *CONV)
+    return KernelCall(node.name, node.op, symbol, (TensorArg(node.inputs[0]), ctx.derived(packed),
+                                                   ctx.derived(chan.reshape(-1)), ctx.derived(geom),
+                                                   TensorArg(node.outputs[0])))
+
+
+def dwconv_call(ctx, node, x_shape, w: np.ndarray, bias, in_zp, out_zp, lo, hi, mult, shift, out_shape, attrs):
+    """DEPTHWISE_CONV_2D (w [1, KH, KW, C], depth multiplier 1, C % 4 == 0) → edgeai_dwconv_s8."""
+    n, h, wd, c = x_shape
+    _, kh, kw, o = w.shape
+    (sh, sw), (dh, dw), (pt, pl, _, _) = attrs["strides"], attrs["dilations"], attrs["padding"]
+    if n != 1 or (dh, dw) != (1, 1) or o != c or c % 4 or c > MAX_DW_CHANNELS or kh * kw > MAX_TAPS:
+        return None
+    taps = kh * kw
+    wt = w.reshape(taps, c).T  # [C, taps]
+    consts = _channel_constants(wt, bias, in_zp, out_zp, mult, shift, False)
+    if consts is None:
+        return None
+    scale, chan = consts
+    ws = wt.astype(np.int64) * scale[:, None]  # [C, taps]
+    # [group, 4 ch, taps] → [group, taps, (c0, c2, c1, c3)]
+    ws = ws.reshape(c // 4, 4, taps).transpose(0, 2, 1)[..., [0, 2, 1, 3]]
+    packed = _pairs(ws.reshape(-1, 4)).reshape(-1)
+    geom = _geom(h, wd, c, out_shape[1], out_shape[2], o, kh, kw, sh, sw, pt, pl, in_zp, out_zp, lo, hi, 0, 0, 0)
+    symbol = ctx.c_kernel(NN_FILE, *DWCONV)
+    return KernelCall(node.name, node.op, symbol, (TensorArg(node.inputs[0]), ctx.derived(packed),
+                                                   ctx.derived(chan.reshape(-1)), ctx.derived(geom),
+                                                   TensorArg(node.outputs[0])))
