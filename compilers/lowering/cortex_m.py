@@ -40,12 +40,31 @@ def _pairs(words16: np.ndarray) -> np.ndarray:
     return (lo | (hi << 16)).astype(np.uint32).view(np.int32)
 
 
-def _channel_constants(w2d: np.ndarray, bias, in_zp: int, out_zp: int, mult, shift, single_rounding: bool):
-    """(scale per channel, channel[O4, 4] int32) or None when the fast requantization is not exact."""
+def _tflite_requantize(acc: int, m: int, shift: int, single_rounding: bool) -> int:
+    """TFLite's integer requantization of one accumulator (reference semantics, in Python ints)."""
+    if single_rounding:
+        total = 31 - shift
+        return (acc * m + (1 << (total - 1))) >> total
+    a = acc * (1 << max(shift, 0))
+    r = (a * m + (1 << 30)) >> 31  # SaturatingRoundingDoublingHighMul (floor form, exact)
+    e = max(-shift, 0)
+    if e == 0:
+        return r
+    return (r + (1 << (e - 1)) - (1 if r < 0 else 0)) >> e
+
+
+def _channel_constants(w2d: np.ndarray, bias, in_zp: int, out_zp: int, lo: int, hi: int, mult, shift,
+                       single_rounding: bool):
+    """(scale per channel, channel[O4, 4] int32) or None when the fast requantization is not exact.
+
+    A channel whose weights are all zero (pruned; such channels often carry a saturated bias) has a
+    constant output: it is computed here with TFLite's arithmetic and the constants reproduce it.
+    """
     o = w2d.shape[0]
     o4 = -(-o // 4) * 4
     w64 = w2d.astype(np.int64)
     bias64 = np.zeros(o, np.int64) if bias is None else np.asarray(bias, np.int64)
+    live = np.abs(w64).sum(axis=1) > 0
     start = bias64 - in_zp * w64.sum(axis=1)
     bound = np.abs(start) + 128 * np.abs(w64).sum(axis=1)
     mult, shift = np.asarray(mult, np.int64), np.asarray(shift, np.int64)
@@ -53,22 +72,27 @@ def _channel_constants(w2d: np.ndarray, bias, in_zp: int, out_zp: int, mult, shi
     chan[o:, 2] = 0 if single_rounding else 1
     if single_rounding:
         total = 31 - shift  # LiteRT: (acc * M + 2^(total-1)) >> total; here with acc doubled
-        if np.any(total < 32) or np.any(total > 52):
+        if np.any(live & ((total < 32) | (total > 52))):
             return None
         scale = np.full(o, 2, np.int64)
         chan[:o, 2] = (1 << (total - 32)) + (out_zp << (total + 1 - 32))  # + zp after the shift
         chan[:o, 3] = total + 1 - 32
     else:
         left, right = np.maximum(shift, 0), np.maximum(-shift, 0)
-        if np.any(right < 1) or np.any(right > 22) or np.any(left > 6) or np.any(mult < 0):
+        if np.any(live & ((right < 1) | (right > 22) | (left > 6) | (mult < 0))):
             return None
-        scale = 2 << left
+        scale = 2 << np.where(live, left, 0)
         chan[:o, 2] = right
-        chan[:o, 3] = (1 << (right - 1)) + (out_zp << right)  # + zp after the shift
-    if np.any(bound * scale > _INT32_MAX) or np.any(np.abs(w64).max(initial=0) * scale > 32767):
+        chan[:o, 3] = (1 << np.maximum(right - 1, 0)) + (out_zp << right)  # + zp after the shift
+    if np.any(live & (bound * scale > _INT32_MAX)) or np.any(np.abs(w64).max(initial=0) * scale > 32767):
         return None
     chan[:o, 0] = start * scale
     chan[:o, 1] = mult
+    for c in np.flatnonzero(~live):  # constant output v: start 0, multiplier 0, rounding constant gives v
+        v = min(max(out_zp + _tflite_requantize(int(bias64[c]), int(mult[c]), int(shift[c]), single_rounding), lo), hi)
+        chan[c] = (0, 0, 0, v) if single_rounding else (0, 0, 1, 1 + 2 * v)
+        if single_rounding:
+            chan[c] = (0, 0, v, 0)
     return scale, chan.astype(np.int32)
 
 
@@ -89,7 +113,7 @@ def conv_call(ctx, node, x_shape, w: np.ndarray, bias, in_zp, out_zp, lo, hi, mu
     seg4 = -(-seg // 4) * 4
     if kh * seg4 > MAX_PATCH:
         return None
-    consts = _channel_constants(w.reshape(o, -1), bias, in_zp, out_zp, mult, shift, single_rounding)
+    consts = _channel_constants(w.reshape(o, -1), bias, in_zp, out_zp, lo, hi, mult, shift, single_rounding)
     if consts is None:
         return None
     scale, chan = consts
@@ -116,7 +140,7 @@ def dwconv_call(ctx, node, x_shape, w: np.ndarray, bias, in_zp, out_zp, lo, hi, 
         return None
     taps = kh * kw
     wt = w.reshape(taps, c).T  # [C, taps]
-    consts = _channel_constants(wt, bias, in_zp, out_zp, mult, shift, False)
+    consts = _channel_constants(wt, bias, in_zp, out_zp, lo, hi, mult, shift, False)
     if consts is None:
         return None
     scale, chan = consts
