@@ -103,16 +103,41 @@ EDGEAI_INLINE int32_t requantize(int32_t acc2, const int32_t* c, int32_t mode)
     return (int32_t)(p >> 32) >> c[3];
 }
 
-/* Clamp to [lo, 127], or [lo, hi] when full_range is 0. */
-EDGEAI_INLINE int8_t clamp8(int32_t v, int32_t lo, int32_t hi, int32_t top127)
+/* Four requantized values (zero point included) → saturate to int8, clamp to [lo, hi], one word store.
+ * lo4/hi4: the bounds in each byte. */
+#if EDGEAI_DSP
+EDGEAI_INLINE void store4(int8_t* out, int32_t a0, int32_t a1, int32_t a2, int32_t a3, uint32_t lo4, uint32_t hi4,
+                          int32_t top127)
+{
+    uint32_t v = (uint32_t)__ssat(a0, 8);
+    __asm__("bfi %0, %1, #8, #8" : "+r"(v) : "r"(__ssat(a1, 8)));
+    __asm__("bfi %0, %1, #16, #8" : "+r"(v) : "r"(__ssat(a2, 8)));
+    __asm__("bfi %0, %1, #24, #8" : "+r"(v) : "r"(__ssat(a3, 8)));
+    (void)__ssub8(v, lo4); /* GE[i] = v[i] >= lo[i] */
+    v = __sel(v, lo4);
+    if (!top127) {
+        (void)__ssub8(v, hi4);
+        v = __sel(hi4, v);
+    }
+    memcpy(out, &v, 4);
+}
+#else
+EDGEAI_INLINE int8_t clamp8(int32_t v, int32_t lo, int32_t hi)
 {
     v = ssat8(v);
     v = v < lo ? lo : v;
-    if (!top127) {
-        v = v > hi ? hi : v;
-    }
-    return (int8_t)v;
+    return (int8_t)(v > hi ? hi : v);
 }
+EDGEAI_INLINE void store4(int8_t* out, int32_t a0, int32_t a1, int32_t a2, int32_t a3, uint32_t lo4, uint32_t hi4,
+                          int32_t top127)
+{
+    const int32_t lo = (int8_t)(lo4 & 0xFFu), hi = (int8_t)(hi4 & 0xFFu);
+    (void)top127;
+    out[0] = clamp8(a0, lo, hi), out[1] = clamp8(a1, lo, hi), out[2] = clamp8(a2, lo, hi), out[3] = clamp8(a3, lo, hi);
+}
+#endif
+
+EDGEAI_INLINE uint32_t bytes4(int32_t v) { return ((uint32_t)v & 0xFFu) * 0x01010101u; }
 
 /* One output pixel, four output channels, n bytes of input (n % 4 == 0) against packed weights. */
 EDGEAI_INLINE const int32_t* dot_1x4(const int8_t* p, int32_t n, const int32_t* w, int32_t* a0, int32_t* a1,
@@ -120,24 +145,32 @@ EDGEAI_INLINE const int32_t* dot_1x4(const int8_t* p, int32_t n, const int32_t* 
 {
     int32_t s0 = *a0, s1 = *a1, s2 = *a2, s3 = *a3;
     const int8_t* end = p + n;
-    while (p < end) {
-        uint32_t v = read32(p);
-        uint32_t w0, w1;
-        p += 4;
-        uint32_t xe = sxtb16(v), xo = sxtb16_ror8(v);
-        LOAD_PAIR(w, w0, w1);
-        s0 = smlad(xe, w0, s0);
-        s0 = smlad(xo, w1, s0);
-        LOAD_PAIR(w, w0, w1);
-        s1 = smlad(xe, w0, s1);
-        s1 = smlad(xo, w1, s1);
-        LOAD_PAIR(w, w0, w1);
-        s2 = smlad(xe, w0, s2);
-        s2 = smlad(xo, w1, s2);
-        LOAD_PAIR(w, w0, w1);
-        s3 = smlad(xe, w0, s3);
-        s3 = smlad(xo, w1, s3);
+#define EDGEAI_CHUNK                                     \
+    do {                                                 \
+        uint32_t v = read32(p), w0, w1;                  \
+        p += 4;                                          \
+        uint32_t xe = sxtb16(v), xo = sxtb16_ror8(v);    \
+        LOAD_PAIR(w, w0, w1);                            \
+        s0 = smlad(xe, w0, s0);                          \
+        s0 = smlad(xo, w1, s0);                          \
+        LOAD_PAIR(w, w0, w1);                            \
+        s1 = smlad(xe, w0, s1);                          \
+        s1 = smlad(xo, w1, s1);                          \
+        LOAD_PAIR(w, w0, w1);                            \
+        s2 = smlad(xe, w0, s2);                          \
+        s2 = smlad(xo, w1, s2);                          \
+        LOAD_PAIR(w, w0, w1);                            \
+        s3 = smlad(xe, w0, s3);                          \
+        s3 = smlad(xo, w1, s3);                          \
+    } while (0)
+    if (n & 4) {
+        EDGEAI_CHUNK;
     }
+    while (p < end) { /* two chunks per iteration */
+        EDGEAI_CHUNK;
+        EDGEAI_CHUNK;
+    }
+#undef EDGEAI_CHUNK
     *a0 = s0, *a1 = s1, *a2 = s2, *a3 = s3;
     return w;
 }
@@ -149,7 +182,7 @@ EDGEAI_INLINE void conv_s8(const int8_t* input, const int32_t* weights, const in
     const int32_t OW = g[EDGEAI_G_OW], O = g[EDGEAI_G_O], KH = g[EDGEAI_G_KH], KW = g[EDGEAI_G_KW];
     const int32_t SH = g[EDGEAI_G_SH], SW = g[EDGEAI_G_SW], PT = g[EDGEAI_G_PT], PL = g[EDGEAI_G_PL];
     const int32_t zp_in = g[EDGEAI_G_ZP_IN];
-    const int32_t lo = g[EDGEAI_G_ACT_MIN], hi = g[EDGEAI_G_ACT_MAX];
+    const uint32_t lo4 = bytes4(g[EDGEAI_G_ACT_MIN]), hi4 = bytes4(g[EDGEAI_G_ACT_MAX]);
     const int32_t seg4 = g[EDGEAI_G_SEG4], direct = g[EDGEAI_G_DIRECT];
     int8_t patch[EDGEAI_NN_MAX_PATCH];
 
@@ -158,12 +191,19 @@ EDGEAI_INLINE void conv_s8(const int8_t* input, const int32_t* weights, const in
             const int32_t iy0 = oy * SH - PT, ix0 = ox * SW - PL;
             const int8_t* x;
             int32_t rows, row_stride, row_bytes;
-            if (direct && iy0 >= 0 && ix0 >= 0 && iy0 + KH <= H && ix0 + KW <= W) {
+            const int32_t inside = iy0 >= 0 && ix0 >= 0 && iy0 + KH <= H && ix0 + KW <= W;
+            if (direct && inside && (seg4 >= 16 || KH == 1)) {
                 x = input + (iy0 * W + ix0) * C;
                 rows = KH, row_stride = W * C, row_bytes = seg4;
                 if (KH > 1 && row_stride == seg4) { /* the window's rows are contiguous */
                     rows = 1, row_bytes = KH * seg4;
                 }
+            } else if (inside && seg4 == KW * C) { /* short rows: gather them, saves a loop per row */
+                for (int32_t ky = 0; ky < KH; ky++) {
+                    memcpy(patch + ky * seg4, input + ((iy0 + ky) * W + ix0) * C, (size_t)seg4);
+                }
+                x = patch;
+                rows = 1, row_stride = 0, row_bytes = KH * seg4;
             } else { /* im2col this pixel's window; outside the image reads the input zero point */
                 for (int32_t ky = 0; ky < KH; ky++) {
                     int8_t* dst = patch + ky * seg4;
@@ -193,15 +233,11 @@ EDGEAI_INLINE void conv_s8(const int8_t* input, const int32_t* weights, const in
                 a2 = requantize(a2, ch + 8, mode);
                 a3 = requantize(a3, ch + 12, mode);
                 if (O - oc >= 4) {
-                    out[oc] = clamp8(a0, lo, hi, top127);
-                    out[oc + 1] = clamp8(a1, lo, hi, top127);
-                    out[oc + 2] = clamp8(a2, lo, hi, top127);
-                    out[oc + 3] = clamp8(a3, lo, hi, top127);
+                    store4(out + oc, a0, a1, a2, a3, lo4, hi4, top127);
                 } else {
-                    const int32_t v[4] = {a0, a1, a2, a3};
-                    for (int32_t i = 0; i < O - oc; i++) {
-                        out[oc + i] = clamp8(v[i], lo, hi, top127);
-                    }
+                    int8_t tail[4];
+                    store4(tail, a0, a1, a2, a3, lo4, hi4, top127);
+                    memcpy(out + oc, tail, (size_t)(O - oc));
                 }
             }
         }
@@ -246,7 +282,7 @@ EDGEAI_INLINE void dwconv_s8(const int8_t* input, const int32_t* weights, const 
     const int32_t H = g[EDGEAI_G_H], W = g[EDGEAI_G_W], C = g[EDGEAI_G_C], OH = g[EDGEAI_G_OH];
     const int32_t OW = g[EDGEAI_G_OW], KH = g[EDGEAI_G_KH], KW = g[EDGEAI_G_KW];
     const int32_t SH = g[EDGEAI_G_SH], SW = g[EDGEAI_G_SW], PT = g[EDGEAI_G_PT], PL = g[EDGEAI_G_PL];
-    const int32_t lo = g[EDGEAI_G_ACT_MIN], hi = g[EDGEAI_G_ACT_MAX];
+    const uint32_t lo4 = bytes4(g[EDGEAI_G_ACT_MIN]), hi4 = bytes4(g[EDGEAI_G_ACT_MAX]);
     int8_t zero_row[EDGEAI_NN_MAX_DW_CHANNELS]; /* a pixel outside the image: the input zero point */
     const int8_t* tap[EDGEAI_NN_MAX_TAPS];
 
@@ -267,10 +303,8 @@ EDGEAI_INLINE void dwconv_s8(const int8_t* input, const int32_t* weights, const 
             for (int32_t c = 0; c < C; c += 4, ch += 16, w += 2 * taps) {
                 int32_t acc[4] = {ch[0], ch[4], ch[8], ch[12]};
                 dw_taps(tap, taps, c, w, acc);
-                out[c] = clamp8(requantize(acc[0], ch, 0), lo, hi, top127);
-                out[c + 1] = clamp8(requantize(acc[1], ch + 4, 0), lo, hi, top127);
-                out[c + 2] = clamp8(requantize(acc[2], ch + 8, 0), lo, hi, top127);
-                out[c + 3] = clamp8(requantize(acc[3], ch + 12, 0), lo, hi, top127);
+                store4(out + c, requantize(acc[0], ch, 0), requantize(acc[1], ch + 4, 0),
+                       requantize(acc[2], ch + 8, 0), requantize(acc[3], ch + 12, 0), lo4, hi4, top127);
             }
         }
     }
