@@ -1,0 +1,128 @@
+"""Cortex-M4 benchmark: instructions per inference of the four MLPerf Tiny int8 models under QEMU
+(mps2-an386, exact icount plugin), MACs per instruction, arena and flash, bit-exactness against LiteRT,
+side by side with TFLite Micro + CMSIS-NN (/work/shared/ANCHORS.md).
+
+    python benchmarks/cortex_m4/run.py [--target cortex-m4] [--models kws,vww,ic,ad] [--per-layer]
+                                       [--out benchmarks/cortex_m4/results.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(HERE))
+
+MODELS_DIR = Path(os.environ.get("EDGEAI_MODELS", "/work/shared/models")) / "mlperf_tiny"
+MODELS = {"kws": "kws_ref_model", "vww": "vww_96_int8", "ic": "pretrainedResnet_quant", "ad": "ad01_int8"}
+# TFLite Micro (90b983c) + CMSIS-NN (4ab83cc), -O2, cortex-m4 on QEMU mps2-an386 (ANCHORS.md);
+# workspace: microTVM + CMSIS-NN (MLPerf Tiny), the arena budget.
+TFLM_CMSIS = {"kws": 7_700_080, "vww": 24_102_360, "ic": 29_863_520, "ad": 583_120}
+TFLM_ARENA = {"kws": 22_820, "vww": 100_708, "ic": 54_996, "ad": 2_580}
+MICROTVM_WORKSPACE = {"kws": 17_232, "vww": 64_800, "ic": 66_112, "ad": 1_160}
+# edgeai before issue 5 (naive TVM kernels, commit 4d365eb), same harness.
+BASELINE = {"kws": 28_010_761, "vww": 71_381_187, "ic": 160_968_758, "ad": 1_658_985}
+
+
+def _git_commit() -> str:
+    try:
+        return subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _elf_sizes(elf: Path) -> dict:
+    """text/data/bss of the firmware (arm-none-eabi-size, Berkeley format)."""
+    out = subprocess.run(["arm-none-eabi-size", str(elf)], capture_output=True, text=True, check=True).stdout
+    text, data, bss = (int(v) for v in out.splitlines()[1].split()[:3])
+    return {"text": text, "data": data, "bss": bss}
+
+
+def measure(key: str, target: str, work: Path, per_layer: bool) -> dict:
+    from edgeai.analyze import analyze
+    from edgeai.compile import compile_model
+    from edgeai.frontends import load
+    from edgeai.runtime.device import QemuSession
+    from edgeai.runtime.reference import LiteRTSession
+
+    path = MODELS_DIR / f"{MODELS[key]}.tflite"
+    macs = analyze(load(path)).macs
+    compiled = compile_model(path, target, work / key)
+    ref = LiteRTSession(path)
+    rng = np.random.default_rng(0)
+    spec = ref.inputs[0]
+    x = rng.integers(-128, 128, size=spec.shape).astype(spec.dtype)
+    want = ref.run([x])[0]
+    with QemuSession(compiled.path, target) as session:
+        got = session.run([x])[0]
+        instructions = session.stats.instructions
+        elf = session.elf
+    kernel_bytes = sum((compiled.path / f).stat().st_size for f in compiled.desc["sources"])  # C source, not flash
+    row = {
+        "model": key, "file": path.name, "target": target, "macs": int(macs), "instructions": int(instructions),
+        "macs_per_instruction": round(macs / instructions, 3),
+        "bit_exact": bool(np.array_equal(got, want)),
+        "arena_bytes": compiled.desc["arena_size"], "arena_budget_microtvm_cmsis": MICROTVM_WORKSPACE[key],
+        "weight_bytes_model": compiled.desc["weight_bytes"], "firmware": _elf_sizes(elf),
+        "tflm_cmsis_instructions": TFLM_CMSIS[key],
+        "speedup_vs_tflm_cmsis": round(TFLM_CMSIS[key] / instructions, 2),
+        "baseline_instructions": BASELINE[key], "library_source_bytes": kernel_bytes,
+        "kernels": sorted({layer["symbol"] for layer in compiled.desc["layers"]}),
+    }
+    if per_layer:
+        from per_layer import per_layer_instructions
+
+        row["layers"] = per_layer_instructions(compiled.path, target, [x])
+    return row
+
+
+def table(rows: list[dict]) -> str:
+    lines = ["| model | MACs | instructions | MACs/instr | TFLM+CMSIS-NN | speed-up | before (naive) | arena (budget) "
+             "| firmware text+data | bit-exact |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        fw = r["firmware"]
+        lines.append(f"| {r['model']} | {r['macs'] / 1e6:.2f} M | {r['instructions']:,} | {r['macs_per_instruction']:.3f} "
+                     f"| {r['tflm_cmsis_instructions']:,} ({r['macs'] / r['tflm_cmsis_instructions']:.2f}) "
+                     f"| {r['speedup_vs_tflm_cmsis']:.2f}x | {r['baseline_instructions']:,} "
+                     f"| {r['arena_bytes']:,} ({r['arena_budget_microtvm_cmsis']:,}) | {fw['text'] + fw['data']:,} "
+                     f"| {'yes' if r['bit_exact'] else 'NO'} |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--target", default="cortex-m4")
+    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--per-layer", action="store_true", help="also count instructions per layer")
+    ap.add_argument("--out", default=str(HERE / "results.json"))
+    args = ap.parse_args(argv)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for key in args.models.split(","):
+            row = measure(key, args.target, Path(tmp), args.per_layer)
+            print(f"{key}: {row['instructions']:,} instructions, {row['macs_per_instruction']:.3f} MACs/instr, "
+                  f"bit-exact {row['bit_exact']}", flush=True)
+            rows.append(row)
+    print(table(rows))
+    result = {"benchmark": "cortex_m4_mlperf_tiny", "commit": _git_commit(), "host": platform.node(),
+              "harness": "QEMU mps2-an386 (qemu-system-arm), exact TCG-plugin instruction count between "
+                         "edgeai_mark_begin/end around one <prefix>_run(), firmware -O2 (edgeai.build)",
+              "input": "uniform random int8, numpy default_rng(0)", "results": rows}
+    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    return 0 if all(r["bit_exact"] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

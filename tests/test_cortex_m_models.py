@@ -1,0 +1,67 @@
+"""The four MLPerf Tiny int8 models on Cortex-M4 under QEMU: the DSP kernels (compilers/c/kernels/nn_s8.c)
+stay bit-exact with LiteRT. Performance lives in benchmarks/cortex_m4, not here."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+MODELS_DIR = Path("/work/shared/models/mlperf_tiny")
+MODELS = ["kws_ref_model", "vww_96_int8", "pretrainedResnet_quant", "ad01_int8"]
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.qemu,
+    pytest.mark.skipif(shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None,
+                       reason="needs qemu-system-arm and arm-none-eabi-gcc"),
+    pytest.mark.skipif(not MODELS_DIR.is_dir(), reason=f"models not found in {MODELS_DIR}"),
+]
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_mlperf_tiny_bit_exact_on_cortex_m4(model, tmp_path):
+    from edgeai.compile import compile_model
+    from edgeai.runtime.device import QemuSession
+    from edgeai.runtime.reference import LiteRTSession
+
+    path = MODELS_DIR / f"{model}.tflite"
+    compiled = compile_model(path, "cortex-m4", tmp_path / "lib")
+    assert "edgeai_conv_s8" in {layer["symbol"] for layer in compiled.desc["layers"]}  # the DSP path is taken
+    ref = LiteRTSession(path)
+    spec = ref.inputs[0]
+    rng = np.random.default_rng(1)
+    with QemuSession(compiled.path, "cortex-m4") as session:
+        for _ in range(2):
+            x = rng.integers(-128, 128, size=spec.shape).astype(spec.dtype)
+            np.testing.assert_array_equal(session.run([x])[0], ref.run([x])[0])
+        assert session.stats.instructions > 0
+
+
+def test_dsp_kernels_portable_fallback_bit_exact_on_host(tmp_path):
+    """The same library lowered for Cortex-M4, built with the host compiler (no __ARM_FEATURE_DSP):
+    the portable C path of nn_s8.c computes the same integers."""
+    from compilers.lowering import lower_graph
+    from edgeai.frontends import load
+    from edgeai.targets import load_target
+
+    graph = load(MODELS_DIR / "kws_ref_model.tflite")
+    lowered = lower_graph(graph, load_target("cortex-m4"), "model")
+    assert any(c.symbol == "edgeai_dwconv_s8" for c in lowered.calls)
+    from compilers.c.emit import emit_library
+    from edgeai.memory import plan_memory
+    from edgeai.runtime.host import HostSession
+
+    out = tmp_path / "lib"
+    out.mkdir()
+    emit_library(graph, plan_memory(graph), lowered, "model", out, target="host", source=str(graph.source))
+    from edgeai.runtime.reference import LiteRTSession
+
+    ref = LiteRTSession(MODELS_DIR / "kws_ref_model.tflite")
+    x = np.random.default_rng(2).integers(-128, 128, size=ref.inputs[0].shape).astype(np.int8)
+    np.testing.assert_array_equal(HostSession(out).run([x])[0], ref.run([x])[0])
