@@ -96,8 +96,8 @@ def _channel_constants(w2d: np.ndarray, bias, in_zp: int, out_zp: int, lo: int, 
     return scale, chan.astype(np.int32)
 
 
-def _geom(h, w, c, oh, ow, o, kh, kw, sh, sw, pt, pl, in_zp, out_zp, lo, hi, mode, seg4, direct):
-    return np.array([h, w, c, oh, ow, o, kh, kw, sh, sw, pt, pl, in_zp, out_zp, lo, hi, mode, seg4, direct],
+def _geom(h, w, c, oh, ow, o, kh, kw, sh, sw, pt, pl, in_zp, out_zp, lo, hi, mode, seg4, direct, skip=0):
+    return np.array([h, w, c, oh, ow, o, kh, kw, sh, sw, pt, pl, in_zp, out_zp, lo, hi, mode, seg4, direct, skip],
                     np.int32)
 
 
@@ -124,7 +124,8 @@ def conv_call(ctx, node, x_shape, w: np.ndarray, bias, in_zp, out_zp, lo, hi, mu
     wr = wr.reshape(o4 // 4, 4, kh, seg4 // 4, 4).transpose(0, 2, 3, 1, 4)[..., [0, 2, 1, 3]]
     packed = _pairs(wr.reshape(-1, 4)).reshape(-1)
     geom = _geom(h, wd, c, out_shape[1], out_shape[2], o, kh, kw, sh, sw, pt, pl, in_zp, out_zp, lo, hi,
-                 int(single_rounding), seg4, int(seg % 4 == 0))
+                 int(single_rounding), seg4, int(seg % 4 == 0),
+                 int(bool(np.any(np.all(chan[:, 1].reshape(-1, 4) == 0, axis=1)))))
     symbol = ctx.c_kernel(NN_FILE, *CONV)
     return KernelCall(node.name, node.op, symbol, (TensorArg(node.inputs[0]), ctx.derived(packed),
                                                    ctx.derived(chan.reshape(-1)), ctx.derived(geom),

@@ -176,7 +176,7 @@ EDGEAI_INLINE const int32_t* dot_1x4(const int8_t* p, int32_t n, const int32_t* 
 }
 
 EDGEAI_INLINE void conv_s8(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* g,
-                           int8_t* output, int32_t mode, int32_t top127)
+                           int8_t* output, int32_t mode, int32_t top127, int32_t skip)
 {
     const int32_t H = g[EDGEAI_G_H], W = g[EDGEAI_G_W], C = g[EDGEAI_G_C], OH = g[EDGEAI_G_OH];
     const int32_t OW = g[EDGEAI_G_OW], O = g[EDGEAI_G_O], KH = g[EDGEAI_G_KH], KW = g[EDGEAI_G_KW];
@@ -184,6 +184,7 @@ EDGEAI_INLINE void conv_s8(const int8_t* input, const int32_t* weights, const in
     const int32_t zp_in = g[EDGEAI_G_ZP_IN];
     const uint32_t lo4 = bytes4(g[EDGEAI_G_ACT_MIN]), hi4 = bytes4(g[EDGEAI_G_ACT_MAX]);
     const int32_t seg4 = g[EDGEAI_G_SEG4], direct = g[EDGEAI_G_DIRECT];
+    const int32_t group_words = 2 * KH * seg4; /* 4 channels x (KH * seg4 / 4) chunks x 2 words */
     int8_t patch[EDGEAI_NN_MAX_PATCH];
 
     for (int32_t oy = 0; oy < OH; oy++) {
@@ -223,10 +224,14 @@ EDGEAI_INLINE void conv_s8(const int8_t* input, const int32_t* weights, const in
             int8_t* out = output + (oy * OW + ox) * O;
             const int32_t* w = weights;
             const int32_t* ch = channel;
-            for (int32_t oc = 0; oc < O; oc += 4, ch += 16) {
+            for (int32_t oc = 0; oc < O; oc += 4, ch += 16, w += group_words) {
                 int32_t a0 = ch[0], a1 = ch[4], a2 = ch[8], a3 = ch[12];
-                for (int32_t r = 0; r < rows; r++) {
-                    w = dot_1x4(x + r * row_stride, row_bytes, w, &a0, &a1, &a2, &a3);
+                /* Multiplier 0 (pruned channels): the output does not depend on the accumulator. */
+                if (!skip || (ch[1] | ch[5] | ch[9] | ch[13]) != 0) {
+                    const int32_t* wr = w;
+                    for (int32_t r = 0; r < rows; r++) {
+                        wr = dot_1x4(x + r * row_stride, row_bytes, wr, &a0, &a1, &a2, &a3);
+                    }
                 }
                 a0 = requantize(a0, ch, mode);
                 a1 = requantize(a1, ch + 4, mode);
@@ -248,14 +253,14 @@ int32_t edgeai_conv_s8(const int8_t* input, const int32_t* weights, const int32_
                        int8_t* output)
 {
     const int32_t top127 = geom[EDGEAI_G_ACT_MAX] == 127;
-    if (geom[EDGEAI_G_MODE] == 0) {
-        if (top127) {
-            conv_s8(input, weights, channel, geom, output, 0, 1);
-        } else {
-            conv_s8(input, weights, channel, geom, output, 0, 0);
-        }
+    if (geom[EDGEAI_G_MODE] != 0) {
+        conv_s8(input, weights, channel, geom, output, 1, 0, 0);
+    } else if (!top127) {
+        conv_s8(input, weights, channel, geom, output, 0, 0, 0);
+    } else if (geom[EDGEAI_G_SKIP]) {
+        conv_s8(input, weights, channel, geom, output, 0, 1, 1);
     } else {
-        conv_s8(input, weights, channel, geom, output, 1, 0);
+        conv_s8(input, weights, channel, geom, output, 0, 1, 0);
     }
     return 0;
 }

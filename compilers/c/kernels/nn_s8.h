@@ -25,6 +25,7 @@ enum {
     EDGEAI_G_MODE, /* 0: TFLite's two roundings (conv, depthwise); 1: single rounding (LiteRT FC) */
     EDGEAI_G_SEG4, /* conv: KW * C rounded up to a multiple of 4 (the packed weights' row length) */
     EDGEAI_G_DIRECT, /* conv: 1 when KW * C is a multiple of 4, so interior pixels read the input in place */
+    EDGEAI_G_SKIP, /* conv: 1 when some group of 4 channels has multipliers 0 (pruned): skip their sums */
     EDGEAI_NN_GEOM
 };
 
