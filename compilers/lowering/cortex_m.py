@@ -90,9 +90,7 @@ def _channel_constants(w2d: np.ndarray, bias, in_zp: int, out_zp: int, lo: int, 
     chan[:o, 1] = mult
     for c in np.flatnonzero(~live):  # constant output v: start 0, multiplier 0, rounding constant gives v
         v = min(max(out_zp + _tflite_requantize(int(bias64[c]), int(mult[c]), int(shift[c]), single_rounding), lo), hi)
-        chan[c] = (0, 0, 0, v) if single_rounding else (0, 0, 1, 1 + 2 * v)
-        if single_rounding:
-            chan[c] = (0, 0, v, 0)
+        chan[c] = (0, 0, v, 0) if single_rounding else (0, 0, 1, 1 + 2 * v)
     return scale, chan.astype(np.int32)
 
 
