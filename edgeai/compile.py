@@ -28,6 +28,7 @@ def compile_model(model: str | Path | Graph, target: str = "host", out_dir: str 
     from compilers.lowering import lower_graph
     from edgeai.frontends import load
     from edgeai.memory import plan_memory
+    from edgeai.passes import default_pipeline
     from edgeai.targets import load_target
 
     check_prefix(prefix)
@@ -40,6 +41,7 @@ def compile_model(model: str | Path | Graph, target: str = "host", out_dir: str 
             return CompiledModel(cached, prefix, tgt.name, json.loads((cached / "model.json").read_text()))
         out_dir = cached
     graph = model if isinstance(model, Graph) else load(model)
+    graph = default_pipeline(graph)
     plan = plan_memory(graph)
     _check_fits(graph, plan, tgt)
     lowered = lower_graph(graph, tgt, prefix)

@@ -36,6 +36,11 @@ def add_int8_rule(ctx, node):
 
 @rule("add", "float32")
 def add_float_rule(ctx, node):
+    g = ctx.graph
+    if g.tensor(node.inputs[0]).shape != g.tensor(node.inputs[1]).shape:
+        from compilers.lowering.generic import binary_float_rule
+
+        return binary_float_rule(ctx, node)  # broadcasting: the generic elementwise kernel
     shape, args = _operands(ctx, node)
     lo, hi = float_activation_range(node.attrs["activation"])
     return [KernelCall(node.name, node.op, ctx.tvm_kernel(add_float32, AddParams(shape, act_min=lo, act_max=hi), "add"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,9 @@ def load_tflite(path: str | Path) -> Graph:
         return _Reader(tflite, model, buf, path).graph()
     except (ModelError, UnsupportedOpError):
         raise
+    except struct.error:  # an offset or a vector length points past the end of the buffer
+        raise ModelError(f"{path}: corrupted or truncated TFLite file: an offset points outside its {len(buf):,} "
+                         f"bytes") from None
     except Exception as e:  # a truncated or corrupted flatbuffer fails anywhere inside the accessors
         raise ModelError(f"{path}: corrupted or truncated TFLite file ({type(e).__name__}: {e})") from None
 
@@ -63,14 +67,18 @@ class _Reader:
         t = self.sg.Tensors(index)
         name = (t.Name() or b"").decode("utf-8", "replace") or f"tensor_{index}"
         if t.Type() not in _DTYPES:
-            raise ModelError(f"{self.path}: tensor {name!r} has unsupported TFLite type {t.Type()}")
+            kind = {v: k for k, v in vars(self.tfl.TensorType).items() if not k.startswith("_")}.get(t.Type())
+            raise ModelError(f"{self.path}: tensor {name!r} has unsupported type {kind or t.Type()}; supported: "
+                             f"{', '.join(sorted(set(_DTYPES.values())))}")
         dtype = _DTYPES[t.Type()]
         shape = tuple(int(d) for d in t.ShapeAsNumpy()) if t.ShapeLength() else ()
         if any(d < 0 for d in shape):
             raise ModelError(f"{self.path}: tensor {name!r} has dynamic shape {list(shape)}; give it a static shape")
         signature = tuple(int(d) for d in t.ShapeSignatureAsNumpy()) if t.ShapeSignatureLength() else shape
         if any(d < 0 for d in signature[1:]):
-            raise ModelError(f"{self.path}: tensor {name!r} has dynamic dimensions {list(signature)}")
+            dims = [i for i, d in enumerate(signature) if i and d < 0]
+            raise ModelError(f"{self.path}: tensor {name!r} has dynamic dimension(s) {dims} in {list(signature)}; only "
+                             f"the batch dimension may be dynamic: export the model with a fixed input shape")
         data = self._buffer(t.Buffer(), dtype, shape, name)
         tensor = Tensor(name, shape, dtype, data, self._quant(t, name))
         self.tensors[index] = tensor
@@ -109,7 +117,12 @@ class _Reader:
         op = self.sg.Operators(index)
         code = self.model.OperatorCodes(op.OpcodeIndex())
         builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
-        opname = self.tfl.opcode2name(builtin) if builtin != 32 else code.CustomCode().decode()
+        if builtin == 32:
+            opname = f"custom operator {(code.CustomCode() or b'').decode('utf-8', 'replace')!r}"
+        elif builtin in self.tfl.BUILTIN_OPCODE2NAME:
+            opname = self.tfl.opcode2name(builtin)
+        else:  # a newer schema than the tflite package knows, or a corrupted code
+            opname = f"unknown builtin operator {builtin}"
         ins = [self.tensor(i).name if i >= 0 else "" for i in (op.InputsAsNumpy() if op.InputsLength() else [])]
         outs = [self.tensor(i).name for i in op.OutputsAsNumpy()]
         name = outs[0] if outs else f"op{index}"
@@ -247,6 +260,6 @@ _CONVERTERS = {
     "RELU6": _plain("relu6"),
     "LOGISTIC": _plain("sigmoid"),
     "TANH": _plain("tanh"),
-    "QUANTIZE": _plain("quantize"),
+    "QUANTIZE": lambda r, op, ins, outs: ("quantize", ins, {"rounding": "half_away"}),
     "DEQUANTIZE": _plain("dequantize"),
 }

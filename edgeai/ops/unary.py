@@ -12,8 +12,17 @@ def _size(node, graph):
     return graph.tensor(node.outputs[0]).size
 
 
-for _name in ("relu", "relu6", "sigmoid", "tanh", "quantize", "dequantize"):
+for _name in ("relu", "relu6", "sigmoid", "tanh", "dequantize"):
     register(OpDef(name=_name, attrs={}, infer_shapes=_same, num_inputs=(1, 1), macs=_size))
+
+# ONNX QuantizeLinear rounds halves to even, TFLite's QUANTIZE away from zero.
+register(OpDef(
+    name="quantize",
+    attrs={"rounding": Attr(str, "half_even", ("half_even", "half_away"))},
+    infer_shapes=_same,
+    num_inputs=(1, 1),
+    macs=_size,
+))
 
 register(OpDef(
     name="clip",

@@ -1,0 +1,249 @@
+"""Simple kernels every graph may need around the heavy ops: elementwise with broadcasting, activations,
+quantize/dequantize, transpose, pad, concat, max pooling, mean. Plain TE, no schedule: they move little data.
+
+Every kernel takes (inputs..., output) pointers; shapes and constants are baked in.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from tvm import te, tirx
+
+from ..build import Kernel, KernelArg, plain_c_kernel
+from ._common import conv_output_size
+
+def _out(t):
+    return KernelArg(t, "output", const=False)
+
+
+def _broadcast_index(shape, out_shape, idx):
+    lead = len(out_shape) - len(shape)
+    return [0 if d == 1 else idx[lead + i] for i, d in enumerate(shape)]
+
+
+@dataclass(frozen=True)
+class BinaryParams:
+    op: str  # add, sub, mul
+    a_shape: tuple[int, ...]
+    b_shape: tuple[int, ...]
+    out_shape: tuple[int, ...]
+    act_min: float = -math.inf
+    act_max: float = math.inf
+
+
+def binary_float32(name: str, p: BinaryParams) -> Kernel:
+    a = te.placeholder(p.a_shape, "float32", "input1")
+    b = te.placeholder(p.b_shape, "float32", "input2")
+
+    def body(*i):
+        x, y = a[tuple(_broadcast_index(p.a_shape, p.out_shape, i))], b[tuple(_broadcast_index(p.b_shape, p.out_shape, i))]
+        v = x + y if p.op == "add" else x - y if p.op == "sub" else x * y
+        if math.isfinite(p.act_min):
+            v = tirx.max(v, tirx.const(p.act_min, "float32"))
+        if math.isfinite(p.act_max):
+            v = tirx.min(v, tirx.const(p.act_max, "float32"))
+        return v
+
+    out = te.compute(p.out_shape, body, name=p.op)
+    return plain_c_kernel(name, [KernelArg(a, "input1"), KernelArg(b, "input2"), _out(out)])
+
+
+@dataclass(frozen=True)
+class UnaryParams:
+    op: str  # relu, relu6, clip, sigmoid, tanh
+    shape: tuple[int, ...]
+    lo: float = -math.inf
+    hi: float = math.inf
+
+
+def unary_float32(name: str, p: UnaryParams) -> Kernel:
+    x = te.placeholder(p.shape, "float32", "input")
+
+    def body(*i):
+        v = x[i]
+        if p.op == "sigmoid":
+            return tirx.const(1.0, "float32") / (tirx.const(1.0, "float32") + tirx.exp(-v))
+        if p.op == "tanh":
+            return tirx.tanh(v)
+        lo, hi = {"relu": (0.0, math.inf), "relu6": (0.0, 6.0)}.get(p.op, (p.lo, p.hi))
+        if math.isfinite(lo):
+            v = tirx.max(v, tirx.const(lo, "float32"))
+        if math.isfinite(hi):
+            v = tirx.min(v, tirx.const(hi, "float32"))
+        return v
+
+    out = te.compute(p.shape, body, name=p.op)
+    return plain_c_kernel(name, [KernelArg(x, "input"), _out(out)])
+
+
+@dataclass(frozen=True)
+class QuantizeParams:
+    shape: tuple[int, ...]
+    scale: float
+    zero_point: int
+    dtype: str = "int8"
+    half_even: bool = True  # ONNX QuantizeLinear; TFLite QUANTIZE rounds halves away from zero
+
+
+def quantize(name: str, p: QuantizeParams) -> Kernel:
+    x = te.placeholder(p.shape, "float32", "input")
+    lo, hi = (-128, 127) if p.dtype == "int8" else (0, 255)
+
+    def body(*i):
+        scaled = x[i] / tirx.const(p.scale, "float32")
+        r = tirx.nearbyint(scaled) if p.half_even else tirx.round(scaled)
+        v = r + tirx.const(float(p.zero_point), "float32")
+        return tirx.min(tirx.max(v, tirx.const(float(lo), "float32")), tirx.const(float(hi), "float32")).astype(p.dtype)
+
+    out = te.compute(p.shape, body, name="quantize")
+    return plain_c_kernel(name, [KernelArg(x, "input"), _out(out)])
+
+
+def dequantize(name: str, p: QuantizeParams) -> Kernel:
+    x = te.placeholder(p.shape, p.dtype, "input")
+    out = te.compute(p.shape, lambda *i: (x[i].astype("int32") - p.zero_point).astype("float32")
+                     * tirx.const(p.scale, "float32"), name="dequantize")
+    return plain_c_kernel(name, [KernelArg(x, "input"), _out(out)])
+
+
+@dataclass(frozen=True)
+class TransposeParams:
+    shape: tuple[int, ...]
+    perm: tuple[int, ...]
+    dtype: str
+
+
+def transpose(name: str, p: TransposeParams) -> Kernel:
+    x = te.placeholder(p.shape, p.dtype, "input")
+    out_shape = tuple(p.shape[i] for i in p.perm)
+
+    def body(*i):
+        src = [0] * len(p.shape)
+        for out_axis, in_axis in enumerate(p.perm):
+            src[in_axis] = i[out_axis]
+        return x[tuple(src)]
+
+    out = te.compute(out_shape, body, name="transpose")
+    return plain_c_kernel(name, [KernelArg(x, "input"), _out(out)])
+
+
+@dataclass(frozen=True)
+class PadParams:
+    shape: tuple[int, ...]
+    pads: tuple[int, ...]  # before..., after...
+    value: float
+    dtype: str
+
+
+def pad(name: str, p: PadParams) -> Kernel:
+    x = te.placeholder(p.shape, p.dtype, "input")
+    rank = len(p.shape)
+    out_shape = tuple(d + p.pads[i] + p.pads[i + rank] for i, d in enumerate(p.shape))
+
+    def body(*i):
+        src = [i[a] - p.pads[a] for a in range(rank)]
+        inside = tirx.all(*[tirx.all(s >= 0, s < p.shape[a]) for a, s in enumerate(src)])
+        return tirx.if_then_else(inside, x[tuple(src)], tirx.const(p.value, p.dtype))
+
+    out = te.compute(out_shape, body, name="pad")
+    return plain_c_kernel(name, [KernelArg(x, "input"), _out(out)])
+
+
+@dataclass(frozen=True)
+class ConcatParams:
+    shapes: tuple[tuple[int, ...], ...]
+    axis: int
+    dtype: str
+
+
+def concat(name: str, p: ConcatParams) -> Kernel:
+    inputs = [te.placeholder(s, p.dtype, f"input{k}") for k, s in enumerate(p.shapes)]
+    out_shape = list(p.shapes[0])
+    out_shape[p.axis] = sum(s[p.axis] for s in p.shapes)
+
+    def body(*i):
+        value = None
+        offset = sum(s[p.axis] for s in p.shapes)
+        for t, s in reversed(list(zip(inputs, p.shapes))):
+            offset -= s[p.axis]
+            idx = list(i)
+            idx[p.axis] = i[p.axis] - offset
+            read = t[tuple(idx)]
+            value = read if value is None else tirx.if_then_else(i[p.axis] >= offset, read, value)
+        return value
+
+    out = te.compute(tuple(out_shape), body, name="concat")
+    return plain_c_kernel(name, [KernelArg(t, f"input{k}") for k, t in enumerate(inputs)] + [_out(out)])
+
+
+@dataclass(frozen=True)
+class MaxPoolParams:
+    input_shape: tuple[int, int, int, int]  # NHWC
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    padding: tuple[int, int, int, int]
+    dtype: str
+    act_min: float = -math.inf
+    act_max: float = math.inf
+
+
+def max_pool2d(name: str, p: MaxPoolParams) -> Kernel:
+    n, h, w, c = p.input_shape
+    (kh, kw), (sh, sw), (top, left, bottom, right) = p.kernel, p.stride, p.padding
+    x = te.placeholder(p.input_shape, p.dtype, "input")
+    out_shape = (n, conv_output_size(h, kh, sh, 1, top, bottom), conv_output_size(w, kw, sw, 1, left, right), c)
+    rh, rw = te.reduce_axis((0, kh), "kh"), te.reduce_axis((0, kw), "kw")
+    lowest = tirx.min_value(p.dtype)
+
+    def body(b, oh, ow, ch):
+        ih, iw = oh * sh - top + rh, ow * sw - left + rw
+        inside = tirx.all(ih >= 0, ih < h, iw >= 0, iw < w)
+        return te.max(tirx.if_then_else(inside, x[b, ih, iw, ch], lowest), axis=[rh, rw])
+
+    acc = te.compute(out_shape, body, name="maxpool")
+    lo, hi = p.act_min, p.act_max
+    if math.isfinite(lo) or math.isfinite(hi):
+        def clamp(*i):
+            v = acc[i]
+            if math.isfinite(lo):
+                v = tirx.max(v, tirx.const(lo, p.dtype))
+            if math.isfinite(hi):
+                v = tirx.min(v, tirx.const(hi, p.dtype))
+            return v
+        out = te.compute(out_shape, clamp, name="clamp")
+    else:
+        out = acc
+    return plain_c_kernel(name, [KernelArg(x, "input"), _out(out)])
+
+
+@dataclass(frozen=True)
+class MeanParams:
+    shape: tuple[int, ...]
+    axes: tuple[int, ...]
+    keepdims: bool
+
+
+def mean_float32(name: str, p: MeanParams) -> Kernel:
+    x = te.placeholder(p.shape, "float32", "input")
+    reduce = [te.reduce_axis((0, p.shape[a]), f"r{a}") for a in p.axes]
+    count = 1
+    for a in p.axes:
+        count *= p.shape[a]
+    out_shape = tuple((1 if a in p.axes else d) for a, d in enumerate(p.shape) if p.keepdims or a not in p.axes)
+
+    def body(*i):
+        idx, k = [], 0
+        for a in range(len(p.shape)):
+            if a in p.axes:
+                idx.append(reduce[p.axes.index(a)])
+                k += 1 if p.keepdims else 0
+            else:
+                idx.append(i[k])
+                k += 1
+        return te.sum(x[tuple(idx)], axis=reduce)
+
+    total = te.compute(out_shape, body, name="sum")
+    out = te.compute(out_shape, lambda *i: total[i] / tirx.const(float(count), "float32"), name="mean")
+    return plain_c_kernel(name, [KernelArg(x, "input"), _out(out)])

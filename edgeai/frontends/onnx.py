@@ -1,0 +1,626 @@
+"""ONNX → Graph, NHWC canonical.
+
+Layout: each ONNX value that is an activation maps to an IR tensor stored in some axis order (`perm`: stored
+axis i holds logical ONNX axis perm[i]). NCHW ops store their 4-D outputs NHWC, a Transpose only relabels
+(no data moves), and a transpose node is materialised only where an op needs the logical order (Reshape,
+Flatten, MatMul, graph outputs) and the data order actually differs. The MLPerf Tiny files (NHWC inputs
+with a leading Transpose to NCHW) therefore import with no transpose at all.
+
+Constants are folded at import (onnx's reference evaluator runs shape arithmetic on initializers);
+DequantizeLinear of an int8/int32 initializer becomes an int8/int32 constant with its quantization, so QDQ
+models keep their integer weights for the QDQ fusion pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edgeai.errors import ModelError, UnsupportedOpError
+from edgeai.ir import Graph, Node, Quantization, Tensor, verify
+from edgeai.ops._shapes import same_padding
+
+_DTYPES = {1: "float32", 2: "uint8", 3: "int8", 5: "int16", 6: "int32", 7: "int64", 9: "bool"}
+NHWC = (0, 2, 3, 1)
+
+
+@dataclass(frozen=True)
+class Act:
+    name: str  # IR tensor
+    perm: tuple[int, ...]  # stored axis i holds logical axis perm[i]
+
+
+@dataclass(frozen=True, eq=False)
+class Const:
+    data: np.ndarray  # logical layout
+
+
+@dataclass(frozen=True, eq=False)
+class QConst:
+    """DequantizeLinear of an integer initializer: real = scale * (q - zero_point)."""
+
+    q: np.ndarray
+    scale: np.ndarray
+    zero_point: np.ndarray
+    axis: int | None
+
+    def real(self) -> np.ndarray:
+        s, z = self.scale.astype(np.float64), self.zero_point.astype(np.float64)
+        if self.axis is not None and s.size > 1:
+            shape = [1] * self.q.ndim
+            shape[self.axis] = -1
+            s, z = s.reshape(shape), z.reshape(shape)
+        return ((self.q.astype(np.float64) - z) * s).astype(np.float32)
+
+
+def load_onnx(path: str | Path) -> Graph:
+    import onnx
+
+    path = Path(path)
+    try:
+        model = onnx.load(str(path))
+    except Exception as e:  # protobuf raises DecodeError and friends on truncated or foreign bytes
+        raise ModelError(f"{path}: not a readable ONNX file ({type(e).__name__}: {e})") from None
+    if not model.graph.node:
+        raise ModelError(f"{path}: the ONNX graph has no nodes")
+    try:
+        onnx.checker.check_model(model)
+    except Exception as e:
+        raise ModelError(f"{path}: invalid ONNX model: {str(e).splitlines()[0]}") from None
+    model = _pin_batch(model, path)
+    try:
+        model = onnx.shape_inference.infer_shapes(model, strict_mode=False, data_prop=True)
+    except Exception as e:
+        raise ModelError(f"{path}: shape inference failed: {str(e).splitlines()[0]}") from None
+    return _Importer(model, path).run()
+
+
+def _pin_batch(model, path):
+    """A symbolic leading dimension is the batch: compile for batch 1. Any other symbolic dimension is refused."""
+    initializers = {i.name for i in model.graph.initializer}
+    for value in model.graph.input:
+        if value.name in initializers:
+            continue
+        dims = value.type.tensor_type.shape.dim
+        for axis, dim in enumerate(dims):
+            if dim.HasField("dim_value") and dim.dim_value > 0:
+                continue
+            if axis == 0:
+                dim.Clear()
+                dim.dim_value = 1
+            else:
+                raise ModelError(f"{path}: input {value.name!r} has dynamic dimension {axis} "
+                                 f"({dim.dim_param or '?'}); export it with a static shape")
+    for value in model.graph.output:
+        dims = value.type.tensor_type.shape.dim
+        if dims and not dims[0].HasField("dim_value"):
+            dims[0].Clear()
+            dims[0].dim_value = 1
+    return model
+
+
+class _Importer:
+    def __init__(self, model, path: Path):
+        import onnx
+        from onnx import numpy_helper
+
+        self.onnx, self.path, self.model = onnx, path, model
+        g = model.graph
+        self.values: dict[str, object] = {i.name: Const(numpy_helper.to_array(i)) for i in g.initializer}
+        self.types: dict[str, tuple] = {}
+        for v in list(g.input) + list(g.value_info) + list(g.output):
+            t = v.type.tensor_type
+            if t.HasField("shape"):
+                shape = tuple(d.dim_value if d.HasField("dim_value") else -1 for d in t.shape.dim)
+                self.types[v.name] = (shape, t.elem_type)
+        self.tensors: dict[str, Tensor] = {}
+        self.nodes: list[Node] = []
+        self.opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 13)
+
+    # -- helpers ----------------------------------------------------------------------------------
+    def fail(self, node, why, unsupported=False):
+        cls = UnsupportedOpError if unsupported else ModelError
+        return cls(f"{self.path}: node {node.name or node.output[0]!r} ({node.op_type}): {why}")
+
+    def logical(self, name, node=None) -> tuple[tuple[int, ...], str]:
+        if name not in self.types:
+            raise self.fail(node, f"shape of {name!r} is unknown after shape inference") if node else \
+                ModelError(f"{self.path}: shape of {name!r} is unknown")
+        shape, elem = self.types[name]
+        if any(d < 0 for d in shape):
+            raise (self.fail(node, f"tensor {name!r} has a dynamic shape {list(shape)}") if node
+                   else ModelError(f"{self.path}: tensor {name!r} has a dynamic shape {list(shape)}"))
+        if elem not in _DTYPES:
+            raise (self.fail(node, f"tensor {name!r} has unsupported element type {elem}", True) if node
+                   else UnsupportedOpError(f"{self.path}: tensor {name!r} has unsupported element type {elem}"))
+        return shape, _DTYPES[elem]
+
+    def new(self, base: str, shape, dtype, data=None, quant=None) -> str:
+        name, n = base, 1
+        while name in self.tensors:
+            n += 1
+            name = f"{base}:{n}"
+        self.tensors[name] = Tensor(name, tuple(shape), dtype, data, quant)
+        return name
+
+    def emit(self, op, inputs, outputs, attrs=None, name=None):
+        self.nodes.append(Node(name or outputs[0], op, tuple(inputs), tuple(outputs), attrs or {}))
+
+    def const_tensor(self, value, base: str, perm=None) -> str:
+        """An IR constant for a Const/QConst, in the given stored order; a QConst stays integer + dequantize."""
+        if isinstance(value, Const):
+            data = value.data if perm is None else np.transpose(value.data, perm)
+            data = np.ascontiguousarray(data)
+            if data.dtype == np.float64:
+                data = data.astype(np.float32)
+            return self.new(base, data.shape, data.dtype.name, data)
+        q = value.q if perm is None else np.transpose(value.q, perm)
+        axis = value.axis if perm is None or value.axis is None else list(perm).index(value.axis)
+        quant = Quantization(tuple(float(s) for s in value.scale.reshape(-1)),
+                             tuple(int(z) for z in value.zero_point.reshape(-1)),
+                             axis if value.scale.size > 1 else None)
+        qname = self.new(base, q.shape, q.dtype.name, np.ascontiguousarray(q), quant)
+        fname = self.new(base + "_dequant", q.shape, "float32")
+        self.emit("dequantize", [qname], [fname])
+        return fname
+
+    def to_perm(self, value, want: tuple[int, ...], base: str) -> str:
+        """The IR tensor of value stored in order `want` (a transpose node only if the bytes must move)."""
+        if not isinstance(value, Act):
+            return self.const_tensor(value, base, want)
+        if value.perm == want:
+            return value.name
+        src = self.tensors[value.name]
+        p = tuple(value.perm.index(w) for w in want)  # stored_new axis i = stored_cur axis p[i]
+        out_shape = tuple(src.shape[i] for i in p)
+        out = self.new(f"{value.name}_{''.join(map(str, want))}", out_shape, src.dtype, quant=src.quant)
+        moved = [i for i in p if src.shape[i] != 1]
+        if moved == sorted(moved):  # only size-1 axes move: same bytes, a reshape is enough
+            self.emit("reshape", [value.name], [out], {"shape": out_shape})
+        else:
+            self.emit("transpose", [value.name], [out], {"perm": p})
+        return out
+
+    def identity_perm(self, value) -> tuple[int, ...]:
+        rank = len(self.tensors[value.name].shape) if isinstance(value, Act) else value.q.ndim if \
+            isinstance(value, QConst) else value.data.ndim
+        return tuple(range(rank))
+
+    def get(self, node, i):
+        if i >= len(node.input) or not node.input[i]:
+            return None
+        name = node.input[i]
+        if name not in self.values:
+            raise self.fail(node, f"input {name!r} is not produced by any earlier node")
+        return self.values[name]
+
+    def const_of(self, node, i, what) -> np.ndarray:
+        v = self.get(node, i)
+        if isinstance(v, QConst):
+            return v.real()
+        if not isinstance(v, Const):
+            raise self.fail(node, f"{what} (input {i}) must be a constant", True)
+        return v.data
+
+    # -- the walk -------------------------------------------------------------------------------
+    def run(self) -> Graph:
+        g = self.model.graph
+        inputs = []
+        for v in g.input:
+            if v.name in self.values:
+                continue
+            shape, dtype = self.logical(v.name)
+            self.tensors[v.name] = Tensor(v.name, shape, dtype)
+            self.values[v.name] = Act(v.name, tuple(range(len(shape))))
+            inputs.append(v.name)
+        unsupported = []
+        for node in g.node:
+            handler = getattr(self, f"op_{node.op_type}", None)
+            if node.domain not in ("", "ai.onnx") or handler is None:
+                if self._all_const(node):
+                    try:
+                        self._evaluate(node)
+                        continue
+                    except Exception:
+                        pass
+                unsupported.append(f"{self.path}: node {node.name or node.output[0]!r}: operator "
+                                   f"{node.domain + '.' if node.domain else ''}{node.op_type} is not supported")
+                continue
+            if self._all_const(node) and node.op_type not in ("DequantizeLinear",):
+                try:
+                    self._evaluate(node)
+                    continue
+                except UnsupportedOpError:
+                    raise
+                except Exception:
+                    pass  # let the handler say what is wrong
+            try:
+                handler(node)
+            except UnsupportedOpError as e:
+                unsupported.append(str(e))
+        if unsupported:
+            raise UnsupportedOpError("\n".join(unsupported))
+        outputs = []
+        for v in g.output:
+            value = self.values.get(v.name)
+            if not isinstance(value, Act):
+                raise ModelError(f"{self.path}: output {v.name!r} is a constant; nothing to compile")
+            outputs.append(self.to_perm(value, self.identity_perm(value), v.name + "_out"))
+        graph = Graph.build(self.path.stem, self.tensors.values(), self.nodes, inputs, outputs, source=str(self.path))
+        return verify(graph.replace())
+
+    def _all_const(self, node) -> bool:
+        return all((not n) or isinstance(self.values.get(n), Const) for n in node.input) and len(node.input) > 0 \
+            or node.op_type == "Constant"
+
+    def _evaluate(self, node):
+        """Constant folding through onnx's reference implementation of the op."""
+        from onnx.reference import ReferenceEvaluator
+
+        feeds = {n: self.values[n].data for n in node.input if n}
+        ref = ReferenceEvaluator(self.onnx.helper.make_graph(
+            [node], "fold", [self.onnx.helper.make_tensor_value_info(n, self.onnx.helper.np_dtype_to_tensor_dtype(
+                feeds[n].dtype), feeds[n].shape) for n in feeds],
+            [self.onnx.helper.make_tensor_value_info(o, 0, None) for o in node.output]),
+            opsets={"": self.opset})
+        results = ref.run(None, feeds)
+        for name, value in zip(node.output, results):
+            self.values[name] = Const(np.asarray(value))
+
+    # -- ops ------------------------------------------------------------------------------------
+    def op_Identity(self, node):
+        self.values[node.output[0]] = self.get(node, 0)
+
+    op_Dropout = op_Identity
+
+    def op_Transpose(self, node):
+        v = self.get(node, 0)
+        attrs = {a.name: self.onnx.helper.get_attribute_value(a) for a in node.attribute}
+        rank = len(self.tensors[v.name].shape) if isinstance(v, Act) else None
+        p = tuple(attrs.get("perm", range((rank or 1) - 1, -1, -1)))
+        if isinstance(v, QConst):
+            axis = None if v.axis is None else p.index(v.axis)
+            self.values[node.output[0]] = QConst(np.transpose(v.q, p), v.scale, v.zero_point, axis)
+            return
+        pinv = [p.index(i) for i in range(len(p))]
+        self.values[node.output[0]] = Act(v.name, tuple(pinv[c] for c in v.perm))
+
+    def _attrs(self, node):
+        return {a.name: self.onnx.helper.get_attribute_value(a) for a in node.attribute}
+
+    def _window(self, node, spatial, kernel, attrs):
+        strides = tuple(attrs.get("strides", (1, 1)))
+        dilations = tuple(attrs.get("dilations", (1, 1)))
+        auto = attrs.get("auto_pad", b"NOTSET")
+        auto = auto.decode() if isinstance(auto, bytes) else auto
+        if auto in ("SAME_UPPER", "SAME_LOWER"):
+            (t, b), (l, r) = (same_padding(s, k, st, d) for s, k, st, d in zip(spatial, kernel, strides, dilations))
+            if auto == "SAME_LOWER":
+                t, b, l, r = b, t, r, l
+            pads = (t, l, b, r)
+        elif auto == "VALID":
+            pads = (0, 0, 0, 0)
+        else:
+            p = tuple(attrs.get("pads", (0, 0, 0, 0)))
+            pads = (p[0], p[1], p[2], p[3])
+        if attrs.get("ceil_mode", 0):
+            raise self.fail(node, "ceil_mode=1 is not supported", True)
+        return strides, dilations, pads
+
+    def op_Conv(self, node):
+        x, w = self.get(node, 0), self.get(node, 1)
+        if not isinstance(x, Act) or len(self.tensors[x.name].shape) != 4:
+            raise self.fail(node, "only 2-D convolutions of a 4-D activation are supported", True)
+        if not isinstance(w, (Const, QConst)):
+            raise self.fail(node, "weights must be constant", True)
+        attrs = self._attrs(node)
+        shape_w = (w.q if isinstance(w, QConst) else w.data).shape
+        n, c, h, wd = self.logical(node.input[0], node)[0]
+        o, ci, kh, kw = shape_w
+        group = attrs.get("group", 1)
+        strides, dilations, pads = self._window(node, (h, wd), (kh, kw), attrs)
+        xin = self.to_perm(x, NHWC, node.input[0] + "_nhwc")
+        out_shape, out_dtype = self.logical(node.output[0], node)
+        stored = tuple(out_shape[i] for i in NHWC)
+        out = self.new(node.output[0], stored, out_dtype)
+        common = {"strides": strides, "dilations": dilations, "padding": pads}
+        if group == 1:
+            wt = self.const_tensor(w, node.input[1], (0, 2, 3, 1))  # OIHW → OHWI
+            op = "conv2d"
+        elif group == c and ci == 1:
+            wt = self.const_tensor(w, node.input[1], (1, 2, 3, 0))  # [O,1,KH,KW] → [1,KH,KW,O]
+            op, common["depth_multiplier"] = "depthwise_conv2d", o // c
+        else:
+            raise self.fail(node, f"grouped convolution (group={group}) is not supported", True)
+        inputs = [xin, wt]
+        b = self.get(node, 2)
+        if b is not None:
+            inputs.append(self.const_tensor(b, node.input[2]))
+        self.emit(op, inputs, [out], common, name=node.name or node.output[0])
+        self.values[node.output[0]] = Act(out, NHWC)
+
+    def _fc(self, node, x, weight: object, bias, transpose_w: bool):
+        """weight given logically as [in, out] (transpose_w=True) or [out, in]."""
+        xs = self.tensors[x.name].shape if isinstance(x, Act) else None
+        if xs is None or len(xs) != 2:
+            raise self.fail(node, "only 2-D activations × constant weights are supported", True)
+        xin = self.to_perm(x, (0, 1), node.input[0])
+        wt = self.const_tensor(weight, node.input[1], (1, 0) if transpose_w else None)
+        out_shape, dtype = self.logical(node.output[0], node)
+        out = self.new(node.output[0], out_shape, dtype)
+        inputs = [xin, wt] + ([self.const_tensor(bias, node.output[0] + "_bias")] if bias is not None else [])
+        self.emit("fully_connected", inputs, [out], name=node.name or node.output[0])
+        self.values[node.output[0]] = Act(out, (0, 1))
+
+    def op_MatMul(self, node):
+        w = self.get(node, 1)
+        if not isinstance(w, (Const, QConst)) or (w.q if isinstance(w, QConst) else w.data).ndim != 2:
+            raise self.fail(node, "the second input must be a constant 2-D matrix", True)
+        self._fc(node, self.get(node, 0), w, None, transpose_w=True)
+
+    def op_Gemm(self, node):
+        a = self._attrs(node)
+        if a.get("transA", 0):
+            raise self.fail(node, "transA=1 is not supported", True)
+        w, c = self.get(node, 1), self.get(node, 2)
+        alpha, beta = a.get("alpha", 1.0), a.get("beta", 1.0)
+        if alpha != 1.0 or beta != 1.0:
+            if isinstance(w, QConst) or isinstance(c, QConst):
+                raise self.fail(node, "alpha/beta other than 1 on quantized weights", True)
+            w = Const(w.data * alpha)
+            c = Const(c.data * beta) if c is not None else None
+        if c is not None:
+            cdata = c.q if isinstance(c, QConst) else c.data
+            n_out = (w.q if isinstance(w, QConst) else w.data).shape[0 if a.get("transB", 0) else 1]
+            if cdata.size != n_out:
+                raise self.fail(node, f"bias of shape {list(cdata.shape)} is not per output", True)
+            if isinstance(c, QConst):
+                c = QConst(c.q.reshape(-1), c.scale, c.zero_point, 0 if c.scale.size > 1 else None)
+            else:
+                c = Const(c.data.reshape(-1))
+        self._fc(node, self.get(node, 0), w, c, transpose_w=not a.get("transB", 0))
+
+    def _elementwise(self, node, op, attrs=None, values=None):
+        values = values if values is not None else [self.get(node, i) for i in range(len(node.input))]
+        out_shape, dtype = self.logical(node.output[0], node)
+        rank = len(out_shape)
+        acts = [v for v in values if isinstance(v, Act)]
+        if not acts:
+            raise self.fail(node, "no activation input", True)
+        lead = max(acts, key=lambda v: len(self.tensors[v.name].shape))
+        perm = lead.perm if len(lead.perm) == rank else tuple(range(rank))
+        names = []
+        for i, v in enumerate(values):
+            if isinstance(v, Act):
+                if len(v.perm) == rank:
+                    names.append(self.to_perm(v, perm, node.input[i]))
+                else:  # lower rank: numpy broadcasting aligns trailing axes, only valid in logical order
+                    if perm != tuple(range(rank)):
+                        raise self.fail(node, "broadcasting a lower-rank activation across a transposed layout",
+                                        True)
+                    names.append(self.to_perm(v, tuple(range(len(v.perm))), node.input[i]))
+            elif isinstance(v, QConst):  # keep the integers: a QDQ bias or residual operand
+                lead_ones = rank - v.q.ndim
+                q = v.q.reshape((1,) * lead_ones + v.q.shape)
+                axis = None if v.axis is None else v.axis + lead_ones
+                names.append(self.const_tensor(QConst(q, v.scale, v.zero_point, axis), node.input[i], perm))
+            else:
+                data = v.data.reshape((1,) * (rank - v.data.ndim) + v.data.shape)
+                names.append(self.const_tensor(Const(data.astype(np.float32) if dtype == "float32" else data),
+                                               node.input[i], perm))
+        out = self.new(node.output[0], tuple(out_shape[i] for i in perm), dtype)
+        self.emit(op, names, [out], attrs or {}, name=node.name or node.output[0])
+        self.values[node.output[0]] = Act(out, perm)
+
+    def op_Add(self, node):
+        self._elementwise(node, "add")
+
+    def op_Sub(self, node):
+        self._elementwise(node, "sub")
+
+    def op_Mul(self, node):
+        self._elementwise(node, "mul")
+
+    def op_Div(self, node):
+        d = self.get(node, 1)
+        if not isinstance(d, Const):
+            raise self.fail(node, "only division by a constant is supported", True)
+        self._elementwise(node, "mul", values=[self.get(node, 0), Const((1.0 / d.data).astype(np.float32))])
+
+    def op_Relu(self, node):
+        self._elementwise(node, "relu", values=[self.get(node, 0)])
+
+    def op_Sigmoid(self, node):
+        self._elementwise(node, "sigmoid", values=[self.get(node, 0)])
+
+    def op_Tanh(self, node):
+        self._elementwise(node, "tanh", values=[self.get(node, 0)])
+
+    def op_Clip(self, node):
+        a = self._attrs(node)
+        lo = a.get("min", -np.inf)
+        hi = a.get("max", np.inf)
+        if self.get(node, 1) is not None:
+            lo = float(self.const_of(node, 1, "min"))
+        if self.get(node, 2) is not None:
+            hi = float(self.const_of(node, 2, "max"))
+        if lo == 0.0 and hi == 6.0:
+            self._elementwise(node, "relu6", values=[self.get(node, 0)])
+        else:
+            self._elementwise(node, "clip", {"min": float(lo), "max": float(hi)}, values=[self.get(node, 0)])
+
+    def _qparams(self, node):
+        scale = np.asarray(self.const_of(node, 1, "scale"), np.float64).reshape(-1)
+        zp_v = self.get(node, 2)
+        zp = np.asarray(zp_v.data if isinstance(zp_v, Const) else np.zeros(scale.shape, np.int8)).reshape(-1)
+        axis = self._attrs(node).get("axis", 1)
+        return scale, zp, axis
+
+    def op_DequantizeLinear(self, node):
+        x = self.get(node, 0)
+        scale, zp, axis = self._qparams(node)
+        if isinstance(x, Const):
+            if x.data.dtype not in (np.int8, np.uint8, np.int32):
+                raise self.fail(node, f"dequantizing {x.data.dtype} constants is not supported", True)
+            axis = (axis % x.data.ndim) if scale.size > 1 else None
+            self.values[node.output[0]] = QConst(x.data, scale, zp.astype(np.int64), axis)
+            return
+        if scale.size != 1:
+            raise self.fail(node, "per-axis dequantization of an activation is not supported", True)
+        src = self.tensors[x.name]
+        if src.quant is None or src.quant.scale != (float(scale[0]),) or src.quant.zero_point != (int(zp[0]),):
+            # Re-label the integer activation with the parameters this DequantizeLinear reads.
+            if src.quant is not None:
+                raise self.fail(node, f"activation {x.name!r} is dequantized with two different parameter sets", True)
+            self.tensors[x.name] = src.with_(quant=Quantization((float(scale[0]),), (int(zp[0]),)))
+        out = self.new(node.output[0], src.shape, "float32")
+        self.emit("dequantize", [x.name], [out], name=node.name or node.output[0])
+        self.values[node.output[0]] = Act(out, x.perm)
+
+    def op_QuantizeLinear(self, node):
+        x = self.get(node, 0)
+        scale, zp, axis = self._qparams(node)
+        out_shape, dtype = self.logical(node.output[0], node)
+        if dtype not in ("int8", "uint8"):
+            raise self.fail(node, f"quantizing to {dtype} is not supported", True)
+        if isinstance(x, Const):
+            info = np.iinfo(dtype)
+            s = scale if scale.size == 1 else scale.reshape([-1 if i == axis % x.data.ndim else 1 for i in range(x.data.ndim)])
+            z = zp.astype(np.float64) if zp.size == 1 else zp.reshape(s.shape)
+            q = np.clip(np.rint(x.data / s) + z, info.min, info.max).astype(dtype)
+            self.values[node.output[0]] = Const(q)
+            return
+        if scale.size != 1:
+            raise self.fail(node, "per-axis quantization of an activation is not supported", True)
+        quant = Quantization((float(scale[0]),), (int(zp[0]),))
+        out = self.new(node.output[0], tuple(out_shape[i] for i in x.perm), dtype, quant=quant)
+        self.emit("quantize", [x.name], [out], name=node.name or node.output[0])
+        self.values[node.output[0]] = Act(out, x.perm)
+
+    def _pool(self, node, op, kernel=None, pads=None, strides=None):
+        x = self.get(node, 0)
+        shape = self.logical(node.input[0], node)[0]
+        if len(shape) != 4:
+            raise self.fail(node, "only 2-D pooling is supported", True)
+        a = self._attrs(node)
+        kernel = kernel or tuple(a["kernel_shape"])
+        if strides is None:
+            strides, _, pads = self._window(node, shape[2:], kernel, a)
+        if op == "average_pool2d" and a.get("count_include_pad", 0) and any(pads):
+            raise self.fail(node, "count_include_pad=1 with padding is not supported", True)
+        xin = self.to_perm(x, NHWC, node.input[0] + "_nhwc")
+        out_shape, dtype = self.logical(node.output[0], node)
+        out = self.new(node.output[0], tuple(out_shape[i] for i in NHWC), dtype)
+        self.emit(op, [xin], [out], {"kernel": kernel, "strides": strides, "padding": pads},
+                  name=node.name or node.output[0])
+        self.values[node.output[0]] = Act(out, NHWC)
+
+    def op_AveragePool(self, node):
+        self._pool(node, "average_pool2d")
+
+    def op_MaxPool(self, node):
+        if len(node.output) > 1 and node.output[1]:
+            raise self.fail(node, "the Indices output is not supported", True)
+        self._pool(node, "max_pool2d")
+
+    def op_GlobalAveragePool(self, node):
+        shape = self.logical(node.input[0], node)[0]
+        self._pool(node, "average_pool2d", kernel=tuple(shape[2:]), pads=(0, 0, 0, 0), strides=tuple(shape[2:]))
+
+    def op_ReduceMean(self, node):
+        x = self.get(node, 0)
+        a = self._attrs(node)
+        rank = len(x.perm)
+        axes = a.get("axes")
+        if axes is None and self.get(node, 1) is not None:
+            axes = self.const_of(node, 1, "axes").tolist()
+        axes = sorted(int(ax) % rank for ax in (axes if axes is not None else range(rank)))
+        keep = bool(a.get("keepdims", 1))
+        stored_axes = tuple(x.perm.index(ax) for ax in axes)
+        out_shape, dtype = self.logical(node.output[0], node)
+        if keep:
+            perm = x.perm
+        else:
+            left = [p for p in x.perm if p not in axes]
+            perm = tuple(sorted(left).index(p) for p in left)
+        out = self.new(node.output[0], tuple(out_shape[i] for i in perm), dtype)
+        self.emit("mean", [x.name], [out], {"axes": stored_axes, "keepdims": keep}, name=node.name or node.output[0])
+        self.values[node.output[0]] = Act(out, perm)
+
+    def _reshape_to_output(self, node):
+        x = self.get(node, 0)
+        if not isinstance(x, Act):
+            raise self.fail(node, "reshaping a non-constant that is not an activation", True)
+        src = self.to_perm(x, self.identity_perm(x), node.input[0] + "_logical")
+        out_shape, dtype = self.logical(node.output[0], node)
+        out = self.new(node.output[0], out_shape, dtype, quant=self.tensors[src].quant)
+        self.emit("reshape", [src], [out], {"shape": out_shape}, name=node.name or node.output[0])
+        self.values[node.output[0]] = Act(out, tuple(range(len(out_shape))))
+
+    op_Reshape = op_Flatten = op_Squeeze = op_Unsqueeze = _reshape_to_output
+
+    def op_Softmax(self, node):
+        x = self.get(node, 0)
+        rank = len(x.perm)
+        axis = self._attrs(node).get("axis", -1 if self.opset >= 13 else 1) % rank
+        if self.opset < 13 and axis != rank - 1:
+            raise self.fail(node, "opset < 13 softmax over several axes is not supported", True)
+        if x.perm.index(axis) != rank - 1:
+            x = Act(self.to_perm(x, tuple(range(rank)), node.input[0] + "_logical"), tuple(range(rank)))
+            if axis != rank - 1:
+                raise self.fail(node, f"softmax over axis {axis} (not the last) is not supported", True)
+        out_shape, dtype = self.logical(node.output[0], node)
+        out = self.new(node.output[0], tuple(out_shape[i] for i in x.perm), dtype)
+        self.emit("softmax", [x.name], [out], {"axis": -1}, name=node.name or node.output[0])
+        self.values[node.output[0]] = Act(out, x.perm)
+
+    def op_Concat(self, node):
+        values = [self.get(node, i) for i in range(len(node.input))]
+        acts = [v for v in values if isinstance(v, Act)]
+        perm = acts[0].perm
+        rank = len(perm)
+        axis = self._attrs(node)["axis"] % rank
+        names = [self.to_perm(v, perm, node.input[i]) for i, v in enumerate(values)]
+        out_shape, dtype = self.logical(node.output[0], node)
+        out = self.new(node.output[0], tuple(out_shape[i] for i in perm), dtype)
+        self.emit("concat", names, [out], {"axis": perm.index(axis)}, name=node.name or node.output[0])
+        self.values[node.output[0]] = Act(out, perm)
+
+    def op_Pad(self, node):
+        x = self.get(node, 0)
+        a = self._attrs(node)
+        mode = a.get("mode", b"constant")
+        if (mode.decode() if isinstance(mode, bytes) else mode) != "constant":
+            raise self.fail(node, f"pad mode {mode!r} is not supported", True)
+        pads = a.get("pads")
+        if pads is None:
+            pads = self.const_of(node, 1, "pads").tolist()
+        value = float(self.const_of(node, 2, "constant_value").reshape(-1)[0]) if self.get(node, 2) is not None else 0.0
+        if len(node.input) > 3 and node.input[3]:
+            raise self.fail(node, "the axes input is not supported", True)
+        rank = len(x.perm)
+        stored = [pads[p] for p in x.perm] + [pads[p + rank] for p in x.perm]
+        out_shape, dtype = self.logical(node.output[0], node)
+        out = self.new(node.output[0], tuple(out_shape[i] for i in x.perm), dtype)
+        self.emit("pad", [x.name], [out], {"pads": tuple(int(p) for p in stored), "value": value},
+                  name=node.name or node.output[0])
+        self.values[node.output[0]] = Act(out, x.perm)
+
+    def op_BatchNormalization(self, node):
+        a = self._attrs(node)
+        if a.get("training_mode", 0):
+            raise self.fail(node, "training mode is not supported", True)
+        scale, bias, mean, var = (self.const_of(node, i, n) for i, n in ((1, "scale"), (2, "B"), (3, "mean"), (4, "var")))
+        eps = a.get("epsilon", 1e-5)
+        k = (scale / np.sqrt(var.astype(np.float64) + eps)).astype(np.float32)
+        shift = (bias - mean * k).astype(np.float32)
+        rank = len(self.logical(node.input[0], node)[0])
+        shape = (-1,) + (1,) * (rank - 2)  # channels are axis 1
+        mid = node.output[0] + "_scaled"
+        self.types[mid] = self.types[node.output[0]]
+        fake = self.onnx.helper.make_node("Mul", [node.input[0], "_k"], [mid], name=(node.name or node.output[0]) + "_mul")
+        self._elementwise(fake, "mul", values=[self.get(node, 0), Const(k.reshape(shape))])
+        fake = self.onnx.helper.make_node("Add", [mid, "_b"], [node.output[0]], name=node.name or node.output[0])
+        self._elementwise(fake, "add", values=[self.values[mid], Const(shift.reshape(shape))])

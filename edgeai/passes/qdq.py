@@ -1,0 +1,109 @@
+"""Fuse quantize/dequantize pairs into int8 ops (ONNX QDQ models: DequantizeLinear → float op → QuantizeLinear).
+
+A float op whose activation inputs all come from `dequantize` of int8 tensors and whose only consumer is a
+`quantize` to int8 (possibly through a relu/relu6/clip, which becomes the fused activation) is replaced by
+the same op on the int8 tensors. Weights arrive as `dequantize` of int8 constants and bias as `dequantize`
+of int32 constants; they are taken as they are, which is what TFLite's int8 scheme computes.
+"""
+
+from __future__ import annotations
+
+from edgeai.ir import Graph
+from edgeai.passes.base import PassResult
+
+# softmax is left out: ONNX defines DQ → Softmax → Q in float, and a float softmax on a dozen logits costs
+# nothing, while TFLite's fixed-point softmax differs from it by several LSB.
+FUSABLE = {"conv2d", "depthwise_conv2d", "fully_connected", "add", "average_pool2d", "max_pool2d", "reshape",
+           "mean", "concat", "transpose", "pad"}
+ACTIVATION_OPS = {"relu": "relu", "relu6": "relu6"}
+
+
+def _activation_of(node) -> str | None:
+    if node.op in ACTIVATION_OPS:
+        return ACTIVATION_OPS[node.op]
+    if node.op == "clip":
+        lo, hi = node.attrs["min"], node.attrs["max"]
+        if lo == 0.0 and hi == 6.0:
+            return "relu6"
+        if lo == 0.0 and hi == float("inf"):
+            return "relu"
+    return None
+
+
+def fuse_qdq(graph: Graph) -> PassResult:
+    producers = graph.producers()
+    consumers = graph.consumers()
+    outputs = set(graph.outputs)
+    replaced: dict[str, object] = {}  # node name -> new node (or None to drop)
+    for node in graph.nodes:
+        if node.op not in FUSABLE or node.name in replaced:
+            continue
+        new_inputs = []
+        ok = True
+        for name in node.inputs:
+            if not name:
+                new_inputs.append(name)
+                continue
+            src = producers.get(name)
+            if src is None or src.op != "dequantize":
+                ok = False
+                break
+            q_in = graph.tensor(src.inputs[0])
+            if q_in.dtype not in ("int8", "int32") or q_in.quant is None:
+                ok = False
+                break
+            new_inputs.append(q_in.name)
+        if not ok or graph.tensor(new_inputs[0]).dtype != "int8":
+            continue
+        chain = [node]
+        out = node.outputs[0]
+        users = consumers.get(out, [])
+        activation = None
+        if len(users) == 1 and out not in outputs and _activation_of(users[0]) and "activation" in node.attrs:
+            activation = _activation_of(users[0])
+            chain.append(users[0])
+            out = users[0].outputs[0]
+            users = consumers.get(out, [])
+        if len(users) != 1 or out in outputs or users[0].op != "quantize":
+            continue
+        quant_node = users[0]
+        q_out = graph.tensor(quant_node.outputs[0])
+        if q_out.dtype != "int8":
+            continue
+        attrs = dict(node.attrs)
+        if activation:
+            attrs["activation"] = activation if attrs.get("activation", "none") == "none" else attrs["activation"]
+        replaced[node.name] = node.with_(inputs=tuple(new_inputs), outputs=(q_out.name,), attrs=attrs)
+        for extra in chain[1:] + [quant_node]:
+            replaced[extra.name] = None
+    if not replaced:
+        return PassResult(graph, False)
+    nodes = []
+    for node in graph.nodes:
+        if node.name in replaced:
+            if replaced[node.name] is not None:
+                nodes.append(replaced[node.name])
+        else:
+            nodes.append(node)
+    from edgeai.passes.cleanup import eliminate_dead_nodes
+
+    return PassResult(eliminate_dead_nodes(graph.replace(nodes=nodes)).graph, True)
+
+
+def drop_requantize_identity(graph: Graph) -> PassResult:
+    """quantize(dequantize(x)) with the same parameters is x."""
+    producers = graph.producers()
+    rename: dict[str, str] = {}
+    nodes = []
+    for node in graph.nodes:
+        src = producers.get(node.inputs[0]) if node.op == "quantize" else None
+        if src is not None and src.op == "dequantize" and node.outputs[0] not in graph.outputs:
+            a, b = graph.tensor(src.inputs[0]), graph.tensor(node.outputs[0])
+            if a.dtype == b.dtype and a.quant == b.quant:
+                rename[node.outputs[0]] = a.name
+                continue
+        nodes.append(node)
+    if not rename:
+        return PassResult(graph, False)
+    nodes = [n.with_(inputs=tuple(rename.get(i, i) for i in n.inputs)) for n in nodes]
+    return PassResult(graph.replace(nodes=nodes), True)
