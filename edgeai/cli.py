@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -93,10 +94,15 @@ def _cmd_run(args) -> int:
 
     from edgeai.errors import DataError
 
-    try:
-        arrays = [np.load(p, allow_pickle=False) for p in args.input]
-    except (OSError, ValueError) as e:
-        raise DataError(f"cannot read input: {e}") from None
+    arrays = []
+    for path in args.input:
+        try:
+            value = np.load(path, allow_pickle=False)
+        except (OSError, ValueError, EOFError) as e:
+            raise DataError(f"{path}: cannot read it as a .npy array ({e})") from None
+        if not isinstance(value, np.ndarray):  # an .npz archive
+            raise DataError(f"{path}: an .npz archive; give one .npy file per model input (--input, once each)")
+        arrays.append(value)
     session = _session(args.model, args.target)
     try:
         outputs = session.run(arrays)
@@ -268,6 +274,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("edgeai: interrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # a bug of ours or of a library below: one line, the traceback on request
+        if os.environ.get("EDGEAI_DEBUG"):
+            raise
+        print(f"edgeai: internal error: {type(e).__name__}: {e}\n"
+              f"edgeai: this is a bug in edgeai; rerun with EDGEAI_DEBUG=1 for the traceback and report it",
+              file=sys.stderr)
+        return 70
 
 
 if __name__ == "__main__":
