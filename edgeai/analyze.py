@@ -43,6 +43,10 @@ class Analysis:
 
 
 def analyze(graph: Graph) -> Analysis:
+    """The costs of what will be compiled: the graph after the default passes (QDQ fused, biases folded)."""
+    from edgeai.passes import default_pipeline
+
+    graph = default_pipeline(graph)
     plan = plan_memory(graph)
     layers = []
     for node in graph.nodes:
