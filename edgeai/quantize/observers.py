@@ -81,6 +81,12 @@ class EntropyObserver:
     `levels` is 128 for a tensor of both signs (one half of int8 each side) and 255 for a one-signed tensor
     (after ReLU: asymmetric int8 spends all its codes on one side). The range is then [-t, t] intersected
     with the observed [lo, hi].
+
+    One departure: exact zeros are left out of the histogram. Zero is exactly representable whatever the
+    threshold (the zero point is an integer), so zeros say nothing about where to clip; but after a ReLU
+    they are half of all values, all in bin 0, and merging that spike with its neighbours makes every
+    candidate but the smallest look bad, which clipped ReLU outputs of the MLPerf Tiny models to 1/8 of
+    their range and wrecked them (kws output SQNR -0.3 dB).
     """
 
     BINS = 2048
@@ -93,7 +99,9 @@ class EntropyObserver:
 
     def observe(self, x: np.ndarray) -> None:
         if self.amax > 0:
-            self.hist += np.histogram(np.abs(x), bins=self.BINS, range=(0.0, self.amax))[0]
+            a = np.abs(x)
+            a = a[a != 0]  # exact zeros (ReLU) are exact at any threshold: see the class note
+            self.hist += np.histogram(a, bins=self.BINS, range=(0.0, self.amax))[0]
 
     def threshold(self) -> float:
         hist = self.hist.astype(np.float64)

@@ -108,6 +108,12 @@ def build_qdq(model: onnx.ModelProto, ranges: dict[str, tuple[float, float]], pe
         raise ModelError(f"float layer(s) {', '.join(map(repr, unknown))} not in the model; node names are "
                          f"e.g. {', '.join(repr(n) for n in list(node_names)[:3])}")
     float_set = set(float_nodes)
+    # A ReLU/Clip right after a float node belongs to the float island (it would have been folded into it).
+    producer0 = {o: n for n in g.node for o in n.output}
+    for node in g.node:
+        p = producer0.get(node.input[0]) if node.input else None
+        if node.op_type in ("Relu", "Clip") and p is not None and p.name in float_set:
+            float_set.add(node.name)
 
     def quantized(node) -> bool:
         return node.op_type in ACTIVATION_INPUTS and node.name not in float_set
