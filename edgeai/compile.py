@@ -24,8 +24,7 @@ class CompiledModel:
 def compile_model(model: str | Path | Graph, target: str = "host", out_dir: str | Path | None = None,
                   prefix: str = "model") -> CompiledModel:
     """Compile `model` for `target` into `out_dir`. The folder appears whole or not at all."""
-    from compilers.c.emit import check_prefix, emit_library
-    from compilers.lowering import lower_graph
+    from compilers.c.emit import check_prefix
     from edgeai.frontends import load
     from edgeai.memory import plan_memory
     from edgeai.passes import default_pipeline
@@ -44,6 +43,9 @@ def compile_model(model: str | Path | Graph, target: str = "host", out_dir: str 
     graph = default_pipeline(graph)
     plan = plan_memory(graph)
     _check_fits(graph, plan, tgt)
+    from compilers.c.emit import emit_library  # TVM is imported only for a model that can be compiled
+    from compilers.lowering import lower_graph
+
     lowered = lower_graph(graph, tgt, prefix)
 
     out_dir = Path(out_dir if out_dir is not None else f"build/{graph.name}-{tgt.name}")

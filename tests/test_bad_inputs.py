@@ -109,6 +109,8 @@ def test_png_renamed_as_a_model(tmp_path, capsys, suffix):
     assert code == MODEL and str(path) in err
     if suffix == ".tflite":
         assert f"{path}: neither a TFLite file (no 'TFL3' at byte 4) nor an ONNX file" in err
+    else:
+        assert f"{path}: not a readable ONNX file" in err
 
 
 def test_directory_and_missing_file(tmp_path, capsys):
@@ -209,7 +211,7 @@ def test_truncated_onnx(tmp_path, capsys):
     data = model_path("kws_ref_model_float32.onnx").read_bytes()
     path = write(tmp_path, "kws_cut.onnx", data[: len(data) // 2])
     code, err = cli(capsys, "analyze", path)
-    assert code == MODEL and str(path) in err
+    assert code == MODEL and f"{path}: not a readable ONNX file" in err
 
 
 @needs_onnx
@@ -223,7 +225,7 @@ def test_onnx_einsum_is_unsupported(tmp_path, capsys):
         [helper.make_tensor_value_info("c", TensorProto.FLOAT, [4, 2])])
     path = _onnx_save(tmp_path, "einsum.onnx", graph)
     code, err = cli(capsys, "analyze", path)
-    assert code == UNSUPPORTED and str(path) in err and "Einsum" in err
+    assert code == UNSUPPORTED and f"{path}: node 'contract': operator Einsum is not supported" in err
 
 
 @needs_onnx
@@ -236,7 +238,7 @@ def test_onnx_dynamic_non_batch_dimension(tmp_path, capsys):
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, "height", 8])])
     path = _onnx_save(tmp_path, "dynamic.onnx", graph)
     code, err = cli(capsys, "analyze", path)
-    assert code == MODEL and str(path) in err and "'x'" in err and "dynamic" in err
+    assert code == MODEL and f"{path}: input 'x' has dynamic dimension 2 (height)" in err
 
 
 @needs_onnx
@@ -249,7 +251,7 @@ def test_onnx_string_tensor_is_unsupported(tmp_path, capsys):
         [helper.make_tensor_value_info("t", TensorProto.STRING, [1, 4])])
     path = _onnx_save(tmp_path, "strings.onnx", graph)
     code, err = cli(capsys, "analyze", path)
-    assert code in (MODEL, UNSUPPORTED) and str(path) in err and "'s'" in err
+    assert code in (MODEL, UNSUPPORTED) and f"{path}: tensor 's' has unsupported element type" in err
 
 
 @needs_onnx
@@ -263,7 +265,8 @@ def test_onnx_weights_too_large_for_cortex_m4(tmp_path, capsys):
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 600])], initializer=[w])
     path = _onnx_save(tmp_path, "big_gemm.onnx", graph)
     code, err = cli(capsys, "compile", path, "--target", "cortex-m4", "-o", tmp_path / "lib")
-    assert code == TARGET and "cortex-m4" in err and "dense_weights" in err
+    assert code == TARGET and (f"{path}: 2,400,000 bytes of weights do not fit the 2,097,152 bytes of flash of "
+                               f"cortex-m4; the largest constant is 'dense_weights'") in err
     assert not (tmp_path / "lib").exists()
 
 
