@@ -54,6 +54,18 @@ def _cmd_analyze(args) -> int:
     print(f"parameters   {result.params:,} ({result.weight_bytes:,} bytes of constants, in flash)")
     print(f"peak RAM     {result.ram_bytes:,} bytes = arena {result.arena_bytes:,} + input {result.input_bytes:,}"
           f" + output {result.output_bytes:,}")
+    print()
+    from edgeai.targets import list_targets
+
+    fits = []
+    for t in list_targets():
+        if not t.sram_bytes:
+            continue
+        ok = result.ram_bytes <= t.sram_bytes and (not t.flash_bytes or result.weight_bytes <= t.flash_bytes)
+        fits.append([t.name, f"{result.ram_bytes / t.sram_bytes:.1%} of {t.sram_bytes:,}",
+                     f"{result.weight_bytes / t.flash_bytes:.1%} of {t.flash_bytes:,}" if t.flash_bytes else "-",
+                     "yes" if ok else "NO"])
+    print(format_table(["target", "RAM (arena + I/O)", "flash (weights)", "fits"], fits, "lrrl"))
     return 0
 
 
@@ -240,6 +252,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--require-exact", action="store_true", help="exit 1 unless every output is bit-exact")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_validate)
+
+    from edgeai.quantize.cli import add_parser as add_quantize
+
+    add_quantize(sub)
 
     p = sub.add_parser("bench", help="run a benchmark suite (models x targets x backends) and write its reports")
     p.add_argument("suite", nargs="?", help="suite JSON, e.g. benchmarks/mlperf_tiny/suite.json")
