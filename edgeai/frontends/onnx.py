@@ -85,7 +85,7 @@ def _pin_batch(model, path):
             continue
         dims = value.type.tensor_type.shape.dim
         for axis, dim in enumerate(dims):
-            if dim.HasField("dim_value") and dim.dim_value > 0:
+            if dim.HasField("dim_value") and dim.dim_value >= 0:  # 0 is a static empty axis, refused later
                 continue
             if axis == 0:
                 dim.Clear()
@@ -132,9 +132,14 @@ class _Importer:
         if any(d < 0 for d in shape):
             raise (self.fail(node, f"tensor {name!r} has a dynamic shape {list(shape)}") if node
                    else ModelError(f"{self.path}: tensor {name!r} has a dynamic shape {list(shape)}"))
+        if 0 in shape:
+            raise (self.fail(node, f"tensor {name!r} has no elements (shape {list(shape)})", True) if node
+                   else UnsupportedOpError(f"{self.path}: tensor {name!r} has no elements (shape {list(shape)})"))
         if elem not in _DTYPES:
-            raise (self.fail(node, f"tensor {name!r} has unsupported element type {elem}", True) if node
-                   else UnsupportedOpError(f"{self.path}: tensor {name!r} has unsupported element type {elem}"))
+            kind = self.onnx.TensorProto.DataType.Name(elem).lower() if elem in self.onnx.TensorProto.DataType.values() \
+                else str(elem)
+            raise (self.fail(node, f"tensor {name!r} has unsupported element type {kind}", True) if node
+                   else UnsupportedOpError(f"{self.path}: tensor {name!r} has unsupported element type {kind}"))
         return shape, _DTYPES[elem]
 
     def new(self, base: str, shape, dtype, data=None, quant=None) -> str:
@@ -247,7 +252,13 @@ class _Importer:
             value = self.values.get(v.name)
             if not isinstance(value, Act):
                 raise ModelError(f"{self.path}: output {v.name!r} is a constant; nothing to compile")
-            outputs.append(self.to_perm(value, self.identity_perm(value), v.name + "_out"))
+            name = self.to_perm(value, self.identity_perm(value), v.name + "_out")
+            if name in inputs or name in outputs:  # Identity of an input, or one value twice: the output is a copy
+                t = self.tensors[name]
+                copy = self.new(v.name + "_out", t.shape, t.dtype, quant=t.quant)
+                self.emit("reshape", [name], [copy], {"shape": t.shape})
+                name = copy
+            outputs.append(name)
         graph = Graph.build(self.path.stem, self.tensors.values(), self.nodes, inputs, outputs, source=str(self.path))
         return verify(graph.replace())
 
@@ -385,6 +396,8 @@ class _Importer:
     def _elementwise(self, node, op, attrs=None, values=None):
         values = values if values is not None else [self.get(node, i) for i in range(len(node.input))]
         out_shape, dtype = self.logical(node.output[0], node)
+        if dtype != "float32":  # int8 arithmetic exists only inside QDQ groups, which compute in float here
+            raise self.fail(node, f"{node.op_type} on {dtype} tensors (plain integer arithmetic) is not supported", True)
         rank = len(out_shape)
         acts = [v for v in values if isinstance(v, Act)]
         if not acts:
@@ -470,6 +483,8 @@ class _Importer:
         if scale.size != 1:
             raise self.fail(node, "per-axis dequantization of an activation is not supported", True)
         src = self.tensors[x.name]
+        if src.dtype not in ("int8", "uint8"):
+            raise self.fail(node, f"dequantizing a {src.dtype} activation is not supported", True)
         if src.quant is None or src.quant.scale != (float(scale[0]),) or src.quant.zero_point != (int(zp[0]),):
             # Re-label the integer activation with the parameters this DequantizeLinear reads.
             if src.quant is not None:
@@ -507,7 +522,9 @@ class _Importer:
         a = self._attrs(node)
         kernel = kernel or tuple(a["kernel_shape"])
         if strides is None:
-            strides, _, pads = self._window(node, shape[2:], kernel, a)
+            strides, dilations, pads = self._window(node, shape[2:], kernel, a)
+            if tuple(dilations) != (1, 1):
+                raise self.fail(node, f"pooling with dilations {list(dilations)} is not supported", True)
         if op == "average_pool2d" and a.get("count_include_pad", 0) and any(pads):
             raise self.fail(node, "count_include_pad=1 with padding is not supported", True)
         xin = self.to_perm(x, NHWC, node.input[0] + "_nhwc")
@@ -536,6 +553,11 @@ class _Importer:
         axes = a.get("axes")
         if axes is None and self.get(node, 1) is not None:
             axes = self.const_of(node, 1, "axes").tolist()
+        if axes is not None and len(axes) == 0:  # opset 18: empty axes reduce all, or nothing if noop_with_empty_axes
+            axes = None if not a.get("noop_with_empty_axes", 0) else []
+        if axes == []:
+            self.values[node.output[0]] = x
+            return
         axes = sorted(int(ax) % rank for ax in (axes if axes is not None else range(rank)))
         keep = bool(a.get("keepdims", 1))
         stored_axes = tuple(x.perm.index(ax) for ax in axes)

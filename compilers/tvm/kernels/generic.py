@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from tvm import te, tirx
+from tvm import s_tir, te, tirx
 
 from ..build import Kernel, KernelArg, plain_c_kernel
 from ._common import conv_output_size
@@ -164,14 +164,13 @@ def concat(name: str, p: ConcatParams) -> Kernel:
     out_shape[p.axis] = sum(s[p.axis] for s in p.shapes)
 
     def body(*i):
-        value = None
-        offset = sum(s[p.axis] for s in p.shapes)
-        for t, s in reversed(list(zip(inputs, p.shapes))):
-            offset -= s[p.axis]
+        value, offset = None, 0
+        for t, s in zip(inputs, p.shapes):  # the last input's test ends up outermost: largest offset first
             idx = list(i)
             idx[p.axis] = i[p.axis] - offset
             read = t[tuple(idx)]
             value = read if value is None else tirx.if_then_else(i[p.axis] >= offset, read, value)
+            offset += s[p.axis]
         return value
 
     out = te.compute(tuple(out_shape), body, name="concat")
@@ -246,4 +245,9 @@ def mean_float32(name: str, p: MeanParams) -> Kernel:
 
     total = te.compute(out_shape, body, name="sum")
     out = te.compute(out_shape, lambda *i: total[i] / tirx.const(float(count), "float32"), name="mean")
-    return plain_c_kernel(name, [KernelArg(x, "input"), _out(out)])
+    # The accumulator's init goes before the reduction loops: left to TVM, a reduction to one value puts it
+    # under `if (r0 == 0 && ...)` inside them, which gcc -Wmaybe-uninitialized rejects.
+    sch = s_tir.Schedule(te.create_prim_func([x, out]))
+    block = sch.get_sblock("sum")
+    sch.decompose_reduction(block, sch.get_loops(block)[len(out_shape)])
+    return plain_c_kernel(name, [KernelArg(x, "input"), _out(out)], sch.mod["main"])
