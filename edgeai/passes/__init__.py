@@ -6,12 +6,13 @@ from edgeai.ir import Graph
 from edgeai.passes.base import PassResult, run_passes
 from edgeai.passes.cleanup import eliminate_dead_nodes, fold_constants
 from edgeai.passes.fusion import fold_bias_add, fuse_activation
-from edgeai.passes.qdq import drop_requantize_identity, fuse_qdq
+from edgeai.passes.qdq import commute_qdq_with_layout, drop_requantize_identity, fuse_qdq
 
 
 def default_pipeline(graph: Graph, debug: bool = False) -> Graph:
     return run_passes(graph, [
         fold_bias_add,             # matmul/conv then a per-channel add: the add is the op's bias
+        commute_qdq_with_layout,   # layout moves go to the integer side of dequantize/quantize
         drop_requantize_identity,  # Q(DQ(x)) with equal parameters is x
         fuse_qdq,                  # DQ → float op → Q becomes the int8 op
         fuse_activation,           # float op then relu/relu6: the activation is fused

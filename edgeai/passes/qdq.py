@@ -8,7 +8,7 @@ of int32 constants; they are taken as they are, which is what TFLite's int8 sche
 
 from __future__ import annotations
 
-from edgeai.ir import Graph
+from edgeai.ir import Graph, Node
 from edgeai.passes.base import PassResult
 
 # softmax is left out: ONNX defines DQ → Softmax → Q in float, and a float softmax on a dozen logits costs
@@ -107,3 +107,48 @@ def drop_requantize_identity(graph: Graph) -> PassResult:
         return PassResult(graph, False)
     nodes = [n.with_(inputs=tuple(rename.get(i, i) for i in n.inputs)) for n in nodes]
     return PassResult(graph.replace(nodes=nodes), True)
+
+
+_LAYOUT = ("reshape", "transpose")
+
+
+def commute_qdq_with_layout(graph: Graph) -> PassResult:
+    """dequantize → reshape/transpose becomes reshape/transpose → dequantize (and quantize the other way),
+    so layout moves the importer inserted do not sit between a dequantize and the op that fuses with it."""
+    producers, consumers = graph.producers(), graph.consumers()
+    tensors = dict(graph.tensors)
+    nodes = list(graph.nodes)
+    changed = False
+    for i, node in enumerate(nodes):
+        if node.op not in _LAYOUT:
+            continue
+        src = producers.get(node.inputs[0])
+        users = consumers.get(node.outputs[0], [])
+        if src is not None and src.op == "dequantize" and node.outputs[0] not in graph.outputs:
+            q_in = tensors[src.inputs[0]]
+            if q_in.quant is None or not q_in.quant.per_tensor:
+                continue
+            moved = f"{node.outputs[0]}:int"
+            tensors[moved] = tensors[node.outputs[0]].with_(name=moved, dtype=q_in.dtype, quant=q_in.quant)
+            nodes[i] = [node.with_(name=node.name, inputs=(q_in.name,), outputs=(moved,)),
+                        Node(f"{node.name}:dequantize", "dequantize", (moved,), node.outputs, {})]
+            changed = True
+        elif len(users) == 1 and users[0].op == "quantize" and node.outputs[0] not in graph.outputs \
+                and len(consumers.get(node.inputs[0], [])) == 1:
+            quant_node = users[0]
+            out = tensors[quant_node.outputs[0]]
+            early = f"{node.inputs[0]}:q"
+            tensors[early] = tensors[node.inputs[0]].with_(name=early, dtype=out.dtype, quant=out.quant)
+            nodes[i] = [Node(f"{node.name}:quantize", "quantize", (node.inputs[0],), (early,), dict(quant_node.attrs)),
+                        node.with_(inputs=(early,), outputs=quant_node.outputs)]
+            nodes = [n for n in nodes if n is not quant_node]
+            changed = True
+            producers, consumers = None, None
+            break
+    flat = []
+    for n in nodes:
+        flat.extend(n if isinstance(n, list) else [n])
+    result = graph.replace(nodes=flat, tensors=tensors)
+    if changed and producers is None:  # a quantize moved: look again with fresh maps
+        return PassResult(commute_qdq_with_layout(result).graph, True)
+    return PassResult(result, changed)
