@@ -13,3 +13,17 @@ def load(path):
     from edgeai.frontends import load as _load
 
     return _load(path)
+
+
+def quantize(model, calibration, out_path, **options):
+    """Post-training static int8 of a float ONNX model into a QDQ ONNX file (see edgeai.quantize.quantize)."""
+    from edgeai.quantize import quantize as _quantize
+
+    return _quantize(model, calibration, out_path, **options)
+
+
+def compile(model, target: str = "host", out_dir=None, prefix: str = "model"):
+    """Compile a model for a target into a C library (see edgeai.compile.compile_model)."""
+    from edgeai.compile import compile_model
+
+    return compile_model(model, target, out_dir, prefix)
