@@ -251,11 +251,13 @@ def results(request):
     SUMMARY.parent.mkdir(parents=True, exist_ok=True)
     SUMMARY.write_text(json.dumps(res.summary(), indent=1) + "\n")
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None or capture is None:
+        res.report(print)
+        return
+    with capture.global_and_fixture_disabled():  # teardown output is captured otherwise
         reporter.write_line("")
         res.report(reporter.write_line)
-    else:
-        res.report(print)
 
 
 @pytest.fixture(scope="module")

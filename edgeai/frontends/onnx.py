@@ -385,6 +385,9 @@ class _Importer:
         if c is not None:
             cdata = c.q if isinstance(c, QConst) else c.data
             n_out = (w.q if isinstance(w, QConst) else w.data).shape[0 if a.get("transB", 0) else 1]
+            if isinstance(c, Const) and cdata.size == 1:  # a scalar bias broadcasts to every output
+                cdata = np.full(n_out, cdata.reshape(-1)[0], cdata.dtype)
+                c = Const(cdata)
             if cdata.size != n_out:
                 raise self.fail(node, f"bias of shape {list(cdata.shape)} is not per output", True)
             if isinstance(c, QConst):
