@@ -15,15 +15,11 @@ def load(path):
     return _load(path)
 
 
-def quantize(model, calibration, out_path, **options):
-    """Post-training static int8 of a float ONNX model into a QDQ ONNX file (see edgeai.quantize.quantize)."""
-    from edgeai.quantize import quantize as _quantize
 
-    return _quantize(model, calibration, out_path, **options)
+def __getattr__(name):
+    """`edgeai.compile(...)` and `edgeai.quantize(...)` are their modules, made callable (edgeai._callable)."""
+    if name in ("compile", "quantize", "bench"):
+        import importlib
 
-
-def compile(model, target: str = "host", out_dir=None, prefix: str = "model"):
-    """Compile a model for a target into a C library (see edgeai.compile.compile_model)."""
-    from edgeai.compile import compile_model
-
-    return compile_model(model, target, out_dir, prefix)
+        return importlib.import_module(f"edgeai.{name}")
+    raise AttributeError(f"module 'edgeai' has no attribute {name!r}")

@@ -88,3 +88,7 @@ def _check_fits(graph, plan, target) -> None:
 
 
 __all__ = ["CompiledModel", "EdgeAIError", "compile_model"]
+
+from edgeai._callable import make_callable  # noqa: E402
+
+make_callable(__name__, compile_model)

@@ -75,3 +75,8 @@ def quantize(model_path, calibration, out_path, observer: str = "minmax", per_ch
     report = layer_report(prepared.model, qdq, evaluation, left_float)
     comparison = compare_with_ort(prepared.model, qdq.model, samples, evaluation) if compare_ort else None
     return QuantizationResult(out_path, report, comparison, qdq.model, ranges, minmax)
+
+
+from edgeai._callable import make_callable  # noqa: E402
+
+make_callable(__name__, quantize)
