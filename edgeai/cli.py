@@ -109,30 +109,44 @@ def _cmd_run(args) -> int:
     arrays = []
     for path in args.input:
         try:
-            value = np.load(path, allow_pickle=False)
-        except (OSError, ValueError, EOFError) as e:
-            raise DataError(f"{path}: cannot read it as a .npy array ({e})") from None
-        if not isinstance(value, np.ndarray):  # an .npz archive
-            raise DataError(f"{path}: an .npz archive; give one .npy file per model input (--input, once each)")
-        arrays.append(value)
+            arrays.append(np.load(path, allow_pickle=False))
+        except (OSError, ValueError) as e:
+            raise DataError(f"{path}: not a readable .npy file ({e})") from None
     session = _session(args.model, args.target)
     try:
         outputs = session.run(arrays)
-        stats = session.stats
+        stats = _device_stats(session)
     finally:
         getattr(session, "close", lambda: None)()
     if args.output:
         np.save(args.output, outputs[0])
     if args.json:
-        print(json.dumps({"outputs": [o.tolist() for o in outputs], "instructions": stats.instructions,
-                          "wall_seconds": stats.wall_seconds}))
+        print(json.dumps({"outputs": [o.tolist() for o in outputs], **stats}, indent=2))
         return 0
     for spec, out in zip(session.outputs, outputs):
         print(f"{spec.name}: {spec.dtype}{list(out.shape)}")
         print(np.array2string(out, threshold=64))
-    if stats.instructions is not None:
-        print(f"instructions: {stats.instructions:,}")
+    for key, value in stats.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v:.4g}" for k, v in value.items()
+                              if k not in ("sources", "estimate") and isinstance(v, (int, float)))
+            key = f"{key} (estimate from the target's model)" if key == "estimate" else key
+        print(f"{key}: {value:,}" if isinstance(value, int) else f"{key}: {value}")
     return 0
+
+
+def _device_stats(session) -> dict:
+    """Per-inference statistics: exact instructions, estimates from the target's model, flash and RAM of the ELF."""
+    stats = {"instructions": session.stats.instructions, "wall_seconds": session.stats.wall_seconds}
+    elf = getattr(session, "elf", None)
+    target = getattr(session, "target", None)
+    if elf is not None and target is not None:
+        from edgeai.elfsize import memory_report
+        from edgeai.report import energy_estimate
+
+        stats["estimate"] = energy_estimate(target, session.stats.instructions)
+        stats["memory"] = memory_report(elf, session.lib_dir, target.cc, session.desc["arena_size"])
+    return {k: v for k, v in stats.items() if v is not None}
 
 
 def _cmd_validate(args) -> int:

@@ -111,7 +111,7 @@ class QemuSession(DeviceSession):
         lib_dir = Path(lib_dir)
         desc = json.loads((lib_dir / "model.json").read_text())
         elf = elf or build_firmware(lib_dir, tgt)
-        self.elf = elf
+        self.elf, self.target, self.lib_dir = elf, tgt, lib_dir
         if tgt.is_cortex_m:
             self.emulator = start_program(tgt, elf, count_instructions=True, wait_for_client=True)
             url, counter = self.emulator.url, self.emulator.instruction_counts
