@@ -1,0 +1,63 @@
+"""The CLI as a user types it: targets, analyze, compile, run and validate on QEMU, demo."""
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import tflite
+from edgeai.cli import main
+
+
+def test_targets_lists_all_six(capsys):
+    assert main(["targets"]) == 0
+    out = capsys.readouterr().out
+    for name in ("cortex-m4", "cortex-m7", "cortex-m55", "rpi4", "rpi5", "host"):
+        assert name in out
+    assert "qemu-system-arm -M mps2-an386" in out
+    assert main(["targets", "--json"]) == 0
+    assert {t["name"] for t in json.loads(capsys.readouterr().out)} >= {"cortex-m4", "rpi5"}
+
+
+def test_analyze_prints_costs_and_fit(capsys):
+    assert main(["analyze", str(tflite("vww_96_int8"))]) == 0
+    out = capsys.readouterr().out
+    assert "MACs         7,491,970" in out and "peak RAM     82,960 bytes" in out
+    assert "cortex-m7" in out and "fits" in out
+    assert main(["analyze", str(tflite("ad01_int8")), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["ops"] == {"fully_connected": 10} and data["arena_bytes"] == 272
+
+
+@pytest.mark.toolchain
+def test_compile_writes_and_builds_a_library(tmp_path, capsys, tmp_cache):
+    out = tmp_path / "lib"
+    assert main(["compile", str(tflite("ad01_int8")), "--target", "host", "-o", str(out), "--prefix", "ad",
+                 "--build", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["library"] == str(out) and result["arena_bytes"] == 272
+    assert (out / "ad_model.h").is_file() and result["built"].endswith(".so")
+
+
+@pytest.mark.qemu
+def test_run_and_validate_on_qemu(tmp_path, capsys, tmp_cache):
+    x = np.random.default_rng(3).integers(-128, 128, size=(1, 640), dtype=np.int8)
+    np.save(tmp_path / "x.npy", x)
+    assert main(["run", str(tflite("ad01_int8")), "--target", "qemu:cortex-m4", "--input", str(tmp_path / "x.npy"),
+                 "--output", str(tmp_path / "y.npy"), "--json"]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["instructions"] > 0 and stats["estimate"]["estimate"] is True
+    assert stats["memory"]["arena_bytes"] == 272 and stats["memory"]["flash_bytes"] > 270_000
+    from edgeai.runtime.reference import LiteRTSession
+
+    assert np.array_equal(np.load(tmp_path / "y.npy"), LiteRTSession(tflite("ad01_int8")).run([x])[0])
+    assert main(["validate", str(tflite("ad01_int8")), "--target", "qemu:cortex-m55", "--count", "3",
+                 "--require-exact", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["passed"] and report["outputs"][0]["bit_exact"] == 3
+
+
+def test_errors_exit_non_zero_without_traceback(tmp_path, capsys):
+    assert main(["analyze", str(tmp_path / "missing.tflite")]) != 0
+    err = capsys.readouterr().err
+    assert "missing.tflite" in err and "Traceback" not in err
