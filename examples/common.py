@@ -94,37 +94,43 @@ class DeviceRun:
     estimate: dict | None = None
     lib_dir: Path | None = None
     arena_bytes: int = 0
+    input_spec: object = None  # TensorSpec: dtype, shape, scale, zero point
+    output_spec: object = None
 
 
-def compile_for(model: Path, target: str, log=print):
-    """edgeai.compile_model (content-addressed cache) and the benchmark firmware for it."""
+def compile_for(model: Path, target: str, out_dir: Path, log=print):
+    """edgeai.compile_model of the QDQ model with int8 input and output (see int8_io), and its benchmark
+    firmware. The library goes to out_dir/<model>-<target>."""
+    from edgeai import load
     from edgeai.compile import compile_model
     from edgeai.runtime.device import build_firmware
     from edgeai.targets import load_target
 
     tgt = load_target(target)
     start = time.monotonic()
-    compiled = compile_model(model, tgt.name)
+    compiled = compile_model(int8_io(load(model)), tgt.name, out_dir=Path(out_dir) / f"{model.stem}-{tgt.name}")
     elf = build_firmware(compiled.path, tgt)
     log(f"  compiled      {model.name} for {tgt.name}: {len(compiled.desc['layers'])} kernel calls, "
         f"arena {compiled.desc['arena_size']:,} B ({time.monotonic() - start:.1f} s)")
     return tgt, compiled, elf
 
 
-def run_device(model: Path, target: str, x: np.ndarray, log=print) -> DeviceRun:
-    """Compile `model` for `target`, run every sample of `x` (real values) on the firmware under QEMU over the
-    serial protocol, and read instructions (Cortex-M: exact, QEMU plugin), flash/RAM and the energy estimate."""
+def run_device(model: Path, target: str, x: np.ndarray, out_dir: Path, log=print) -> DeviceRun:
+    """Compile `model` for `target`, run every sample of `x` on the firmware under QEMU over the serial protocol
+    (real values are quantized with the input's scale; int8 arrays are sent as they are), and read instructions
+    (Cortex-M: exact, QEMU plugin), flash/RAM and the energy estimate."""
     from edgeai.elfsize import memory_report
     from edgeai.report import energy_estimate
     from edgeai.runtime.device import QemuSession
 
-    tgt, compiled, elf = compile_for(model, target, log)
+    tgt, compiled, elf = compile_for(model, target, out_dir, log)
     raw, counts = [], []
     start = time.monotonic()
     with QemuSession(compiled.path, tgt.name, elf=elf) as session:
         spec_in, spec_out = session.inputs[0], session.outputs[0]
         for s in x:
-            raw.append(session.run([quantize_input(s[None], spec_in)])[0][0])
+            q = s[None] if s.dtype == np.int8 else quantize_input(s[None], spec_in)
+            raw.append(session.run([q])[0][0])
             counts.append(session.stats.instructions)
     log(f"  ran           {len(x)} inferences on {tgt.name} under QEMU ({time.monotonic() - start:.1f} s)")
     raw = np.stack(raw)
@@ -132,7 +138,7 @@ def run_device(model: Path, target: str, x: np.ndarray, log=print) -> DeviceRun:
     memory = memory_report(elf, compiled.path, tgt.cc, compiled.desc["arena_size"]) if tgt.is_cortex_m else None
     return DeviceRun(tgt.name, dequantize(raw, spec_out), raw, counts, memory,
                      energy_estimate(tgt, max(counts) if counts else None), compiled.path,
-                     compiled.desc["arena_size"])
+                     compiled.desc["arena_size"], spec_in, spec_out)
 
 
 def device_rows(run: DeviceRun) -> list[list[str]]:
@@ -160,3 +166,30 @@ def device_rows(run: DeviceRun) -> list[list[str]]:
 def device_dict(run: DeviceRun) -> dict:
     return {"target": run.target, "instructions": max(run.instructions) if run.instructions else None,
             "estimate": run.estimate, "memory": run.memory, "arena_bytes": run.arena_bytes}
+
+
+def int8_io(graph):
+    """The graph with its float boundary removed: a QuantizeLinear right after an input and a DequantizeLinear
+    right before an output are dropped, so the library takes and returns int8 tensors with their scale and zero
+    point (as an int8 TFLite model does). On a microcontroller the sensor code quantizes its data anyway, and
+    the float quantize kernel would need libm's nearbyintf, which the Cortex-M firmware does not link."""
+    consumers, producers = graph.consumers(), graph.producers()
+    drop, inputs, outputs = set(), [], []
+    for name in graph.inputs:
+        users = consumers.get(name, [])
+        if len(users) == 1 and users[0].op == "quantize":
+            drop.add(id(users[0]))
+            inputs.append(users[0].outputs[0])
+        else:
+            inputs.append(name)
+    for name in graph.outputs:
+        node = producers.get(name)
+        if node is not None and node.op == "dequantize" and len(consumers.get(node.inputs[0], [])) == 1:
+            drop.add(id(node))
+            outputs.append(node.inputs[0])
+        else:
+            outputs.append(name)
+    nodes = [n for n in graph.nodes if id(n) not in drop]
+    keep = {t for n in nodes for t in (*n.inputs, *n.outputs)} | set(inputs) | set(outputs)
+    tensors = {t: graph.tensor(t) for t in keep if t}
+    return graph.replace(nodes=nodes, tensors=tensors, inputs=inputs, outputs=outputs)
