@@ -34,12 +34,15 @@ TFLITE_DIR = MODELS / "mlperf_tiny"
 FILES = sorted(p.name for p in ONNX_DIR.glob("*.onnx")) if ONNX_DIR.is_dir() else []
 REPORT = REPO_ROOT / "build" / "onnx_import_report.json"
 SAMPLES = 10
-# QDQ files: the largest |ours - onnxruntime| allowed, in LSB of the output scale (1/256 for the softmax
-# outputs). Measured on SAMPLES inputs (see the module docstring and the report in build/): ORT's two modes
-# differ from each other by up to 19 LSB (pretrainedResnet_qdq), and we sit at about the same distance from
-# either: an intermediate activation off by one LSB (TFLite's fixed-point rounding vs ORT's float rounding)
-# is amplified by the logits' scale at the softmax. 1 LSB of 1/256 on a probability is 0.4 %.
-QDQ_BOUND_LSB = 32
+# QDQ files: the largest difference of the logits (the last int8 tensor) from onnxruntime, in LSB. We requantize
+# as TFLite does (fixed-point multiplier, two roundings), ORT in float with one rounding half to even: with
+# identical int8 inputs a layer differs by at most 1 LSB in a few values in 10^4 (pretrainedResnet_qdq's
+# second conv: 28 of 81920), and those differences grow through the layers. Measured on 100 inputs (seed 9):
+# logits within 0 (ad01), 3 (kws), 7 (pretrainedResnet), 4 (vww) LSB of either ORT mode, while ORT's two
+# modes differ by 0, 1, 3, 2 LSB; outputs 0, 42, 46, 1 LSB (ORT's modes: 0, 1, 10, 1), top-1 >= 99 %.
+# A wrong zero point, scale or rounding direction costs tens of LSB at the logits. The output bound follows
+# from the logits' (see the test): the softmax is where these models are ill-conditioned.
+QDQ_LOGITS_LSB = 10
 QDQ_MIN_TOP1 = 0.9
 
 
@@ -196,33 +199,83 @@ def test_int8_file_is_bit_exact_with_litert(name, libs):
                            f"{mismatches[:5]}"
 
 
+def _logits(graph) -> str:
+    """The last integer tensor: the input of the dequantize that starts the float tail (the graph output's
+    integer value when there is no softmax)."""
+    last = next(n for n in reversed(graph.nodes) if n.op == "dequantize")
+    return last.inputs[0] if not any(n.op == "softmax" for n in graph.nodes) else \
+        next(n for n in graph.nodes if n.op == "dequantize" and
+             any(m.op == "softmax" and m.inputs[0] == n.outputs[0] for m in graph.nodes)).inputs[0]
+
+
+def _ort_with_output(name: str, extra: str, optimize: bool):
+    """onnxruntime on the file with one more graph output (an intermediate int8 tensor)."""
+    import onnx
+    import onnxruntime as ort
+
+    model = onnx.load(str(ONNX_DIR / name))
+    model.graph.output.append(onnx.helper.make_tensor_value_info(extra, onnx.TensorProto.INT8, None))
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    if not optimize:
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    return ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+
+
+@lru_cache(maxsize=None)
+def _compiled_with(name: str, root: str, extra: str):
+    from edgeai.compile import compile_model
+    from edgeai.runtime.host import HostSession
+
+    graph = pipelined(name)
+    graph = graph.replace(outputs=[*graph.outputs, extra])
+    return HostSession(compile_model(graph, "host", Path(root) / (Path(name).stem + "-logits")).path)
+
+
+def _nhwc(a: np.ndarray, shape) -> np.ndarray:
+    return a.transpose(0, 2, 3, 1).reshape(shape) if a.ndim == 4 else a.reshape(shape)
+
+
 @pytest.mark.slow
 @pytest.mark.toolchain
 @pytest.mark.parametrize("name", [f for f in FILES if kind(f) == "qdq"])
-def test_qdq_file_is_close_to_onnxruntime(name, libs):
-    from edgeai.runtime.reference import OnnxRuntimeSession
+def test_qdq_file_is_close_to_onnxruntime(name, tmp_path_factory):
+    """Both the logits (the last int8 tensor) and the output, in LSB, against both onnxruntime modes.
 
-    ours = libs(name)
+    Bound on the output: softmax is 1/2-Lipschitz in the max norm (the gradient of p_i has 1-norm
+    2 p_i (1 - p_i) <= 1/2), so logits off by k LSB of their scale s_z move a probability by at most
+    k s_z / 2, which is k s_z / (2 s_out) output LSB, plus 1 for quantizing the probability."""
     graph = pipelined(name)
-    last = next(n for n in reversed(graph.nodes) if n.op == "dequantize")
-    scale = graph.tensor(last.inputs[0]).quant.scale[0]
-    ort_all = OnnxRuntimeSession(ONNX_DIR / name, optimize=True)
-    ort_none = OnnxRuntimeSession(ONNX_DIR / name, optimize=False)
-    ours_all = ours_none = ort_spread = 0
-    top1, rows = 0, 0
-    for x in _float_inputs(ort_all, name, SAMPLES, seed=9):
-        got = ours.run(x)[0]
-        a, b = (s.run(x)[0].reshape(got.shape) for s in (ort_all, ort_none))
-        ours_all, ours_none = max(ours_all, _lsb(got, a, scale)), max(ours_none, _lsb(got, b, scale))
-        ort_spread = max(ort_spread, _lsb(a, b, scale))
-        top1 += int((got.reshape(-1, got.shape[-1]).argmax(-1) == a.reshape(-1, a.shape[-1]).argmax(-1)).sum())
-        rows += got.size // got.shape[-1]
-    _record(name, kind="qdq", output_scale=scale, max_lsb_vs_ort_enable_all=ours_all,
-            max_lsb_vs_ort_disable_all=ours_none, ort_modes_spread_lsb=ort_spread, top1_agreement=top1 / rows)
-    where = (f"{name}: ours vs ORT_ENABLE_ALL {ours_all} LSB, vs ORT_DISABLE_ALL {ours_none} LSB, ORT's two "
-             f"modes {ort_spread} LSB apart, top-1 {top1}/{rows}")
+    logits = _logits(graph)
+    s_z = graph.tensor(logits).quant.scale[0]
+    s_out = graph.tensor(next(n for n in reversed(graph.nodes) if n.op == "dequantize").inputs[0]).quant.scale[0]
+    root = str(tmp_path_factory.getbasetemp() / "onnx-qdq")
+    ours = _compiled_with(name, root, logits)
+    modes = {"enable_all": _ort_with_output(name, logits, True), "disable_all": _ort_with_output(name, logits, False)}
+    feed = ours.inputs[0].name
+    worst = {k: {"out": 0, "logits": 0} for k in (*modes, "ort_spread")}
+    top1 = rows = 0
+    for x in _float_inputs(ours, name, SAMPLES, seed=9):
+        out, z = ours.run(x)
+        ref = {k: s.run(None, {feed: x[0]}) for k, s in modes.items()}
+        ref = {k: (r[0].reshape(out.shape), _nhwc(r[-1], z.shape)) for k, r in ref.items()}
+        for k, (o, zz) in ref.items():
+            worst[k]["out"] = max(worst[k]["out"], _lsb(out, o, s_out))
+            worst[k]["logits"] = max(worst[k]["logits"], _lsb(z, zz, 1.0))
+        (oa, za), (ob, zb) = ref["enable_all"], ref["disable_all"]
+        worst["ort_spread"] = {"out": max(worst["ort_spread"]["out"], _lsb(oa, ob, s_out)),
+                               "logits": max(worst["ort_spread"]["logits"], _lsb(za, zb, 1.0))}
+        top1 += int((out.reshape(-1, out.shape[-1]).argmax(-1) == oa.reshape(-1, oa.shape[-1]).argmax(-1)).sum())
+        rows += out.size // out.shape[-1]
+    softmax = any(n.op == "softmax" for n in graph.nodes)
+    k = max(worst["enable_all"]["logits"], worst["disable_all"]["logits"])
+    bound = int(np.ceil(k * s_z / (2 * s_out))) + 1 if softmax else k
+    _record(name, kind="qdq", samples=SAMPLES, output_scale=s_out, logits_scale=s_z, max_lsb=worst,
+            output_bound_lsb=bound, top1_agreement=top1 / rows)
+    where = f"{name}: max LSB (output, logits) {worst}, output bound {bound} LSB, top-1 {top1}/{rows}"
     assert top1 >= QDQ_MIN_TOP1 * rows, where
-    assert min(ours_all, ours_none) <= QDQ_BOUND_LSB, where
+    assert k <= QDQ_LOGITS_LSB, where
+    assert max(worst["enable_all"]["out"], worst["disable_all"]["out"]) <= bound, where
 
 
 # -- bad inputs --------------------------------------------------------------------------------------------
