@@ -109,9 +109,12 @@ def _cmd_run(args) -> int:
     arrays = []
     for path in args.input:
         try:
-            arrays.append(np.load(path, allow_pickle=False))
-        except (OSError, ValueError) as e:
+            value = np.load(path, allow_pickle=False)
+        except (OSError, ValueError, EOFError) as e:  # EOFError: an empty file
             raise DataError(f"{path}: not a readable .npy file ({e})") from None
+        if not isinstance(value, np.ndarray):
+            raise DataError(f"{path}: an .npz archive; give one .npy file per model input (--input, once each)")
+        arrays.append(value)
     session = _session(args.model, args.target)
     try:
         outputs = session.run(arrays)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -32,10 +33,12 @@ def compile_model(model: str | Path | Graph, target: str = "host", out_dir: str 
 
     check_prefix(prefix)
     tgt = load_target(target)
+    chosen = out_dir is not None  # a folder the user named, as opposed to ours in the cache
     if out_dir is None and not isinstance(model, Graph):
         from edgeai.cache import library_dir
 
         cached = library_dir(Path(model), tgt.name, prefix)
+        _recover(cached)
         if (cached / "model.json").is_file():  # complete libraries only: they appear by rename
             return CompiledModel(cached, prefix, tgt.name, json.loads((cached / "model.json").read_text()))
         out_dir = cached
@@ -50,8 +53,12 @@ def compile_model(model: str | Path | Graph, target: str = "host", out_dir: str 
 
     out_dir = Path(out_dir if out_dir is not None else f"build/{graph.name}-{tgt.name}")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
+    _recover(out_dir)
+    if chosen and out_dir.exists() and not _is_library(out_dir) and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise EdgeAIError(f"{out_dir} exists and is not an edgeai library; it would be replaced: choose another "
+                          f"output folder, or remove it first")
     # Write into a sibling temp folder, then swap it in: an interrupted compile leaves no half library behind.
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp{os.getpid()}.", dir=out_dir.parent))
     try:
         desc = emit_library(graph, plan, lowered, prefix, tmp, target=tgt.name, source=str(getattr(graph, "source", "")))
         if out_dir.exists():
@@ -65,6 +72,39 @@ def compile_model(model: str | Path | Graph, target: str = "host", out_dir: str 
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return CompiledModel(out_dir, prefix, tgt.name, desc)
+
+
+def _is_library(folder: Path) -> bool:
+    try:
+        return json.loads((folder / "model.json").read_text()).get("format", "").startswith("edgeai-library/")
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _recover(out_dir: Path) -> None:
+    """Tidy up after compiles of `out_dir` that were killed: their temp folders go, and a previous library that
+    one set aside just before it was killed is put back when nothing has replaced it."""
+    pattern = re.compile(rf"\.{re.escape(out_dir.name)}\.(tmp|old)(\d+)(\..*)?")
+    if not out_dir.parent.is_dir():
+        return
+    for path in out_dir.parent.iterdir():
+        m = pattern.fullmatch(path.name)
+        if m is None or _alive(int(m.group(2))):
+            continue
+        if m.group(1) == "old" and not out_dir.exists() and _is_library(path):
+            os.replace(path, out_dir)
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
 
 
 def _check_fits(graph, plan, target) -> None:

@@ -202,7 +202,6 @@ def emit_library(graph: Graph, plan: MemoryPlan, lowered: LoweredModel, prefix: 
         f"{prefix}_weights.c": "\n".join(w),
         f"{prefix}_model.c": "\n".join(m),
         f"{prefix}_kernels.c": lowered.kernel_source,
-        "model.json": json.dumps(desc, indent=2) + "\n",
     }
     for path in lowered.c_files:  # hand-written kernels travel with the library, header included
         files[Path(path).name] = Path(path).read_text()
@@ -210,5 +209,6 @@ def emit_library(graph: Graph, plan: MemoryPlan, lowered: LoweredModel, prefix: 
     for name, text in files.items():
         (out_dir / name).write_text(text)
     desc["layers"] = [{"node": c.node, "op": c.op, "symbol": c.symbol} for c in lowered.calls]
+    # Written last: a folder with model.json holds the whole library.
     (out_dir / "model.json").write_text(json.dumps(desc, indent=2) + "\n")
     return desc
