@@ -117,7 +117,8 @@ def compile_for(model: Path, target: str, out_dir: Path, log=print):
 
 def run_device(model: Path, target: str, x: np.ndarray, out_dir: Path, log=print) -> DeviceRun:
     """Compile `model` for `target`, run every sample of `x` on the firmware under QEMU over the serial protocol
-    (real values are quantized with the input's scale; int8 arrays are sent as they are), and read instructions
+    (real values are quantized with the input's scale; int8 arrays are sent as they are; a callable gets the
+    input's TensorSpec and returns the array), and read instructions
     (Cortex-M: exact, QEMU plugin), flash/RAM and the energy estimate."""
     from edgeai.elfsize import memory_report
     from edgeai.report import energy_estimate
@@ -128,6 +129,8 @@ def run_device(model: Path, target: str, x: np.ndarray, out_dir: Path, log=print
     start = time.monotonic()
     with QemuSession(compiled.path, tgt.name, elf=elf) as session:
         spec_in, spec_out = session.inputs[0], session.outputs[0]
+        if callable(x):
+            x = x(spec_in)
         for s in x:
             q = s[None] if s.dtype == np.int8 else quantize_input(s[None], spec_in)
             raw.append(session.run([q])[0][0])

@@ -246,3 +246,97 @@ def test_zone_logic_builds_warning_free_for_cortex_m4(tmp_path):
                     "-mfpu=fpv4-sp-d16", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O2", "-c",
                     str(FIRMWARE / "zone_logic.c"), "-o", str(obj)], check=True)
     assert obj.stat().st_size > 0
+
+
+# --- end to end: quantize, compile, QEMU (slow) ----------------------------------------------------------------
+
+needs_qemu = pytest.mark.skipif(
+    not all(shutil.which(t) for t in ("arm-none-eabi-gcc", "qemu-system-arm", "cmake", "gcc")),
+    reason="needs arm-none-eabi-gcc, qemu-system-arm, cmake and gcc")
+
+
+def test_shipped_models_are_small_and_static():
+    import onnx
+
+    for path, shape in ((REPO / "examples/bin_parts/model.onnx", [1, 32, 32, 1]),
+                        (REPO / "examples/safety_zones/model.onnx", [1, 8, 8, 1])):
+        assert path.stat().st_size < 200_000
+        m = onnx.load(str(path))
+        assert m.opset_import[0].version == 13
+        assert [d.dim_value for d in m.graph.input[0].type.tensor_type.shape.dim] == shape
+
+
+@pytest.mark.slow
+def test_bin_parts_int8_accuracy_within_one_point():
+    """edgeai.quantize on the shipped model: the int8 QDQ model within 1 percentage point of float on all 600
+    held-out images (onnxruntime runs both)."""
+    from examples.bin_parts import run
+    from examples.common import onnx_outputs, quantize_model, write_calibration
+
+    x, y = parts.generate("test", run.TEST_COUNT)
+    calib = write_calibration(run.DATA / "calibration", parts.generate("val", run.CALIBRATION_COUNT)[0])
+    qdq = quantize_model(run.SHIPPED, calib, run.DATA / "test_int8.onnx").path
+    acc_f = (onnx_outputs(run.SHIPPED, x).argmax(1) == y).mean()
+    acc_q = (onnx_outputs(qdq, x).argmax(1) == y).mean()
+    assert acc_f > 0.8
+    assert acc_f - acc_q <= 0.01, (acc_f, acc_q)
+
+
+@pytest.mark.slow
+def test_safety_int8_detection_matches_float():
+    from examples.common import onnx_outputs, quantize_model, write_calibration
+    from examples.safety_zones import run
+
+    d = tof.generate("test", 600)
+    x = tof.to_input(d["frames"])
+    calib = write_calibration(run.DATA / "calibration", tof.to_input(tof.generate("val", run.CALIBRATION_COUNT)["frames"]))
+    qdq = quantize_model(run.SHIPPED, calib, run.DATA / "test_int8.onnx").path
+    f, q = onnx_outputs(run.SHIPPED, x), onnx_outputs(qdq, x)
+    acc_f = ((f[:, 0] >= 0.5) == d["present"]).mean()
+    acc_q = ((q[:, 0] >= 0.5) == d["present"]).mean()
+    assert acc_f > 0.85 and abs(acc_f - acc_q) <= 0.01, (acc_f, acc_q)
+    assert np.abs(f[:, 1] - q[:, 1]).max() < 0.1  # metres
+
+
+@pytest.mark.slow
+@pytest.mark.qemu
+@needs_qemu
+def test_bin_parts_end_to_end_on_qemu():
+    from examples.bin_parts import run
+
+    r = run.main(["--samples", "60", "--also", ""], log=lambda *_: None)
+    assert abs(r["int8_qdq_minus_float_pp_all"]) <= 1.0
+    acc = r["accuracy"]
+    assert acc["int8 on cortex-m4 (QEMU)"] > 0.8
+    d = r["device"]
+    assert d["instructions"] > 100_000 and d["memory"]["flash_bytes"] > 0 and d["estimate"]["energy_mj"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.qemu
+@needs_qemu
+def test_safety_zones_end_to_end_on_qemu():
+    """Model + C zone logic in one firmware under QEMU: identical to the protocol session and the Python mirror."""
+    from examples.safety_zones import run
+
+    r = run.main(["--sequences", "3", "--session-frames", "20"], log=lambda *_: None)
+    assert r["ok"], r["failures"]
+    assert r["budget_status"] == "ok"
+    assert r["firmware"]["zones_identical"] == r["frames"] == 270
+    assert r["firmware"]["outputs_identical"] == 20
+    assert r["c_python_agreement"] == 270
+    assert 0 < r["firmware"]["logic_instructions_max"] < 2000
+    assert r["zones"]["int8 device"]["accuracy"] > 0.7
+
+
+@pytest.mark.slow
+@pytest.mark.qemu
+@needs_qemu
+def test_safety_zones_budget_failure_is_loud():
+    from examples.safety_zones import run
+
+    lines = []
+    r = run.main(["--sequences", "1", "--session-frames", "5", "--budget-ms", "140"], log=lines.append)
+    assert not r["ok"] and r["budget_status"] == "reaction-time budget exceeded"
+    assert r["firmware_refused"]
+    assert any("REACTION-TIME BUDGET CHECK FAILED" in line for line in lines)

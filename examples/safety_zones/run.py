@@ -5,8 +5,8 @@ ground truth, and the reaction-time budget check with the inference time measure
 
     python examples/safety_zones/run.py [--train] [--sequences 18] [--robot-stop-ms 300] [--budget-ms 150]
 
-Exits 1 when the reaction-time budget (or the sensor range) is exceeded, when C and Python disagree, or when
-the int8 model misses a protective stop that the float model catches.
+Exits 1 when the reaction-time budget (or the sensor range) is exceeded, or when the firmware, the C logic built
+for this machine and the Python mirror disagree on any frame.
 """
 
 from __future__ import annotations
@@ -33,8 +33,12 @@ SHIPPED = HERE / "model.onnx"
 SEQUENCES, FRAMES, CALIBRATION_COUNT = 18, 90, 300
 
 
-def to_milli(outputs: np.ndarray) -> np.ndarray:
-    """Model outputs [N, 2] (real values) -> (presence per mille, distance mm) as the firmware computes them."""
+def to_milli(outputs: np.ndarray, spec=None) -> np.ndarray:
+    """Model outputs [N, 2] -> (presence per mille, distance mm) as the firmware computes them: int8 outputs with
+    zone_dequant_milli (spec: the output's scale and zero point), float outputs with zone_float_milli."""
+    if spec is not None and spec.scale is not None:
+        micro = round(spec.scale * 1e6)
+        return np.array([[zones.dequant_milli(q, spec.zero_point, micro) for q in row] for row in outputs], np.int64)
     return np.array([[zones.float_milli(p), zones.float_milli(d)] for p, d in outputs], np.int64)
 
 
@@ -53,10 +57,38 @@ def zone_changes(z: np.ndarray, seq_len: int) -> int:
     return int((z[:, 1:] != z[:, :-1]).sum())
 
 
+def budget_table(log, cfg, lim, device, target: str) -> None:
+    from edgeai.table import format_table
+
+    log("\nreaction time and separation distance (ISO 13855: S = K x T + C)")
+    log(format_table(["term", "value", "source"], [
+        ["robot stopping time", f"{cfg.robot_stop_us / 1000:.1f} ms", "robot maker's stop-time data (--robot-stop-ms)"],
+        ["sensor latency", f"{cfg.sensor_frames * cfg.frame_period_us / 1000:.1f} ms",
+         f"{cfg.sensor_frames} frame periods at {FRAME_HZ:g} Hz (worst-case phase)"],
+        ["inference", f"{cfg.inference_us / 1000:.3f} ms",
+         f"{target}: {max(device.instructions):,} instructions (QEMU), estimated at the target clock"
+         if device.instructions else "not measured"],
+        ["logic + output switching", f"{cfg.output_us / 1000:.1f} ms", "allowance"],
+        ["system reaction", f"{lim.system_reaction_us / 1000:.3f} ms",
+         f"budget {cfg.reaction_budget_us / 1000:.1f} ms: {'OK' if lim.system_reaction_us <= cfg.reaction_budget_us else 'OVER'}"
+         f" (margin {(cfg.reaction_budget_us - lim.system_reaction_us) / 1000:.3f} ms)"],
+        ["T", f"{lim.total_us / 1000:.3f} ms", "robot stop + system reaction"],
+        ["C", f"{lim.intrusion_mm} mm", f"detection capability {cfg.detection_capability_mm} mm > 40 mm: body"],
+        ["S (protective stop)", f"{lim.stop_mm} mm", "K = 2000 mm/s gives > 500 mm, so K = 1600 mm/s"
+         if lim.stop_mm >= 500 and 2 * lim.total_us // 1000 + lim.intrusion_mm > 500 else "K = 2000 mm/s"],
+        ["warning zone edge", f"{lim.warning_mm} mm", f"S + {cfg.warning_margin_mm} mm"],
+        ["hysteresis", f"+{cfg.exit_margin_mm} mm, {cfg.exit_frames} frames", "to leave a zone; entering is immediate"],
+    ], "lrl"))
+
+
+
 def main(argv=None, log=print) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--train", action="store_true", help="train the model first (needs torch)")
     ap.add_argument("--sequences", type=int, default=SEQUENCES, help="held-out walking sequences of 90 frames (6 s)")
+    ap.add_argument("--session-frames", type=int, default=90,
+                    help="frames also run one by one over the serial protocol (QemuSession); the zone firmware "
+                         "runs all of them")
     ap.add_argument("--observer", default="minmax")
     ap.add_argument("--target", default="cortex-m4")
     ap.add_argument("--robot-stop-ms", type=float, default=300.0, help="robot stopping time (maker's data)")
@@ -91,8 +123,12 @@ def main(argv=None, log=print) -> dict:
     quantize_model(model, calibration, qdq, observer=args.observer)
     log(f"  quantized     {model.name} -> {qdq.name} ({args.observer}, {CALIBRATION_COUNT} calibration frames; "
         f"{time.monotonic() - start:.1f} s)")
-    device = run_device(qdq, args.target, x, log)
-    int8_out = device.outputs
+    def quantized_frames(spec):  # the firmware's integer quantization of the ranges (zone_quantize_mm)
+        mult, shift = zones.input_multiplier(spec.scale)
+        return zones.quantize_mm(frames, mult, shift, spec.zero_point)[..., None]
+
+    m = min(args.session_frames, len(frames))
+    device = run_device(qdq, args.target, lambda spec: quantized_frames(spec)[:m], DATA / "build", log)
 
     # Reaction time: the inference time measured on the target goes into T.
     cfg = zones.Config(robot_stop_us=round(args.robot_stop_ms * 1000), reaction_budget_us=round(args.budget_ms * 1000),
@@ -102,10 +138,45 @@ def main(argv=None, log=print) -> dict:
     status, lim = zones.limits(cfg)
     if lim is None:
         raise SystemExit(f"zone configuration rejected: {zones.STATUS_NAMES[status]}")
+    from examples.safety_zones import firmware
+
+    if status != zones.OK:
+        # Fail loudly, and show that the firmware refuses to decide anything with this configuration.
+        fw = firmware.build_and_run(device.lib_dir, frames[:FRAMES], FRAMES, cfg,
+                                    DATA / "build" / f"zone-{args.target}", args.target)
+        budget_table(log, cfg, lim, device, args.target)
+        refused = fw.status == 3 and len(fw.frames) == 0
+        msg = (f"REACTION-TIME BUDGET CHECK FAILED: {zones.STATUS_NAMES[status]} (system reaction "
+               f"{lim.system_reaction_us / 1000:.3f} ms against a budget of {cfg.reaction_budget_us / 1000:.1f} ms; "
+               f"warning edge + exit margin {lim.warning_mm + cfg.exit_margin_mm} mm against "
+               f"{cfg.max_range_mm} mm of sensor range)")
+        log(f"\nFAIL: {msg}")
+        log(f"firmware on {args.target}: " + ("refused to run (exit 3), as it must" if refused else
+                                              f"exit {fw.status} with {len(fw.frames)} frames decided: it must refuse"))
+        return {"model": model.name, "budget_status": zones.STATUS_NAMES[status], "limits": vars(lim),
+                "config": vars(cfg), "firmware_refused": refused, "failures": [msg], "ok": False}
 
     # C (built for this machine) against the Python mirror, on every frame of the device's outputs.
-    milli = to_milli(int8_out)
+    session_milli = to_milli(device.raw, device.output_spec)
+
+    # The same model and the C zone logic together in one firmware on the target, over the same frames.
+    start = time.monotonic()
+    fw = firmware.build_and_run(device.lib_dir, frames, FRAMES, cfg, DATA / "build" / f"zone-{args.target}",
+                                args.target)
+    log(f"  firmware      model + zone logic on {args.target}: {len(fw.frames)} frames under QEMU "
+        f"({time.monotonic() - start:.1f} s)")
+    if fw.status != 0 or len(fw.frames) != len(frames):
+        raise SystemExit(f"FAIL: the zone firmware on {args.target} exited with {fw.status} after {len(fw.frames)} "
+                         f"frames:\n{fw.text[-2000:]}")
+    # Its model outputs (all frames) must equal what the benchmark firmware returned over the protocol (first m).
+    milli = fw.frames[:, 1:3]
+    fw_outputs_same = int((milli[:m] == session_milli).all(axis=1).sum())
     py_zone = decide(cfg, lim, milli, valid, FRAMES)
+    fw_zone_same = int((fw.frames[:, 4] == py_zone).sum())
+    if fw_zone_same != len(py_zone) or fw_outputs_same != m:
+        failures.append(f"the firmware on {args.target} disagrees: model outputs {fw_outputs_same}/{m} equal to the "
+                        f"QEMU session's, zones {fw_zone_same}/{len(py_zone)} equal to the Python mirror's")
+    int8_out = milli / 1000.0  # (presence, distance in m) as the firmware computed them
     c_agree = None
     try:
         from examples.safety_zones import zones_c
@@ -129,8 +200,11 @@ def main(argv=None, log=print) -> dict:
 
     def zone_stats(z):
         return {"accuracy": float((z == truth).mean()),
+                "less_severe_than_truth": int((z < truth).sum()),  # the unsafe side
+                "more_severe_than_truth": int((z > truth).sum()),  # false alarms, hysteresis, start-up
                 "missed_stop_frames": int(((truth == zones.STOP) & (z < zones.STOP)).sum()),
-                "late_stop_frames_after_first": int(_late(z, truth)),
+                "missed_deep_stop_frames": int(((distance * 1000 <= lim.stop_mm - 300) & present
+                                                & (z < zones.STOP)).sum()),
                 "zone_changes": zone_changes(z, FRAMES)}
 
     stats = {"int8 device": zone_stats(py_zone), "float": zone_stats(float_zone),
@@ -148,32 +222,18 @@ def main(argv=None, log=print) -> dict:
     rows += [[f"distance MAE, {k2}", f"{v['distance_mae_mm']:.0f} mm", "frames with a person"] for k2, v in det.items()]
     rows += device_rows(device)
     log(format_table(["measure", "value", "how"], rows, "lrl"))
-
-    budget_ok = status == zones.OK
-    log("\nreaction time and separation distance (ISO 13855: S = K x T + C)")
-    log(format_table(["term", "value", "source"], [
-        ["robot stopping time", f"{cfg.robot_stop_us / 1000:.1f} ms", "robot maker's stop-time data (--robot-stop-ms)"],
-        ["sensor latency", f"{cfg.sensor_frames * cfg.frame_period_us / 1000:.1f} ms",
-         f"{cfg.sensor_frames} frame periods at {FRAME_HZ:g} Hz (worst-case phase)"],
-        ["inference", f"{cfg.inference_us / 1000:.3f} ms",
-         f"{args.target}: {max(device.instructions):,} instructions (QEMU), estimated at the target clock"
-         if device.instructions else "not measured"],
-        ["logic + output switching", f"{cfg.output_us / 1000:.1f} ms", "allowance"],
-        ["system reaction", f"{lim.system_reaction_us / 1000:.3f} ms",
-         f"budget {cfg.reaction_budget_us / 1000:.1f} ms: {'OK' if lim.system_reaction_us <= cfg.reaction_budget_us else 'OVER'}"
-         f" (margin {(cfg.reaction_budget_us - lim.system_reaction_us) / 1000:.3f} ms)"],
-        ["T", f"{lim.total_us / 1000:.3f} ms", "robot stop + system reaction"],
-        ["C", f"{lim.intrusion_mm} mm", f"detection capability {cfg.detection_capability_mm} mm > 40 mm: body"],
-        ["S (protective stop)", f"{lim.stop_mm} mm", "K = 2000 mm/s gives > 500 mm, so K = 1600 mm/s"
-         if lim.stop_mm >= 500 and 2 * lim.total_us // 1000 + lim.intrusion_mm > 500 else "K = 2000 mm/s"],
-        ["warning zone edge", f"{lim.warning_mm} mm", f"S + {cfg.warning_margin_mm} mm"],
-        ["hysteresis", f"+{cfg.exit_margin_mm} mm, {cfg.exit_frames} frames", "to leave a zone; entering is immediate"],
-    ], "lrl"))
+    budget_table(log, cfg, lim, device, args.target)
 
     log("\nzone decisions per frame against the ground-truth zone of the true distance")
-    log(format_table(["decisions", "accuracy", "missed stop frames", "zone changes"],
-                     [[k2, f"{v['accuracy'] * 100:.2f} %", v["missed_stop_frames"], v["zone_changes"]]
-                      for k2, v in stats.items()] + [["ground truth", "", "", zone_changes(truth, FRAMES)]], "lrrr"))
+    log(format_table(["decisions", "accuracy", "too lax", "too strict", "missed stop", "> 300 mm inside S",
+                      "zone changes"],
+                     [[k2, f"{v['accuracy'] * 100:.2f} %", v["less_severe_than_truth"], v["more_severe_than_truth"],
+                       v["missed_stop_frames"], v["missed_deep_stop_frames"], v["zone_changes"]]
+                      for k2, v in stats.items()]
+                     + [["ground truth", "", "", "", int((truth == zones.STOP).sum()), "", zone_changes(truth, FRAMES)]],
+                     "lrrrrrr"))
+    log("(frames; too lax = a less severe zone than the truth, too strict = a more severe one: false alarms, the "
+        "hysteresis holding a zone, and the start in STOP)")
     confusion = np.zeros((3, 3), int)
     for t, z in zip(truth, py_zone):
         confusion[t, z] += 1
@@ -181,32 +241,23 @@ def main(argv=None, log=print) -> dict:
                      [[zones.ZONE_NAMES[i], *confusion[i].tolist()] for i in range(3)], "lrrr"))
     if c_agree is not None:
         log(f"C zone logic (gcc, this machine) vs Python mirror: {c_agree}/{len(py_zone)} frames identical")
+    log(f"firmware on {args.target} (model + C zone logic, QEMU): zones {fw_zone_same}/{len(py_zone)} and model outputs "
+        f"{fw_outputs_same}/{m} identical to the session + Python mirror; instructions per frame: "
+        f"quantize + model {max(fw.model_instructions, default=0):,}, zone logic "
+        f"{min(fw.logic_instructions, default=0):,}..{max(fw.logic_instructions, default=0):,}")
 
-    if not budget_ok:
-        failures.append(f"REACTION-TIME BUDGET CHECK FAILED: {zones.STATUS_NAMES[status]} (system reaction "
-                        f"{lim.system_reaction_us / 1000:.3f} ms against {cfg.reaction_budget_us / 1000:.1f} ms; "
-                        f"warning edge {lim.warning_mm} mm against {cfg.max_range_mm} mm of range)")
-    if stats["int8 device"]["missed_stop_frames"] > stats["float"]["missed_stop_frames"]:
-        failures.append("the int8 model misses protective-stop frames the float model catches")
     for f in failures:
         log(f"\nFAIL: {f}")
     results = {"model": model.name, "frames": n, "detection": det, "zones": stats, "confusion": confusion.tolist(),
                "limits": vars(lim), "config": vars(cfg), "budget_status": zones.STATUS_NAMES[status],
                "c_python_agreement": c_agree, "device": device_dict(device), "failures": failures,
+               "firmware": {"zones_identical": fw_zone_same, "outputs_identical": fw_outputs_same,
+                            "model_instructions": max(fw.model_instructions, default=None),
+                            "logic_instructions_max": max(fw.logic_instructions, default=None)},
                "ok": not failures}
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=float) + "\n")
     return results
-
-
-def _late(z: np.ndarray, truth: np.ndarray) -> int:
-    """Frames in STOP truth, after the first frame of each STOP episode, that the decision did not stop: a stop
-    decided one frame late is within the sensor latency T counts; longer gaps are not."""
-    late = 0
-    for i in range(1, len(truth)):
-        if truth[i] == zones.STOP and truth[i - 1] == zones.STOP and z[i] < zones.STOP:
-            late += 1
-    return late
 
 
 if __name__ == "__main__":

@@ -95,6 +95,21 @@ def dequant_milli(q: int, zero_point: int, scale_micro: int) -> int:
     return v // 1000 if v >= 0 else -((-v) // 1000)
 
 
+def input_multiplier(scale: float, shift: int = 20) -> tuple[int, int]:
+    """(mult, shift) with mult / 2^shift = 1 / (1000 x scale): millimetres to input steps."""
+    return round((1 << shift) / (1000.0 * scale)), shift
+
+
+def quantize_mm(mm, mult: int, shift: int, zero_point: int):
+    """zone_quantize_mm over an array of ranges: zero_point + round-half-up(mm x mult / 2^shift), saturated."""
+    import numpy as np
+
+    if not 1 <= shift <= 40 or mult < 0:
+        return np.full(np.shape(mm), -128, np.int8)
+    q = ((np.asarray(mm, np.int64) * mult + (1 << (shift - 1))) >> shift) + zero_point
+    return np.clip(q, -128, 127).astype(np.int8)
+
+
 def float_milli(x) -> int:
     """zone_float_milli: x x 1000 in float32, truncated toward zero, saturated; NaN -> INT32_MIN."""
     import numpy as np

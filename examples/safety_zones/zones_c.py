@@ -56,6 +56,8 @@ class ZoneLogicC:
         lib.zone_dequant_milli.restype = ctypes.c_int32
         lib.zone_update.argtypes = [ctypes.POINTER(State), ctypes.POINTER(Config), ctypes.POINTER(Limits),
                                     ctypes.c_int32, ctypes.c_int32, ctypes.c_int32, ctypes.POINTER(ctypes.c_int)]
+        lib.zone_quantize_mm.argtypes = [ctypes.c_uint16, ctypes.c_int32, ctypes.c_int32, ctypes.c_int32]
+        lib.zone_quantize_mm.restype = ctypes.c_int8
         lib.zone_float_milli.argtypes = [ctypes.c_float]
         lib.zone_float_milli.restype = ctypes.c_int32
         for f in (lib.zone_separation_mm, lib.zone_limits, lib.zone_reset, lib.zone_update):
@@ -77,6 +79,9 @@ class ZoneLogicC:
 
     def dequant_milli(self, q: int, zero_point: int, scale_micro: int) -> int:
         return self.lib.zone_dequant_milli(q, zero_point, scale_micro)
+
+    def quantize_mm(self, mm: int, mult: int, shift: int, zero_point: int) -> int:
+        return self.lib.zone_quantize_mm(mm, mult, shift, zero_point)
 
     def float_milli(self, x: float) -> int:
         return self.lib.zone_float_milli(x)

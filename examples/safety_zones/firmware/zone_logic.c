@@ -113,6 +113,15 @@ int32_t zone_dequant_milli(int8_t q, int32_t zero_point, int32_t scale_micro)
     return (int32_t)(v / 1000); /* C99 division truncates toward zero */
 }
 
+int8_t zone_quantize_mm(uint16_t mm, int32_t mult, int32_t shift, int32_t zero_point)
+{
+    if (shift < 1 || shift > 40 || mult < 0) {
+        return (int8_t)-128;
+    }
+    int64_t q = (((int64_t)mm * mult + ((int64_t)1 << (shift - 1))) >> shift) + zero_point;
+    return (int8_t)(q < -128 ? -128 : q > 127 ? 127 : q);
+}
+
 int32_t zone_float_milli(float x)
 {
     float v = x * 1000.0f;

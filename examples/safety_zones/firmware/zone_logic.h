@@ -80,6 +80,10 @@ zone_status_t zone_reset(zone_state_t *st);
  * in thousandths of a unit: metres -> millimetres, a [0, 1] score -> per mille. Rounds toward zero. */
 int32_t zone_dequant_milli(int8_t q, int32_t zero_point, int32_t scale_micro);
 
+/* One sensor range (mm, 0 = invalid) as the model's int8 input: zero_point + round(mm x mult / 2^shift),
+ * rounding half up, saturated to [-128, 127]. mult / 2^shift = 1 / (1000 x input scale), computed offline. */
+int8_t zone_quantize_mm(uint16_t mm, int32_t mult, int32_t shift, int32_t zero_point);
+
 /* A float model output in thousandths (x 1000 in single precision, truncated toward zero), saturated to the
  * int32 range; NaN gives INT32_MIN (which reads as "no person"). */
 int32_t zone_float_milli(float x);
