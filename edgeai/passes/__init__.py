@@ -1,24 +1,37 @@
-"""Graph passes. Each returns PassResult(graph, modified); `default_pipeline` lists them in order."""
+"""Graph passes. Each is `Graph -> PassResult(graph, modified)` and never mutates its input;
+`default_pipeline` lists them in order."""
 
 from __future__ import annotations
 
 from edgeai.ir import Graph
-from edgeai.passes.base import PassResult, run_passes
+from edgeai.passes.base import Pass, PassResult, run_passes
+from edgeai.passes.batchnorm import fold_batch_norm
 from edgeai.passes.cleanup import eliminate_dead_nodes, fold_constants
 from edgeai.passes.fusion import fold_bias_add, fuse_activation
+from edgeai.passes.layout import fold_transposes, remove_noop_reshapes
 from edgeai.passes.qdq import commute_qdq_with_layout, drop_requantize_identity, fuse_qdq
+
+DEFAULT_PASSES: tuple[Pass, ...] = (
+    fold_transposes,           # transposes compose, cancel, sink through elementwise ops, fold into constants
+    remove_noop_reshapes,      # same-shape reshapes, reshape chains, flattens before fully_connected
+    fold_batch_norm,           # float conv/fc then per-channel mul/add (imported BatchNormalization): into weights
+    fold_bias_add,             # matmul/conv then a per-channel add: the add is the op's bias
+    commute_qdq_with_layout,   # layout moves go to the integer side of dequantize/quantize
+    drop_requantize_identity,  # Q(DQ(x)) with equal parameters is x
+    fuse_qdq,                  # DQ → float op → Q becomes the int8 op
+    fuse_activation,           # float op then relu/relu6: the activation is fused
+    fold_constants,            # what is left of constant dequantize/reshape/transpose/arithmetic becomes data
+    remove_noop_reshapes,      # the integer-side reshapes QDQ fusion left next to each other
+    eliminate_dead_nodes,      # nothing computes what nobody reads
+)
 
 
 def default_pipeline(graph: Graph, debug: bool = False) -> Graph:
-    return run_passes(graph, [
-        fold_bias_add,             # matmul/conv then a per-channel add: the add is the op's bias
-        commute_qdq_with_layout,   # layout moves go to the integer side of dequantize/quantize
-        drop_requantize_identity,  # Q(DQ(x)) with equal parameters is x
-        fuse_qdq,                  # DQ → float op → Q becomes the int8 op
-        fuse_activation,           # float op then relu/relu6: the activation is fused
-        fold_constants,            # what is left of constant dequantize/reshape/transpose becomes data
-        eliminate_dead_nodes,      # nothing computes what nobody reads
-    ], debug=debug)
+    return run_passes(graph, DEFAULT_PASSES, debug=debug)
 
 
-__all__ = ["PassResult", "default_pipeline", "run_passes"]
+__all__ = [
+    "DEFAULT_PASSES", "Pass", "PassResult", "commute_qdq_with_layout", "default_pipeline", "drop_requantize_identity",
+    "eliminate_dead_nodes", "fold_batch_norm", "fold_bias_add", "fold_constants", "fold_transposes", "fuse_activation",
+    "fuse_qdq", "remove_noop_reshapes", "run_passes",
+]

@@ -1,4 +1,4 @@
-"""Graph clean-up: drop nodes nobody reads, fold constant dequantize and reshape nodes."""
+"""Graph clean-up: drop nodes nobody reads (dead-code elimination), fold nodes whose inputs are all constants."""
 
 from __future__ import annotations
 
@@ -30,25 +30,50 @@ def _dequantized(t: Tensor, out: Tensor) -> np.ndarray:
     return ((data - zp) * scale).astype(np.float32)
 
 
+_FOLDABLE = ("dequantize", "reshape", "transpose", "add", "sub", "mul", "concat", "pad", "relu", "relu6", "clip")
+
+
+def _evaluate(node, inputs: list, out) -> np.ndarray | None:
+    """The value of a float/layout node on constant inputs, or None if it is not folded here."""
+    op, a = node.op, node.attrs
+    x = inputs[0]
+    if op == "dequantize":
+        return _dequantized(x, out) if x.quant is not None else None
+    if op == "reshape":
+        return x.data.reshape(out.shape)
+    if op == "transpose":
+        return np.transpose(x.data, a["perm"])
+    if op == "concat" and len({t.quant for t in inputs}) == 1:
+        return np.concatenate([t.data for t in inputs], axis=a["axis"])
+    if op == "pad" and x.quant is None:
+        r = x.data.ndim
+        return np.pad(x.data, [(a["pads"][i], a["pads"][i + r]) for i in range(r)], constant_values=a["value"])
+    if op in ("pad", "concat") or any(t.dtype != "float32" or t.quant is not None for t in inputs):  # arithmetic: float only
+        return None
+    if op in ("add", "sub", "mul"):
+        y = {"add": np.add, "sub": np.subtract, "mul": np.multiply}[op](x.data, inputs[1].data)
+        act = a["activation"]
+    else:
+        y, act = x.data, op
+    bounds = {"relu": (0.0, None), "relu6": (0.0, 6.0), "relu_n1_to_1": (-1.0, 1.0),
+              "clip": (a.get("min"), a.get("max"))}.get(act)
+    return y if bounds is None else np.clip(y, *bounds)
+
+
 def fold_constants(graph: Graph) -> PassResult:
-    """dequantize/reshape/transpose of a constant becomes a constant (weights no int8 op consumed)."""
+    """A node whose inputs are all constants becomes a constant: dequantize of weights no int8 op consumed,
+    layout moves (reshape/transpose/concat/pad) and float arithmetic on constants."""
     tensors = dict(graph.tensors)
     nodes, changed = [], False
     for node in graph.nodes:
-        src = tensors.get(node.inputs[0]) if node.inputs else None
-        if src is not None and src.is_constant and node.op in ("dequantize", "reshape", "transpose") and len(node.inputs) == 1:
-            out = tensors[node.outputs[0]]
-            if node.op == "dequantize" and src.quant is not None:
-                data = _dequantized(src, out)
-            elif node.op == "reshape":
-                data = src.data.reshape(out.shape)
-            elif node.op == "transpose":
-                data = np.transpose(src.data, node.attrs["perm"])
-            else:
-                nodes.append(node)
+        ins = [tensors[n] for n in node.inputs if n]
+        out = tensors[node.outputs[0]]
+        if (node.op in _FOLDABLE and ins and all(t.is_constant for t in ins) and len(node.outputs) == 1
+                and out.name not in graph.outputs):
+            data = _evaluate(node, ins, out)
+            if data is not None:
+                tensors[out.name] = out.with_(data=np.ascontiguousarray(np.asarray(data).astype(out.dtype)))
+                changed = True
                 continue
-            tensors[out.name] = out.with_(data=np.ascontiguousarray(data.astype(out.dtype)))
-            changed = True
-            continue
         nodes.append(node)
     return PassResult(graph.replace(nodes=nodes, tensors=tensors), changed)

@@ -3,12 +3,15 @@
 A float op whose activation inputs all come from `dequantize` of int8 tensors and whose only consumer is a
 `quantize` to int8 (possibly through a relu/relu6/clip, which becomes the fused activation) is replaced by
 the same op on the int8 tensors. Weights arrive as `dequantize` of int8 constants and bias as `dequantize`
-of int32 constants; they are taken as they are, which is what TFLite's int8 scheme computes.
+of int32 constants; they are taken as they are, which is what TFLite's int8 scheme computes. A float bias
+is quantized to int32 with scale input_scale × weight_scale.
 """
 
 from __future__ import annotations
 
-from edgeai.ir import Graph, Node
+import numpy as np
+
+from edgeai.ir import Graph, Node, Quantization, Tensor
 from edgeai.passes.base import PassResult
 
 # softmax is left out: ONNX defines DQ → Softmax → Q in float, and a float softmax on a dozen logits costs
@@ -16,6 +19,23 @@ from edgeai.passes.base import PassResult
 FUSABLE = {"conv2d", "depthwise_conv2d", "fully_connected", "add", "average_pool2d", "max_pool2d", "reshape",
            "mean", "concat", "transpose", "pad"}
 ACTIVATION_OPS = {"relu": "relu", "relu6": "relu6"}
+_WITH_BIAS = ("conv2d", "depthwise_conv2d", "fully_connected")
+
+
+def _quantize_bias(bias: Tensor, x: Tensor, w: Tensor, tensors: dict) -> str:
+    """A float bias of an int8 op as int32 with scale input_scale × weight_scale (per output channel),
+    zero point 0, rounded half to even and saturated, as onnxruntime's quantizer does."""
+    w_scale = np.asarray(w.quant.scale, np.float64)
+    scale = x.quant.scale[0] * w_scale
+    channels = bias.size
+    scale = np.broadcast_to(scale, (channels,))
+    q = np.clip(np.rint(bias.data.reshape(channels).astype(np.float64) / scale), -2**31, 2**31 - 1).astype(np.int32)
+    name = f"{bias.name}:int32"
+    per_tensor = w.quant.per_tensor
+    tensors[name] = Tensor(name, (channels,), "int32", q, Quantization(
+        (float(scale[0]),) if per_tensor else tuple(float(s) for s in scale),
+        (0,) if per_tensor else (0,) * channels, None if per_tensor else 0))
+    return name
 
 
 def _activation_of(node) -> str | None:
@@ -35,13 +55,20 @@ def fuse_qdq(graph: Graph) -> PassResult:
     consumers = graph.consumers()
     outputs = set(graph.outputs)
     replaced: dict[str, object] = {}  # node name -> new node (or None to drop)
+    tensors = dict(graph.tensors)
     for node in graph.nodes:
         if node.op not in FUSABLE or node.name in replaced:
             continue
         new_inputs = []
         ok = True
-        for name in node.inputs:
+        float_bias = None
+        for i, name in enumerate(node.inputs):
             if not name:
+                new_inputs.append(name)
+                continue
+            if i == 2 and node.op in _WITH_BIAS and graph.tensor(name).is_constant \
+                    and graph.tensor(name).dtype == "float32":
+                float_bias = graph.tensor(name)  # quantized below, once the input and weight scales are known
                 new_inputs.append(name)
                 continue
             src = producers.get(name)
@@ -70,6 +97,8 @@ def fuse_qdq(graph: Graph) -> PassResult:
         q_out = graph.tensor(quant_node.outputs[0])
         if q_out.dtype != "int8":
             continue
+        if float_bias is not None:
+            new_inputs[2] = _quantize_bias(float_bias, graph.tensor(new_inputs[0]), graph.tensor(new_inputs[1]), tensors)
         attrs = dict(node.attrs)
         if activation:
             attrs["activation"] = activation if attrs.get("activation", "none") == "none" else attrs["activation"]
@@ -87,7 +116,7 @@ def fuse_qdq(graph: Graph) -> PassResult:
             nodes.append(node)
     from edgeai.passes.cleanup import eliminate_dead_nodes
 
-    return PassResult(eliminate_dead_nodes(graph.replace(nodes=nodes)).graph, True)
+    return PassResult(eliminate_dead_nodes(graph.replace(nodes=nodes, tensors=tensors)).graph, True)
 
 
 def drop_requantize_identity(graph: Graph) -> PassResult:

@@ -1,0 +1,323 @@
+"""ONNX frontend: the shared MLPerf Tiny ONNX files and small hand-built models import to NHWC graphs with
+no layout moves left, compute what onnxruntime computes (through the tests/ir_eval.py oracle), and bad
+files give one clear error naming the file and the node."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+import ir_eval
+from conftest import MODELS
+from edgeai.errors import ModelError, UnsupportedOpError
+from edgeai.frontends.onnx import load_onnx
+from edgeai.passes import default_pipeline
+
+ONNX_DIR = MODELS / "mlperf_tiny_onnx"
+FILES = sorted(p.name for p in ONNX_DIR.glob("*.onnx"))
+
+# Input ranges from the folder's README.txt (the float range implied by the int8 sibling's input quantization).
+RANGES = {"kws": (-123.3723, 25.7269), "vww": (0.0, 1.0), "pretrainedResnet": (0.0, 255.0), "ad01": (-84.8503, 14.8586),
+          "str_ww": (0.0, 0.9438)}
+
+CONV_KWS = {"conv2d": 5, "depthwise_conv2d": 4, "average_pool2d": 1, "fully_connected": 1, "softmax": 1}
+CONV_VWW = {"conv2d": 14, "depthwise_conv2d": 13, "average_pool2d": 1, "fully_connected": 1, "softmax": 1}
+CONV_RESNET = {"conv2d": 9, "add": 3, "average_pool2d": 1, "fully_connected": 1, "softmax": 1}
+# What each file becomes after load_onnx + default_pipeline. int8-in/int8-out files keep one float island
+# (dequantize → softmax → quantize); float-in QDQ files keep the interface quantize/dequantize as well.
+ISLAND = {"dequantize": 1, "quantize": 1}
+QDQ_EDGES = {"dequantize": 2, "quantize": 2}
+EXPECTED = {
+    "ad01_fp32.onnx": {"fully_connected": 10},
+    "ad01_fp32_qdq.onnx": {"fully_connected": 10, "dequantize": 1, "quantize": 1},
+    "ad01_int8.onnx": {"fully_connected": 10},
+    "kws_ref_model.onnx": {**CONV_KWS, **ISLAND},
+    "kws_ref_model_float32.onnx": CONV_KWS,
+    "kws_ref_model_float32_dequant.onnx": CONV_KWS,
+    "kws_ref_model_float32_dequant_qdq.onnx": {**CONV_KWS, **QDQ_EDGES},
+    "pretrainedResnet.onnx": CONV_RESNET,
+    "pretrainedResnet_qdq.onnx": {**CONV_RESNET, **QDQ_EDGES},
+    "pretrainedResnet_quant.onnx": {**CONV_RESNET, **ISLAND},
+    "vww_96_float.onnx": CONV_VWW,
+    "vww_96_float_qdq.onnx": {**CONV_VWW, **QDQ_EDGES},
+    "vww_96_int8.onnx": {**CONV_VWW, **ISLAND},
+}
+QUANT = [n for n in FILES if "qdq" in n or "int8" in n or n.endswith("_quant.onnx") or n == "kws_ref_model.onnx"]
+FLOAT = [n for n in FILES if n not in QUANT]
+_cache: dict[str, object] = {}
+
+
+def imported(name: str):
+    if name not in _cache:
+        _cache[name] = default_pipeline(load_onnx(ONNX_DIR / name), debug=True)
+    return _cache[name]
+
+
+def _onnx_dtype(value_info) -> str:
+    return np.dtype(helper.tensor_dtype_to_np_dtype(value_info.type.tensor_type.elem_type)).name
+
+
+def test_the_shared_folder_is_there():
+    assert len(FILES) >= 10, f"expected the MLPerf Tiny ONNX files under {ONNX_DIR}"
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_shared_model_imports_clean(name):
+    g = imported(name)
+    ops = Counter(n.op for n in g.nodes)
+    assert "transpose" not in ops and "reshape" not in ops, dict(ops)
+    if name in EXPECTED:
+        assert dict(ops) == EXPECTED[name]
+    model = onnx.load(str(ONNX_DIR / name), load_external_data=False)
+    (inp,), (out,) = model.graph.input, model.graph.output
+    x, y = g.tensor(g.inputs[0]), g.tensor(g.outputs[0])
+    assert (x.dtype, y.dtype) == (_onnx_dtype(inp), _onnx_dtype(out))  # the interface keeps the file's dtypes
+    assert x.shape[0] == 1 and x.shape[1:] == tuple(d.dim_value for d in inp.type.tensor_type.shape.dim[1:])
+    if x.dtype == "int8":
+        assert x.quant is not None and y.quant is not None
+    heavy = [n for n in g.nodes if n.op in ("conv2d", "depthwise_conv2d", "fully_connected")]
+    for node in heavy if name in QUANT else ():  # every heavy op of a quantized file runs on int8
+        assert g.tensor(node.inputs[0]).dtype == "int8", node.name
+        w = g.tensor(node.inputs[1])
+        assert w.dtype == "int8" and w.quant is not None
+        assert w.quant.per_tensor or w.quant.axis == (3 if node.op == "depthwise_conv2d" else 0)  # output channels
+        assert len(node.inputs) < 3 or g.tensor(node.inputs[2]).dtype == "int32"
+
+
+def _inputs(name, tensor, n=20):
+    rng = np.random.default_rng(0)
+    lo, hi = next(v for k, v in RANGES.items() if name.startswith(k))
+    for _ in range(n):
+        if tensor.dtype == "int8":
+            yield rng.integers(-128, 128, tensor.shape).astype(np.int8)
+        else:
+            yield rng.uniform(lo, hi, tensor.shape).astype(np.float32)
+
+
+def _compare(name):
+    g = imported(name)
+    session = ort.InferenceSession(str(ONNX_DIR / name), providers=["CPUExecutionProvider"])
+    feed = session.get_inputs()[0].name
+    refs, outs = [], []
+    for x in _inputs(name, g.tensor(g.inputs[0])):
+        refs.append(session.run(None, {feed: x})[0])
+        outs.append(ir_eval.run(g, {g.inputs[0]: x})[g.outputs[0]])
+    return g, np.array(refs), np.array(outs)
+
+
+
+
+@pytest.mark.parametrize("name", FLOAT)
+def test_float_model_matches_onnxruntime(name):
+    _, ref, out = _compare(name)
+    span = float(ref.max() - ref.min())
+    assert np.abs(out - ref).max() <= 1e-4 * span, (np.abs(out - ref).max(), span)
+    if "ad01" not in name:
+        assert (out.argmax(-1) == ref.argmax(-1)).all()
+
+
+@pytest.mark.parametrize("name", QUANT)
+def test_quantized_model_is_close_to_onnxruntime(name):
+    """The oracle computes each int8 op in float64 and requantizes; onnxruntime runs its own int8 kernels and
+    float32 pools. They meet at ties of the rounding: resnet's 8×8 average pool is off by 1 LSB on a few
+    channels, which the dense layer and the softmax widen to 11 LSB at the output. Bit-exactness is the
+    compiled code's test, not this one."""
+    g, ref, out = _compare(name)
+    last = g.nodes[-1]
+    if g.tensor(g.outputs[0]).dtype == "int8":
+        lsb = 1.0  # int8 outputs compare in integers
+    else:  # float outputs: the step of the int8 tensor the final dequantize reads
+        lsb = g.tensor(last.inputs[0]).quant.scale[0]
+    diff = np.abs(out.astype(np.float64) - ref.astype(np.float64)) / lsb
+    assert diff.max() <= 12 and diff.mean() <= 0.5, (diff.max(), diff.mean())
+    if "ad01" not in name:
+        assert (out.argmax(-1) == ref.argmax(-1)).mean() >= 0.95
+
+
+# -- small models built with onnx.helper ---------------------------------------------------------------------
+def _save(tmp_path: Path, name: str, nodes, inputs, outputs, inits=(), opset=13) -> Path:
+    graph = helper.make_graph(nodes, name, inputs, outputs, initializer=[numpy_helper.from_array(a, n)
+                                                                         for n, a in inits])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = 8
+    path = tmp_path / f"{name}.onnx"
+    onnx.save(model, str(path))
+    return path
+
+
+def _vi(name, shape, dtype=TensorProto.FLOAT):
+    return helper.make_tensor_value_info(name, dtype, shape)
+
+
+def _check_against_ort(path: Path, low=-2.0, high=2.0, tol=1e-4):
+    g = default_pipeline(load_onnx(path), debug=True)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(1)
+    feeds = {i.name: rng.uniform(low, high, g.tensor(i.name).shape if i.name in g.tensors else
+                                 [d if isinstance(d, int) else 1 for d in i.shape]).astype(np.float32)
+             for i in session.get_inputs()}
+    ref = session.run(None, feeds)
+    out = ir_eval.run(g, feeds)
+    for r, name in zip(ref, g.outputs):
+        np.testing.assert_allclose(out[name], r, atol=tol, rtol=tol)
+    return g
+
+
+def _w(*shape, seed=0):
+    return np.random.default_rng(seed).normal(0, 0.5, shape).astype(np.float32)
+
+
+def test_conv_batchnorm_relu_folds_to_one_conv(tmp_path):
+    c = 4
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["c"], pads=[1, 1, 1, 1], strides=[2, 2]),
+             helper.make_node("BatchNormalization", ["c", "g", "beta", "mean", "var"], ["n"], epsilon=1e-3),
+             helper.make_node("Relu", ["n"], ["y"])]
+    rng = np.random.default_rng(2)
+    inits = [("w", _w(c, 3, 3, 3)), ("b", _w(c)), ("g", _w(c, seed=1)), ("beta", _w(c, seed=2)),
+             ("mean", _w(c, seed=3)), ("var", rng.uniform(0.5, 2, c).astype(np.float32))]
+    path = _save(tmp_path, "conv_bn", nodes, [_vi("x", [1, 3, 8, 8])], [_vi("y", [1, c, 4, 4])], inits)
+    g = _check_against_ort_nchw(path, [1, 3, 8, 8])
+    assert [n.op for n in g.nodes] == ["transpose", "conv2d", "transpose"]
+    assert g.nodes[1].attrs["activation"] == "relu" and len(g.nodes[1].inputs) == 3
+
+
+def _check_against_ort_nchw(path, shape, tol=1e-4):
+    """Models with NCHW graph inputs/outputs: the graph keeps one transpose in and one out."""
+    g = default_pipeline(load_onnx(path), debug=True)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    x = np.random.default_rng(1).uniform(-2, 2, shape).astype(np.float32)
+    ref = session.run(None, {session.get_inputs()[0].name: x})[0]
+    out = ir_eval.run(g, {g.inputs[0]: x})[g.outputs[0]]
+    np.testing.assert_allclose(out, ref, atol=tol, rtol=tol)
+    return g
+
+
+def test_nhwc_input_transpose_folds_away_through_convs_pools_and_concat(tmp_path):
+    """NHWC input → Transpose(0,3,1,2) → conv / depthwise (group=C) / pools / Concat(axis=1) / Pad / Clip →
+    GlobalAveragePool → Flatten → Gemm → Softmax: no transpose and no reshape survive."""
+    nodes = [
+        helper.make_node("Transpose", ["x"], ["xt"], perm=[0, 3, 1, 2]),
+        helper.make_node("Conv", ["xt", "w1"], ["c1"], kernel_shape=[3, 3], auto_pad="SAME_UPPER"),
+        helper.make_node("Clip", ["c1", "lo", "hi"], ["r1"]),
+        helper.make_node("Conv", ["r1", "wd"], ["c2"], group=8, pads=[2, 2, 2, 2], dilations=[2, 2]),
+        helper.make_node("MaxPool", ["c2"], ["p1"], kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("AveragePool", ["c2"], ["p2"], kernel_shape=[3, 3], strides=[2, 2], pads=[0, 0, 1, 1]),
+        helper.make_node("Concat", ["p1", "p2"], ["cat"], axis=1),
+        helper.make_node("Pad", ["cat", "pads"], ["pad"]),
+        helper.make_node("Sigmoid", ["pad"], ["s"]),
+        helper.make_node("Mul", ["s", "k"], ["m"]),
+        helper.make_node("GlobalAveragePool", ["m"], ["gap"]),
+        helper.make_node("Flatten", ["gap"], ["f"]),
+        helper.make_node("Gemm", ["f", "fw", "fb"], ["logits"], transB=1, alpha=0.5, beta=2.0),
+        helper.make_node("Softmax", ["logits"], ["y"], axis=-1),
+    ]
+    inits = [("w1", _w(8, 3, 3, 3)), ("wd", _w(8, 1, 3, 3, seed=1)), ("lo", np.array(0, np.float32)),
+             ("hi", np.array(6, np.float32)), ("pads", np.array([0, 0, 1, 1, 0, 0, 0, 0], np.int64)),
+             ("k", _w(16, 1, 1, seed=4)), ("fw", _w(5, 16, seed=2)), ("fb", _w(5, seed=3))]
+    path = _save(tmp_path, "nhwc_zoo", nodes, [_vi("x", [1, 12, 12, 3])], [_vi("y", [1, 5])], inits)
+    g = _check_against_ort(path)
+    ops = [n.op for n in g.nodes]
+    assert "transpose" not in ops and "reshape" not in ops, ops
+    assert ops.count("depthwise_conv2d") == 1 and g.nodes[0].op == "conv2d"
+    assert next(n for n in g.nodes if n.op == "concat").attrs["axis"] == 3  # NCHW axis 1 is NHWC axis 3
+
+
+def test_matmul_reduce_mean_squeeze_unsqueeze(tmp_path):
+    nodes = [
+        helper.make_node("Transpose", ["x"], ["xt"], perm=[0, 3, 1, 2]),
+        helper.make_node("ReduceMean", ["xt"], ["rm"], axes=[2, 3], keepdims=1),
+        helper.make_node("Squeeze", ["rm", "ax"], ["sq"]),
+        helper.make_node("MatMul", ["sq", "w"], ["mm"]),
+        helper.make_node("Add", ["mm", "b"], ["a"]),
+        helper.make_node("Tanh", ["a"], ["t"]),
+        helper.make_node("Unsqueeze", ["t", "ax1"], ["u"]),
+        helper.make_node("Identity", ["u"], ["y"]),
+    ]
+    inits = [("ax", np.array([2, 3], np.int64)), ("ax1", np.array([1], np.int64)), ("w", _w(6, 4)), ("b", _w(4))]
+    path = _save(tmp_path, "mm", nodes, [_vi("x", [1, 5, 5, 6])], [_vi("y", [1, 1, 4])], inits)
+    g = _check_against_ort(path)
+    assert [n.op for n in g.nodes].count("fully_connected") == 1
+
+
+def test_symbolic_batch_is_pinned_to_one(tmp_path):
+    nodes = [helper.make_node("Relu", ["x"], ["y"])]
+    path = _save(tmp_path, "batch", nodes, [_vi("x", ["N", 7])], [_vi("y", ["N", 7])])
+    g = load_onnx(path)
+    assert g.tensor(g.inputs[0]).shape == (1, 7)
+
+
+def test_int8_qdq_conv_with_float_bias_becomes_int8_conv(tmp_path):
+    """DQ(int8 x) → Conv(DQ(int8 w, per channel), float bias) → Relu → Q: one int8 conv2d with an int32
+    bias of scale x_scale × w_scale and the relu fused."""
+    w = np.random.default_rng(3).integers(-127, 128, (4, 2, 3, 3)).astype(np.int8)
+    w_scale = np.array([0.01, 0.02, 0.015, 0.03], np.float32)
+    nodes = [
+        helper.make_node("Transpose", ["x"], ["xt"], perm=[0, 3, 1, 2]),
+        helper.make_node("DequantizeLinear", ["xt", "xs", "xz"], ["xf"]),
+        helper.make_node("DequantizeLinear", ["w", "ws", "wz"], ["wf"], axis=0),
+        helper.make_node("Conv", ["xf", "wf", "b"], ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c"], ["r"]),
+        helper.make_node("QuantizeLinear", ["r", "ys", "yz"], ["q"]),
+        helper.make_node("Transpose", ["q"], ["y"], perm=[0, 2, 3, 1]),
+    ]
+    inits = [("w", w), ("ws", w_scale), ("wz", np.zeros(4, np.int8)), ("xs", np.array(0.05, np.float32)),
+             ("xz", np.array(3, np.int8)), ("b", _w(4)), ("ys", np.array(0.04, np.float32)),
+             ("yz", np.array(-128, np.int8))]
+    path = _save(tmp_path, "qconv", nodes, [_vi("x", [1, 6, 6, 2], TensorProto.INT8)],
+                 [_vi("y", [1, 6, 6, 4], TensorProto.INT8)], inits)
+    g = default_pipeline(load_onnx(path), debug=True)
+    assert [n.op for n in g.nodes] == ["conv2d"]
+    conv = g.nodes[0]
+    bias = g.tensor(conv.inputs[2])
+    assert conv.attrs["activation"] == "relu" and bias.dtype == "int32"
+    np.testing.assert_allclose(bias.quant.scale, 0.05 * w_scale, rtol=1e-6)
+    x = np.random.default_rng(4).integers(-128, 128, (1, 6, 6, 2)).astype(np.int8)
+    ref = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    out = ir_eval.run(g, {"x": x})[g.outputs[0]]
+    assert np.abs(out.astype(int) - ref.astype(int)).max() <= 1
+
+
+# -- bad files -----------------------------------------------------------------------------------------------
+def test_truncated_file_names_the_file(tmp_path):
+    data = (ONNX_DIR / "vww_96_float.onnx").read_bytes()
+    path = tmp_path / "cut.onnx"
+    path.write_bytes(data[: len(data) // 3])
+    with pytest.raises(ModelError, match="cut.onnx"):
+        load_onnx(path)
+
+
+def test_random_bytes_name_the_file(tmp_path):
+    path = tmp_path / "noise.onnx"
+    path.write_bytes(np.random.default_rng(0).integers(0, 256, 4096).astype(np.uint8).tobytes())
+    with pytest.raises(ModelError, match="noise.onnx"):
+        load_onnx(path)
+
+
+def test_unsupported_op_names_file_node_and_op(tmp_path):
+    nodes = [helper.make_node("Relu", ["x"], ["r"], name="ok"),
+             helper.make_node("Hardmax", ["r"], ["y"], name="the_hardmax")]
+    path = _save(tmp_path, "hardmax", nodes, [_vi("x", [1, 4])], [_vi("y", [1, 4])])
+    with pytest.raises(UnsupportedOpError) as e:
+        load_onnx(path)
+    assert "hardmax.onnx" in str(e.value) and "the_hardmax" in str(e.value) and "Hardmax" in str(e.value)
+
+
+def test_dynamic_non_batch_dimension_names_the_tensor(tmp_path):
+    path = _save(tmp_path, "dyn", [helper.make_node("Relu", ["x"], ["y"])], [_vi("x", [1, "T", 8])],
+                 [_vi("y", [1, "T", 8])])
+    with pytest.raises(ModelError) as e:
+        load_onnx(path)
+    assert "dyn.onnx" in str(e.value) and "'x'" in str(e.value) and "dimension 1" in str(e.value)
+
+
+def test_checker_failure_is_a_model_error(tmp_path):
+    nodes = [helper.make_node("Relu", ["missing"], ["y"], name="r")]
+    path = _save(tmp_path, "broken", nodes, [_vi("x", [1, 4])], [_vi("y", [1, 4])])
+    with pytest.raises(ModelError, match="broken.onnx"):
+        load_onnx(path)
