@@ -97,9 +97,9 @@ def _push_through(graph: Graph, tr: Node, user: Node, producers) -> Graph | None
         else:
             return None
     out = tensors[user.outputs[0]]
-    shape = graph.tensor(inputs[0]).shape
+    shape = tensors[inputs[0]].shape
     for name in inputs[1:]:
-        shape = broadcast(shape, graph.tensor(name).shape)
+        shape = broadcast(shape, tensors[name].shape) if shape is not None else None
     if shape is None or len(shape) != rank or tuple(shape[p] for p in perm) != out.shape:
         return None
     early = _unique(tensors, f"{out.name}:{''.join(map(str, inv))}")
