@@ -94,9 +94,28 @@ def _channel_constants(w2d: np.ndarray, bias, in_zp: int, out_zp: int, lo: int, 
     return scale, chan.astype(np.int32)
 
 
-def _geom(h, w, c, oh, ow, o, kh, kw, sh, sw, pt, pl, in_zp, out_zp, lo, hi, mode, seg4, direct, skip=0):
-    return np.array([h, w, c, oh, ow, o, kh, kw, sh, sw, pt, pl, in_zp, out_zp, lo, hi, mode, seg4, direct, skip],
-                    np.int32)
+def _geom(h, w, c, oh, ow, o, kh, kw, sh, sw, pt, pl, in_zp, out_zp, lo, hi, mode, seg4, direct, skip=0, pairs=0):
+    return np.array([h, w, c, oh, ow, o, kh, kw, sh, sw, pt, pl, in_zp, out_zp, lo, hi, mode, seg4, direct, skip,
+                     pairs], np.int32)
+
+
+def _two_row_stream(ws: np.ndarray, chan: np.ndarray) -> np.ndarray:
+    """Scaled 3x3 depthwise weights [C, 9] and channel constants [C, 4] (start, multiplier, e, rounding) → the
+    two-row stream of nn_s8.h, int32 words: [C / 4][even (c0, c2), odd (c1, c3)][start a, b; per column kx
+    (w0a, w1a), (w0b, w1b), (w1a, w2a), (w1b, w2b); multiplier a, b; e a, b; rounding a, b]."""
+    c = ws.shape[0]
+    k = ws.reshape(c // 4, 4, 3, 3)  # [group, channel, ky, kx]
+    ch = chan[:c].astype(np.int64).reshape(c // 4, 4, 4)  # [group, channel, constant]
+    out = np.zeros((c // 4, 2, 20), np.int64)
+    for odd in (0, 1):
+        a, b = k[:, odd], k[:, odd + 2]  # [group, ky, kx]
+        consts = np.stack([ch[:, odd], ch[:, odd + 2]], -1)  # [group, constant, (a, b)]
+        cols = np.stack([a[:, 0:2], b[:, 0:2], a[:, 1:3], b[:, 1:3]], 1)  # [group, 4, (low, high) rows, kx]
+        cols = cols.transpose(0, 3, 1, 2)  # [group, kx, 4, (low, high)]
+        out[:, odd, 0:2] = consts[:, 0]
+        out[:, odd, 2:14] = ((cols[..., 0] & 0xFFFF) | ((cols[..., 1] & 0xFFFF) << 16)).reshape(-1, 12)
+        out[:, odd, 14:20] = consts[:, 1:4].reshape(-1, 6)
+    return (out.reshape(-1) & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
 
 
 def conv_call(ctx, node, x_shape, w: np.ndarray, bias, in_zp, out_zp, lo, hi, mult, shift, out_shape, attrs,
@@ -147,7 +166,12 @@ def dwconv_call(ctx, node, x_shape, w: np.ndarray, bias, in_zp, out_zp, lo, hi, 
     # [group, 4 ch, taps] → [group, taps, (c0, c2, c1, c3)]
     ws = ws.reshape(c // 4, 4, taps).transpose(0, 2, 1)[..., [0, 2, 1, 3]]
     packed = _pairs(ws.reshape(-1, 4)).reshape(-1)
-    geom = _geom(h, wd, c, out_shape[1], out_shape[2], o, kh, kw, sh, sw, pt, pl, in_zp, out_zp, lo, hi, 0, 0, 0)
+    pairs = 0
+    if (kh, kw, sh, sw) == (3, 3, 1, 1) and wd * c <= MAX_DW_CHANNELS:  # two output rows per step
+        pairs = packed.size
+        packed = np.concatenate([packed, _two_row_stream(wt.astype(np.int64) * scale[:, None], chan)])
+    geom = _geom(h, wd, c, out_shape[1], out_shape[2], o, kh, kw, sh, sw, pt, pl, in_zp, out_zp, lo, hi, 0, 0, 0,
+                 pairs=pairs)
     symbol = ctx.c_kernel(NN_FILE, *DWCONV)
     return KernelCall(node.name, node.op, symbol, (TensorArg(node.inputs[0]), ctx.derived(packed),
                                                    ctx.derived(chan.reshape(-1)), ctx.derived(geom),

@@ -43,6 +43,21 @@ EDGEAI_INLINE uint32_t sxtb16_ror8(uint32_t v)
 EDGEAI_INLINE int32_t smlad(uint32_t a, uint32_t b, int32_t acc) { return __smlad(a, b, acc); }
 EDGEAI_INLINE int32_t smlabb(uint32_t a, uint32_t b, int32_t acc) { return __smlabb(a, b, acc); }
 EDGEAI_INLINE int32_t smlatt(uint32_t a, uint32_t b, int32_t acc) { return __smlatt(a, b, acc); }
+EDGEAI_INLINE int32_t smlatb(uint32_t a, uint32_t b, int32_t acc) { return __smlatb(a, b, acc); }
+EDGEAI_INLINE int32_t smlabt(uint32_t a, uint32_t b, int32_t acc) { return __smlabt(a, b, acc); }
+/* (low half of a, low half of b) and (high half of a, high half of b) */
+EDGEAI_INLINE uint32_t pack_lo(uint32_t a, uint32_t b)
+{
+    uint32_t r;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+EDGEAI_INLINE uint32_t pack_hi(uint32_t a, uint32_t b)
+{
+    uint32_t r;
+    __asm__("pkhtb %0, %2, %1, asr #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
 EDGEAI_INLINE int32_t smmulr(int32_t a, int32_t b)
 {
     int32_t r;
@@ -65,6 +80,10 @@ EDGEAI_INLINE int32_t smlad(uint32_t a, uint32_t b, int32_t acc)
 }
 EDGEAI_INLINE int32_t smlabb(uint32_t a, uint32_t b, int32_t acc) { return acc + lo16(a) * lo16(b); }
 EDGEAI_INLINE int32_t smlatt(uint32_t a, uint32_t b, int32_t acc) { return acc + hi16(a) * hi16(b); }
+EDGEAI_INLINE int32_t smlatb(uint32_t a, uint32_t b, int32_t acc) { return acc + hi16(a) * lo16(b); }
+EDGEAI_INLINE int32_t smlabt(uint32_t a, uint32_t b, int32_t acc) { return acc + lo16(a) * hi16(b); }
+EDGEAI_INLINE uint32_t pack_lo(uint32_t a, uint32_t b) { return (a & 0xFFFFu) | (b << 16); }
+EDGEAI_INLINE uint32_t pack_hi(uint32_t a, uint32_t b) { return (a >> 16) | (b & 0xFFFF0000u); }
 EDGEAI_INLINE int32_t smmulr(int32_t a, int32_t b)
 {
     return (int32_t)(((int64_t)a * b + (INT64_C(1) << 31)) >> 32);
@@ -139,6 +158,9 @@ EDGEAI_INLINE void store4(int8_t* out, int32_t a0, int32_t a1, int32_t a2, int32
     out[0] = clamp8(a0, lo, hi), out[1] = clamp8(a1, lo, hi), out[2] = clamp8(a2, lo, hi), out[3] = clamp8(a3, lo, hi);
 }
 #endif
+
+/* Hides a value's origin from the optimiser (no instruction). */
+#define OPAQUE(x) __asm__("" : "+r"(x))
 
 EDGEAI_INLINE uint32_t bytes4(int32_t v) { return ((uint32_t)v & 0xFFu) * 0x01010101u; }
 
@@ -376,64 +398,214 @@ EDGEAI_INLINE void dw3x3_group(const int8_t* const* tap, int32_t c, const int32_
            requantize(a3, ch + 12, 0), lo4, hi4, clamp);
 }
 
-EDGEAI_INLINE void dwconv3x3_s8(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* g,
-                                int8_t* output, int32_t clamp)
+/* One output pixel of a 3x3 depthwise, all channels; zero_row: C bytes of the input zero point. */
+EDGEAI_INLINE void dw3x3_pixel(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* g,
+                               int32_t oy, int32_t ox, const int8_t* zero_row, int8_t* out, int32_t clamp)
 {
-    const int32_t H = g[EDGEAI_G_H], W = g[EDGEAI_G_W], C = g[EDGEAI_G_C], OH = g[EDGEAI_G_OH];
-    const int32_t OW = g[EDGEAI_G_OW], SH = g[EDGEAI_G_SH], SW = g[EDGEAI_G_SW];
-    const int32_t PT = g[EDGEAI_G_PT], PL = g[EDGEAI_G_PL];
+    const int32_t H = g[EDGEAI_G_H], W = g[EDGEAI_G_W], C = g[EDGEAI_G_C];
+    const int32_t iy0 = oy * g[EDGEAI_G_SH] - g[EDGEAI_G_PT], ix0 = ox * g[EDGEAI_G_SW] - g[EDGEAI_G_PL];
     const uint32_t lo4 = bytes4(g[EDGEAI_G_ACT_MIN]), hi4 = bytes4(g[EDGEAI_G_ACT_MAX]);
-    const int32_t WC = W * C;
-    int8_t zero_row[EDGEAI_NN_MAX_DW_CHANNELS]; /* a pixel outside the image: the input zero point */
     const int8_t* tap[9];
+    if (iy0 >= 0 && iy0 + 3 <= H && ix0 >= 0 && ix0 + 3 <= W) { /* interior: no bounds checks */
+        const int8_t* p = input + (iy0 * W + ix0) * C;
+        tap[0] = p, tap[1] = p + C, tap[2] = p + 2 * C;
+        p += W * C;
+        tap[3] = p, tap[4] = p + C, tap[5] = p + 2 * C;
+        p += W * C;
+        tap[6] = p, tap[7] = p + C, tap[8] = p + 2 * C;
+    } else {
+        for (int32_t ky = 0; ky < 3; ky++) {
+            for (int32_t kx = 0; kx < 3; kx++) {
+                const int32_t iy = iy0 + ky, ix = ix0 + kx;
+                tap[ky * 3 + kx] = (iy >= 0 && iy < H && ix >= 0 && ix < W) ? input + (iy * W + ix) * C : zero_row;
+            }
+        }
+    }
+    const int32_t* w = weights;
+    const int32_t* ch = channel;
+    for (int32_t c = 0; c < C; c += 4, ch += 16, w += 18) {
+        dw3x3_group(tap, c, w, ch, out, lo4, hi4, clamp);
+    }
+}
 
-    memset(zero_row, g[EDGEAI_G_ZP_IN], (size_t)C);
-    int8_t* out = output;
-    for (int32_t oy = 0; oy < OH; oy++) {
-        const int32_t iy0 = oy * SH - PT;
-        const int32_t rows_inside = iy0 >= 0 && iy0 + 3 <= H;
-        for (int32_t ox = 0; ox < OW; ox++, out += C) {
-            const int32_t ix0 = ox * SW - PL;
-            if (rows_inside && ix0 >= 0 && ix0 + 3 <= W) { /* interior: no bounds checks */
-                const int8_t* p = input + (iy0 * W + ix0) * C;
-                tap[0] = p, tap[1] = p + C, tap[2] = p + 2 * C;
-                p += WC;
-                tap[3] = p, tap[4] = p + C, tap[5] = p + 2 * C;
-                p += WC;
-                tap[6] = p, tap[7] = p + C, tap[8] = p + 2 * C;
-            } else {
-                for (int32_t ky = 0; ky < 3; ky++) {
-                    for (int32_t kx = 0; kx < 3; kx++) {
-                        const int32_t iy = iy0 + ky, ix = ix0 + kx;
-                        tap[ky * 3 + kx] = (iy >= 0 && iy < H && ix >= 0 && ix < W) ? input + (iy * W + ix) * C
-                                                                                      : zero_row;
-                    }
-                }
-            }
-            const int32_t* w = weights;
-            const int32_t* ch = channel;
-            for (int32_t c = 0; c < C; c += 4, ch += 16, w += 18) {
-                dw3x3_group(tap, c, w, ch, out, lo4, hi4, clamp);
-            }
+/* Output rows [oy0, oy1) of a 3x3 depthwise, one pixel at a time. */
+EDGEAI_INLINE void dwconv3x3_s8(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* g,
+                                int8_t* output, int32_t oy0, int32_t oy1, const int8_t* zero_row, int32_t clamp)
+{
+    const int32_t OW = g[EDGEAI_G_OW], C = g[EDGEAI_G_C];
+    for (int32_t oy = oy0; oy < oy1; oy++) {
+        for (int32_t ox = 0; ox < OW; ox++) {
+            dw3x3_pixel(input, weights, channel, g, oy, ox, zero_row, output + (oy * OW + ox) * C, clamp);
         }
     }
 }
 
-/* GCC's pre-allocation scheduler hoists the nine input loads and spills; the taps' order is the good one. */
+EDGEAI_INLINE int8_t clamp8_to(int32_t v, int32_t lo, int32_t hi, int32_t clamp)
+{
+    v = ssat8(v);
+    if (clamp) {
+        v = v < lo ? lo : (v > hi ? hi : v);
+    }
+    return (int8_t)v;
+}
+
+/* One input column of the two-row kernel: rows 0-3 at p, p + WC, p + 2 WC, p + 3 WC; A takes rows 0-2, B rows
+ * 1-3. Two channels (a, b: bytes 0 and 2 of the widened word; odd takes bytes 1 and 3): the pair (row 1, row 2)
+ * is packed once and feeds one SMLAD for A and one for B, 20 instructions per 12 MACs.
+ * w: [X_a, X_b, Y_a, Y_b] with X = (w[0][kx], w[1][kx]), Y = (w[1][kx], w[2][kx]) (low half first). */
+#if EDGEAI_DSP
+/* One input column of the two-row kernel (below): rows 0-3 at p + k WC; A takes rows 0-2, B rows 1-3. Two
+ * channels (a, b: bytes 0 and 2 of the widened word; ", ror #8" takes bytes 1 and 3): the pair (row 1, row 2)
+ * is packed once and feeds one SMLAD for A and one for B, 21 instructions per 12 MACs. Weights
+ * [X_a, X_b, Y_a, Y_b], X = (w[0][kx], w[1][kx]), Y = (w[1][kx], w[2][kx]), low half first.
+ * A whole pass is one asm block: GCC's allocation of the C version spilled (four accumulators, two weight
+ * words, three temporaries, the column pointer, both strides and the weight pointer are live at once). It reads
+ * only the input and the weights, which nothing writes meanwhile, hence no "memory" clobber. */
+#define EDGEAI_DW_COLUMN(ROR)                              \
+    "ldr %[t0], [%[p]]\n\t"                                \
+    "ldrd %[xa], %[xb], [%[w]], #8\n\t"                    \
+    "sxtb16 %[t0], %[t0]" ROR "\n\t"                       \
+    "smlabb %[aa], %[t0], %[xa], %[aa]\n\t"                \
+    "smlatb %[ab], %[t0], %[xb], %[ab]\n\t"                \
+    "ldr %[t0], [%[p], %[wc]]\n\t"                         \
+    "ldr %[t1], [%[p], %[wc], lsl #1]\n\t"                 \
+    "sxtb16 %[t0], %[t0]" ROR "\n\t"                       \
+    "sxtb16 %[t1], %[t1]" ROR "\n\t"                       \
+    "pkhbt %[t2], %[t0], %[t1], lsl #16\n\t"               \
+    "pkhtb %[t0], %[t1], %[t0], asr #16\n\t"               \
+    "smlad %[ba], %[t2], %[xa], %[ba]\n\t"                 \
+    "smlad %[bb], %[t0], %[xb], %[bb]\n\t"                 \
+    "ldrd %[xa], %[xb], [%[w]], #8\n\t"                    \
+    "smlad %[aa], %[t2], %[xa], %[aa]\n\t"                 \
+    "smlad %[ab], %[t0], %[xb], %[ab]\n\t"                 \
+    "add %[t1], %[p], %[wc]\n\t"                           \
+    "ldr %[t1], [%[t1], %[wc], lsl #1]\n\t"                \
+    "sxtb16 %[t1], %[t1]" ROR "\n\t"                       \
+    "smlabt %[ba], %[t1], %[xa], %[ba]\n\t"                \
+    "smlatt %[bb], %[t1], %[xb], %[bb]\n\t"
+#define EDGEAI_DW_PASS(ROR)                                                                                   \
+    __asm__("ldrd %[aa], %[ab], [%[w]], #8\n\t"                                                               \
+            "mov %[ba], %[aa]\n\t"                                                                            \
+            "mov %[bb], %[ab]\n\t" EDGEAI_DW_COLUMN(ROR) "add %[p], %[p], %[c]\n\t" EDGEAI_DW_COLUMN(ROR)       \
+            "add %[p], %[p], %[c]\n\t" EDGEAI_DW_COLUMN(ROR)                                                  \
+            : [aa] "=&r"(aa), [ab] "=&r"(ab), [ba] "=&r"(ba), [bb] "=&r"(bb), [w] "+r"(w), [p] "+r"(p),       \
+              [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [xa] "=&r"(xa), [xb] "=&r"(xb)                  \
+            : [wc] "r"(WC), [c] "r"(C))
+#else
+/* The same column in C (see the asm above). */
+EDGEAI_INLINE void dw_column(const int8_t* p, int32_t WC, const int32_t* w, int32_t odd, int32_t* aa, int32_t* ab,
+                             int32_t* ba, int32_t* bb)
+{
+    const uint32_t v0 = read32(p), v1 = read32(p + WC), v2 = read32(p + 2 * WC), v3 = read32(p + 3 * WC);
+    const uint32_t e0 = odd ? sxtb16_ror8(v0) : sxtb16(v0);
+    const uint32_t e1 = odd ? sxtb16_ror8(v1) : sxtb16(v1);
+    const uint32_t e2 = odd ? sxtb16_ror8(v2) : sxtb16(v2);
+    const uint32_t e3 = odd ? sxtb16_ror8(v3) : sxtb16(v3);
+    const uint32_t pa = pack_lo(e1, e2), pb = pack_hi(e1, e2);
+    const uint32_t xa = (uint32_t)w[0], xb = (uint32_t)w[1], ya = (uint32_t)w[2], yb = (uint32_t)w[3];
+    *aa = smlad(pa, ya, smlabb(e0, xa, *aa));
+    *ab = smlad(pb, yb, smlatb(e0, xb, *ab));
+    *ba = smlabt(e3, ya, smlad(pa, xa, *ba));
+    *bb = smlatt(e3, yb, smlad(pb, xb, *bb));
+}
+#endif
+
+/* Requantize (c: [mult_a, mult_b, e_a, e_b, round_a, round_b]) channel k (0: a, 1: b) to int8. */
+EDGEAI_INLINE int8_t dw_requant(int32_t acc, const int32_t* c, int32_t k, int32_t lo, int32_t hi, int32_t clamp)
+{
+    return clamp8_to(smmlar(acc, c[k], c[4 + k] + (acc >> 31)) >> c[2 + k], lo, hi, clamp);
+}
+
+/* One pass (even or odd channels of a group of 4) of one pixel pair; w: the pass's 20 words, [start a, b],
+ * 3 columns x 4 weight words, [multiplier a, b, e a, b, rounding a, b]. */
+EDGEAI_INLINE void dw_pair_pass(const int8_t* p, int32_t WC, int32_t C, const int32_t* w, int32_t odd, int8_t* out_a,
+                                int8_t* out_b, int32_t lo, int32_t hi, int32_t clamp)
+{
+    int32_t aa, ab, ba, bb;
+#if EDGEAI_DSP
+    uint32_t t0, t1, t2, xa, xb;
+    if (odd) {
+        EDGEAI_DW_PASS(", ror #8");
+    } else {
+        EDGEAI_DW_PASS("");
+    }
+#else
+    aa = ba = w[0], ab = bb = w[1];
+    w += 2;
+    for (int32_t kx = 0; kx < 3; kx++, p += C, w += 4) {
+        dw_column(p, WC, w, odd, &aa, &ab, &ba, &bb);
+    }
+#endif
+    out_a[0] = dw_requant(aa, w, 0, lo, hi, clamp);
+    out_b[0] = dw_requant(ba, w, 0, lo, hi, clamp);
+    out_a[2] = dw_requant(ab, w, 1, lo, hi, clamp);
+    out_b[2] = dw_requant(bb, w, 1, lo, hi, clamp);
+}
+
+/* Output rows oy and oy + 1 of a 3x3 stride-1 depthwise whose four input rows are all inside the image.
+ * pw: the two-row stream [C / 4][even (c0, c2), odd (c1, c3)][20 words, see dw_pair_pass]. Border columns
+ * go through the one-pixel kernel. */
+EDGEAI_INLINE void dwconv3x3_rows2(const int8_t* input, const int32_t* weights, const int32_t* pw,
+                                   const int32_t* channel, const int32_t* g, int8_t* output, int32_t oy,
+                                   const int8_t* zero_row, int32_t clamp)
+{
+    const int32_t W = g[EDGEAI_G_W], C = g[EDGEAI_G_C], OW = g[EDGEAI_G_OW], PL = g[EDGEAI_G_PL];
+    const int32_t lo = g[EDGEAI_G_ACT_MIN], hi = g[EDGEAI_G_ACT_MAX];
+    const int32_t WC = W * C, OWC = OW * C;
+    const int8_t* row = input + (oy - g[EDGEAI_G_PT]) * WC;
+    int8_t* out = output + oy * OWC;
+    for (int32_t ox = 0; ox < OW; ox++, out += C) {
+        const int32_t ix0 = ox - PL;
+        if (ix0 < 0 || ix0 + 3 > W) {
+            dw3x3_pixel(input, weights, channel, g, oy, ox, zero_row, out, 2);
+            dw3x3_pixel(input, weights, channel, g, oy + 1, ox, zero_row, out + OWC, 2);
+            continue;
+        }
+        const int8_t* p = row + ix0 * C;
+        const int32_t* w = pw;
+        for (int32_t c = 0; c < C; c += 4, p += 4, w += 40) {
+            dw_pair_pass(p, WC, C, w, 0, out + c, out + OWC + c, lo, hi, clamp);
+            dw_pair_pass(p, WC, C, w + 20, 1, out + c + 1, out + OWC + c + 1, lo, hi, clamp);
+        }
+    }
+}
+
+/* GCC's pre-allocation scheduler hoists the input loads and spills; the source order is the good one. */
 __attribute__((optimize("no-schedule-insns"))) int32_t edgeai_dwconv_s8(const int8_t* input, const int32_t* weights,
                                                                         const int32_t* channel, const int32_t* geom,
                                                                         int8_t* output)
 {
-    const int32_t taps = geom[EDGEAI_G_KH] * geom[EDGEAI_G_KW];
-    const int32_t clamp = clamp_level(geom);
-    if (geom[EDGEAI_G_KH] == 3 && geom[EDGEAI_G_KW] == 3) {
-        if (clamp == 0) {
-            dwconv3x3_s8(input, weights, channel, geom, output, 0);
-        } else {
-            dwconv3x3_s8(input, weights, channel, geom, output, 2);
-        }
-    } else {
+    const int32_t taps = geom[EDGEAI_G_KH] * geom[EDGEAI_G_KW], clamp = clamp_level(geom);
+    const int32_t OH = geom[EDGEAI_G_OH], H = geom[EDGEAI_G_H], PT = geom[EDGEAI_G_PT];
+    const int32_t pairs = geom[EDGEAI_G_PAIRS];
+    if (geom[EDGEAI_G_KH] != 3 || geom[EDGEAI_G_KW] != 3) {
         dwconv_s8(input, weights, channel, geom, output, taps, 2);
+        return 0;
+    }
+    int8_t zero_row[EDGEAI_NN_MAX_DW_CHANNELS]; /* a pixel outside the image: the input zero point */
+    memset(zero_row, geom[EDGEAI_G_ZP_IN], (size_t)geom[EDGEAI_G_C]);
+    int32_t oy = 0;
+    if (pairs != 0) { /* stride 1: rows whose window is inside the image two at a time, the others one by one */
+        while (oy < OH && oy - PT < 0) {
+            oy++;
+        }
+        if (clamp == 0) {
+            dwconv3x3_s8(input, weights, channel, geom, output, 0, oy, zero_row, 0);
+        } else {
+            dwconv3x3_s8(input, weights, channel, geom, output, 0, oy, zero_row, 2);
+        }
+        for (; oy + 1 < OH && oy + 1 - PT + 3 <= H; oy += 2) {
+            if (clamp == 0) {
+                dwconv3x3_rows2(input, weights, weights + pairs, channel, geom, output, oy, zero_row, 0);
+            } else {
+                dwconv3x3_rows2(input, weights, weights + pairs, channel, geom, output, oy, zero_row, 1);
+            }
+        }
+    }
+    if (clamp == 0) {
+        dwconv3x3_s8(input, weights, channel, geom, output, oy, OH, zero_row, 0);
+    } else {
+        dwconv3x3_s8(input, weights, channel, geom, output, oy, OH, zero_row, 2);
     }
     return 0;
 }

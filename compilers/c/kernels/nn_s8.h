@@ -26,6 +26,7 @@ enum {
     EDGEAI_G_SEG4, /* conv: KW * C rounded up to a multiple of 4 (the packed weights' row length) */
     EDGEAI_G_DIRECT, /* conv: 1 when KW * C is a multiple of 4, so interior pixels read the input in place */
     EDGEAI_G_SKIP, /* conv: 1 when some group of 4 channels has multipliers 0 (pruned): skip their sums */
+    EDGEAI_G_PAIRS, /* depthwise 3x3 stride 1: word offset of the two-row weight layout in weights (0: none) */
     EDGEAI_NN_GEOM
 };
 
@@ -40,7 +41,9 @@ int32_t edgeai_conv_s8(const int8_t* input, const int32_t* weights, const int32_
                        int8_t* output);
 
 /* DEPTHWISE_CONV_2D with depth multiplier 1 and C a multiple of 4.
- * weights: [C / 4][KH * KW][(w_c0, w_c2), (w_c1, w_c3)]. */
+ * weights: [C / 4][KH * KW][(w_c0, w_c2), (w_c1, w_c3)], then for 3x3 stride 1 with W * C at most
+ * EDGEAI_NN_MAX_DW_CHANNELS (geom[EDGEAI_G_PAIRS] != 0) the two-row layout
+ * [C / 4][even (c0, c2), odd (c1, c3)][kx][(w0a, w1a), (w0b, w1b), (w1a, w2a), (w1b, w2b)]. */
 int32_t edgeai_dwconv_s8(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* geom,
                          int8_t* output);
 
