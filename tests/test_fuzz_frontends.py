@@ -130,6 +130,7 @@ def tflite_structure(data: bytes) -> list[int]:
     return [i for i, flag in enumerate(bulk) if not flag]
 
 
+@pytest.mark.slow  # bounded: SECONDS_PER_MODEL
 @pytest.mark.parametrize("name", ["kws_ref_model", "ad01_int8"])
 def test_fuzz_tflite_frontend(name, tmp_path):
     source = tflite(name)
@@ -181,6 +182,7 @@ def onnx_structure(data: bytes) -> list[int]:
     return [i for i, flag in enumerate(bulk) if not flag]
 
 
+@pytest.mark.slow  # bounded: SECONDS_PER_MODEL
 @needs_onnx
 @onnx_escapes
 @pytest.mark.parametrize("name", ["kws_ref_model_float32.onnx", "ad01_int8.onnx"])
@@ -230,6 +232,7 @@ def _edit(model, kind: str, pick: int, value: int):
         model.opset_import[0].version = [1, 6, 99, 10000][value % 4]
 
 
+@pytest.mark.slow  # bounded: SECONDS_PER_MODEL
 @needs_onnx
 @onnx_escapes
 def test_fuzz_onnx_frontend_semantic(tmp_path):

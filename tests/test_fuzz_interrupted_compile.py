@@ -22,6 +22,7 @@ from edgeai.cli import main
 from edgeai.compile import compile_model
 
 KWS, AD01 = tflite("kws_ref_model"), tflite("ad01_int8")
+slow = pytest.mark.slow  # each starts a fresh interpreter that imports TVM
 
 
 def is_complete(folder: Path, model: str) -> bool:
@@ -77,6 +78,7 @@ def previous(tmp_path, tmp_cache) -> Path:
     return out
 
 
+@slow
 @pytest.mark.parametrize("kill", [KILL_MID_WRITE, KILL_MID_SWAP], ids=["mid-write", "mid-swap"])
 def test_killed_compile_keeps_the_previous_library(previous, tmp_path, kill):
     run_killed(kill, "compile", KWS, "-o", previous)
@@ -93,6 +95,7 @@ def test_killed_compile_keeps_the_previous_library(previous, tmp_path, kill):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lib"]
 
 
+@slow
 def test_killed_swap_is_rolled_back_by_the_next_look(previous, tmp_path):
     """Killed between the two renames: the previous library is put back before anything else happens."""
     run_killed(KILL_MID_SWAP, "compile", KWS, "-o", previous)
@@ -104,6 +107,7 @@ def test_killed_swap_is_rolled_back_by_the_next_look(previous, tmp_path):
     assert is_complete(previous, "ad01_int8")
 
 
+@slow
 def test_killed_cache_compile_is_not_taken_from_the_cache(tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     monkeypatch.setenv("EDGEAI_CACHE", str(cache))
@@ -133,6 +137,7 @@ def test_cache_ignores_a_folder_without_model_json(tmp_path, monkeypatch):
     assert not stale.exists()
 
 
+@slow
 def test_external_sigkill_at_any_moment(previous, tmp_path):
     """SIGKILL from outside, as soon as the compile starts writing its temp folder (or whenever it gets there)."""
     proc = subprocess.Popen([sys.executable, "-m", "edgeai.cli", "compile", str(KWS), "-o", str(previous)],

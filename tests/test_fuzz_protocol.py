@@ -170,11 +170,13 @@ def test_known_attacks_are_harmless(harness, tmp_path):
         assert proc.returncode == 0, proc.stderr[-4000:]
 
 
+@pytest.mark.slow  # bounded by SECONDS
 def test_fuzz_random_bytes(harness, tmp_path):
     fed = fuzz(harness, tmp_path, SECONDS / 3, lambda rng, sizes: rng.randbytes(rng.randrange(0, 4096)))
     assert fed >= 200
 
 
+@pytest.mark.slow  # bounded by SECONDS
 def test_fuzz_hostile_frames(harness, tmp_path):
     fed = fuzz(harness, tmp_path, SECONDS, lambda rng, sizes: hostile_stream(rng, sizes[0], sizes[1]))
     assert fed >= 200
