@@ -373,8 +373,11 @@ class _Importer:
 
     def op_Gemm(self, node):
         a = self._attrs(node)
-        if a.get("transA", 0):
-            raise self.fail(node, "transA=1 is not supported", True)
+        x = self.get(node, 0)
+        if a.get("transA", 0):  # A is given [K, M]: a relabelled view, materialised by _fc as one transpose
+            if not isinstance(x, Act) or len(x.perm) != 2:
+                raise self.fail(node, "transA=1 needs a 2-D activation as A", True)
+            x = Act(x.name, tuple(1 - c for c in x.perm))
         w, c = self.get(node, 1), self.get(node, 2)
         alpha, beta = a.get("alpha", 1.0), a.get("beta", 1.0)
         if alpha != 1.0 or beta != 1.0:
@@ -394,7 +397,7 @@ class _Importer:
                 c = QConst(c.q.reshape(-1), c.scale, c.zero_point, 0 if c.scale.size > 1 else None)
             else:
                 c = Const(c.data.reshape(-1))
-        self._fc(node, self.get(node, 0), w, c, transpose_w=not a.get("transB", 0))
+        self._fc(node, x, w, c, transpose_w=not a.get("transB", 0))
 
     def _elementwise(self, node, op, attrs=None, values=None):
         values = values if values is not None else [self.get(node, i) for i in range(len(node.input))]
@@ -592,10 +595,9 @@ class _Importer:
         axis = self._attrs(node).get("axis", -1 if self.opset >= 13 else 1) % rank
         if self.opset < 13 and axis != rank - 1:
             raise self.fail(node, "opset < 13 softmax over several axes is not supported", True)
-        if x.perm.index(axis) != rank - 1:
-            x = Act(self.to_perm(x, tuple(range(rank)), node.input[0] + "_logical"), tuple(range(rank)))
-            if axis != rank - 1:
-                raise self.fail(node, f"softmax over axis {axis} (not the last) is not supported", True)
+        if x.perm.index(axis) != rank - 1:  # store the softmax axis last (a transpose unless it is logically last)
+            want = tuple(p for p in range(rank) if p != axis) + (axis,)
+            x = Act(self.to_perm(x, want, node.input[0] + "_softmax_last"), want)
         out_shape, dtype = self.logical(node.output[0], node)
         out = self.new(node.output[0], tuple(out_shape[i] for i in x.perm), dtype)
         self.emit("softmax", [x.name], [out], {"axis": -1}, name=node.name or node.output[0])
@@ -623,9 +625,13 @@ class _Importer:
         if pads is None:
             pads = self.const_of(node, 1, "pads").tolist()
         value = float(self.const_of(node, 2, "constant_value").reshape(-1)[0]) if self.get(node, 2) is not None else 0.0
-        if len(node.input) > 3 and node.input[3]:
-            raise self.fail(node, "the axes input is not supported", True)
         rank = len(x.perm)
+        if len(node.input) > 3 and node.input[3]:  # opset 18: pads only for the listed axes
+            axes = [int(ax) % rank for ax in self.const_of(node, 3, "axes").tolist()]
+            full = [0] * (2 * rank)
+            for i, ax in enumerate(axes):
+                full[ax], full[ax + rank] = pads[i], pads[i + len(axes)]
+            pads = full
         stored = [pads[p] for p in x.perm] + [pads[p + rank] for p in x.perm]
         out_shape, dtype = self.logical(node.output[0], node)
         out = self.new(node.output[0], tuple(out_shape[i] for i in x.perm), dtype)
@@ -649,3 +655,72 @@ class _Importer:
         self._elementwise(fake, "mul", values=[self.get(node, 0), Const(k.reshape(shape))])
         fake = self.onnx.helper.make_node("Add", [mid, "_b"], [node.output[0]], name=node.name or node.output[0])
         self._elementwise(fake, "add", values=[self.values[mid], Const(shift.reshape(shape))])
+
+    # -- ops this importer rewrites into the ones above ------------------------------------------------------
+    def _synth(self, op_type, inputs, output, shape_of, dtype=1, **attrs):
+        """Import a node built here (same shape as `shape_of` unless a type is known), for decompositions."""
+        if output not in self.types:
+            self.types[output] = (self.types[shape_of][0], dtype)
+        made = self.onnx.helper.make_node(op_type, inputs, [output], name=output, **attrs)
+        getattr(self, f"op_{op_type}")(made)
+        return output
+
+    def _const(self, base, data) -> str:
+        name = base
+        while name in self.values:
+            name += "_"
+        self.values[name] = Const(np.asarray(data))
+        return name
+
+    def op_LeakyRelu(self, node):
+        """alpha·x + (1 - alpha)·relu(x): two muls, a relu and an add, all float ops every target has."""
+        alpha = float(self._attrs(node).get("alpha", 0.01))
+        x, out = node.input[0], node.output[0]
+        if self.logical(x, node)[1] != "float32":
+            raise self.fail(node, "LeakyRelu on integer tensors is not supported", True)
+        r = self._synth("Relu", [x], f"{out}_relu", x)
+        a = self._synth("Mul", [x, self._const(f"{out}_alpha", np.float32(alpha))], f"{out}_ax", x)
+        b = self._synth("Mul", [r, self._const(f"{out}_1-alpha", np.float32(1 - alpha))], f"{out}_br", x)
+        self._synth("Add", [a, b], out, x)
+
+    def _dq(self, node, x, scale, zp, base, axis=None) -> str:
+        """DequantizeLinear of input `x` of a QLinear op, as its own node."""
+        kw = {} if axis is None else {"axis": axis}
+        if x in self.types:
+            self.types.setdefault(base, (self.types[x][0], 1))
+        elif isinstance(self.values.get(x), Const):
+            self.types.setdefault(base, (self.values[x].data.shape, 1))
+        made = self.onnx.helper.make_node("DequantizeLinear", [x, scale, zp], [base], name=base, **kw)
+        self.op_DequantizeLinear(made)
+        return base
+
+    def op_QLinearConv(self, node):
+        """QLinearConv = DequantizeLinear → Conv → QuantizeLinear, which the QDQ fusion pass makes one int8 conv."""
+        x, xs, xz, w, ws, wz, ys, yz = node.input[:8]
+        out = node.output[0]
+        inputs = [self._dq(node, x, xs, xz, f"{out}_x"), self._dq(node, w, ws, wz, f"{out}_w", axis=0)]
+        if len(node.input) > 8 and node.input[8]:
+            scale = (np.asarray(self.const_of(node, 1, "x_scale"), np.float64)
+                     * np.asarray(self.const_of(node, 4, "w_scale"), np.float64)).astype(np.float32).reshape(-1)
+            zero = self._const(f"{out}_b_zp", np.zeros(scale.shape, np.int32))
+            inputs.append(self._dq(node, node.input[8], self._const(f"{out}_b_scale", scale), zero, f"{out}_b",
+                                   axis=0))
+        shape = self.types[out][0]
+        self.types[f"{out}_float"] = (shape, 1)
+        conv = self.onnx.helper.make_node("Conv", inputs, [f"{out}_float"], name=node.name or out,
+                                          **self._attrs(node))
+        self.op_Conv(conv)
+        self.op_QuantizeLinear(self.onnx.helper.make_node("QuantizeLinear", [f"{out}_float", ys, yz], [out],
+                                                          name=f"{out}_quantize"))
+
+    def op_QLinearMatMul(self, node):
+        """QLinearMatMul = DequantizeLinear → MatMul (constant 2-D B) → QuantizeLinear."""
+        a, as_, az, b, bs, bz, ys, yz = node.input[:8]
+        out = node.output[0]
+        per_column = np.asarray(self.const_of(node, 4, "b_scale")).size > 1
+        inputs = [self._dq(node, a, as_, az, f"{out}_a"), self._dq(node, b, bs, bz, f"{out}_b",
+                                                                    axis=1 if per_column else None)]
+        self.types[f"{out}_float"] = (self.types[out][0], 1)
+        self.op_MatMul(self.onnx.helper.make_node("MatMul", inputs, [f"{out}_float"], name=node.name or out))
+        self.op_QuantizeLinear(self.onnx.helper.make_node("QuantizeLinear", [f"{out}_float", ys, yz], [out],
+                                                          name=f"{out}_quantize"))
