@@ -321,3 +321,54 @@ def test_checker_failure_is_a_model_error(tmp_path):
     path = _save(tmp_path, "broken", nodes, [_vi("x", [1, 4])], [_vi("y", [1, 4])])
     with pytest.raises(ModelError, match="broken.onnx"):
         load_onnx(path)
+
+
+# -- ops the importer rewrites into others ---------------------------------------------------------------------
+def test_leaky_relu_and_gemm_trans_a(tmp_path):
+    nodes = [helper.make_node("LeakyRelu", ["x"], ["l"], alpha=0.1),
+             helper.make_node("Gemm", ["l", "w", "b"], ["y"], transA=1)]
+    path = _save(tmp_path, "leaky", nodes, [_vi("x", [6, 1])], [_vi("y", [1, 3])], [("w", _w(6, 3)), ("b", _w(3))])
+    g = _check_against_ort(path)
+    assert "fully_connected" in [n.op for n in g.nodes]
+
+
+def _qlinear_conv_model(tmp_path, bias=True):
+    rng = np.random.default_rng(5)
+    w = rng.integers(-127, 128, (4, 3, 3, 3)).astype(np.int8)
+    inputs = ["xt", "xs", "xz", "w", "ws", "wz", "ys", "yz"] + (["b"] if bias else [])
+    nodes = [helper.make_node("Transpose", ["x"], ["xt"], perm=[0, 3, 1, 2]),
+             helper.make_node("QLinearConv", inputs, ["q"], pads=[1, 1, 1, 1], strides=[2, 2], name="qconv"),
+             helper.make_node("Transpose", ["q"], ["y"], perm=[0, 2, 3, 1])]
+    inits = [("xs", np.array(0.05, np.float32)), ("xz", np.array(-3, np.int8)), ("w", w),
+             ("ws", np.array([0.01, 0.02, 0.015, 0.03], np.float32)), ("wz", np.zeros(4, np.int8)),
+             ("ys", np.array(0.1, np.float32)), ("yz", np.array(7, np.int8)),
+             ("b", rng.integers(-2000, 2000, 4).astype(np.int32))]
+    return _save(tmp_path, "qlinearconv", nodes, [_vi("x", [1, 8, 8, 3], TensorProto.INT8)],
+                 [_vi("y", [1, 4, 4, 4], TensorProto.INT8)], inits[:8] + (inits[8:] if bias else []))
+
+
+def test_qlinear_conv_becomes_one_int8_conv(tmp_path):
+    path = _qlinear_conv_model(tmp_path)
+    g = default_pipeline(load_onnx(path), debug=True)
+    assert [n.op for n in g.nodes] == ["conv2d"]
+    assert [g.tensor(i).dtype for i in g.nodes[0].inputs] == ["int8", "int8", "int32"]
+    x = np.random.default_rng(6).integers(-128, 128, (1, 8, 8, 3)).astype(np.int8)
+    ref = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    out = ir_eval.run(g, {"x": x})[g.outputs[0]]
+    assert np.abs(out.astype(int) - ref.astype(int)).max() <= 1
+
+
+def test_qlinear_matmul_becomes_one_int8_fully_connected(tmp_path):
+    rng = np.random.default_rng(7)
+    nodes = [helper.make_node("QLinearMatMul", ["x", "as", "az", "w", "bs", "bz", "ys", "yz"], ["y"])]
+    inits = [("as", np.array(0.05, np.float32)), ("az", np.array(2, np.int8)),
+             ("w", rng.integers(-127, 128, (16, 5)).astype(np.int8)), ("bs", np.array(0.01, np.float32)),
+             ("bz", np.array(0, np.int8)), ("ys", np.array(0.2, np.float32)), ("yz", np.array(-1, np.int8))]
+    path = _save(tmp_path, "qlinearmatmul", nodes, [_vi("x", [1, 16], TensorProto.INT8)],
+                 [_vi("y", [1, 5], TensorProto.INT8)], inits)
+    g = default_pipeline(load_onnx(path), debug=True)
+    assert [n.op for n in g.nodes] == ["fully_connected"]
+    x = rng.integers(-128, 128, (1, 16)).astype(np.int8)
+    ref = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    out = ir_eval.run(g, {"x": x})[g.outputs[0]]
+    assert np.abs(out.astype(int) - ref.astype(int)).max() <= 1
