@@ -316,8 +316,6 @@ class _Importer:
         else:
             p = tuple(attrs.get("pads", (0, 0, 0, 0)))
             pads = (p[0], p[1], p[2], p[3])
-        if attrs.get("ceil_mode", 0):
-            raise self.fail(node, "ceil_mode=1 is not supported", True)
         return strides, dilations, pads
 
     def op_Conv(self, node):
@@ -531,10 +529,23 @@ class _Importer:
             strides, dilations, pads = self._window(node, shape[2:], kernel, a)
             if tuple(dilations) != (1, 1):
                 raise self.fail(node, f"pooling with dilations {list(dilations)} is not supported", True)
-        if op == "average_pool2d" and a.get("count_include_pad", 0) and any(pads):
-            raise self.fail(node, "count_include_pad=1 with padding is not supported", True)
-        xin = self.to_perm(x, NHWC, node.input[0] + "_nhwc")
         out_shape, dtype = self.logical(node.output[0], node)
+        include_pad = op == "average_pool2d" and a.get("count_include_pad", 0) and any(pads)
+        if a.get("ceil_mode", 0):  # the last, partial windows: more padding at the end (never counted, never max)
+            if include_pad:
+                raise self.fail(node, "ceil_mode=1 with count_include_pad=1 is not supported", True)
+            pads = list(pads)
+            for i, (size, k, s, o) in enumerate(zip(shape[2:], kernel, strides, out_shape[2:])):
+                pads[i + 2] += max(0, (o - 1) * s + k - (size + pads[i] + pads[i + 2]))
+            pads = tuple(pads)
+        xin = self.to_perm(x, NHWC, node.input[0] + "_nhwc")
+        if include_pad:  # padded zeros are counted: pad explicitly, then pool without padding
+            t, l, b, r = pads
+            n, h, w, c = self.tensors[xin].shape
+            padded = self.new(node.output[0] + "_padded", (n, h + t + b, w + l + r, c), dtype,
+                              quant=self.tensors[xin].quant)
+            self.emit("pad", [xin], [padded], {"pads": (0, t, l, 0, 0, b, r, 0), "value": 0.0})
+            xin, pads = padded, (0, 0, 0, 0)
         out = self.new(node.output[0], tuple(out_shape[i] for i in NHWC), dtype)
         self.emit(op, [xin], [out], {"kernel": kernel, "strides": strides, "padding": pads},
                   name=node.name or node.output[0])
