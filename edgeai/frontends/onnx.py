@@ -8,7 +8,9 @@ with a leading Transpose to NCHW) therefore import with no transpose at all.
 
 Constants are folded at import (onnx's reference evaluator runs shape arithmetic on initializers);
 DequantizeLinear of an int8/int32 initializer becomes an int8/int32 constant with its quantization, so QDQ
-models keep their integer weights for the QDQ fusion pass.
+models keep their integer weights for the QDQ fusion pass. QLinearConv/QLinearMatMul import as
+DequantizeLinear → Conv/MatMul → QuantizeLinear (the same fusion makes them int8 ops); LeakyRelu imports as
+alpha·x + (1 - alpha)·relu(x) in float. The int8 graph comes out of `edgeai.passes.default_pipeline`.
 """
 
 from __future__ import annotations
@@ -74,7 +76,16 @@ def load_onnx(path: str | Path) -> Graph:
         model = onnx.shape_inference.infer_shapes(model, strict_mode=False, data_prop=True)
     except Exception as e:
         raise ModelError(f"{path}: shape inference failed: {str(e).splitlines()[0]}") from None
-    return _Importer(model, path).run()
+    importer = None
+    try:
+        importer = _Importer(model, path)
+        return importer.run()
+    except (ModelError, UnsupportedOpError):
+        raise
+    except Exception as e:  # a malformed model can break any handler: say where, never a bare traceback
+        node = importer.current if importer is not None else None
+        where = f"node {node.name or node.output[0]!r} ({node.op_type})" if node is not None else "initializers"
+        raise ModelError(f"{path}: {where}: malformed ({type(e).__name__}: {e})") from None
 
 
 def _pin_batch(model, path):
@@ -117,6 +128,7 @@ class _Importer:
                 self.types[v.name] = (shape, t.elem_type)
         self.tensors: dict[str, Tensor] = {}
         self.nodes: list[Node] = []
+        self.current = None  # the node being imported, for error messages
         self.opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 13)
 
     # -- helpers ----------------------------------------------------------------------------------
@@ -222,6 +234,7 @@ class _Importer:
             inputs.append(v.name)
         unsupported = []
         for node in g.node:
+            self.current = node
             handler = getattr(self, f"op_{node.op_type}", None)
             if node.domain not in ("", "ai.onnx") or handler is None:
                 if self._all_const(node):
