@@ -160,11 +160,8 @@ def test_mutate_reaches_the_interesting_cases(tmp_path):
 
 # -- ONNX ---------------------------------------------------------------------------------------------------
 needs_onnx = pytest.mark.skipif(not HAVE_ONNX_FRONTEND, reason="edgeai/frontends/onnx.py has not landed yet")
-# Found by these tests on the first ONNX frontend (99f0675): ValueError/IndexError/KeyError/AttributeError
-# escape from edgeai/frontends/onnx.py (op_Conv, _window, op_Gemm, op_Softmax, const_tensor, numpy_helper on
-# corrupt initializers). Strict once the frontend turns them into ModelError.
-onnx_escapes = pytest.mark.xfail(reason="edgeai/frontends/onnx.py lets non-ModelError exceptions escape",
-                                 strict=False)
+# These tests found ValueError/IndexError/KeyError/AttributeError escaping the first ONNX frontend
+# (99f0675); load_onnx now reports any failure inside an op as a ModelError naming the node.
 
 
 def onnx_structure(data: bytes) -> list[int]:
@@ -184,7 +181,6 @@ def onnx_structure(data: bytes) -> list[int]:
 
 @pytest.mark.slow  # bounded: SECONDS_PER_MODEL
 @needs_onnx
-@onnx_escapes
 @pytest.mark.parametrize("name", ["kws_ref_model_float32.onnx", "ad01_int8.onnx"])
 def test_fuzz_onnx_frontend_bytes(name, tmp_path):
     source = model_path(name)
@@ -234,7 +230,6 @@ def _edit(model, kind: str, pick: int, value: int):
 
 @pytest.mark.slow  # bounded: SECONDS_PER_MODEL
 @needs_onnx
-@onnx_escapes
 def test_fuzz_onnx_frontend_semantic(tmp_path):
     import onnx
 

@@ -23,14 +23,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.toolchain,
 
 RUNNER = os.path.join(os.path.dirname(__file__), "fuzz", "sanitize_runner.c")
 SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
-# The TVM-generated requantization shifts negative int64 values left (`(acc + bias) << shift`): undefined in
-# C99 (6.5.7), though every compiler we use does what is meant. Until compilers/tvm writes it as a multiplication
-# by (1 << shift), as TFLite's reference kernels do, that one check is left out of the main test and the test
-# below records it.
-KNOWN_UB = ["-fno-sanitize=shift-base"]
 
 
-def build_sanitized(lib_dir, out, extra=KNOWN_UB):
+def build_sanitized(lib_dir, out, extra=()):
     desc = json.loads((lib_dir / "model.json").read_text())
     defines = [f"-DRUN={desc['prefix']}_run", f"-DINPUT_SIZE={desc['input_size']}u",
                f"-DOUTPUT_SIZE={desc['output_size']}u", f"-DARENA_SIZE={desc['arena_size']}u",
@@ -86,13 +81,3 @@ def test_sanitized_build_is_clean_and_bit_exact(name, tmp_cache, tmp_path):
         got = np.frombuffer(raw[start: start + out["nbytes"]], out["dtype"]).reshape(out["shape"])
         assert np.array_equal(got, reference.run([x])[0]), f"{name}: input {i} differs from LiteRT under the sanitizers"
 
-
-@pytest.mark.xfail(strict=True, reason="compilers/tvm requantization: left shift of a negative int64 (C99 6.5.7)")
-def test_requantization_has_no_negative_left_shift(tmp_cache, tmp_path):
-    """Every UBSan check, shift-base included, on the model where the shift meets a negative accumulator first."""
-    lib = compile_model(tflite("kws_ref_model"), "host").path
-    exe = tmp_path / "runner"
-    desc = build_sanitized(lib, exe, extra=[])
-    reference = LiteRTSession(tflite("kws_ref_model"))
-    proc = run(exe, desc, inputs_for(reference.inputs[0], 3, np.random.default_rng(1)), tmp_path)
-    assert proc.returncode == 0, proc.stderr[-3000:]

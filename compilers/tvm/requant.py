@@ -120,8 +120,9 @@ def te_requantize(shape, value, multiplier, shift, name: str):
         x = value(*i)
         if isinstance(s, int):
             a = x * (1 << s) if s > 0 else x
-        else:  # x * (1 << left) in int32, as TFLite does (values that would overflow do not occur)
-            a = (x.astype("int64") << tirx.max(s, 0).astype("int64")).astype("int32")
+        else:  # x * (1 << left) in int32, as TFLite does (values that would overflow do not occur);
+            # a multiplication, since shifting a negative value left is undefined in C
+            a = (x.astype("int64") * (tirx.const(1, "int64") << tirx.max(s, 0).astype("int64"))).astype("int32")
         return te_saturating_rounding_doubling_high_mul(a, _const(multiplier(*i)))
 
     hi = te.compute(shape, high, name=f"{name}_high")
