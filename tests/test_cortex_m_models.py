@@ -43,16 +43,18 @@ def test_mlperf_tiny_bit_exact_on_cortex_m4(model, tmp_path):
         assert session.stats.instructions > 0
 
 
-def test_dsp_kernels_portable_fallback_bit_exact_on_host(tmp_path):
+@pytest.mark.parametrize("model, symbol", [("kws_ref_model", "edgeai_dwconv_s8"),
+                                           ("pretrainedResnet_quant", "edgeai_add_s8")])
+def test_dsp_kernels_portable_fallback_bit_exact_on_host(model, symbol, tmp_path):
     """The same library lowered for Cortex-M4, built with the host compiler (no __ARM_FEATURE_DSP):
     the portable C path of nn_s8.c computes the same integers."""
     from compilers.lowering import lower_graph
     from edgeai.frontends import load
     from edgeai.targets import load_target
 
-    graph = load(MODELS_DIR / "kws_ref_model.tflite")
+    graph = load(MODELS_DIR / f"{model}.tflite")
     lowered = lower_graph(graph, load_target("cortex-m4"), "model")
-    assert any(c.symbol == "edgeai_dwconv_s8" for c in lowered.calls)
+    assert any(c.symbol == symbol for c in lowered.calls)
     from compilers.c.emit import emit_library
     from edgeai.memory import plan_memory
     from edgeai.runtime.host import HostSession
@@ -62,6 +64,6 @@ def test_dsp_kernels_portable_fallback_bit_exact_on_host(tmp_path):
     emit_library(graph, plan_memory(graph), lowered, "model", out, target="host", source=str(graph.source))
     from edgeai.runtime.reference import LiteRTSession
 
-    ref = LiteRTSession(MODELS_DIR / "kws_ref_model.tflite")
+    ref = LiteRTSession(MODELS_DIR / f"{model}.tflite")
     x = np.random.default_rng(2).integers(-128, 128, size=ref.inputs[0].shape).astype(np.int8)
     np.testing.assert_array_equal(HostSession(out).run([x])[0], ref.run([x])[0])

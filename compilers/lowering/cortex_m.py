@@ -21,6 +21,8 @@ NN_FILE = "nn_s8.c"
 _ARGS = "(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* geom, int8_t* output)"
 CONV = ("edgeai_conv_s8", f"int32_t edgeai_conv_s8{_ARGS}")
 DWCONV = ("edgeai_dwconv_s8", f"int32_t edgeai_dwconv_s8{_ARGS}")
+ADD = ("edgeai_add_s8", "int32_t edgeai_add_s8(const int8_t* input1, const int8_t* input2, const int32_t* tables, "
+                        "const int32_t* p, int8_t* output)")
 
 MAX_PATCH, MAX_TAPS, MAX_DW_CHANNELS = 1152, 64, 1024  # nn_s8.h
 _INT32_MAX = (1 << 31) - 1
@@ -176,3 +178,27 @@ def dwconv_call(ctx, node, x_shape, w: np.ndarray, bias, in_zp, out_zp, lo, hi, 
     return KernelCall(node.name, node.op, symbol, (TensorArg(node.inputs[0]), ctx.derived(packed),
                                                    ctx.derived(chan.reshape(-1)), ctx.derived(geom),
                                                    TensorArg(node.outputs[0])))
+
+
+def add_call(ctx, node, size: int, zp1: int, zp2: int, zo: int, lo: int, hi: int, q):
+    """ADD of two same-shape int8 tensors (q: requant.AddQuantParams) → edgeai_add_s8, or None when the output
+    stage is outside the SMMLAR requantization (right shift 0, or a sum that could overflow once scaled)."""
+    left, right = max(q.output_shift, 0), max(-q.output_shift, 0)
+    if right < 1 or right > 30 or q.output_multiplier <= 0:
+        return None
+    x = np.arange(256, dtype=np.int64)
+    x = np.where(x >= 128, x - 256, x)  # the table index is the byte as unsigned
+    tables = []
+    for zp, m, sh in ((zp1, q.input1_multiplier, q.input1_shift), (zp2, q.input2_multiplier, q.input2_shift)):
+        tables.append(np.array([_tflite_requantize((int(v) - zp) << q.left_shift, m, sh, False) for v in x],
+                               np.int64))
+    scale = 2 << left
+    if (np.abs(tables[0]).max() + np.abs(tables[1]).max()) * scale > _INT32_MAX:
+        return None
+    t = (np.concatenate(tables) * scale).astype(np.int32)
+    p = np.array([size, q.output_multiplier, right, (1 << (right - 1)) + (zo << right), lo, hi], np.int32)
+    symbol = ctx.c_kernel(NN_FILE, *ADD)
+    a, b = node.inputs[0], node.inputs[1]
+    return KernelCall(node.name, node.op, symbol, (TensorArg(a), TensorArg(b), ctx.derived(t), ctx.derived(p),
+                                                   TensorArg(node.outputs[0])))
+

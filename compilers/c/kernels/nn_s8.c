@@ -665,3 +665,39 @@ __attribute__((optimize("no-schedule-insns"))) int32_t edgeai_dwconv_s8(const in
     }
     return 0;
 }
+
+/* ADD of two same-shape int8 tensors (TFLite's arithmetic). Each input's rescaling ((x - zp) << 20, then its
+ * multiplier) depends on its int8 value only: the lowering tabulates it, already doubled and left-shifted for
+ * the output stage (tables: [input 1: 256][input 2: 256], indexed by the byte as unsigned). The output stage is
+ * the SMMLAR requantization of conv (p: [n, multiplier, e >= 1, 2^(e-1) + (zp << e), lo, hi]). The output may
+ * alias an input: each block of four is read before it is written. */
+EDGEAI_INLINE int32_t add_one(int32_t sum, int32_t mult, int32_t e, int32_t round)
+{
+    return smmlar(sum, mult, round + (sum >> 31)) >> e;
+}
+
+int32_t edgeai_add_s8(const int8_t* input1, const int8_t* input2, const int32_t* tables, const int32_t* p,
+                      int8_t* output)
+{
+    const uint8_t* a = (const uint8_t*)input1;
+    const uint8_t* b = (const uint8_t*)input2;
+    const int32_t* t1 = tables;
+    const int32_t* t2 = tables + 256;
+    const int32_t n = p[0], mult = p[1], e = p[2], round = p[3];
+    const uint32_t lo4 = bytes4(p[4]), hi4 = bytes4(p[5]);
+    const int32_t clamp = p[5] != 127 ? 2 : (p[4] != -128);
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const int32_t s0 = t1[a[i]] + t2[b[i]], s1 = t1[a[i + 1]] + t2[b[i + 1]];
+        const int32_t s2 = t1[a[i + 2]] + t2[b[i + 2]], s3 = t1[a[i + 3]] + t2[b[i + 3]];
+        store4(output + i, add_one(s0, mult, e, round), add_one(s1, mult, e, round), add_one(s2, mult, e, round),
+               add_one(s3, mult, e, round), lo4, hi4, clamp == 0 ? 0 : 2);
+    }
+    for (; i < n; i++) {
+        int8_t tail[4];
+        store4(tail, add_one(t1[a[i]] + t2[b[i]], mult, e, round), 0, 0, 0, lo4, hi4, 2);
+        output[i] = tail[0];
+    }
+    return 0;
+}
+

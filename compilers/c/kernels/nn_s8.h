@@ -47,4 +47,9 @@ int32_t edgeai_conv_s8(const int8_t* input, const int32_t* weights, const int32_
 int32_t edgeai_dwconv_s8(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* geom,
                          int8_t* output);
 
+/* ADD of two same-shape int8 tensors; tables: each input's rescaling per byte value, p: [n, multiplier, e,
+ * rounding, lo, hi] (compilers/lowering/cortex_m.py: add_call). */
+int32_t edgeai_add_s8(const int8_t* input1, const int8_t* input2, const int32_t* tables, const int32_t* p,
+                      int8_t* output);
+
 #endif
