@@ -100,6 +100,10 @@ def test_limits_of_the_example_cell():
     assert status == zones.OK
     assert (lim.system_reaction_us, lim.total_us, lim.intrusion_mm, lim.stop_mm, lim.warning_mm) == \
         (145_334, 445_334, 850, 1563, 2563)
+    # the detector's tolerance moves the stop edge (and the warning edge with it), not S
+    lim = zones.limits(zones.Config(inference_us=2000, tolerance_mm=300))[1]
+    assert (lim.stop_mm, lim.stop_edge_mm, lim.warning_mm) == (1563, 1863, 2863)
+    assert zones.classify(zones.Config(), lim, 900, 1863) == STOP and zones.classify(zones.Config(), lim, 900, 1864) == WARNING
 
 
 def test_reaction_time_budget_fails_loudly():
@@ -202,7 +206,8 @@ def test_c_limits_match_python_on_random_configs(zone_c):
                            sensor_frames=int(rng.integers(0, 4)), inference_us=int(rng.integers(0, 60_000)),
                            reaction_budget_us=int(rng.integers(50_000, 400_000)),
                            detection_capability_mm=int(rng.integers(0, 120)),
-                           exit_frames=int(rng.integers(0, 5)), max_range_mm=int(rng.integers(1000, 6000)))
+                           exit_frames=int(rng.integers(0, 5)), max_range_mm=int(rng.integers(1000, 6000)),
+                           tolerance_mm=int(rng.integers(-10, 600)))
         status, lim = zones.limits(cfg)
         c_status, c_lim = zone_c.limits(cfg)
         assert c_status == status, cfg
@@ -220,7 +225,7 @@ def test_c_decisions_match_python_on_many_frames(zone_c):
     total = 0
     for trial in range(60):
         cfg = zones.Config(inference_us=int(rng.integers(0, 5000)), exit_frames=int(rng.integers(1, 5)),
-                           exit_margin_mm=int(rng.integers(0, 300)))
+                           exit_margin_mm=int(rng.integers(0, 300)), tolerance_mm=int(rng.integers(0, 500)))
         lim = zones.limits(cfg)[1]
         # a random walk of the distance with presence flips and dropout bursts, plus value extremes
         n = 500

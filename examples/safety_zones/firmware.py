@@ -19,6 +19,7 @@ def frames_header(frames_mm: np.ndarray, sequence: int, cfg: zones.Config, quant
              f"#define ZF_FRAMES {len(frames_mm)}", f"#define ZF_SEQUENCE {sequence}", "#define ZF_ZONES 64",
              f"#define ZF_ROBOT_STOP_US {cfg.robot_stop_us}", f"#define ZF_FRAME_PERIOD_US {cfg.frame_period_us}",
              f"#define ZF_INFERENCE_US {cfg.inference_us}", f"#define ZF_BUDGET_US {cfg.reaction_budget_us}",
+             f"#define ZF_TOLERANCE_MM {cfg.tolerance_mm}",
              *[f"#define ZF_{k.upper()} {v}" for k, v in quant.items()],
              "static const uint16_t zf_frames[ZF_FRAMES][ZF_ZONES] = {"]
     for f in frames_mm.reshape(len(frames_mm), 64):

@@ -26,15 +26,21 @@ TRAIN_COUNT, VAL_COUNT = 16000, 2000
 SEED = 5
 
 
-def build_net():
+HIDDEN = (64, 32)
+
+
+def build_net(hidden=HIDDEN):
     import torch
     from torch import nn
 
     class DepthNet(nn.Module):
         def __init__(self):
             super().__init__()
-            self.mlp = nn.Sequential(nn.Linear(ROWS * COLS, 64), nn.ReLU(), nn.Linear(64, 32), nn.ReLU(),
-                                     nn.Linear(32, 2))
+            layers, width = [], ROWS * COLS
+            for h in hidden:
+                layers += [nn.Linear(width, h), nn.ReLU()]
+                width = h
+            self.mlp = nn.Sequential(*layers, nn.Linear(width, 2))
 
         def forward(self, x):  # x: [N, 8, 8, 1]
             return self.mlp(torch.flatten(x, 1))
@@ -61,7 +67,7 @@ def metrics(pred: np.ndarray, d: dict) -> tuple[float, float]:
     return acc, mae
 
 
-def train(epochs: int, out: Path, log) -> None:
+def train(epochs: int, out: Path, log, hidden=HIDDEN) -> None:
     import torch
 
     torch.manual_seed(SEED)
@@ -69,8 +75,8 @@ def train(epochs: int, out: Path, log) -> None:
     tr, va = generate("train", TRAIN_COUNT), generate("val", VAL_COUNT)
     xs, ys = torch.from_numpy(to_input(tr["frames"])), torch.from_numpy(targets(tr))
     xv = torch.from_numpy(to_input(va["frames"]))
-    net = build_net()
-    log(f"DepthNet: {sum(p.numel() for p in net.parameters()):,} parameters; {TRAIN_COUNT} train / {VAL_COUNT} val "
+    net = build_net(hidden)
+    log(f"DepthNet {'-'.join(str(h) for h in (ROWS * COLS, *hidden, 2))}: {sum(p.numel() for p in net.parameters()):,} parameters; {TRAIN_COUNT} train / {VAL_COUNT} val "
         f"frames; {epochs} epochs")
     batch = 128
     steps = TRAIN_COUNT // batch
@@ -108,6 +114,7 @@ def main(argv=None) -> int:
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--out", type=Path, default=HERE / "model.onnx")
     ap.add_argument("--log", type=Path, default=HERE / "train_log.txt")
+    ap.add_argument("--hidden", default=",".join(map(str, HIDDEN)), help="hidden layer widths")
     args = ap.parse_args(argv)
     lines = []
 
@@ -115,7 +122,7 @@ def main(argv=None) -> int:
         print(msg, flush=True)
         lines.append(msg)
 
-    train(args.epochs, args.out, log)
+    train(args.epochs, args.out, log, tuple(int(h) for h in args.hidden.split(",")))
     from examples.common import onnx_outputs
 
     te = generate("test", 2000)

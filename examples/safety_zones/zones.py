@@ -36,6 +36,7 @@ class Config:
     presence_on_milli: int = 500
     min_valid_zones: int = 16
     max_range_mm: int = 4000
+    tolerance_mm: int = 0
 
     def as_tuple(self) -> tuple[int, ...]:
         return tuple(asdict(self).values())
@@ -46,8 +47,9 @@ class Limits:
     system_reaction_us: int
     total_us: int
     intrusion_mm: int
-    stop_mm: int
-    warning_mm: int
+    stop_mm: int  # S
+    warning_mm: int  # stop edge + warning margin
+    stop_edge_mm: int  # S + the detector's tolerance
 
 
 def intrusion_mm(d_mm: int) -> int:
@@ -76,12 +78,14 @@ def limits(cfg: Config) -> tuple[int, Limits | None]:
             or cfg.detection_capability_mm < 0 or cfg.warning_margin_mm < 0 or cfg.exit_margin_mm < 0
             or cfg.exit_frames < 1 or cfg.presence_on_milli <= 0 or cfg.min_valid_zones < 0 or cfg.max_range_mm <= 0
             or cfg.frame_period_us > 10_000_000 or cfg.inference_us > 10_000_000 or cfg.output_us > 10_000_000
-            or cfg.robot_stop_us > 100_000_000):
+            or cfg.robot_stop_us > 100_000_000 or not 0 <= cfg.tolerance_mm <= 10_000
+            or cfg.warning_margin_mm > 10_000 or cfg.exit_margin_mm > 10_000):
         return ERR_CONFIG, None
     reaction = cfg.sensor_frames * cfg.frame_period_us + cfg.inference_us + cfg.output_us
     total = cfg.robot_stop_us + reaction
     stop = separation_mm(total, cfg.detection_capability_mm)
-    lim = Limits(reaction, total, intrusion_mm(cfg.detection_capability_mm), stop, stop + cfg.warning_margin_mm)
+    edge = stop + cfg.tolerance_mm
+    lim = Limits(reaction, total, intrusion_mm(cfg.detection_capability_mm), stop, edge + cfg.warning_margin_mm, edge)
     if reaction > cfg.reaction_budget_us:
         return ERR_BUDGET, lim
     if lim.warning_mm + cfg.exit_margin_mm > cfg.max_range_mm:
@@ -127,7 +131,7 @@ def float_milli(x) -> int:
 def classify(cfg: Config, lim: Limits, presence_milli: int, distance_mm: int, margin: int = 0) -> int:
     if presence_milli < cfg.presence_on_milli:
         return FREE
-    if distance_mm <= lim.stop_mm + margin:
+    if distance_mm <= lim.stop_edge_mm + margin:
         return STOP
     if distance_mm <= lim.warning_mm + margin:
         return WARNING
@@ -163,9 +167,10 @@ class ZoneState:
         return status, self.zone
 
 
-def ground_truth_zone(lim: Limits, present: bool, distance_m: float) -> int:
-    """The zone the person's true distance is in (no hysteresis, no model): what decisions are scored against."""
+def ground_truth_zone(cfg: Config, lim: Limits, present: bool, distance_m: float) -> int:
+    """The zone the person's true distance is in (no hysteresis, no model, no tolerance): STOP within S, WARNING
+    within S + the warning margin. What decisions are scored against."""
     if not present:
         return FREE
     mm = distance_m * 1000.0
-    return STOP if mm <= lim.stop_mm else WARNING if mm <= lim.warning_mm else FREE
+    return STOP if mm <= lim.stop_mm else WARNING if mm <= lim.stop_mm + cfg.warning_margin_mm else FREE

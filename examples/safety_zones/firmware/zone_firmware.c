@@ -27,9 +27,10 @@ int main(void)
     cfg.frame_period_us = ZF_FRAME_PERIOD_US;
     cfg.inference_us = ZF_INFERENCE_US;
     cfg.reaction_budget_us = ZF_BUDGET_US;
+    cfg.tolerance_mm = ZF_TOLERANCE_MM;
     zone_status_t status = zone_limits(&cfg, &lim);
-    printf("limits %d %ld %ld %ld %ld %ld\n", (int)status, (long)lim.system_reaction_us, (long)lim.total_us,
-           (long)lim.intrusion_mm, (long)lim.stop_mm, (long)lim.warning_mm);
+    printf("limits %d %ld %ld %ld %ld %ld %ld\n", (int)status, (long)lim.system_reaction_us, (long)lim.total_us,
+           (long)lim.intrusion_mm, (long)lim.stop_mm, (long)lim.warning_mm, (long)lim.stop_edge_mm);
     if (status != ZONE_OK) {
         printf("FAIL reaction-time budget or range check: status %d\n", (int)status);
         return 3;

@@ -28,6 +28,7 @@ void zone_default_config(zone_config_t *cfg)
     cfg->presence_on_milli = 500;
     cfg->min_valid_zones = 16;
     cfg->max_range_mm = 4000;
+    cfg->tolerance_mm = 0;
 }
 
 /* ceil(k_mm_per_s x t_us / 1e6) without overflow for t_us < 2^31. */
@@ -72,7 +73,8 @@ zone_status_t zone_limits(const zone_config_t *cfg, zone_limits_t *lim)
         cfg->detection_capability_mm < 0 || cfg->warning_margin_mm < 0 || cfg->exit_margin_mm < 0 ||
         cfg->exit_frames < 1 || cfg->presence_on_milli <= 0 || cfg->min_valid_zones < 0 || cfg->max_range_mm <= 0 ||
         cfg->frame_period_us > 10000000 || cfg->inference_us > 10000000 || cfg->output_us > 10000000 ||
-        cfg->robot_stop_us > 100000000) {
+        cfg->robot_stop_us > 100000000 || cfg->tolerance_mm < 0 || cfg->tolerance_mm > 10000 ||
+        cfg->warning_margin_mm > 10000 || cfg->exit_margin_mm > 10000) {
         return ZONE_ERR_CONFIG;
     }
     lim->system_reaction_us = cfg->sensor_frames * cfg->frame_period_us + cfg->inference_us + cfg->output_us;
@@ -86,7 +88,8 @@ zone_status_t zone_limits(const zone_config_t *cfg, zone_limits_t *lim)
     if (st != ZONE_OK) {
         return st;
     }
-    lim->warning_mm = lim->stop_mm + cfg->warning_margin_mm;
+    lim->stop_edge_mm = lim->stop_mm + cfg->tolerance_mm;
+    lim->warning_mm = lim->stop_edge_mm + cfg->warning_margin_mm;
     if (lim->system_reaction_us > cfg->reaction_budget_us) {
         return ZONE_ERR_BUDGET;
     }
@@ -144,7 +147,7 @@ static zone_t classify(const zone_config_t *cfg, const zone_limits_t *lim, int32
     if (presence_milli < cfg->presence_on_milli) {
         return ZONE_FREE;
     }
-    if (distance_mm <= lim->stop_mm + margin) {
+    if (distance_mm <= lim->stop_edge_mm + margin) {
         return ZONE_STOP;
     }
     if (distance_mm <= lim->warning_mm + margin) {

@@ -47,14 +47,16 @@ typedef struct {
     int32_t presence_on_milli;       /* person detected when presence >= this (thousandths) */
     int32_t min_valid_zones;         /* fewer valid sensor zones than this: fault, forced STOP */
     int32_t max_range_mm;            /* the sensor's reliable range */
+    int32_t tolerance_mm;            /* the detector's distance tolerance: the stop edge is S + this */
 } zone_config_t;
 
 typedef struct {
     int32_t system_reaction_us;  /* sensor_frames x frame_period + inference + output */
     int32_t total_us;            /* T = robot_stop + system_reaction */
     int32_t intrusion_mm;        /* C */
-    int32_t stop_mm;             /* S: the protective-stop zone edge */
-    int32_t warning_mm;          /* S + warning margin */
+    int32_t stop_mm;             /* S, the minimum separation distance */
+    int32_t warning_mm;          /* the warning zone edge: stop edge + warning margin */
+    int32_t stop_edge_mm;        /* the protective-stop zone edge: S + the detector's tolerance */
 } zone_limits_t;
 
 typedef struct {
