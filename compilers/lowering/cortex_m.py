@@ -101,14 +101,15 @@ def _geom(h, w, c, oh, ow, o, kh, kw, sh, sw, pt, pl, in_zp, out_zp, lo, hi, mod
                      pairs], np.int32)
 
 
-def _two_row_stream(ws: np.ndarray, chan: np.ndarray) -> np.ndarray:
+def _two_row_stream(ws: np.ndarray, chan: np.ndarray, in_zp: int) -> np.ndarray:
     """Scaled 3x3 depthwise weights [C, 9] and channel constants [C, 4] (start, multiplier, e, rounding) → the
-    two-row stream of nn_s8.h, int32 words: [C / 4][even (c0, c2), odd (c1, c3)][start a, b; per column kx
-    (w0a, w1a), (w0b, w1b), (w1a, w2a), (w1b, w2b); multiplier a, b; e a, b; rounding a, b]."""
+    two-row stream of nn_s8.c, int32 words: [C / 4][even (c0, c2), odd (c1, c3)][start a, b; per column kx
+    (w0a, w1a), (w0b, w1b), (w1a, w2a), (w1b, w2b); multiplier a, b; e a, b; rounding a, b; left a, b;
+    right a, b] with left/right = in_zp * the sum of column 0 / 2 (what a border pixel's skipped column adds)."""
     c = ws.shape[0]
     k = ws.reshape(c // 4, 4, 3, 3)  # [group, channel, ky, kx]
     ch = chan[:c].astype(np.int64).reshape(c // 4, 4, 4)  # [group, channel, constant]
-    out = np.zeros((c // 4, 2, 20), np.int64)
+    out = np.zeros((c // 4, 2, 24), np.int64)
     for odd in (0, 1):
         a, b = k[:, odd], k[:, odd + 2]  # [group, ky, kx]
         consts = np.stack([ch[:, odd], ch[:, odd + 2]], -1)  # [group, constant, (a, b)]
@@ -117,6 +118,9 @@ def _two_row_stream(ws: np.ndarray, chan: np.ndarray) -> np.ndarray:
         out[:, odd, 0:2] = consts[:, 0]
         out[:, odd, 2:14] = ((cols[..., 0] & 0xFFFF) | ((cols[..., 1] & 0xFFFF) << 16)).reshape(-1, 12)
         out[:, odd, 14:20] = consts[:, 1:4].reshape(-1, 6)
+        for j, kx in ((20, 0), (22, 2)):
+            out[:, odd, j] = in_zp * a[:, :, kx].sum(axis=1)
+            out[:, odd, j + 1] = in_zp * b[:, :, kx].sum(axis=1)
     return (out.reshape(-1) & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
 
 
@@ -171,7 +175,7 @@ def dwconv_call(ctx, node, x_shape, w: np.ndarray, bias, in_zp, out_zp, lo, hi, 
     pairs = 0
     if (kh, kw, sh, sw) == (3, 3, 1, 1) and wd * c <= MAX_DW_CHANNELS:  # two output rows per step
         pairs = packed.size
-        packed = np.concatenate([packed, _two_row_stream(wt.astype(np.int64) * scale[:, None], chan)])
+        packed = np.concatenate([packed, _two_row_stream(wt.astype(np.int64) * scale[:, None], chan, in_zp)])
     geom = _geom(h, wd, c, out_shape[1], out_shape[2], o, kh, kw, sh, sw, pt, pl, in_zp, out_zp, lo, hi, 0, 0, 0,
                  pairs=pairs)
     symbol = ctx.c_kernel(NN_FILE, *DWCONV)

@@ -547,6 +547,13 @@ EDGEAI_INLINE int8_t clamp8_to(int32_t v, int32_t lo, int32_t hi, int32_t clamp)
             : [aa] "=&r"(aa), [ab] "=&r"(ab), [ba] "=&r"(ba), [bb] "=&r"(bb), [w] "+r"(w), [p] "+r"(p),       \
               [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [xa] "=&r"(xa), [xb] "=&r"(xb)                  \
             : [wc] "r"(WC), [c] "r"(C))
+/* Two columns (a border pixel: the third column is outside the image); aa, ab given. */
+#define EDGEAI_DW_PASS2(ROR)                                                                                  \
+    __asm__("mov %[ba], %[aa]\n\t"                                                                            \
+            "mov %[bb], %[ab]\n\t" EDGEAI_DW_COLUMN(ROR) "add %[p], %[p], %[c]\n\t" EDGEAI_DW_COLUMN(ROR)       \
+            : [aa] "+&r"(aa), [ab] "+&r"(ab), [ba] "=&r"(ba), [bb] "=&r"(bb), [w] "+r"(w), [p] "+r"(p),       \
+              [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [xa] "=&r"(xa), [xb] "=&r"(xb)                  \
+            : [wc] "r"(WC), [c] "r"(C))
 #else
 /* The same column in C (see the asm above). */
 EDGEAI_INLINE void dw_column(const int8_t* p, int32_t WC, const int32_t* w, int32_t odd, int32_t* aa, int32_t* ab,
@@ -572,35 +579,69 @@ EDGEAI_INLINE int8_t dw_requant(int32_t acc, const int32_t* c, int32_t k, int32_
     return clamp8_to(smmlar(acc, c[k], c[4 + k] + (acc >> 31)) >> c[2 + k], lo, hi, clamp);
 }
 
-/* One pass (even or odd channels of a group of 4) of one pixel pair; w: the pass's 20 words, [start a, b],
- * 3 columns x 4 weight words, [multiplier a, b, e a, b, rounding a, b]. */
-EDGEAI_INLINE void dw_pair_pass(const int8_t* p, int32_t WC, int32_t C, const int32_t* w, int32_t odd, int8_t* out_a,
-                                int8_t* out_b, int32_t lo, int32_t hi, int32_t clamp)
+/* The two-row stream, per group of 4 channels and pass (even: c0, c2; odd: c1, c3), 24 words:
+ * [start a, b], 3 columns x [X_a, X_b, Y_a, Y_b], [multiplier a, b, e a, b, rounding a, b], [left a, b],
+ * [right a, b]. left/right: what column 0 / column 2 adds when it is outside the image (zp_in times its
+ * weights), for the border pixels, which skip that column. */
+#define EDGEAI_DW_PASS_WORDS 24
+
+/* One pass of one pixel pair; kx0, kx1: the columns inside the image ((0, 3), (1, 3) or (0, 2)). */
+EDGEAI_INLINE void dw_pair_pass(const int8_t* p, int32_t WC, int32_t C, const int32_t* wp, int32_t odd, int32_t kx0,
+                                int32_t kx1, int8_t* out_a, int8_t* out_b, int32_t lo, int32_t hi, int32_t clamp)
 {
     int32_t aa, ab, ba, bb;
+    const int32_t* w = wp;
+    if (kx1 - kx0 < 3) {
+        const int32_t* corr = wp + (kx0 ? 20 : 22);
+        aa = wp[0] + corr[0], ab = wp[1] + corr[1];
+        w = wp + 2 + 4 * kx0;
+        p += kx0 * C;
+    }
 #if EDGEAI_DSP
     uint32_t t0, t1, t2, xa, xb;
-    if (odd) {
-        EDGEAI_DW_PASS(", ror #8");
+    if (kx1 - kx0 == 3) {
+        if (odd) {
+            EDGEAI_DW_PASS(", ror #8");
+        } else {
+            EDGEAI_DW_PASS("");
+        }
     } else {
-        EDGEAI_DW_PASS("");
+        if (odd) {
+            EDGEAI_DW_PASS2(", ror #8");
+        } else {
+            EDGEAI_DW_PASS2("");
+        }
     }
 #else
-    aa = ba = w[0], ab = bb = w[1];
-    w += 2;
-    for (int32_t kx = 0; kx < 3; kx++, p += C, w += 4) {
+    if (kx1 - kx0 == 3) {
+        aa = w[0], ab = w[1];
+        w += 2;
+    }
+    ba = aa, bb = ab;
+    for (int32_t kx = kx0; kx < kx1; kx++, p += C, w += 4) {
         dw_column(p, WC, w, odd, &aa, &ab, &ba, &bb);
     }
 #endif
-    out_a[0] = dw_requant(aa, w, 0, lo, hi, clamp);
-    out_b[0] = dw_requant(ba, w, 0, lo, hi, clamp);
-    out_a[2] = dw_requant(ab, w, 1, lo, hi, clamp);
-    out_b[2] = dw_requant(bb, w, 1, lo, hi, clamp);
+    (void)w;
+    const int32_t* q = wp + 14;
+    out_a[0] = dw_requant(aa, q, 0, lo, hi, clamp);
+    out_b[0] = dw_requant(ba, q, 0, lo, hi, clamp);
+    out_a[2] = dw_requant(ab, q, 1, lo, hi, clamp);
+    out_b[2] = dw_requant(bb, q, 1, lo, hi, clamp);
+}
+
+EDGEAI_INLINE void dw_pair_pixel(const int8_t* p, int32_t WC, int32_t C, const int32_t* w, int32_t kx0, int32_t kx1,
+                                 int8_t* out, int32_t OWC, int32_t lo, int32_t hi, int32_t clamp)
+{
+    for (int32_t c = 0; c < C; c += 4, p += 4, w += 2 * EDGEAI_DW_PASS_WORDS) {
+        dw_pair_pass(p, WC, C, w, 0, kx0, kx1, out + c, out + OWC + c, lo, hi, clamp);
+        dw_pair_pass(p, WC, C, w + EDGEAI_DW_PASS_WORDS, 1, kx0, kx1, out + c + 1, out + OWC + c + 1, lo, hi, clamp);
+    }
 }
 
 /* Output rows oy and oy + 1 of a 3x3 stride-1 depthwise whose four input rows are all inside the image.
- * pw: the two-row stream [C / 4][even (c0, c2), odd (c1, c3)][20 words, see dw_pair_pass]. Border columns
- * go through the one-pixel kernel. */
+ * pw: the two-row stream. Border columns skip the column outside the image (its zero-point contribution is a
+ * constant of the stream); a pixel with both outside (W < 2) goes through the one-pixel kernel. */
 EDGEAI_INLINE void dwconv3x3_rows2(const int8_t* input, const int32_t* weights, const int32_t* pw,
                                    const int32_t* channel, const int32_t* g, int8_t* output, int32_t oy,
                                    const int8_t* zero_row, int32_t clamp)
@@ -612,16 +653,16 @@ EDGEAI_INLINE void dwconv3x3_rows2(const int8_t* input, const int32_t* weights, 
     int8_t* out = output + oy * OWC;
     for (int32_t ox = 0; ox < OW; ox++, out += C) {
         const int32_t ix0 = ox - PL;
-        if (ix0 < 0 || ix0 + 3 > W) {
+        const int8_t* p = row + ix0 * C; /* columns outside the image are not read */
+        if (ix0 >= 0 && ix0 + 3 <= W) {
+            dw_pair_pixel(p, WC, C, pw, 0, 3, out, OWC, lo, hi, clamp);
+        } else if (ix0 == -1 && W >= 2) {
+            dw_pair_pixel(p, WC, C, pw, 1, 3, out, OWC, lo, hi, clamp);
+        } else if (ix0 >= 0 && ix0 + 2 == W) {
+            dw_pair_pixel(p, WC, C, pw, 0, 2, out, OWC, lo, hi, clamp);
+        } else {
             dw3x3_pixel(input, weights, channel, g, oy, ox, zero_row, out, 2);
             dw3x3_pixel(input, weights, channel, g, oy + 1, ox, zero_row, out + OWC, 2);
-            continue;
-        }
-        const int8_t* p = row + ix0 * C;
-        const int32_t* w = pw;
-        for (int32_t c = 0; c < C; c += 4, p += 4, w += 40) {
-            dw_pair_pass(p, WC, C, w, 0, out + c, out + OWC + c, lo, hi, clamp);
-            dw_pair_pass(p, WC, C, w + 20, 1, out + c + 1, out + OWC + c + 1, lo, hi, clamp);
         }
     }
 }
