@@ -4,6 +4,9 @@ side by side with TFLite Micro + CMSIS-NN (/work/shared/ANCHORS.md).
 
     python benchmarks/cortex_m4/run.py [--target cortex-m4] [--models kws,vww,ic,ad] [--per-layer]
                                        [--out benchmarks/cortex_m4/results.json]
+
+Other cores (cortex-m7 on mps2-an500, cortex-m55 on mps3-an547) write results_<target>.json by default; the
+TFLite Micro figures next to them are the Cortex-M4 anchors.
 """
 
 from __future__ import annotations
@@ -106,8 +109,13 @@ def main(argv=None) -> int:
     ap.add_argument("--target", default="cortex-m4")
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--per-layer", action="store_true", help="also count instructions per layer")
-    ap.add_argument("--out", default=str(HERE / "results.json"))
+    ap.add_argument("--out", default=None, help="default: results.json (cortex-m4), results_<target>.json")
     args = ap.parse_args(argv)
+    if args.out is None:
+        args.out = str(HERE / ("results.json" if args.target == "cortex-m4" else f"results_{args.target}.json"))
+    from edgeai.targets import load_target
+
+    machine = load_target(args.target).qemu["machine"]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for key in args.models.split(","):
@@ -116,8 +124,9 @@ def main(argv=None) -> int:
                   f"bit-exact {row['bit_exact']}", flush=True)
             rows.append(row)
     print(table(rows))
-    result = {"benchmark": "cortex_m4_mlperf_tiny", "commit": _git_commit(), "host": platform.node(),
-              "harness": "QEMU mps2-an386 (qemu-system-arm), exact TCG-plugin instruction count between "
+    result = {"benchmark": "cortex_m4_mlperf_tiny", "target": args.target, "commit": _git_commit(),
+              "host": platform.node(),
+              "harness": f"QEMU {machine} (qemu-system-arm), exact TCG-plugin instruction count between "
                          "edgeai_mark_begin/end around one <prefix>_run(), firmware -O2 (edgeai.build)",
               "input": "uniform random int8, numpy default_rng(0)", "results": rows}
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")

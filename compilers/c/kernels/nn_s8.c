@@ -320,7 +320,7 @@ EDGEAI_INLINE void pointwise_s8(const int8_t* input, const int32_t* weights, con
     }
 }
 
-/* Separate functions: each gets its own register allocation. Clamp level 1 and 0 cost the same here. */
+/* Separate functions: each gets its own register allocation. */
 #define EDGEAI_NOINLINE static __attribute__((noinline))
 EDGEAI_NOINLINE void pointwise_clamped(const int8_t* input, const int32_t* weights, const int32_t* channel,
                                        const int32_t* g, int8_t* output)
@@ -330,12 +330,17 @@ EDGEAI_NOINLINE void pointwise_clamped(const int8_t* input, const int32_t* weigh
 EDGEAI_NOINLINE void pointwise_skip(const int8_t* input, const int32_t* weights, const int32_t* channel,
                                     const int32_t* g, int8_t* output)
 {
-    pointwise_s8(input, weights, channel, g, output, 1, 1);
+    pointwise_s8(input, weights, channel, g, output, 0, 1);
 }
 EDGEAI_NOINLINE void pointwise(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* g,
                                int8_t* output)
 {
     pointwise_s8(input, weights, channel, g, output, 1, 0);
+}
+EDGEAI_NOINLINE void pointwise_unclamped(const int8_t* input, const int32_t* weights, const int32_t* channel,
+                                         const int32_t* g, int8_t* output)
+{
+    pointwise_s8(input, weights, channel, g, output, 0, 0);
 }
 
 /* 0: no clamp beyond saturation, 1: lower bound only, 2: both (the store4 levels). */
@@ -360,8 +365,10 @@ int32_t edgeai_conv_s8(const int8_t* input, const int32_t* weights, const int32_
         geom[EDGEAI_G_MODE] == 0) {
         if (clamp == 2) {
             pointwise_clamped(input, weights, channel, geom, output);
-        } else if (skip) {
+        } else if (skip && clamp == 0) {
             pointwise_skip(input, weights, channel, geom, output);
+        } else if (clamp == 0) {
+            pointwise_unclamped(input, weights, channel, geom, output);
         } else {
             pointwise(input, weights, channel, geom, output);
         }
