@@ -1,7 +1,7 @@
 /* Safety-zone decision logic for a time-of-flight person detector next to a robot cell.
  *
  * C99, no allocation, no global state: the caller owns the configuration, the derived limits and the
- * per-sensor state. Every function returns a zone_status_t (0 = OK). The Python mirror in
+ * per-sensor state. Every function that can fail returns a zone_status_t (0 = OK). The Python mirror in
  * examples/safety_zones/zones.py computes exactly the same integers; tests compare the two frame by frame.
  *
  * Minimum separation distance after ISO 13855 (the formula, not the standard's text):
@@ -12,6 +12,9 @@
  *   C  intrusion distance from the detection capability d: 8 x (d - 14) mm for d <= 40 mm (finger/hand
  *      detection), 850 mm for coarser detection (body detection, what an 8 x 8 ToF sensor gives)
  * All times are integer microseconds, distances integer millimetres; K x T is rounded up (the safe side).
+ * The protective-stop edge is S plus the detector's distance tolerance (tolerance_mm), the way a protective
+ * device's measurement tolerance is added to its protective field; the warning edge lies warning_margin_mm
+ * beyond it.
  */
 #ifndef ZONE_LOGIC_H
 #define ZONE_LOGIC_H
