@@ -37,6 +37,7 @@ class FirmwareRun:
     logic_instructions: list[int]
     text: str
     elf: Path
+    logic_flash_bytes: int | None = None  # zone_logic.c's code and constants on the target
 
 
 def quantization(desc: dict) -> dict:
@@ -76,4 +77,16 @@ def build_and_run(lib_dir: Path, frames_mm: np.ndarray, sequence: int, cfg: zone
     limits = tuple(int(v) for v in next(l for l in lines if l.startswith("limits ")).split()[1:])
     rows = np.array([[int(v) for v in l.split()[2:]] for l in lines if l.startswith("frame ")], np.int64).reshape(-1, 5)
     counts = list(result.instructions)
-    return FirmwareRun(result.returncode, limits, rows, counts[0::2], counts[1::2], result.text, elf)
+    return FirmwareRun(result.returncode, limits, rows, counts[0::2], counts[1::2], result.text, elf,
+                       _logic_flash(out_dir, target))
+
+
+def _logic_flash(out_dir: Path, target: str) -> int | None:
+    from edgeai.elfsize import sections
+    from edgeai.targets import load_target
+
+    objs = sorted(Path(out_dir).glob("**/zone_logic.c.o*"))
+    if not objs:
+        return None
+    table = sections(objs[0], load_target(target).cc)
+    return sum(v for k, v in table.items() if k.startswith((".text", ".rodata", ".data")))

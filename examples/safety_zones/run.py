@@ -263,7 +263,8 @@ def main(argv=None, log=print) -> dict:
     log(f"firmware on {args.target} (model + C zone logic, QEMU): zones {fw_zone_same}/{len(py_zone)} and model outputs "
         f"{fw_outputs_same}/{m} identical to the session + Python mirror; instructions per frame: "
         f"quantize + model {max(fw.model_instructions, default=0):,}, zone logic "
-        f"{min(fw.logic_instructions, default=0):,}..{max(fw.logic_instructions, default=0):,}")
+        f"{min(fw.logic_instructions, default=0):,}..{max(fw.logic_instructions, default=0):,}; zone logic flash "
+        f"{fw.logic_flash_bytes if fw.logic_flash_bytes is not None else '?'} B")
 
     if det["int8 device"]["distance_p95_mm"] > cfg.tolerance_mm:
         log(f"\nWARNING: the detector's 95th-percentile distance error ({det['int8 device']['distance_p95_mm']:.0f} mm) "
@@ -275,7 +276,8 @@ def main(argv=None, log=print) -> dict:
                "c_python_agreement": c_agree, "device": device_dict(device), "failures": failures,
                "firmware": {"zones_identical": fw_zone_same, "outputs_identical": fw_outputs_same,
                             "model_instructions": max(fw.model_instructions, default=None),
-                            "logic_instructions_max": max(fw.logic_instructions, default=None)},
+                            "logic_instructions_max": max(fw.logic_instructions, default=None),
+                            "logic_flash_bytes": fw.logic_flash_bytes},
                "ok": not failures}
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=float) + "\n")
