@@ -126,6 +126,7 @@ def main(argv=None, log=print) -> dict:
     quantize_model(model, calibration, qdq, observer=args.observer)
     log(f"  quantized     {model.name} -> {qdq.name} ({args.observer}, {CALIBRATION_COUNT} calibration frames; "
         f"{time.monotonic() - start:.1f} s)")
+
     def quantized_frames(spec):  # the firmware's integer quantization of the ranges (zone_quantize_mm)
         mult, shift = zones.input_multiplier(spec.scale)
         return zones.quantize_mm(frames, mult, shift, spec.zero_point)[..., None]
@@ -159,8 +160,7 @@ def main(argv=None, log=print) -> dict:
         return {"model": model.name, "budget_status": zones.STATUS_NAMES[status], "limits": vars(lim),
                 "config": vars(cfg), "firmware_refused": refused, "failures": [msg], "ok": False}
 
-    # C (built for this machine) against the Python mirror, on every frame of the device's outputs.
-    session_milli = to_milli(device.raw, device.output_spec)
+    session_milli = to_milli(device.raw, device.output_spec)  # the benchmark firmware's outputs, as the logic reads them
 
     # The same model and the C zone logic together in one firmware on the target, over the same frames.
     start = time.monotonic()
@@ -180,6 +180,8 @@ def main(argv=None, log=print) -> dict:
         failures.append(f"the firmware on {args.target} disagrees: model outputs {fw_outputs_same}/{m} equal to the "
                         f"QEMU session's, zones {fw_zone_same}/{len(py_zone)} equal to the Python mirror's")
     int8_out = milli / 1000.0  # (presence, distance in m) as the firmware computed them
+
+    # The C logic built for this machine against the Python mirror, on every frame of the firmware's outputs.
     c_agree = None
     try:
         from examples.safety_zones import zones_c
