@@ -54,7 +54,7 @@ function(edgeai_add_executable name)
     target_compile_options(${name} PRIVATE ${EDGEAI_WARNINGS})
   endif()
   if(EDGEAI_TARGET_KIND STREQUAL "cortex-m")
-    target_link_libraries(${name} PRIVATE edgeai_board)
+    target_link_libraries(${name} PRIVATE edgeai_board m)  # libm: float kernels call nearbyintf, expf
     target_link_options(${name} PRIVATE
       "-L${EDGEAI_TARGETS_DIR}/common"
       "-T${_edgeai_tdir}/linker.ld"
@@ -63,6 +63,7 @@ function(edgeai_add_executable name)
       "${_edgeai_tdir}/linker.ld;${EDGEAI_TARGETS_DIR}/common/sections.ld")
   else()
     # Hosted: only the region markers (no-ops) come from targets/common.
+    target_link_libraries(${name} PRIVATE m)
     target_include_directories(${name} PRIVATE "${EDGEAI_TARGETS_DIR}/common")
     target_sources(${name} PRIVATE "${EDGEAI_TARGETS_DIR}/common/edgeai_marks.c")
   endif()
