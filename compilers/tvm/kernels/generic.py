@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from tvm import s_tir, te, tirx
 
 from ..build import Kernel, KernelArg, plain_c_kernel
-from ._common import conv_output_size
+from ._common import conv_output_size, fuse_epilogue
 
 def _out(t):
     return KernelArg(t, "output", const=False)
@@ -212,9 +212,9 @@ def max_pool2d(name: str, p: MaxPoolParams) -> Kernel:
                 v = tirx.min(v, tirx.const(hi, p.dtype))
             return v
         out = te.compute(out_shape, clamp, name="clamp")
-    else:
-        out = acc
-    return plain_c_kernel(name, [KernelArg(x, "input"), _out(out)])
+        # The clamp runs under the reduction's loops: the maximum stays a scalar, no buffer to allocate.
+        return plain_c_kernel(name, [KernelArg(x, "input"), _out(out)], fuse_epilogue([x, out], "maxpool", ["clamp"], 3))
+    return plain_c_kernel(name, [KernelArg(x, "input"), _out(acc)])
 
 
 @dataclass(frozen=True)
