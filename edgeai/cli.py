@@ -191,6 +191,9 @@ def _cmd_demo(args) -> int:
 def _cmd_bench(args) -> int:
     import dataclasses
 
+    if args.per_layer:
+        return _per_layer(args)
+
     from edgeai.bench import load_suite, regressions, run_suite, write_reports
     from edgeai.bench.gate import parse_percent
 
@@ -228,6 +231,16 @@ def _cmd_bench(args) -> int:
         print(json.dumps(data, indent=2))
     failed = [r for r in data["results"] if r.get("status") != "ok"]
     return status or (1 if failed else 0)
+
+
+def _per_layer(args) -> int:
+    from edgeai.bench.per_layer import format_table, per_layer_instructions
+    from edgeai.compile import compile_model
+
+    target = args.targets or "cortex-m4"
+    rows = per_layer_instructions(compile_model(args.per_layer, target).path, target)
+    print(json.dumps(rows, indent=2) if args.json else format_table(rows))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -282,6 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=2, help="parallel emulator jobs (default 2)")
     p.add_argument("--ray", metavar="ADDRESS", help="run the jobs on this Ray cluster")
     p.add_argument("--results", help="gate an existing results.json instead of running")
+    p.add_argument("--per-layer", metavar="MODEL", help="instructions per layer of MODEL on --targets (one Cortex-M)")
     p.add_argument("--baseline", help="results.json to compare with: fail on regressions")
     p.add_argument("--max-regression", default="2%", help="allowed growth of instructions and memory (default 2%%)")
     p.add_argument("--json", action="store_true")

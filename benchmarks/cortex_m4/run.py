@@ -85,7 +85,7 @@ def measure(key: str, target: str, work: Path, per_layer: bool) -> dict:
         "kernels": sorted({layer["symbol"] for layer in compiled.desc["layers"]}),
     }
     if per_layer:
-        from per_layer import per_layer_instructions
+        from edgeai.bench.per_layer import per_layer_instructions
 
         row["layers"] = per_layer_instructions(compiled.path, target, [x])
     return row
