@@ -1,4 +1,4 @@
-"""int8 conv2d / depthwise_conv2d / fully_connected on Cortex-M DSP cores → the hand-written SMLAD kernels
+"""int8 conv2d / depthwise_conv2d / fully_connected / add on Cortex-M DSP cores → the hand-written SMLAD kernels
 in compilers/c/kernels/nn_s8.c, with everything layer-specific prepared here as derived constants.
 
 Each `*_call` returns None when a layer is outside what the kernel handles exactly (batch > 1, dilation,

@@ -15,7 +15,7 @@
  *                          ((bias - input_zero_point * sum(weights)) * (2 << left_shift)), then the
  *                          requantization constants of geom[EDGEAI_G_MODE].
  * The input zero point is folded into the start value, so padded input points read the zero point.
- * Batch 1, NHWC. Both functions return 0.
+ * Batch 1, NHWC. All functions return 0.
  */
 
 enum {
@@ -42,8 +42,9 @@ int32_t edgeai_conv_s8(const int8_t* input, const int32_t* weights, const int32_
 
 /* DEPTHWISE_CONV_2D with depth multiplier 1 and C a multiple of 4.
  * weights: [C / 4][KH * KW][(w_c0, w_c2), (w_c1, w_c3)], then for 3x3 stride 1 with W * C at most
- * EDGEAI_NN_MAX_DW_CHANNELS (geom[EDGEAI_G_PAIRS] != 0) the two-row layout
- * [C / 4][even (c0, c2), odd (c1, c3)][kx][(w0a, w1a), (w0b, w1b), (w1a, w2a), (w1b, w2b)]. */
+ * EDGEAI_NN_MAX_DW_CHANNELS (geom[EDGEAI_G_PAIRS] != 0: its word offset) the two-row stream of the two-rows-at-
+ * a-time kernel, 48 words per 4 channels (weights, start values, requantization and border constants; see
+ * nn_s8.c, EDGEAI_DW_PASS_WORDS, and cortex_m.py, _two_row_stream). */
 int32_t edgeai_dwconv_s8(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* geom,
                          int8_t* output);
 
