@@ -4,6 +4,7 @@ import json
 import sys
 import types
 
+import numpy as np
 import pytest
 
 from edgeai.bench import load_suite, regressions, run_suite, write_reports
@@ -93,3 +94,22 @@ def test_ray_dispatch_uses_the_ray_api(monkeypatch, small_results, tmp_path):
     data = run_suite(load_suite(suite_file), ray_address="ray://head:10001", progress=False)
     assert calls == ["ray://head:10001"]
     assert _one(data, "cortex-m4")["instructions"] == _one(small_results, "cortex-m4")["instructions"]
+
+
+def test_per_layer_counts_add_up_to_the_inference(tmp_cache):
+    from conftest import tflite
+    from edgeai.bench.per_layer import per_layer_instructions
+    from edgeai.compile import compile_model
+    from edgeai.runtime.device import QemuSession
+
+    lib = compile_model(tflite("ad01_int8"), "cortex-m4").path
+    x = np.random.default_rng(4).integers(-128, 128, size=(1, 640), dtype=np.int8)
+    rows = per_layer_instructions(lib, "cortex-m4", [x])
+    assert [r["op"] for r in rows] == ["fully_connected"] * 10
+    assert all(r["instructions"] > 0 and r["macs"] > 0 for r in rows)
+    with QemuSession(lib, "cortex-m4") as session:
+        session.run([x])
+        whole = session.stats.instructions
+    layers = sum(r["instructions"] for r in rows)
+    # Each layer's region also counts its marker calls; the whole run adds its prologue and checks.
+    assert abs(whole - layers) <= 10 * len(rows) + 200
