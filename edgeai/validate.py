@@ -66,6 +66,7 @@ def compare(specs: list[TensorSpec], got: list[list[np.ndarray]], want: list[lis
                 b = b.reshape(a.shape)
             exact += int(np.array_equal(a, b))
             diff = np.abs(a.astype(np.float64) - b.astype(np.float64))
+            diff[np.isnan(diff) & ~(np.isnan(a.astype(np.float64)) & np.isnan(b.astype(np.float64)))] = np.inf
             max_err = max(max_err, float(diff.max()) if diff.size else 0.0)
             if spec.scale:
                 max_real = max(max_real, float(diff.max()) * spec.scale if diff.size else 0.0)

@@ -95,3 +95,26 @@ def test_misaligned_arena_and_status_strings(tmp_path, tmp_cache):
     status = run(ctypes.addressof(blob), ctypes.addressof(blob), ctypes.addressof(arena) | 1)
     assert status == 2 and session._status(status) == b"arena is not aligned to the model's ARENA_ALIGN"
     assert run(None, ctypes.addressof(blob), ctypes.addressof(arena)) == 1
+
+
+def test_hybrid_tflite_model_computes_in_float(tmp_cache):
+    """kws_ref_model_float32.tflite keeps int8 conv weights ("hybrid"): we dequantize them at compile time and
+    compute in float, exactly what the ONNX conversion made with --dequantize computes."""
+    from conftest import model_path
+    from edgeai.runtime.reference import OnnxRuntimeSession
+
+    session = HostSession(compile_model(tflite("kws_ref_model_float32"), "host").path)
+    onnx_float = OnnxRuntimeSession(model_path("kws_ref_model_float32_dequant.onnx"))
+    for x in random_inputs(session.inputs, 10, seed=5, float_range=(-123.37, 25.72)):
+        got, want = session.run(x)[0], onnx_float.run(x)[0]
+        assert np.isfinite(got).all()
+        assert np.abs(got - want).max() <= 1e-4 * float(want.max() - want.min())
+
+
+def test_compare_counts_nan_as_an_error():
+    from edgeai.runtime.session import TensorSpec
+    from edgeai.validate import compare
+
+    spec = [TensorSpec("y", "float32", (2,))]
+    (a,) = compare(spec, [[np.array([np.nan, 1.0], np.float32)]], [[np.array([0.5, 1.0], np.float32)]])
+    assert a.bit_exact == 0 and a.max_abs_error == float("inf")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from edgeai.ir import Graph
 from edgeai.passes.base import Pass, PassResult, run_passes
 from edgeai.passes.batchnorm import fold_batch_norm
-from edgeai.passes.cleanup import eliminate_dead_nodes, fold_constants
+from edgeai.passes.cleanup import dequantize_hybrid_weights, eliminate_dead_nodes, fold_constants
 from edgeai.passes.fusion import fold_bias_add, fuse_activation
 from edgeai.passes.layout import fold_transposes, remove_noop_reshapes
 from edgeai.passes.qdq import commute_qdq_with_layout, drop_requantize_identity, fuse_qdq
@@ -21,6 +21,7 @@ DEFAULT_PASSES: tuple[Pass, ...] = (
     fuse_qdq,                  # DQ → float op → Q becomes the int8 op
     fuse_activation,           # float op then relu/relu6: the activation is fused
     fold_constants,            # what is left of constant dequantize/reshape/transpose/arithmetic becomes data
+    dequantize_hybrid_weights, # float ops on int8 weights (TFLite hybrid models) get float weights
     remove_noop_reshapes,      # the integer-side reshapes QDQ fusion left next to each other
     eliminate_dead_nodes,      # nothing computes what nobody reads
 )
@@ -31,7 +32,8 @@ def default_pipeline(graph: Graph, debug: bool = False) -> Graph:
 
 
 __all__ = [
-    "DEFAULT_PASSES", "Pass", "PassResult", "commute_qdq_with_layout", "default_pipeline", "drop_requantize_identity",
+    "DEFAULT_PASSES", "Pass", "PassResult", "commute_qdq_with_layout", "default_pipeline", "dequantize_hybrid_weights",
+    "drop_requantize_identity",
     "eliminate_dead_nodes", "fold_batch_norm", "fold_bias_add", "fold_constants", "fold_transposes", "fuse_activation",
     "fuse_qdq", "remove_noop_reshapes", "run_passes",
 ]

@@ -77,3 +77,26 @@ def fold_constants(graph: Graph) -> PassResult:
                 continue
         nodes.append(node)
     return PassResult(graph.replace(nodes=nodes, tensors=tensors), changed)
+
+
+_WEIGHTED = ("conv2d", "depthwise_conv2d", "fully_connected")
+
+
+def dequantize_hybrid_weights(graph: Graph) -> PassResult:
+    """A float op reading int8 weights (TFLite "hybrid" models) gets them dequantized at compile time.
+
+    TFLite quantizes such an op's activations on the fly; we compute it in float, which is what the ONNX
+    conversion of the same model computes (tf2onnx --dequantize)."""
+    tensors = dict(graph.tensors)
+    nodes, changed = [], False
+    for node in graph.nodes:
+        if node.op in _WEIGHTED and graph.tensor(node.inputs[0]).dtype == "float32":
+            w = graph.tensor(node.inputs[1])
+            if w.is_constant and w.dtype == "int8" and w.quant is not None:
+                name = f"{w.name}:float"
+                if name not in tensors:
+                    tensors[name] = Tensor(name, w.shape, "float32", _dequantized(w, w))
+                node = node.with_(inputs=(node.inputs[0], name) + tuple(node.inputs[2:]))
+                changed = True
+        nodes.append(node)
+    return PassResult(graph.replace(nodes=nodes, tensors=tensors), changed) if changed else PassResult(graph, False)
