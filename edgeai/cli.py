@@ -283,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_validate)
 
-    from edgeai.quantize.cli import add_parser as add_quantize
+    from edgeai.quantize_cli import add_parser as add_quantize
 
     add_quantize(sub)
 

@@ -251,7 +251,7 @@ def test_compare_with_onnxruntime(calib, tmp_path, capsys):
 
 
 def test_cli(calib, tmp_path, capsys):
-    from edgeai.quantize.cli import add_parser, run
+    from edgeai.quantize_cli import add_parser, run
 
     parser = argparse.ArgumentParser(prog="edgeai")
     add_parser(parser.add_subparsers(dest="command"))

@@ -43,59 +43,43 @@ def _window(node):
     return dict(stride=tuple(a["strides"]), dilation=tuple(a["dilations"]), padding=tuple(a["padding"]))
 
 
-@rule("conv2d", "int8")
-def conv2d_int8_rule(ctx, node):
+# Per op: TVM params class and kernels, the weights' output-channel axis, the Cortex-M fast path, a name tag.
+_WINDOWED = {
+    "conv2d": (Conv2DParams, conv2d_int8, conv2d_float32, 0, cortex_m.conv_call, "conv"),
+    "depthwise_conv2d": (DepthwiseConv2DParams, depthwise_conv2d_int8, depthwise_conv2d_float32, 3,
+                         cortex_m.dwconv_call, "dwconv"),
+}
+
+
+def windowed_int8_rule(ctx, node):
+    params_cls, make_int8, _, axis, fast_call, tag = _WINDOWED[node.op]
     g = ctx.graph
     x, w = g.tensor(node.inputs[0]), g.tensor(node.inputs[1])
-    in_zp, out_zp, lo, hi, mult, shift = _int8_requant(ctx, node, w.shape[0])
+    channels = w.shape[axis]
+    in_zp, out_zp, lo, hi, mult, shift = _int8_requant(ctx, node, channels)
     if cortex_m.has_dsp(ctx.target):
-        call = cortex_m.conv_call(ctx, node, x.shape, w.data, _bias_data(g, node), in_zp, out_zp, lo, hi, mult,
-                                  shift, g.tensor(node.outputs[0]).shape, node.attrs)
+        call = fast_call(ctx, node, x.shape, w.data, _bias_data(g, node), in_zp, out_zp, lo, hi, mult, shift,
+                         g.tensor(node.outputs[0]).shape, node.attrs)
         if call is not None:
             return [call]
-    params = Conv2DParams(x.shape, w.shape, input_zero_point=in_zp, output_zero_point=out_zp, act_min=lo, act_max=hi,
-                          **_window(node))
-    symbol = ctx.tvm_kernel(conv2d_int8, params, "conv")
-    args = (TensorArg(x.name), ctx.const(w.name), _bias(ctx, node, w.shape[0], "int32"), ctx.derived(mult),
+    params = params_cls(x.shape, w.shape, input_zero_point=in_zp, output_zero_point=out_zp, act_min=lo, act_max=hi,
+                        **_window(node))
+    args = (TensorArg(x.name), ctx.const(w.name), _bias(ctx, node, channels, "int32"), ctx.derived(mult),
             ctx.derived(shift), TensorArg(node.outputs[0]))
-    return [KernelCall(node.name, node.op, symbol, args)]
+    return [KernelCall(node.name, node.op, ctx.tvm_kernel(make_int8, params, tag), args)]
 
 
-@rule("conv2d", "float32")
-def conv2d_float_rule(ctx, node):
+def windowed_float_rule(ctx, node):
+    params_cls, _, make_float, axis, _, tag = _WINDOWED[node.op]
     g = ctx.graph
     x, w = g.tensor(node.inputs[0]), g.tensor(node.inputs[1])
     lo, hi = float_activation_range(node.attrs["activation"])
-    params = Conv2DParams(x.shape, w.shape, act_min=lo, act_max=hi, **_window(node))
-    symbol = ctx.tvm_kernel(conv2d_float32, params, "conv")
-    args = (TensorArg(x.name), ctx.const(w.name), _bias(ctx, node, w.shape[0], "float32"), TensorArg(node.outputs[0]))
-    return [KernelCall(node.name, node.op, symbol, args)]
+    params = params_cls(x.shape, w.shape, act_min=lo, act_max=hi, **_window(node))
+    args = (TensorArg(x.name), ctx.const(w.name), _bias(ctx, node, w.shape[axis], "float32"),
+            TensorArg(node.outputs[0]))
+    return [KernelCall(node.name, node.op, ctx.tvm_kernel(make_float, params, tag), args)]
 
 
-@rule("depthwise_conv2d", "int8")
-def depthwise_int8_rule(ctx, node):
-    g = ctx.graph
-    x, w = g.tensor(node.inputs[0]), g.tensor(node.inputs[1])
-    in_zp, out_zp, lo, hi, mult, shift = _int8_requant(ctx, node, w.shape[3])
-    if cortex_m.has_dsp(ctx.target):
-        call = cortex_m.dwconv_call(ctx, node, x.shape, w.data, _bias_data(g, node), in_zp, out_zp, lo, hi, mult,
-                                    shift, g.tensor(node.outputs[0]).shape, node.attrs)
-        if call is not None:
-            return [call]
-    params = DepthwiseConv2DParams(x.shape, w.shape, input_zero_point=in_zp, output_zero_point=out_zp, act_min=lo,
-                                   act_max=hi, **_window(node))
-    symbol = ctx.tvm_kernel(depthwise_conv2d_int8, params, "dwconv")
-    args = (TensorArg(x.name), ctx.const(w.name), _bias(ctx, node, w.shape[3], "int32"), ctx.derived(mult),
-            ctx.derived(shift), TensorArg(node.outputs[0]))
-    return [KernelCall(node.name, node.op, symbol, args)]
-
-
-@rule("depthwise_conv2d", "float32")
-def depthwise_float_rule(ctx, node):
-    g = ctx.graph
-    x, w = g.tensor(node.inputs[0]), g.tensor(node.inputs[1])
-    lo, hi = float_activation_range(node.attrs["activation"])
-    params = DepthwiseConv2DParams(x.shape, w.shape, act_min=lo, act_max=hi, **_window(node))
-    symbol = ctx.tvm_kernel(depthwise_conv2d_float32, params, "dwconv")
-    args = (TensorArg(x.name), ctx.const(w.name), _bias(ctx, node, w.shape[3], "float32"), TensorArg(node.outputs[0]))
-    return [KernelCall(node.name, node.op, symbol, args)]
+for _op in _WINDOWED:
+    rule(_op, "int8")(windowed_int8_rule)
+    rule(_op, "float32")(windowed_float_rule)

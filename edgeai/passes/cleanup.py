@@ -19,7 +19,7 @@ def eliminate_dead_nodes(graph: Graph) -> PassResult:
     return PassResult(graph.replace(nodes=kept), len(kept) != len(graph.nodes))
 
 
-def _dequantized(t: Tensor, out: Tensor) -> np.ndarray:
+def _dequantized(t: Tensor) -> np.ndarray:
     q = t.quant
     data = t.data.astype(np.float64)
     scale, zp = np.asarray(q.scale), np.asarray(q.zero_point, np.float64)
@@ -38,7 +38,7 @@ def _evaluate(node, inputs: list, out) -> np.ndarray | None:
     op, a = node.op, node.attrs
     x = inputs[0]
     if op == "dequantize":
-        return _dequantized(x, out) if x.quant is not None else None
+        return _dequantized(x) if x.quant is not None else None
     if op == "reshape":
         return x.data.reshape(out.shape)
     if op == "transpose":
@@ -95,7 +95,7 @@ def dequantize_hybrid_weights(graph: Graph) -> PassResult:
             if w.is_constant and w.dtype == "int8" and w.quant is not None:
                 name = f"{w.name}:float"
                 if name not in tensors:
-                    tensors[name] = Tensor(name, w.shape, "float32", _dequantized(w, w))
+                    tensors[name] = Tensor(name, w.shape, "float32", _dequantized(w))
                 node = node.with_(inputs=(node.inputs[0], name) + tuple(node.inputs[2:]))
                 changed = True
         nodes.append(node)

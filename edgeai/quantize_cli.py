@@ -1,6 +1,7 @@
 """`edgeai quantize`: parse the arguments and call edgeai.quantize.quantize.
 
-Wired into edgeai/cli.py with `add_parser(subparsers)`; `run(args)` returns the exit code.
+Wired into edgeai/cli.py with `add_parser(subparsers)`; `run(args)` returns the exit code. It lives outside
+the edgeai.quantize package so that building the CLI parser does not import onnx and onnxruntime.
 """
 
 from __future__ import annotations
@@ -8,7 +9,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from edgeai.quantize.observers import OBSERVERS
 
 
 def add_parser(subparsers):
@@ -22,7 +22,7 @@ def add_parser(subparsers):
                    help="folder of .npy (one sample or a batch [N, ...] per file), .npz (one array per input "
                         "name) or images (needs Pillow)")
     p.add_argument("-o", "--output", metavar="OUT", help="QDQ model to write (default: MODEL_int8.onnx)")
-    p.add_argument("--observer", choices=OBSERVERS, default="minmax", help="activation range observer")
+    p.add_argument("--observer", default="minmax", help="activation range observer: minmax, percentile or entropy")
     p.add_argument("--percentile", type=float, default=99.99, help="percentile for --observer percentile")
     p.add_argument("--per-tensor", action="store_true", help="one weight scale per tensor, not per channel")
     p.add_argument("--float-layer", action="append", default=[], metavar="NAME",
@@ -39,7 +39,12 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
+    from edgeai.errors import EdgeAIError
     from edgeai.quantize import quantize
+    from edgeai.quantize.observers import OBSERVERS
+
+    if args.observer not in OBSERVERS:
+        raise EdgeAIError(f"--observer {args.observer!r}: choose one of {', '.join(OBSERVERS)}")
 
     out = Path(args.output) if args.output else Path(args.model).with_name(Path(args.model).stem + "_int8.onnx")
     result = quantize(args.model, args.calibration, out, observer=args.observer,
