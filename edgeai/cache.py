@@ -26,11 +26,14 @@ def compiler_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def library_key(model_path: Path, target: str, prefix: str) -> str:
+def library_key(model_path: Path, target: str, prefix: str, numerics: str | None = None) -> str:
     digest = hashlib.sha256(Path(model_path).read_bytes())
     digest.update(f"\0{target}\0{prefix}\0{compiler_fingerprint()}".encode())
+    if numerics:
+        digest.update(f"\0{numerics}".encode())
     return digest.hexdigest()[:20]
 
 
-def library_dir(model_path: Path, target: str, prefix: str) -> Path:
-    return cache_root() / "libraries" / f"{Path(model_path).stem}-{target}-{library_key(model_path, target, prefix)}"
+def library_dir(model_path: Path, target: str, prefix: str, numerics: str | None = None) -> Path:
+    key = library_key(model_path, target, prefix, numerics)
+    return cache_root() / "libraries" / f"{Path(model_path).stem}-{target}-{key}"

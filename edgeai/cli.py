@@ -72,7 +72,7 @@ def _cmd_analyze(args) -> int:
 def _cmd_compile(args) -> int:
     from edgeai.compile import compile_model
 
-    compiled = compile_model(args.model, args.target, args.output, args.prefix)
+    compiled = compile_model(args.model, args.target, args.output, args.prefix, args.numerics)
     result = {"library": str(compiled.path), "prefix": compiled.prefix, "target": compiled.target,
               "arena_bytes": compiled.desc["arena_size"], "weight_bytes": compiled.desc["weight_bytes"],
               "layers": len(compiled.desc["layers"])}
@@ -262,6 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="library folder (default: the content-addressed cache)")
     p.add_argument("--prefix", default="model", help="C identifier prefixing every symbol (default model)")
     p.add_argument("--build", action="store_true", help="also build it: host shared library or target firmware")
+    p.add_argument("--numerics", choices=("tflite", "onnx"),
+                   help="integer arithmetic to reproduce: tflite (LiteRT's) or onnx (onnxruntime's, the QDQ "
+                        "graph's meaning); default: the model format's own")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_compile)
 

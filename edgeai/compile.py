@@ -23,8 +23,11 @@ class CompiledModel:
 
 
 def compile_model(model: str | Path | Graph, target: str = "host", out_dir: str | Path | None = None,
-                  prefix: str = "model") -> CompiledModel:
-    """Compile `model` for `target` into `out_dir`. The folder appears whole or not at all."""
+                  prefix: str = "model", numerics: str | None = None) -> CompiledModel:
+    """Compile `model` for `target` into `out_dir`. The folder appears whole or not at all.
+
+    numerics: None keeps each int8 node's own (TFLite files: 'tflite', ONNX QDQ: 'onnx'); 'tflite' or 'onnx'
+    sets every int8 node to it (edgeai.ops.registry.NUMERICS)."""
     from compilers.c.emit import check_prefix
     from edgeai.frontends import load
     from edgeai.memory import plan_memory
@@ -37,13 +40,17 @@ def compile_model(model: str | Path | Graph, target: str = "host", out_dir: str 
     if out_dir is None and not isinstance(model, Graph):
         from edgeai.cache import library_dir
 
-        cached = library_dir(Path(model), tgt.name, prefix)
+        cached = library_dir(Path(model), tgt.name, prefix, numerics)
         _recover(cached)
         if (cached / "model.json").is_file():  # complete libraries only: they appear by rename
             return CompiledModel(cached, prefix, tgt.name, json.loads((cached / "model.json").read_text()))
         out_dir = cached
     graph = model if isinstance(model, Graph) else load(model)
     graph = default_pipeline(graph)
+    if numerics is not None:
+        from edgeai.passes.qdq import with_numerics
+
+        graph = with_numerics(graph, numerics)
     plan = plan_memory(graph)
     _check_fits(graph, plan, tgt)
     from compilers.c.emit import emit_library  # TVM is imported only for a model that can be compiled

@@ -7,6 +7,11 @@ import math
 from edgeai.errors import ModelError
 
 
+def numerics(node) -> str:
+    """'tflite' or 'onnx': whose integer arithmetic this int8 node must reproduce (edgeai.ops.registry.NUMERICS)."""
+    return node.attrs.get("numerics", "tflite")
+
+
 def tensor_quant(graph, name: str, node):
     t = graph.tensor(name)
     if t.quant is None:

@@ -9,6 +9,10 @@ from edgeai.errors import ModelError, UnsupportedOpError
 
 REQUIRED = object()
 ACTIVATIONS = ("none", "relu", "relu6", "relu_n1_to_1")
+# Whose integer arithmetic an int8 node reproduces: TFLite's (fixed-point multipliers, two roundings; what
+# LiteRT computes) or ONNX's (dequantize, the op in exact arithmetic, quantize once, halves to even; what a
+# QDQ ONNX graph means). Every op accepts it; only int8 lowering rules read it.
+NUMERICS = ("tflite", "onnx")
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,10 @@ class OpDef:
     doc: str = ""
 
     def check_attrs(self, node_name: str, given: dict[str, Any]) -> dict[str, Any]:
+        numerics = given.get("numerics", "tflite")
+        if numerics not in NUMERICS:
+            raise ModelError(f"node {node_name!r} ({self.name}): numerics {numerics!r} must be one of {list(NUMERICS)}")
+        given = {k: v for k, v in given.items() if k != "numerics"}
         unknown = set(given) - set(self.attrs)
         if unknown:
             raise ModelError(f"node {node_name!r} ({self.name}): unknown attribute(s) {sorted(unknown)}")
@@ -39,6 +47,8 @@ class OpDef:
                 checked[key] = spec.default
                 continue
             checked[key] = _coerce(node_name, self.name, key, spec, given[key])
+        if numerics != "tflite":  # the default stays implicit, so printed graphs and caches do not change
+            checked["numerics"] = numerics
         return checked
 
 

@@ -100,6 +100,9 @@ def fuse_qdq(graph: Graph) -> PassResult:
         if float_bias is not None:
             new_inputs[2] = _quantize_bias(float_bias, graph.tensor(new_inputs[0]), graph.tensor(new_inputs[1]), tensors)
         attrs = dict(node.attrs)
+        # A quantize that rounds halves to even is ONNX's QuantizeLinear: the fused node then computes what
+        # the QDQ graph means (one exact rounding), not TFLite's fixed-point approximation of it.
+        attrs["numerics"] = "onnx" if quant_node.attrs["rounding"] == "half_even" else "tflite"
         if activation:
             attrs["activation"] = activation if attrs.get("activation", "none") == "none" else attrs["activation"]
         replaced[node.name] = node.with_(inputs=tuple(new_inputs), outputs=(q_out.name,), attrs=attrs)
@@ -117,6 +120,14 @@ def fuse_qdq(graph: Graph) -> PassResult:
     from edgeai.passes.cleanup import eliminate_dead_nodes
 
     return PassResult(eliminate_dead_nodes(graph.replace(nodes=nodes, tensors=tensors)).graph, True)
+
+
+def with_numerics(graph: Graph, numerics: str) -> Graph:
+    """Every int8 node set to reproduce `numerics` ('tflite' or 'onnx'): for an ONNX file converted from an int8
+    TFLite model, 'tflite' makes it compute what LiteRT computes on the original."""
+    nodes = [n.with_(attrs={**n.attrs, "numerics": numerics}) if graph.tensor(n.outputs[0]).dtype == "int8" else n
+             for n in graph.nodes]
+    return graph.replace(nodes=nodes)
 
 
 def drop_requantize_identity(graph: Graph) -> PassResult:
