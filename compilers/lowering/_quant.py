@@ -12,6 +12,12 @@ def numerics(node) -> str:
     return node.attrs.get("numerics", "tflite")
 
 
+def accumulator_rounding(node, tflite: str = "double") -> str:
+    """How a conv/FC accumulator is requantized (compilers.tvm.kernels._common.ROUNDINGS): one rounding with
+    halves to even for ONNX numerics, else TFLite's `tflite` (two roundings; LiteRT's FC rounds once)."""
+    return "half_even" if numerics(node) == "onnx" else tflite
+
+
 def tensor_quant(graph, name: str, node):
     t = graph.tensor(name)
     if t.quant is None:

@@ -6,7 +6,8 @@ import numpy as np
 
 from compilers.c.calls import KernelCall, TensorArg
 from compilers.lowering import cortex_m
-from compilers.lowering._quant import float_activation_range, int8_activation_range, scale_zp, tensor_quant
+from compilers.lowering._quant import (accumulator_rounding, float_activation_range, int8_activation_range, scale_zp,
+                                       tensor_quant)
 from compilers.lowering.registry import rule
 from compilers.tvm.kernels.conv2d import Conv2DParams, conv2d_float32, conv2d_int8
 from compilers.tvm.kernels.depthwise_conv2d import DepthwiseConv2DParams, depthwise_conv2d_float32, depthwise_conv2d_int8
@@ -57,13 +58,14 @@ def windowed_int8_rule(ctx, node):
     x, w = g.tensor(node.inputs[0]), g.tensor(node.inputs[1])
     channels = w.shape[axis]
     in_zp, out_zp, lo, hi, mult, shift = _int8_requant(ctx, node, channels)
+    rounding = accumulator_rounding(node)
     if cortex_m.has_dsp(ctx.target):
         call = fast_call(ctx, node, x.shape, w.data, _bias_data(g, node), in_zp, out_zp, lo, hi, mult, shift,
-                         g.tensor(node.outputs[0]).shape, node.attrs)
+                         g.tensor(node.outputs[0]).shape, node.attrs, rounding)
         if call is not None:
             return [call]
     params = params_cls(x.shape, w.shape, input_zero_point=in_zp, output_zero_point=out_zp, act_min=lo, act_max=hi,
-                        **_window(node))
+                        rounding=rounding, **_window(node))
     args = (TensorArg(x.name), ctx.const(w.name), _bias(ctx, node, channels, "int32"), ctx.derived(mult),
             ctx.derived(shift), TensorArg(node.outputs[0]))
     return [KernelCall(node.name, node.op, ctx.tvm_kernel(make_int8, params, tag), args)]

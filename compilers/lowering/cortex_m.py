@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from compilers.c.calls import KernelCall, TensorArg
+from compilers.tvm.requant import half_even_ties_possible
 
 NN_FILE = "nn_s8.c"
 _ARGS = "(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* geom, int8_t* output)"
@@ -42,11 +43,14 @@ def _pairs(words16: np.ndarray) -> np.ndarray:
     return (lo | (hi << 16)).astype(np.uint32).view(np.int32)
 
 
-def _tflite_requantize(acc: int, m: int, shift: int, single_rounding: bool) -> int:
-    """TFLite's integer requantization of one accumulator (reference semantics, in Python ints)."""
-    if single_rounding:
+def _requantize(acc: int, m: int, shift: int, rounding: str) -> int:
+    """One accumulator requantized as the TVM kernels do (_common.ROUNDINGS), in Python ints."""
+    if rounding != "double":
         total = 31 - shift
-        return (acc * m + (1 << (total - 1))) >> total
+        p = acc * m
+        if rounding == "half_even":
+            return (p + (1 << (total - 1)) - 1 + ((p >> total) & 1)) >> total
+        return (p + (1 << (total - 1))) >> total
     a = acc * (1 << max(shift, 0))
     r = (a * m + (1 << 30)) >> 31  # SaturatingRoundingDoublingHighMul (floor form, exact)
     e = max(-shift, 0)
@@ -56,8 +60,11 @@ def _tflite_requantize(acc: int, m: int, shift: int, single_rounding: bool) -> i
 
 
 def _channel_constants(w2d: np.ndarray, bias, in_zp: int, out_zp: int, lo: int, hi: int, mult, shift,
-                       single_rounding: bool):
+                       rounding: str):
     """(scale per channel, channel[O4, 4] int32) or None when the fast requantization is not exact.
+
+    rounding: compilers.tvm.kernels._common.ROUNDINGS. The kernel rounds single-rounding halves up, which is
+    also "half_even" wherever no accumulator within reach lands on a half (requant.half_even_ties_possible).
 
     A channel whose weights are all zero (pruned; such channels often carry a saturated bias) has a
     constant output: it is computed here with TFLite's arithmetic and the constants reproduce it.
@@ -70,6 +77,9 @@ def _channel_constants(w2d: np.ndarray, bias, in_zp: int, out_zp: int, lo: int, 
     start = bias64 - in_zp * w64.sum(axis=1)
     bound = np.abs(start) + 128 * np.abs(w64).sum(axis=1)
     mult, shift = np.asarray(mult, np.int64), np.asarray(shift, np.int64)
+    single_rounding = rounding != "double"
+    if rounding == "half_even" and np.any(live & half_even_ties_possible(mult, shift, bound)):
+        return None
     chan = np.zeros((o4, 4), np.int64)
     chan[o:, 2] = 0 if single_rounding else 1
     if single_rounding:
@@ -91,7 +101,7 @@ def _channel_constants(w2d: np.ndarray, bias, in_zp: int, out_zp: int, lo: int, 
     chan[:o, 0] = start * scale
     chan[:o, 1] = mult
     for c in np.flatnonzero(~live):  # constant output v: start 0, multiplier 0, rounding constant gives v
-        v = min(max(out_zp + _tflite_requantize(int(bias64[c]), int(mult[c]), int(shift[c]), single_rounding), lo), hi)
+        v = min(max(out_zp + _requantize(int(bias64[c]), int(mult[c]), int(shift[c]), rounding), lo), hi)
         chan[c] = (0, 0, v, 0) if single_rounding else (0, 0, 1, 1 + 2 * v)
     return scale, chan.astype(np.int32)
 
@@ -125,7 +135,7 @@ def _two_row_stream(ws: np.ndarray, chan: np.ndarray, in_zp: int) -> np.ndarray:
 
 
 def conv_call(ctx, node, x_shape, w: np.ndarray, bias, in_zp, out_zp, lo, hi, mult, shift, out_shape, attrs,
-              single_rounding=False):
+              rounding="double"):
     """CONV_2D (w [O, KH, KW, C]) or FULLY_CONNECTED (as 1x1, x_shape [1, rows, 1, K]) → edgeai_conv_s8."""
     n, h, wd, c = x_shape
     o, kh, kw, _ = w.shape
@@ -136,7 +146,7 @@ def conv_call(ctx, node, x_shape, w: np.ndarray, bias, in_zp, out_zp, lo, hi, mu
     seg4 = -(-seg // 4) * 4
     if kh * seg4 > MAX_PATCH:
         return None
-    consts = _channel_constants(w.reshape(o, -1), bias, in_zp, out_zp, lo, hi, mult, shift, single_rounding)
+    consts = _channel_constants(w.reshape(o, -1), bias, in_zp, out_zp, lo, hi, mult, shift, rounding)
     if consts is None:
         return None
     scale, chan = consts
@@ -147,7 +157,7 @@ def conv_call(ctx, node, x_shape, w: np.ndarray, bias, in_zp, out_zp, lo, hi, mu
     wr = wr.reshape(o4 // 4, 4, kh, seg4 // 4, 4).transpose(0, 2, 3, 1, 4)[..., [0, 2, 1, 3]]
     packed = _pairs(wr.reshape(-1, 4)).reshape(-1)
     geom = _geom(h, wd, c, out_shape[1], out_shape[2], o, kh, kw, sh, sw, pt, pl, in_zp, out_zp, lo, hi,
-                 int(single_rounding), seg4, int(seg % 4 == 0),
+                 int(rounding != "double"), seg4, int(seg % 4 == 0),
                  int(bool(np.any(np.all(chan[:, 1].reshape(-1, 4) == 0, axis=1)))))
     symbol = ctx.c_kernel(NN_FILE, *CONV)
     return KernelCall(node.name, node.op, symbol, (TensorArg(node.inputs[0]), ctx.derived(packed),
@@ -155,16 +165,18 @@ def conv_call(ctx, node, x_shape, w: np.ndarray, bias, in_zp, out_zp, lo, hi, mu
                                                    TensorArg(node.outputs[0])))
 
 
-def dwconv_call(ctx, node, x_shape, w: np.ndarray, bias, in_zp, out_zp, lo, hi, mult, shift, out_shape, attrs):
-    """DEPTHWISE_CONV_2D (w [1, KH, KW, C], depth multiplier 1, C % 4 == 0) → edgeai_dwconv_s8."""
+def dwconv_call(ctx, node, x_shape, w: np.ndarray, bias, in_zp, out_zp, lo, hi, mult, shift, out_shape, attrs,
+                rounding="double"):
+    """DEPTHWISE_CONV_2D (w [1, KH, KW, C], depth multiplier 1, C % 4 == 0) → edgeai_dwconv_s8, which requantizes
+    with TFLite's two roundings only."""
     n, h, wd, c = x_shape
     _, kh, kw, o = w.shape
     (sh, sw), (dh, dw), (pt, pl, _, _) = attrs["strides"], attrs["dilations"], attrs["padding"]
-    if n != 1 or (dh, dw) != (1, 1) or o != c or c % 4 or c > MAX_DW_CHANNELS or kh * kw > MAX_TAPS:
+    if rounding != "double" or n != 1 or (dh, dw) != (1, 1) or o != c or c % 4 or c > MAX_DW_CHANNELS or kh * kw > MAX_TAPS:
         return None
     taps = kh * kw
     wt = w.reshape(taps, c).T  # [C, taps]
-    consts = _channel_constants(wt, bias, in_zp, out_zp, lo, hi, mult, shift, False)
+    consts = _channel_constants(wt, bias, in_zp, out_zp, lo, hi, mult, shift, "double")
     if consts is None:
         return None
     scale, chan = consts
@@ -194,7 +206,7 @@ def add_call(ctx, node, size: int, zp1: int, zp2: int, zo: int, lo: int, hi: int
     x = np.where(x >= 128, x - 256, x)  # the table index is the byte as unsigned
     tables = []
     for zp, m, sh in ((zp1, q.input1_multiplier, q.input1_shift), (zp2, q.input2_multiplier, q.input2_shift)):
-        tables.append(np.array([_tflite_requantize((int(v) - zp) << q.left_shift, m, sh, False) for v in x],
+        tables.append(np.array([_requantize((int(v) - zp) << q.left_shift, m, sh, "double") for v in x],
                                np.int64))
     scale = 2 << left
     if (np.abs(tables[0]).max() + np.abs(tables[1]).max()) * scale > _INT32_MAX:

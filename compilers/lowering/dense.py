@@ -6,7 +6,8 @@ import numpy as np
 
 from compilers.c.calls import KernelCall, TensorArg
 from compilers.lowering import cortex_m
-from compilers.lowering._quant import float_activation_range, int8_activation_range, scale_zp, tensor_quant
+from compilers.lowering._quant import (accumulator_rounding, float_activation_range, int8_activation_range, numerics,
+                                       scale_zp, tensor_quant)
 from compilers.lowering.registry import rule
 from compilers.tvm.kernels.fully_connected import FullyConnectedParams, fully_connected_float32, fully_connected_int8
 from compilers.tvm.requant import per_channel_multipliers, per_tensor_fc_multiplier
@@ -34,20 +35,21 @@ def fc_int8_rule(ctx, node):
     wq = tensor_quant(g, node.inputs[1], node)
     if any(z != 0 for z in wq.zero_point):
         raise ModelError(f"node {node.name!r} (fully_connected): int8 weights must be symmetric (zero point 0)")
-    if wq.per_tensor:
+    if wq.per_tensor and numerics(node) == "tflite":
         # TFLite's per-tensor path multiplies the scales in float32, the per-channel one in double.
         m, s = per_tensor_fc_multiplier(in_scale, wq.scale[0], out_scale)
         mult, shift = np.full(n, m, np.int32), np.full(n, s, np.int32)
     else:
-        mult, shift = per_channel_multipliers(in_scale, wq.scale, out_scale)
+        mult, shift = per_channel_multipliers(in_scale, np.broadcast_to(np.asarray(wq.scale), (n,)), out_scale)
     lo, hi = int8_activation_range(node.attrs["activation"], out_scale, out_zp)
-    params = FullyConnectedParams(rows, k, n, input_zero_point=in_zp, output_zero_point=out_zp, act_min=lo, act_max=hi)
+    params = FullyConnectedParams(rows, k, n, input_zero_point=in_zp, output_zero_point=out_zp, act_min=lo, act_max=hi,
+                                  rounding=accumulator_rounding(node, "single"))
     if cortex_m.has_dsp(ctx.target):
         w = g.tensor(node.inputs[1]).data.reshape(n, 1, 1, k)
         bias = g.tensor(node.inputs[2]).data if len(node.inputs) > 2 and node.inputs[2] else None
         attrs = {"strides": (1, 1), "dilations": (1, 1), "padding": (0, 0, 0, 0)}
         call = cortex_m.conv_call(ctx, node, (1, rows, 1, k), w, bias, in_zp, out_zp, lo, hi, mult, shift,
-                                  (1, rows, 1, n), attrs, single_rounding=params.single_rounding)
+                                  (1, rows, 1, n), attrs, params.rounding)
         if call is not None:
             return [call]
     symbol = ctx.tvm_kernel(fully_connected_int8, params, "fc")

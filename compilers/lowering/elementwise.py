@@ -7,9 +7,9 @@ import numpy as np
 
 from compilers.c.calls import KernelCall, TensorArg
 from compilers.lowering import cortex_m
-from compilers.lowering._quant import float_activation_range, int8_activation_range, scale_zp
+from compilers.lowering._quant import float_activation_range, int8_activation_range, numerics, scale_zp
 from compilers.lowering.registry import rule
-from compilers.tvm.kernels.add import AddParams, add_float32, add_int8
+from compilers.tvm.kernels.add import AddParams, add_float32, add_int8, add_int8_onnx, exact_add_multipliers
 from compilers.tvm.requant import add_quant_params
 from edgeai.errors import UnsupportedOpError
 
@@ -33,6 +33,10 @@ def add_int8_rule(ctx, node):
     (s1, z1), (s2, z2) = scale_zp(g, node.inputs[0], node), scale_zp(g, node.inputs[1], node)
     so, zo = scale_zp(g, node.outputs[0], node)
     lo, hi = int8_activation_range(node.attrs["activation"], so, zo)
+    if numerics(node) == "onnx":
+        params = AddParams(shape, input1_zero_point=z1, input2_zero_point=z2, output_zero_point=zo,
+                           exact=exact_add_multipliers(s1, s2, so), act_min=lo, act_max=hi)
+        return [KernelCall(node.name, node.op, ctx.tvm_kernel(add_int8_onnx, params, "add"), args)]
     quant = add_quant_params(s1, s2, so)
     if cortex_m.has_dsp(ctx.target) and not any(g.tensor(n).is_constant for n in node.inputs[:2]):
         call = cortex_m.add_call(ctx, node, int(np.prod(shape)), z1, z2, zo, lo, hi, quant)

@@ -1,29 +1,38 @@
-"""average_pool2d → TVM kernels. TFLite requires int8 average pooling to keep its input's quantization."""
+"""average_pool2d → TVM kernels. TFLite requires int8 average pooling to keep its input's quantization; with ONNX
+numerics the pool may requantize (a QDQ graph's AveragePool between two different quantizations)."""
 
 from __future__ import annotations
 
 from compilers.c.calls import KernelCall, TensorArg
-from compilers.lowering._quant import float_activation_range, int8_activation_range, scale_zp
+from compilers.lowering._quant import float_activation_range, int8_activation_range, numerics, scale_zp
 from compilers.lowering.registry import rule
 from compilers.tvm.kernels.avg_pool2d import AvgPool2DParams, avg_pool2d_float32, avg_pool2d_int8
+from compilers.tvm.requant import exact_multiplier
 from edgeai.errors import ModelError
 
 
-def _params(node, shape, lo, hi):
+def _params(node, shape, lo, hi, rescale=None):
     a = node.attrs
     return AvgPool2DParams(shape, tuple(a["kernel"]), stride=tuple(a["strides"]), padding=tuple(a["padding"]),
-                           act_min=lo, act_max=hi)
+                           act_min=lo, act_max=hi, rescale=rescale)
 
 
 @rule("average_pool2d", "int8")
 def avgpool_int8_rule(ctx, node):
     g = ctx.graph
     qin, qout = scale_zp(g, node.inputs[0], node), scale_zp(g, node.outputs[0], node)
-    if abs(qin[0] - qout[0]) > 1e-6 * qin[0] or qin[1] != qout[1]:
+    rescale = None
+    if numerics(node) == "onnx":
+        try:
+            rescale = (qin[1], qout[1], *exact_multiplier(qin[0] / qout[0], f"node {node.name!r} (average_pool2d)"))
+        except ValueError as e:
+            raise ModelError(str(e)) from None
+    elif abs(qin[0] - qout[0]) > 1e-6 * qin[0] or qin[1] != qout[1]:
         raise ModelError(f"node {node.name!r} (average_pool2d): int8 input and output quantization differ "
-                         f"({qin} vs {qout}); requantizing pools are not supported")
+                         f"({qin} vs {qout}); TFLite's int8 average pool keeps its input's")
     lo, hi = int8_activation_range(node.attrs["activation"], *qout)
-    symbol = ctx.tvm_kernel(avg_pool2d_int8, _params(node, g.tensor(node.inputs[0]).shape, lo, hi), "avgpool")
+    params = _params(node, g.tensor(node.inputs[0]).shape, lo, hi, rescale)
+    symbol = ctx.tvm_kernel(avg_pool2d_int8, params, "avgpool")
     return [KernelCall(node.name, node.op, symbol, (TensorArg(node.inputs[0]), TensorArg(node.outputs[0])))]
 
 

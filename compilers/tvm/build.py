@@ -24,6 +24,7 @@ import os
 import re
 from dataclasses import dataclass
 
+import numpy as np
 import tvm
 from tvm import ir, te, tirx
 from tvm.s_tir import pipeline as _s_tir_pipeline
@@ -115,9 +116,38 @@ def _build(kernels: list[Kernel], target):
         return tvm.tirx.build(_module(kernels), target=target, pipeline="edgeai")
 
 
+# TVM's C printer writes float32 constants with 7 significant digits (std::scientific), which is not enough to
+# give back the float32 a kernel asked for (a quantization scale of 1/255 came out 2e-7 off and moved
+# roundings); TVMScript prints them exactly, so each printed literal is replaced by the one constant it stands for.
+_C_FLOAT = re.compile(r"(?<![\w.])(\d\.\d{6}e[+-]\d\d)f")
+_SCRIPT_FLOAT = re.compile(r"T\.float32\((-?[0-9.]+(?:e[+-]?\d+)?)\)")
+
+
+def _exact_float_literals(src: str, kernels: list[Kernel]) -> str:
+    """Each kernel's definition, with its own constants: two kernels may hold constants 7 digits cannot tell apart."""
+    starts = sorted((src.find(k.tvm_prototype + " {"), k) for k in kernels if _C_FLOAT.search(src))
+    starts = [(i, k) for i, k in starts if i >= 0]
+    if not starts:
+        return src
+    pieces = [src[:starts[0][0]]]
+    for n, (i, k) in enumerate(starts):
+        end = starts[n + 1][0] if n + 1 < len(starts) else len(src)
+        values = sorted({abs(float(np.float32(v))) for v in _SCRIPT_FLOAT.findall(k.func.script())})
+        pieces.append(_C_FLOAT.sub(lambda m: _exact(m, values), src[i:end]))
+    return "".join(pieces)
+
+
+def _exact(match, values: list[float]) -> str:
+    printed = float(match.group(1))
+    near = [v for v in values if abs(v - printed) <= 5e-7 * printed]
+    if len(near) != 1 or near[0] == printed:
+        return match.group(0)
+    return f"{near[0]:.9e}f"
+
+
 def build_c_source(kernels: list[Kernel]) -> str:
     """All kernels of one model in one module, as freestanding C99 source."""
-    src = _build(kernels, "c").inspect_source()
+    src = _exact_float_literals(_build(kernels, "c").inspect_source(), kernels)
     for k in kernels:
         count = src.count(k.tvm_prototype)
         if count == 0:

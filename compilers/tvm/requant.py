@@ -135,12 +135,13 @@ def te_requantize(shape, value, multiplier, shift, name: str):
     return te.compute(shape, low, name=name)
 
 
-def te_requantize_single_rounding(shape, value, multiplier, shift, name: str):
-    """(x * multiplier + 2**(30 - shift)) >> (31 - shift) in int64: one rounding, half up.
+def te_requantize_single_rounding(shape, value, multiplier, shift, name: str, half_even: bool = False):
+    """x * multiplier / 2**(31 - shift) in int64 with one rounding: halves up, or to even (half_even).
 
-    LiteRT 2.3's reference FULLY_CONNECTED int8 rounds like this (measured on ad01_int8: the
-    two-step MultiplyByQuantizedMultiplier differs by 1 LSB on 11 of 1416 outputs, this on none),
-    while its CONV_2D/DEPTHWISE_CONV_2D/ADD use the two-step rounding.
+    Halves up is LiteRT 2.3's reference FULLY_CONNECTED int8 (measured on ad01_int8: the two-step
+    MultiplyByQuantizedMultiplier differs by 1 LSB on 11 of 1416 outputs, this on none), while its
+    CONV_2D/DEPTHWISE_CONV_2D/ADD use the two-step rounding. Halves to even is ONNX's QuantizeLinear
+    applied to the exact value: what a QDQ graph means.
     """
     from tvm import te, tirx
 
@@ -148,10 +149,53 @@ def te_requantize_single_rounding(shape, value, multiplier, shift, name: str):
         x, m, s = value(*i), multiplier(*i), shift(*i)
         m = tirx.const(m, "int32") if isinstance(m, int) else m
         total = tirx.const(31 - s, "int64") if isinstance(s, int) else (31 - s).astype("int64")
+        product = x.astype("int64") * m.astype("int64")
+        if half_even:
+            return te_shift_half_even(product, total).astype("int32")
         rnd = tirx.const(1, "int64") << (total - 1)
-        return ((x.astype("int64") * m.astype("int64") + rnd) >> total).astype("int32")
+        return ((product + rnd) >> total).astype("int32")
 
     return te.compute(shape, body, name=name)
+
+
+def te_shift_half_even(x, total):
+    """x / 2**total (int64, total >= 1) rounded to nearest, ties to even: adding 2**(total-1) - 1 plus the
+    lowest bit of the quotient carries exactly when the remainder is over a half, or a half of an odd one."""
+    from tvm import tirx
+
+    one = tirx.const(1, "int64")
+    return (x + (one << (total - 1)) - one + ((x >> total) & one)) >> total
+
+
+def te_divide_half_even(x, divisor):
+    """x / divisor (int64, divisor > 0) rounded to nearest, ties to even."""
+    from tvm import tirx
+
+    q, r = tirx.floordiv(x, divisor), tirx.floormod(x, divisor)
+    up = tirx.Select(2 * r == divisor, q & tirx.const(1, "int64"),
+                     tirx.Select(2 * r > divisor, tirx.const(1, "int64"), tirx.const(0, "int64")))
+    return q + up
+
+
+def exact_multiplier(real: float, what: str) -> tuple[int, int]:
+    """real = multiplier / 2**total with multiplier < 2**31 (31 significant bits) and total >= 1, for one
+    rounding of an int64 product: the requantization of ONNX numerics."""
+    m, shift = quantize_multiplier(real)
+    if m == 0 or 31 - shift < 1:
+        raise ValueError(f"{what}: scale ratio {real:g} cannot be requantized (must be in (2**-32, 2**30))")
+    return m, 31 - shift
+
+
+def half_even_ties_possible(multiplier, shift, acc_bound) -> np.ndarray:
+    """Per channel: can acc * multiplier / 2**(31 - shift) fall exactly on a half for some |acc| <= acc_bound?
+    Only then do halves-up and halves-to-even differ. With multiplier = odd * 2**k a half needs acc = odd *
+    2**(30 - shift - k), which no acc within the bound is when that power exceeds it."""
+    m = np.atleast_1d(np.asarray(multiplier, np.int64))
+    s = np.broadcast_to(np.asarray(shift, np.int64), m.shape)
+    bound = np.broadcast_to(np.asarray(acc_bound, np.int64), m.shape)
+    k = np.array([(int(v) & -int(v)).bit_length() - 1 if v else 0 for v in m], np.int64)
+    z = 30 - s - k
+    return (m != 0) & (z >= 0) & (np.left_shift(1, np.clip(z, 0, 62)) <= bound)
 
 
 def te_saturating_rounding_doubling_high_mul(a, b):

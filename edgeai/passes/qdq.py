@@ -22,20 +22,32 @@ ACTIVATION_OPS = {"relu": "relu", "relu6": "relu6"}
 _WITH_BIAS = ("conv2d", "depthwise_conv2d", "fully_connected")
 
 
-def _quantize_bias(bias: Tensor, x: Tensor, w: Tensor, tensors: dict) -> str:
-    """A float bias of an int8 op as int32 with scale input_scale × weight_scale (per output channel),
+def _quantize_bias(name: str, real: np.ndarray, x: Tensor, w: Tensor, tensors: dict) -> str:
+    """A real bias of an int8 op as int32 with scale input_scale × weight_scale (per output channel),
     zero point 0, rounded half to even and saturated, as onnxruntime's quantizer does."""
     w_scale = np.asarray(w.quant.scale, np.float64)
     scale = x.quant.scale[0] * w_scale
-    channels = bias.size
+    channels = real.size
     scale = np.broadcast_to(scale, (channels,))
-    q = np.clip(np.rint(bias.data.reshape(channels).astype(np.float64) / scale), -2**31, 2**31 - 1).astype(np.int32)
-    name = f"{bias.name}:int32"
+    q = np.clip(np.rint(real.reshape(channels).astype(np.float64) / scale), -2**31, 2**31 - 1).astype(np.int32)
+    name = f"{name}:int32"
     per_tensor = w.quant.per_tensor
     tensors[name] = Tensor(name, (channels,), "int32", q, Quantization(
         (float(scale[0]),) if per_tensor else tuple(float(s) for s in scale),
         (0,) if per_tensor else (0,) * channels, None if per_tensor else 0))
     return name
+
+
+def _matched_bias(bias: Tensor, x: Tensor, w: Tensor, tensors: dict) -> str:
+    """An int32 bias whose scale is not input_scale × weight_scale (within float32 rounding) brought to it, since
+    the int8 kernels add the bias to the accumulator: one rounding, halves to even."""
+    channels = bias.size
+    want = np.broadcast_to(x.quant.scale[0] * np.asarray(w.quant.scale, np.float64), (channels,))
+    have = np.broadcast_to(np.asarray(bias.quant.scale, np.float64), (channels,))
+    if np.all(np.abs(have - want) <= 1e-6 * want) and not any(bias.quant.zero_point):
+        return bias.name
+    zp = np.broadcast_to(np.asarray(bias.quant.zero_point, np.float64), (channels,))
+    return _quantize_bias(bias.name, (bias.data.reshape(channels).astype(np.float64) - zp) * have, x, w, tensors)
 
 
 def _activation_of(node) -> str | None:
@@ -98,7 +110,11 @@ def fuse_qdq(graph: Graph) -> PassResult:
         if q_out.dtype != "int8":
             continue
         if float_bias is not None:
-            new_inputs[2] = _quantize_bias(float_bias, graph.tensor(new_inputs[0]), graph.tensor(new_inputs[1]), tensors)
+            new_inputs[2] = _quantize_bias(float_bias.name, float_bias.data, graph.tensor(new_inputs[0]),
+                                           graph.tensor(new_inputs[1]), tensors)
+        elif node.op in _WITH_BIAS and len(new_inputs) > 2 and new_inputs[2]:
+            new_inputs[2] = _matched_bias(graph.tensor(new_inputs[2]), graph.tensor(new_inputs[0]),
+                                          graph.tensor(new_inputs[1]), tensors)
         attrs = dict(node.attrs)
         # A quantize that rounds halves to even is ONNX's QuantizeLinear: the fused node then computes what
         # the QDQ graph means (one exact rounding), not TFLite's fixed-point approximation of it.

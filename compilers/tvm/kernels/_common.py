@@ -13,16 +13,24 @@ def conv_output_size(size: int, kernel: int, stride: int, dilation: int, pad_bef
     return (size + pad_before + pad_after - dilation * (kernel - 1) - 1) // stride + 1
 
 
+# How an accumulator becomes int8: TFLite's two-step MultiplyByQuantizedMultiplier ("double"), LiteRT's
+# single rounding, halves up ("single", its FULLY_CONNECTED), or one rounding with halves to even
+# ("half_even": ONNX numerics, what a QDQ graph means).
+ROUNDINGS = ("double", "single", "half_even")
+
+
 def requantize_to_int8(
-    shape, acc, bias, multiplier, shift, output_zero_point: int, act_min: int, act_max: int, single_rounding=False
+    shape, acc, bias, multiplier, shift, output_zero_point: int, act_min: int, act_max: int, rounding="double"
 ):
-    """TFLite: acc + bias, MultiplyByQuantizedMultiplier per output channel (the last index), + output
-    zero point, clamp to the activation range. Stages: REQUANT_STAGES (or SINGLE_ROUNDING_STAGES)."""
+    """acc + bias, scaled by multiplier * 2**(shift - 31) per output channel (the last index) with `rounding`,
+    + output zero point, clamp to the activation range. Stages: requant_stages(rounding)."""
+    if rounding not in ROUNDINGS:
+        raise ValueError(f"rounding {rounding!r} is not one of {ROUNDINGS}")
     args = (shape, lambda *i: acc[i] + bias[i[-1]], lambda *i: multiplier[i[-1]], lambda *i: shift[i[-1]])
-    if single_rounding:
-        scaled = te_requantize_single_rounding(*args, "requant_scaled")
-    else:
+    if rounding == "double":
         scaled = te_requantize(*args, "requant_scaled")
+    else:
+        scaled = te_requantize_single_rounding(*args, "requant_scaled", half_even=rounding == "half_even")
     return te.compute(
         shape,
         lambda *i: tirx.min(tirx.max(scaled[i] + output_zero_point, act_min), act_max).astype("int8"),
@@ -64,5 +72,6 @@ def fuse_elementwise(tensors: list[te.Tensor], output: str, producers: list[str]
     return sch.mod["main"]
 
 
-REQUANT_STAGES = ["requant_scaled_high", "requant_scaled", "requant"]
-SINGLE_ROUNDING_STAGES = ["requant_scaled", "requant"]
+def requant_stages(rounding: str) -> list[str]:
+    """The epilogue stages requantize_to_int8 creates, producers first."""
+    return ["requant_scaled_high", "requant_scaled", "requant"] if rounding == "double" else ["requant_scaled", "requant"]

@@ -1,7 +1,9 @@
-"""ADD of two same-shape tensors (no broadcasting yet), TFLite reference semantics.
+"""ADD of two same-shape tensors (no broadcasting yet).
 
-int8 (input1, input2, output): both inputs are offset by their zero points, shifted left by 20,
-scaled to a common scale, summed, scaled to the output (requant.add_quant_params), offset, clamped.
+int8 (input1, input2, output), TFLite reference semantics: both inputs are offset by their zero points,
+shifted left by 20, scaled to a common scale, summed, scaled to the output (requant.add_quant_params),
+offset, clamped. int8 with ONNX numerics (add_int8_onnx): s1 (x1 - z1) + s2 (x2 - z2) quantized to the
+output's scale with one rounding, halves to even (exact_add_multipliers).
 float32 (input1, input2, output). The output may alias an input (in-place), so nothing is restrict.
 """
 
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 from tvm import te, tirx
 
 from ..build import Kernel, KernelArg, plain_c_kernel
-from ..requant import AddQuantParams, te_requantize
+from ..requant import AddQuantParams, te_requantize, te_shift_half_even
 from ._common import clamp_float, fuse_elementwise
 
 
@@ -22,9 +24,10 @@ class AddParams:
     input1_zero_point: int = 0
     input2_zero_point: int = 0
     output_zero_point: int = 0
-    quant: AddQuantParams | None = None  # int8 only
+    quant: AddQuantParams | None = None  # int8, TFLite numerics
     act_min: float = -128
     act_max: float = 127
+    exact: tuple[int, int, int] | None = None  # int8, ONNX numerics: exact_add_multipliers
 
 
 def add_int8(name: str, p: AddParams) -> Kernel:
@@ -63,3 +66,35 @@ def add_float32(name: str, p: AddParams) -> Kernel:
     b = te.placeholder(p.shape, "float32", "input2")
     out = te.compute(p.shape, lambda *i: clamp_float(a[i] + b[i], p.act_min, p.act_max), name="add")
     return plain_c_kernel(name, [KernelArg(a, "input1"), KernelArg(b, "input2"), KernelArg(out, "output", const=False)])
+
+
+def exact_add_multipliers(input1_scale: float, input2_scale: float, output_scale: float) -> tuple[int, int, int]:
+    """(m1, m2, total) with s1 / s_out = m1 / 2**total and s2 / s_out = m2 / 2**total, the larger multiplier
+    using 31 bits: a common denominator, so the sum is rounded once."""
+    import math
+
+    ratios = (float(input1_scale) / float(output_scale), float(input2_scale) / float(output_scale))
+    total = 31 - math.frexp(max(ratios))[1]
+    while max(round(r * 2.0 ** total) for r in ratios) >= 1 << 31:
+        total -= 1
+    if total < 1:
+        raise ValueError(f"add: input/output scale ratios {ratios} are too large to requantize")
+    return round(ratios[0] * 2.0 ** total), round(ratios[1] * 2.0 ** total), total
+
+
+def add_int8_onnx(name: str, p: AddParams) -> Kernel:
+    if p.exact is None:
+        raise ValueError(f"{name}: ONNX int8 add needs AddParams.exact (exact_add_multipliers)")
+    m1, m2, total = p.exact
+    a = te.placeholder(p.shape, "int8", "input1")
+    b = te.placeholder(p.shape, "int8", "input2")
+
+    def body(*i):
+        wide = lambda x, zp, m: (x[i].astype("int64") - zp) * tirx.const(m, "int64")  # noqa: E731
+        total_ = tirx.const(total, "int64")
+        q = te_shift_half_even(wide(a, p.input1_zero_point, m1) + wide(b, p.input2_zero_point, m2), total_)
+        return tirx.min(tirx.max(q.astype("int32") + p.output_zero_point, int(p.act_min)), int(p.act_max)).astype("int8")
+
+    out = te.compute(p.shape, body, name="add")
+    args = [KernelArg(a, "input1"), KernelArg(b, "input2"), KernelArg(out, "output", const=False)]
+    return plain_c_kernel(name, args)

@@ -1,7 +1,8 @@
-"""AVERAGE_POOL_2D, NHWC, TFLite reference semantics: the average is over the points inside the
-image only (count = non-padded points); int8 rounds half away from zero, (sum +- count/2) / count.
+"""AVERAGE_POOL_2D, NHWC: the average is over the points inside the image only (count = non-padded points).
 
-Arguments: (input, output) for both int8 and float32.
+int8, TFLite reference semantics (same quantization in and out): (sum +- count/2) / count, halves away from
+zero. int8, ONNX numerics (AvgPool2DParams.rescale set): the exact mean of the dequantized inputs quantized to
+the output's scale, one rounding, halves to even. Arguments: (input, output) for both int8 and float32.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from tvm import te, tirx
 
 from ..build import Kernel, KernelArg, plain_c_kernel
+from ..requant import te_divide_half_even
 from ._common import clamp_float, conv_output_size, fuse_epilogue
 
 
@@ -22,6 +24,9 @@ class AvgPool2DParams:
     padding: tuple[int, int, int, int] = (0, 0, 0, 0)  # top, left, bottom, right
     act_min: float = -128
     act_max: float = 127
+    # ONNX numerics: (input zero point, output zero point, multiplier, total) with input_scale / output_scale
+    # = multiplier / 2**total (requant.exact_multiplier); None: TFLite's, same quantization in and out.
+    rescale: tuple[int, int, int, int] | None = None
 
     @property
     def output_shape(self) -> tuple[int, int, int, int]:
@@ -58,7 +63,12 @@ def avg_pool2d_int8(name: str, p: AvgPool2DParams) -> Kernel:
 
     def average(n, oh, ow, c):
         s, k = acc[n, oh, ow, c], count(oh, ow)
-        q = tirx.Select(s > 0, tirx.truncdiv(s + k // 2, k), tirx.truncdiv(s - k // 2, k))
+        if p.rescale is None:
+            q = tirx.Select(s > 0, tirx.truncdiv(s + k // 2, k), tirx.truncdiv(s - k // 2, k))
+        else:
+            zin, zout, m, total = p.rescale
+            centered = (s - k * zin).astype("int64") * tirx.const(m, "int64")
+            q = te_divide_half_even(centered, k.astype("int64") << tirx.const(total, "int64")).astype("int32") + zout
         return tirx.min(tirx.max(q, int(p.act_min)), int(p.act_max)).astype("int8")
 
     out = te.compute(p.output_shape, average, name="average")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from tvm import te, tirx
 
 from ..build import Kernel, KernelArg, plain_c_kernel
-from ._common import REQUANT_STAGES, clamp_float, conv_output_size, fuse_epilogue, requantize_to_int8
+from ._common import clamp_float, conv_output_size, fuse_epilogue, requant_stages, requantize_to_int8
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class Conv2DParams:
     output_zero_point: int = 0  # int8 only
     act_min: float = -128  # int8: int range; float32: float range (fused activation)
     act_max: float = 127
+    rounding: str = "double"  # int8 only: _common.ROUNDINGS
 
     @property
     def output_shape(self) -> tuple[int, int, int, int]:
@@ -72,12 +73,12 @@ def conv2d_int8(name: str, p: Conv2DParams) -> Kernel:
     shift = te.placeholder((o,), "int32", "shift")
     acc = _conv_sum(p, inp, filt, lambda x, f: (x.astype("int32") - p.input_zero_point) * f.astype("int32"), "int32")
     out = requantize_to_int8(
-        p.output_shape, acc, bias, mult, shift, p.output_zero_point, int(p.act_min), int(p.act_max)
+        p.output_shape, acc, bias, mult, shift, p.output_zero_point, int(p.act_min), int(p.act_max), p.rounding
     )
     tensors = [inp, filt, bias, mult, shift, out]
     names = ["input", "filter", "bias", "multiplier", "shift", "output"]
     args = [KernelArg(t, n) for t, n in zip(tensors[:-1], names)] + [KernelArg(out, "output", const=False, restrict=True)]
-    return plain_c_kernel(name, args, fuse_epilogue(tensors, "acc", REQUANT_STAGES, 3))
+    return plain_c_kernel(name, args, fuse_epilogue(tensors, "acc", requant_stages(p.rounding), 3))
 
 
 def conv2d_float32(name: str, p: Conv2DParams) -> Kernel:

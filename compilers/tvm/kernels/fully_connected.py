@@ -1,7 +1,7 @@
 """FULLY_CONNECTED: input [B, IN] (any leading shape flattened by the caller), weights [OUT, IN].
 
 int8 (input, filter, bias[OUT], multiplier[OUT], shift[OUT], output[B, OUT]), requantized with
-LiteRT 2.3's single rounding by default (FullyConnectedParams.single_rounding); per-tensor weights pass
+LiteRT 2.3's single rounding by default (FullyConnectedParams.rounding); per-tensor weights pass
 the same multiplier/shift OUT times (requant.per_tensor_fc_multiplier). float32 (input, filter, bias,
 output). TFLite reference semantics: sum filter * (input - input_zero_point) + bias, requantize, clamp.
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from tvm import te
 
 from ..build import Kernel, KernelArg, plain_c_kernel
-from ._common import REQUANT_STAGES, SINGLE_ROUNDING_STAGES, clamp_float, fuse_epilogue, requantize_to_int8
+from ._common import clamp_float, fuse_epilogue, requant_stages, requantize_to_int8
 
 
 @dataclass(frozen=True)
@@ -25,9 +25,8 @@ class FullyConnectedParams:
     output_zero_point: int = 0
     act_min: float = -128
     act_max: float = 127
-    # LiteRT 2.3's reference FC int8 requantizes with one rounding (requant.te_requantize_single_rounding);
-    # False gives TFLite's two-step MultiplyByQuantizedMultiplier (as CONV_2D uses).
-    single_rounding: bool = True
+    # LiteRT 2.3's reference FC int8 requantizes with one rounding, halves up (_common.ROUNDINGS).
+    rounding: str = "single"
 
 
 def _fc(p: FullyConnectedParams, dtype: str):
@@ -49,12 +48,12 @@ def fully_connected_int8(name: str, p: FullyConnectedParams) -> Kernel:
     shift = te.placeholder((p.out_features,), "int32", "shift")
     out = requantize_to_int8(
         (p.batch, p.out_features), acc, bias, mult, shift, p.output_zero_point, int(p.act_min), int(p.act_max),
-        p.single_rounding,
+        p.rounding,
     )
     tensors = [inp, filt, bias, mult, shift, out]
     names = ["input", "filter", "bias", "multiplier", "shift"]
     args = [KernelArg(t, n) for t, n in zip(tensors[:-1], names)] + [KernelArg(out, "output", const=False, restrict=True)]
-    return plain_c_kernel(name, args, fuse_epilogue(tensors, "acc", SINGLE_ROUNDING_STAGES if p.single_rounding else REQUANT_STAGES, 1))
+    return plain_c_kernel(name, args, fuse_epilogue(tensors, "acc", requant_stages(p.rounding), 1))
 
 
 def fully_connected_float32(name: str, p: FullyConnectedParams) -> Kernel:
