@@ -23,8 +23,11 @@ def avgpool_int8_rule(ctx, node):
     qin, qout = scale_zp(g, node.inputs[0], node), scale_zp(g, node.outputs[0], node)
     rescale = None
     if numerics(node) == "onnx":
+        kh, kw = node.attrs["kernel"]
+        window = kh * kw if tuple(node.attrs["padding"]) == (0, 0, 0, 0) else 1  # see AvgPool2DParams.rescale
         try:
-            rescale = (qin[1], qout[1], *exact_multiplier(qin[0] / qout[0], f"node {node.name!r} (average_pool2d)"))
+            rescale = (qin[1], qout[1], *exact_multiplier(qin[0] / (qout[0] * window),
+                                                          f"node {node.name!r} (average_pool2d)"))
         except ValueError as e:
             raise ModelError(str(e)) from None
     elif abs(qin[0] - qout[0]) > 1e-6 * qin[0] or qin[1] != qout[1]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from tvm import te, tirx
 
 from ..build import Kernel, KernelArg, plain_c_kernel
-from ..requant import te_divide_half_even
+from ..requant import te_divide_half_even, te_shift_half_even
 from ._common import clamp_float, conv_output_size, fuse_epilogue
 
 
@@ -25,7 +25,8 @@ class AvgPool2DParams:
     act_min: float = -128
     act_max: float = 127
     # ONNX numerics: (input zero point, output zero point, multiplier, total) with input_scale / output_scale
-    # = multiplier / 2**total (requant.exact_multiplier); None: TFLite's, same quantization in and out.
+    # = multiplier / 2**total (requant.exact_multiplier), divided by the window size too when there is no
+    # padding (no division left at run time); None: TFLite's, same quantization in and out.
     rescale: tuple[int, int, int, int] | None = None
 
     @property
@@ -68,7 +69,11 @@ def avg_pool2d_int8(name: str, p: AvgPool2DParams) -> Kernel:
         else:
             zin, zout, m, total = p.rescale
             centered = (s - k * zin).astype("int64") * tirx.const(m, "int64")
-            q = te_divide_half_even(centered, k.astype("int64") << tirx.const(total, "int64")).astype("int32") + zout
+            if p.padding == (0, 0, 0, 0):  # whole windows: 1 / count is in the multiplier, a shift divides
+                q = te_shift_half_even(centered, tirx.const(total, "int64"))
+            else:
+                q = te_divide_half_even(centered, k.astype("int64") << tirx.const(total, "int64"))
+            q = q.astype("int32") + zout
         return tirx.min(tirx.max(q, int(p.act_min)), int(p.act_max)).astype("int8")
 
     out = te.compute(p.output_shape, average, name="average")
