@@ -372,3 +372,168 @@ def test_qlinear_matmul_becomes_one_int8_fully_connected(tmp_path):
     ref = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
     out = ir_eval.run(g, {"x": x})[g.outputs[0]]
     assert np.abs(out.astype(int) - ref.astype(int)).max() <= 1
+
+
+# -- compiled on the host and compared with onnxruntime ----------------------------------------------------------
+def _compiled_and_ort(path: Path, feeds: list[list[np.ndarray]], out_dir: Path, numerics=None):
+    """Every output of the compiled model and of onnxruntime (no graph optimizations) on each feed."""
+    from edgeai.compile import compile_model
+    from edgeai.runtime.host import HostSession
+
+    session = HostSession(compile_model(path, "host", out_dir, numerics=numerics).path)
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    ref = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    names = [i.name for i in ref.get_inputs()]
+    return [(session.run(xs), ref.run(None, dict(zip(names, xs)))) for xs in feeds]
+
+
+def _lsb_diff(got, want) -> np.ndarray:
+    return np.abs(got.astype(np.int64) - want.astype(np.int64))
+
+
+def _pad_modes_model(tmp_path):
+    """Conv (stored NHWC) → Pad reflect → Pad edge → Pad wrap, pads given in NCHW and on every axis but N."""
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], kernel_shape=[1, 1]),
+             helper.make_node("Pad", ["c", "p1"], ["r"], mode="reflect"),
+             helper.make_node("Pad", ["r", "p2"], ["e"], mode="edge"),
+             helper.make_node("Pad", ["e", "p3"], ["y"], mode="wrap")]
+    inits = [("w", _w(4, 3, 1, 1)), ("p1", np.array([0, 1, 2, 0, 0, 2, 1, 3], np.int64)),
+             ("p2", np.array([0, 2, 0, 1, 0, 0, 3, 2], np.int64)), ("p3", np.array([0, 1, 1, 0, 0, 2, 0, 4], np.int64))]
+    return _save(tmp_path, "pad_modes", nodes, [_vi("x", [1, 3, 5, 6])], [_vi("y", [1, 12, 12, 16])], inits, opset=19)
+
+
+def test_pad_modes_map_nchw_pads_to_nhwc(tmp_path):
+    g = load_onnx(_pad_modes_model(tmp_path))
+    pads = [(n.attrs["mode"], n.attrs["pads"]) for n in g.nodes if n.op == "pad"]
+    # ONNX [N, C, H, W] before/after → stored NHWC [N, H, W, C] before/after
+    assert pads == [("reflect", (0, 2, 0, 1, 0, 1, 3, 2)), ("edge", (0, 0, 1, 2, 0, 3, 2, 0)),
+                    ("wrap", (0, 1, 0, 1, 0, 0, 4, 2))]
+
+
+@pytest.mark.toolchain
+def test_pad_modes_float_match_onnxruntime(tmp_path, tmp_cache):
+    rng = np.random.default_rng(8)
+    feeds = [[rng.uniform(-2, 2, (1, 3, 5, 6)).astype(np.float32)] for _ in range(3)]
+    for (got,), (want,) in _compiled_and_ort(_pad_modes_model(tmp_path), feeds, tmp_path / "lib"):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_pad_mode_errors_name_the_node(tmp_path):
+    nodes = [helper.make_node("Relu", ["x"], ["r"]), helper.make_node("Pad", ["r", "p"], ["y"], mode="reflect",
+                                                                       name="too_far")]
+    path = _save(tmp_path, "reflect_far", nodes, [_vi("x", [1, 3])], [_vi("y", [1, 9])],
+                 [("p", np.array([0, 3, 0, 3], np.int64))])
+    with pytest.raises(UnsupportedOpError, match="too_far.*reflect pads"):
+        load_onnx(path)
+
+
+def _qdq_pad_model(tmp_path):
+    """int8 NHWC input → DQ → Transpose to NCHW → Pad reflect → Q → DQ → Pad edge → Q → DQ → Pad constant
+    0.5 → Q into another quantization: three int8 pads after the QDQ fusion (ONNX numerics), the last
+    requantizing."""
+    nodes = [helper.make_node("DequantizeLinear", ["x", "s", "z"], ["xd"]),
+             helper.make_node("Transpose", ["xd"], ["xt"], perm=[0, 3, 1, 2]),
+             helper.make_node("Pad", ["xt", "p_r"], ["r_f"], mode="reflect"),
+             helper.make_node("QuantizeLinear", ["r_f", "s", "z"], ["r"]),
+             helper.make_node("DequantizeLinear", ["r", "s", "z"], ["r_d"]),
+             helper.make_node("Pad", ["r_d", "p_e"], ["e_f"], mode="edge"),
+             helper.make_node("QuantizeLinear", ["e_f", "s", "z"], ["e"]),
+             helper.make_node("DequantizeLinear", ["e", "s", "z"], ["e_d"]),
+             helper.make_node("Pad", ["e_d", "p_y", "v"], ["y_f"]),
+             helper.make_node("QuantizeLinear", ["y_f", "s_y", "z_y"], ["y"])]
+    inits = [("s", np.array(0.05, np.float32)), ("z", np.array(-3, np.int8)),
+             ("p_r", np.array([0, 0, 2, 1, 0, 0, 1, 2], np.int64)),
+             ("p_e", np.array([0, 1, 1, 0, 0, 0, 2, 1], np.int64)),
+             ("p_y", np.array([0, 0, 1, 1, 0, 2, 0, 1], np.int64)), ("v", np.array(0.5, np.float32)),
+             ("s_y", np.array(0.07, np.float32)), ("z_y", np.array(5, np.int8))]
+    return _save(tmp_path, "qdq_pad", nodes, [_vi("x", [1, 4, 5, 3], TensorProto.INT8)],
+                 [_vi("y", [1, 6, 11, 11], TensorProto.INT8)], inits)
+
+
+@pytest.mark.toolchain
+def test_int8_pad_modes_and_requantizing_pad_match_onnxruntime(tmp_path, tmp_cache):
+    path = _qdq_pad_model(tmp_path)
+    g = default_pipeline(load_onnx(path), debug=True)
+    pads = [n for n in g.nodes if n.op == "pad"]
+    assert [n.attrs["mode"] for n in pads] == ["reflect", "edge", "constant"]
+    assert all(g.tensor(n.inputs[0]).dtype == "int8" and n.attrs["numerics"] == "onnx" for n in pads)
+    rng = np.random.default_rng(9)
+    feeds = [[rng.integers(-128, 128, (1, 4, 5, 3)).astype(np.int8)] for _ in range(5)]
+    diffs = [_lsb_diff(got, want) for (got,), (want,) in _compiled_and_ort(path, feeds, tmp_path / "lib")]
+    # 0 of 5 × 726 values differ (1 LSB could: the last pad requantizes by 0.05 / 0.07 exactly, onnxruntime in
+    # float32).
+    assert max(d.max() for d in diffs) <= 1 and sum(int((d > 0).sum()) for d in diffs) <= 10
+
+
+def _per_axis_model(tmp_path):
+    """int8 NCHW input dequantized per channel (axis 1) → Conv (stored NHWC) → QuantizeLinear per channel
+    (axis 1, relabelled to NHWC axis 3) → the int8 output, and its DequantizeLinear as a float output."""
+    rng = np.random.default_rng(10)
+    nodes = [helper.make_node("DequantizeLinear", ["x", "sx", "zx"], ["xd"], axis=1),
+             helper.make_node("Conv", ["xd", "w", "b"], ["c"], pads=[1, 1, 1, 1]),
+             helper.make_node("QuantizeLinear", ["c", "sq", "zq"], ["q"], axis=1),
+             helper.make_node("DequantizeLinear", ["q", "sq", "zq"], ["y"], axis=-3)]
+    inits = [("sx", np.array([0.02, 0.05, 0.1], np.float32)), ("zx", np.array([-5, 0, 7], np.int8)),
+             ("w", _w(4, 3, 3, 3)), ("b", _w(4, seed=1)), ("sq", np.array([0.03, 0.08, 0.05, 0.2], np.float32)),
+             ("zq", rng.integers(-20, 20, 4).astype(np.int8))]
+    return _save(tmp_path, "per_axis", nodes, [_vi("x", [1, 3, 6, 7], TensorProto.INT8)],
+                 [_vi("q", [1, 4, 6, 7], TensorProto.INT8), _vi("y", [1, 4, 6, 7])], inits)
+
+
+@pytest.mark.toolchain
+def test_per_axis_quantize_dequantize_of_activations_match_onnxruntime(tmp_path, tmp_cache):
+    path = _per_axis_model(tmp_path)
+    g = default_pipeline(load_onnx(path), debug=True)
+    dq = next(n for n in g.nodes if n.op == "dequantize" and n.inputs[0] == "x")
+    quant = next(n for n in g.nodes if n.op == "quantize")
+    assert g.tensor("x").quant.axis == 1  # the graph input stays NCHW
+    assert g.tensor(quant.outputs[0]).quant.axis == 3 and g.tensor(quant.inputs[0]).shape == (1, 6, 7, 4)
+    assert g.tensor(g.outputs[0]).quant.axis == 1 and g.tensor(g.outputs[0]).quant.scale[1] == pytest.approx(0.08)
+    assert g.tensor(dq.outputs[0]).shape == (1, 3, 6, 7)
+    rng = np.random.default_rng(11)
+    feeds = [[rng.integers(-128, 128, (1, 3, 6, 7)).astype(np.int8)] for _ in range(3)]
+    for (q, y), (q_ref, y_ref) in _compiled_and_ort(path, feeds, tmp_path / "lib"):
+        # 0 of 3 × 168 int8 values differ; 1 LSB could (the float conv sums in another order than onnxruntime)
+        assert _lsb_diff(q, q_ref).max() <= 1
+        step = np.array([0.03, 0.08, 0.05, 0.2], np.float32).reshape(1, 4, 1, 1)
+        assert (np.abs(y - y_ref) <= step * 1.0001).all()
+        np.testing.assert_allclose(y[q == q_ref], y_ref[q == q_ref], rtol=1e-5)
+
+
+def _concat_model(tmp_path, out_scale=0.5, out_zp=2):
+    """Three int8 inputs in different quantizations → DQ → Concat (axis 1) → Q."""
+    nodes = [helper.make_node("DequantizeLinear", [f"x{i}", f"s{i}", f"z{i}"], [f"d{i}"]) for i in range(3)]
+    nodes += [helper.make_node("Concat", ["d0", "d1", "d2"], ["c"], axis=1),
+              helper.make_node("QuantizeLinear", ["c", "so", "zo"], ["y"])]
+    inits = [("s0", np.array(0.25, np.float32)), ("z0", np.array(1, np.int8)),  # ratio 1/2: ties, halves to even
+             ("s1", np.array(0.11, np.float32)), ("z1", np.array(-7, np.int8)),
+             ("s2", np.array(out_scale, np.float32)), ("z2", np.array(out_zp, np.int8)),  # the output's: a copy
+             ("so", np.array(out_scale, np.float32)), ("zo", np.array(out_zp, np.int8))]
+    return _save(tmp_path, "concat_q", nodes, [_vi(f"x{i}", [1, 2 + i, 3, 4], TensorProto.INT8) for i in range(3)],
+                 [_vi("y", [1, 9, 3, 4], TensorProto.INT8)], inits)
+
+
+@pytest.mark.toolchain
+def test_int8_concat_requantizes_each_input_with_onnx_numerics(tmp_path, tmp_cache):
+    path = _concat_model(tmp_path)
+    g = default_pipeline(load_onnx(path), debug=True)
+    assert [n.op for n in g.nodes] == ["concat"] and g.nodes[0].attrs["numerics"] == "onnx"
+    rng = np.random.default_rng(12)
+    feeds = [[rng.integers(-128, 128, (1, 2 + i, 3, 4)).astype(np.int8) for i in range(3)] for _ in range(5)]
+    feeds.append([np.arange(-128, 128, 10, dtype=np.int8)[:24].reshape(1, 2, 3, 4), *feeds[0][1:]])
+    diffs = []
+    for (got,), (want,) in _compiled_and_ort(path, feeds, tmp_path / "lib"):
+        np.testing.assert_array_equal(got[:, :2], want[:, :2])  # ratio 1/2: exact ties, halves to even
+        np.testing.assert_array_equal(got[:, 5:], want[:, 5:])  # the output's quantization: a copy
+        diffs.append(_lsb_diff(got, want))
+    # 1 of 6 × 108 values differs by 1 LSB: onnxruntime rounds (x + 7) · 0.11 to float32 before dividing by 0.5
+    # (x = 18: 5.5 → 6), the exact value is 5.49999997 → 5.
+    assert max(d.max() for d in diffs) <= 1
+
+
+def test_int8_concat_of_different_quantizations_is_refused_with_tflite_numerics(tmp_path):
+    from edgeai.compile import compile_model
+
+    with pytest.raises(UnsupportedOpError, match="TFLite numerics require equal quantization"):
+        compile_model(_concat_model(tmp_path), "host", tmp_path / "lib", numerics="tflite")

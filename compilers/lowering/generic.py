@@ -3,18 +3,22 @@ transpose, pad, concat, max pooling, mean) to the generic TVM kernels."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from compilers.c.calls import KernelCall, TensorArg
-from compilers.lowering._quant import float_activation_range, int8_activation_range, scale_zp
+from compilers.lowering._quant import float_activation_range, int8_activation_range, numerics, scale_zp, tensor_quant
 from compilers.lowering.registry import rule
 from compilers.tvm.kernels import generic as k
+from compilers.tvm.requant import exact_multiplier
+from edgeai.errors import ModelError, UnsupportedOpError
 
 
 def _arg(ctx, name):
     return ctx.const(name) if ctx.graph.tensor(name).is_constant else TensorArg(name)
 
 
-def _call(ctx, node, make, params, tag):
-    args = tuple(_arg(ctx, n) for n in node.inputs if n) + (TensorArg(node.outputs[0]),)
+def _call(ctx, node, make, params, tag, extra=()):
+    args = tuple(_arg(ctx, n) for n in node.inputs if n) + tuple(extra) + (TensorArg(node.outputs[0]),)
     return [KernelCall(node.name, node.op, ctx.tvm_kernel(make, params, tag), args)]
 
 
@@ -41,18 +45,26 @@ for _op in ("relu", "relu6", "clip", "sigmoid", "tanh"):
     rule(_op, "float32")(_unary)
 
 
+def _quantize_params(ctx, node, t, half_even=True):
+    """QuantizeParams of the int8/uint8 tensor t and the extra kernel arguments: none per tensor, the scale and
+    zero point arrays per axis (the IR's axis, already in the stored order)."""
+    q = tensor_quant(ctx.graph, t.name, node)
+    if q.per_tensor:
+        return k.QuantizeParams(t.shape, q.scale[0], q.zero_point[0], t.dtype, half_even), ()
+    params = k.QuantizeParams(t.shape, 0.0, 0, t.dtype, half_even, q.axis)  # scale, zero point: the arrays
+    return params, (ctx.derived(np.asarray(q.scale, np.float32)), ctx.derived(np.asarray(q.zero_point, np.int32)))
+
+
 @rule("quantize", "float32")
 def quantize_rule(ctx, node):
     out = ctx.graph.tensor(node.outputs[0])
-    scale, zp = scale_zp(ctx.graph, out.name, node)
-    params = k.QuantizeParams(out.shape, scale, zp, out.dtype, node.attrs["rounding"] == "half_even")
-    return _call(ctx, node, k.quantize, params, "quantize")
+    params, extra = _quantize_params(ctx, node, out, node.attrs["rounding"] == "half_even")
+    return _call(ctx, node, k.quantize, params, "quantize", extra)
 
 
 def dequantize_rule(ctx, node):
-    x = ctx.graph.tensor(node.inputs[0])
-    scale, zp = scale_zp(ctx.graph, x.name, node)
-    return _call(ctx, node, k.dequantize, k.QuantizeParams(x.shape, scale, zp, x.dtype), "dequantize")
+    params, extra = _quantize_params(ctx, node, ctx.graph.tensor(node.inputs[0]))
+    return _call(ctx, node, k.dequantize, params, "dequantize", extra)
 
 
 for _dtype in ("int8", "uint8"):
@@ -64,26 +76,47 @@ def transpose_rule(ctx, node):
     return _call(ctx, node, k.transpose, k.TransposeParams(x.shape, tuple(node.attrs["perm"]), x.dtype), "transpose")
 
 
+def _requant(g, node, src: str, dst: str):
+    """How an int8 copy from src to dst requantizes (generic.PadParams.requant): None with equal quantization;
+    with ONNX numerics one exact rounding; TFLite's int8 kernels require equal quantization."""
+    (si, zi), (so, zo) = scale_zp(g, src, node), scale_zp(g, dst, node)
+    if (si, zi) == (so, zo):
+        return None
+    if numerics(node) != "onnx":
+        raise UnsupportedOpError(f"node {node.name!r} ({node.op}): int8 input {src!r} is quantized ({si:g}, {zi}) "
+                                 f"but the output ({so:g}, {zo}); TFLite numerics require equal quantization "
+                                 f"(ONNX numerics requantize: compile with --numerics onnx)")
+    try:
+        return (zi, zo, *exact_multiplier(si / so, f"node {node.name!r} ({node.op})"))
+    except ValueError as e:
+        raise ModelError(str(e)) from None
+
+
 def pad_rule(ctx, node):
-    x = ctx.graph.tensor(node.inputs[0])
-    value = node.attrs["value"]
-    if x.dtype == "int8":  # padding a quantized tensor with real 0 means its zero point
-        value = scale_zp(ctx.graph, x.name, node)[1]
-    return _call(ctx, node, k.pad, k.PadParams(x.shape, tuple(node.attrs["pads"]), value, x.dtype), "pad")
+    g = ctx.graph
+    x, a = g.tensor(node.inputs[0]), node.attrs
+    value, requant = a["value"], None
+    if x.dtype == "int8" and x.quant is not None:  # the real pad value in the output's quantization
+        scale, zp = scale_zp(g, node.outputs[0], node)
+        value = int(np.clip(np.rint(value / scale) + zp, -128, 127))
+        # LiteRT's int8 PAD copies bytes and pads with the output zero point, whatever the quantizations
+        requant = _requant(g, node, x.name, node.outputs[0]) if numerics(node) == "onnx" else None
+    elif x.dtype != "float32":  # plain integers pad with the integer itself
+        value = int(value)
+    params = k.PadParams(x.shape, tuple(a["pads"]), value, x.dtype, a["mode"], requant)
+    return _call(ctx, node, k.pad, params, "pad")
 
 
 def concat_rule(ctx, node):
     g = ctx.graph
     shapes = tuple(g.tensor(n).shape for n in node.inputs)
     dtype = g.tensor(node.inputs[0]).dtype
+    requant = ()
     if dtype == "int8":
-        qs = {scale_zp(g, n, node) for n in list(node.inputs) + list(node.outputs)}
-        if len(qs) != 1:
-            from edgeai.errors import UnsupportedOpError
-
-            raise UnsupportedOpError(f"node {node.name!r} (concat): int8 inputs with different quantization")
+        requant = tuple(_requant(g, node, n, node.outputs[0]) for n in node.inputs)
+        requant = requant if any(requant) else ()
     axis = node.attrs["axis"] % len(shapes[0])
-    return _call(ctx, node, k.concat, k.ConcatParams(shapes, axis, dtype), "concat")
+    return _call(ctx, node, k.concat, k.ConcatParams(shapes, axis, dtype, requant), "concat")
 
 
 def maxpool_rule(ctx, node):

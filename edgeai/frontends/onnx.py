@@ -9,8 +9,11 @@ with a leading Transpose to NCHW) therefore import with no transpose at all.
 Constants are folded at import (onnx's reference evaluator runs shape arithmetic on initializers);
 DequantizeLinear of an int8/int32 initializer becomes an int8/int32 constant with its quantization, so QDQ
 models keep their integer weights for the QDQ fusion pass. QLinearConv/QLinearMatMul import as
-DequantizeLinear → Conv/MatMul → QuantizeLinear (the same fusion makes them int8 ops); LeakyRelu imports as
-alpha·x + (1 - alpha)·relu(x) in float. The int8 graph comes out of `edgeai.passes.default_pipeline`.
+DequantizeLinear → Conv/MatMul → QuantizeLinear (the same fusion makes them int8 ops), and so do the
+com.microsoft QLinear ops onnxruntime's quantizer emits in QOperator format (expanded in the model before shape
+inference, which does not know them); LeakyRelu imports as alpha·x + (1 - alpha)·relu(x) in float. The int8
+graph comes out of `edgeai.passes.default_pipeline`. Quantization of an activation may be per axis (the axis
+relabelled to the stored order); it then stays a float quantize/dequantize.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import numpy as np
 from edgeai.errors import ModelError, UnsupportedOpError
 from edgeai.ir import Graph, Node, Quantization, Tensor, verify
 from edgeai.ops._shapes import same_padding
+from edgeai.ops.layout import PAD_MODES, pad_fits
 
 _DTYPES = {1: "float32", 2: "uint8", 3: "int8", 5: "int16", 6: "int32", 7: "int64", 9: "bool"}
 NHWC = (0, 2, 3, 1)
@@ -71,7 +75,7 @@ def load_onnx(path: str | Path) -> Graph:
         onnx.checker.check_model(model)
     except Exception as e:
         raise ModelError(f"{path}: invalid ONNX model: {str(e).splitlines()[0]}") from None
-    model = _pin_batch(model, path)
+    model = _expand_contrib(_pin_batch(model, path), path)
     try:
         model = onnx.shape_inference.infer_shapes(model, strict_mode=False, data_prop=True)
     except Exception as e:
@@ -109,6 +113,77 @@ def _pin_batch(model, path):
         if dims and not dims[0].HasField("dim_value"):
             dims[0].Clear()
             dims[0].dim_value = 1
+    return model
+
+
+# com.microsoft QOperator ops → the float op between DequantizeLinear and QuantizeLinear. Inputs: (x, scale,
+# zero point) per activation, then the output's (scale, zero point); QLinearConcat puts the output's first.
+CONTRIB = {"QLinearAdd": "Add", "QLinearMul": "Mul", "QLinearSigmoid": "Sigmoid", "QLinearLeakyRelu": "LeakyRelu",
+           "QLinearAveragePool": "AveragePool", "QLinearGlobalAveragePool": "GlobalAveragePool",
+           "QLinearConcat": "Concat"}
+
+
+def _expand_contrib(model, path):
+    """Each com.microsoft op of CONTRIB becomes DequantizeLinear(s) → op → QuantizeLinear in the standard
+    domain (channels_last=1 pools between two Transposes), so that shape inference and the importer know it."""
+    from onnx import helper
+
+    g = model.graph
+    if not any(n.domain == "com.microsoft" and n.op_type in CONTRIB for n in g.node):
+        return model
+    taken = {n for node in g.node for n in list(node.input) + list(node.output)} | {i.name for i in g.initializer}
+    zp_types = {i.name: i.data_type for i in g.initializer}
+
+    def fresh(base):
+        name, k = base, 1
+        while name in taken:
+            k += 1
+            name = f"{base}:{k}"
+        taken.add(name)
+        return name
+
+    nodes = []
+    for node in g.node:
+        op = CONTRIB.get(node.op_type) if node.domain == "com.microsoft" else None
+        if op is None:
+            nodes.append(node)
+            continue
+        name, ins = node.name or node.output[0], list(node.input)
+        if op == "Concat":
+            out_q, triples = ins[:2], [ins[i:i + 3] for i in range(2, len(ins), 3)]
+        else:
+            n_in = 2 if op in ("Add", "Mul") else 1
+            triples, out_q = [ins[3 * i:3 * i + 3] for i in range(n_in)], ins[3 * n_in:3 * n_in + 2]
+        if not out_q or not out_q[0] or not triples or any(len(t) < 2 or not t[0] or not t[1] for t in triples):
+            raise ModelError(f"{path}: node {name!r} ({node.op_type}): missing inputs ({len(ins)} given)")
+        zps = [t[2] for t in triples + [out_q] if len(t) > 2 and t[2]]
+        if len(out_q) < 2 or not out_q[1]:  # QuantizeLinear without a zero point would make uint8
+            if not zps or zps[0] not in zp_types:
+                raise UnsupportedOpError(f"{path}: node {name!r}: {node.op_type} without an output zero point "
+                                         f"of known type is not supported")
+            zero = fresh(f"{name}_zero_point")
+            g.initializer.append(helper.make_tensor(zero, zp_types[zps[0]], [], [0]))
+            out_q = [out_q[0], zero]
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        channels_last = attrs.pop("channels_last", 0)
+        floats = []
+        for k, t in enumerate(triples):
+            floats.append(fresh(f"{name}_dq{k}"))
+            nodes.append(helper.make_node("DequantizeLinear", t[:3], [floats[-1]], name=floats[-1]))
+        if channels_last:  # NHWC in and out: the standard op reads NCHW
+            nchw = fresh(f"{name}_nchw")
+            nodes.append(helper.make_node("Transpose", floats, [nchw], name=nchw, perm=[0, 3, 1, 2]))
+            floats = [nchw]
+        result = fresh(f"{name}_float")
+        nodes.append(helper.make_node(op, floats, [result], name=name, **attrs))
+        if channels_last:
+            nhwc = fresh(f"{name}_nhwc")
+            nodes.append(helper.make_node("Transpose", [result], [nhwc], name=nhwc, perm=[0, 2, 3, 1]))
+            result = nhwc
+        nodes.append(helper.make_node("QuantizeLinear", [result] + out_q, list(node.output[:1]),
+                                      name=f"{name}_quantize"))
+    del g.node[:]
+    g.node.extend(nodes)
     return model
 
 
@@ -192,7 +267,10 @@ class _Importer:
         src = self.tensors[value.name]
         p = tuple(value.perm.index(w) for w in want)  # stored_new axis i = stored_cur axis p[i]
         out_shape = tuple(src.shape[i] for i in p)
-        out = self.new(f"{value.name}_{''.join(map(str, want))}", out_shape, src.dtype, quant=src.quant)
+        quant = src.quant
+        if quant is not None and quant.axis is not None:  # per axis: the axis moves with the data
+            quant = Quantization(quant.scale, quant.zero_point, p.index(quant.axis))
+        out = self.new(f"{value.name}_{''.join(map(str, want))}", out_shape, src.dtype, quant=quant)
         moved = [i for i in p if src.shape[i] != 1]
         if moved == sorted(moved):  # only size-1 axes move: same bytes, a reshape is enough
             self.emit("reshape", [value.name], [out], {"shape": out_shape})
@@ -235,6 +313,8 @@ class _Importer:
         unsupported = []
         for node in g.node:
             self.current = node
+            if unsupported and any(n and n not in self.values for n in node.input):
+                continue  # downstream of an unsupported node: that node is the error to report
             handler = getattr(self, f"op_{node.op_type}", None)
             if node.domain not in ("", "ai.onnx") or handler is None:
                 if self._all_const(node):
@@ -488,6 +568,19 @@ class _Importer:
         axis = self._attrs(node).get("axis", 1)
         return scale, zp, axis
 
+    def _act_quant(self, node, x: Act, scale, zp, axis) -> Quantization:
+        """The quantization of activation x, per tensor or per (logical) axis relabelled to x's stored order."""
+        if self._attrs(node).get("block_size", 0):
+            raise self.fail(node, "blocked quantization is not supported", True)
+        if scale.size == 1:
+            return Quantization((float(scale[0]),), (int(zp.reshape(-1)[0]),))
+        axis %= len(x.perm)
+        stored = x.perm.index(axis)
+        if scale.size != self.tensors[x.name].shape[stored] or zp.size != scale.size:
+            raise self.fail(node, f"{scale.size} scales and {zp.size} zero points for axis {axis} of "
+                                  f"{list(self.logical(node.input[0], node)[0])}")
+        return Quantization(tuple(float(v) for v in scale), tuple(int(v) for v in zp), stored)
+
     def op_DequantizeLinear(self, node):
         x = self.get(node, 0)
         scale, zp, axis = self._qparams(node)
@@ -497,16 +590,14 @@ class _Importer:
             axis = (axis % x.data.ndim) if scale.size > 1 else None
             self.values[node.output[0]] = QConst(x.data, scale, zp.astype(np.int64), axis)
             return
-        if scale.size != 1:
-            raise self.fail(node, "per-axis dequantization of an activation is not supported", True)
         src = self.tensors[x.name]
         if src.dtype not in ("int8", "uint8"):
             raise self.fail(node, f"dequantizing a {src.dtype} activation is not supported", True)
-        if src.quant is None or src.quant.scale != (float(scale[0]),) or src.quant.zero_point != (int(zp[0]),):
-            # Re-label the integer activation with the parameters this DequantizeLinear reads.
+        quant = self._act_quant(node, x, scale, zp, axis)
+        if src.quant != quant:  # re-label the integer activation with the parameters this DequantizeLinear reads
             if src.quant is not None:
                 raise self.fail(node, f"activation {x.name!r} is dequantized with two different parameter sets", True)
-            self.tensors[x.name] = src.with_(quant=Quantization((float(scale[0]),), (int(zp[0]),)))
+            self.tensors[x.name] = src.with_(quant=quant)
         out = self.new(node.output[0], src.shape, "float32")
         self.emit("dequantize", [x.name], [out], name=node.name or node.output[0])
         self.values[node.output[0]] = Act(out, x.perm)
@@ -524,9 +615,7 @@ class _Importer:
             q = np.clip(np.rint(x.data / s) + z, info.min, info.max).astype(dtype)
             self.values[node.output[0]] = Const(q)
             return
-        if scale.size != 1:
-            raise self.fail(node, "per-axis quantization of an activation is not supported", True)
-        quant = Quantization((float(scale[0]),), (int(zp[0]),))
+        quant = self._act_quant(node, x, scale, zp, axis)
         out = self.new(node.output[0], tuple(out_shape[i] for i in x.perm), dtype, quant=quant)
         self.emit("quantize", [x.name], [out], name=node.name or node.output[0])
         self.values[node.output[0]] = Act(out, x.perm)
@@ -559,7 +648,8 @@ class _Importer:
                               quant=self.tensors[xin].quant)
             self.emit("pad", [xin], [padded], {"pads": (0, t, l, 0, 0, b, r, 0), "value": 0.0})
             xin, pads = padded, (0, 0, 0, 0)
-        out = self.new(node.output[0], tuple(out_shape[i] for i in NHWC), dtype)
+        quant = self.tensors[xin].quant if op == "max_pool2d" else None  # an int8 max pool keeps its input's
+        out = self.new(node.output[0], tuple(out_shape[i] for i in NHWC), dtype, quant=quant)
         self.emit(op, [xin], [out], {"kernel": kernel, "strides": strides, "padding": pads},
                   name=node.name or node.output[0])
         self.values[node.output[0]] = Act(out, NHWC)
@@ -606,6 +696,8 @@ class _Importer:
         if not isinstance(x, Act):
             raise self.fail(node, "reshaping a non-constant that is not an activation", True)
         src = self.to_perm(x, self.identity_perm(x), node.input[0] + "_logical")
+        if self.tensors[src].quant is not None and not self.tensors[src].quant.per_tensor:
+            raise self.fail(node, "reshaping an activation quantized per axis is not supported", True)
         out_shape, dtype = self.logical(node.output[0], node)
         out = self.new(node.output[0], out_shape, dtype, quant=self.tensors[src].quant)
         self.emit("reshape", [src], [out], {"shape": out_shape}, name=node.name or node.output[0])
@@ -643,23 +735,36 @@ class _Importer:
         x = self.get(node, 0)
         a = self._attrs(node)
         mode = a.get("mode", b"constant")
-        if (mode.decode() if isinstance(mode, bytes) else mode) != "constant":
+        mode = mode.decode() if isinstance(mode, bytes) else mode
+        if mode not in PAD_MODES:
             raise self.fail(node, f"pad mode {mode!r} is not supported", True)
         pads = a.get("pads")
         if pads is None:
             pads = self.const_of(node, 1, "pads").tolist()
         value = float(self.const_of(node, 2, "constant_value").reshape(-1)[0]) if self.get(node, 2) is not None else 0.0
-        rank = len(x.perm)
+        rank = len(x.perm) if isinstance(x, Act) else x.q.ndim
         if len(node.input) > 3 and node.input[3]:  # opset 18: pads only for the listed axes
             axes = [int(ax) % rank for ax in self.const_of(node, 3, "axes").tolist()]
             full = [0] * (2 * rank)
             for i, ax in enumerate(axes):
                 full[ax], full[ax + rank] = pads[i], pads[i + len(axes)]
             pads = full
+        if isinstance(x, QConst):  # a dequantized constant: fold it here (numpy's modes are ONNX's)
+            kw = {"constant_values": value} if mode == "constant" else {}
+            self.values[node.output[0]] = Const(np.pad(x.real(), [(pads[i], pads[i + rank]) for i in range(rank)],
+                                                       mode, **kw))
+            return
+        src, shape = self.tensors[x.name], self.logical(node.input[0], node)[0]
+        if not pad_fits(mode, shape, pads):
+            raise self.fail(node, f"{mode} pads {list(pads)} larger than the input {list(shape)} allows", True)
+        if src.quant is not None:  # an integer Pad of a quantized tensor: the value given is an integer
+            if not src.quant.per_tensor:
+                raise self.fail(node, "padding an activation quantized per axis is not supported", True)
+            value = (value - src.quant.zero_point[0]) * src.quant.scale[0]
         stored = [pads[p] for p in x.perm] + [pads[p + rank] for p in x.perm]
         out_shape, dtype = self.logical(node.output[0], node)
-        out = self.new(node.output[0], tuple(out_shape[i] for i in x.perm), dtype)
-        self.emit("pad", [x.name], [out], {"pads": tuple(int(p) for p in stored), "value": value},
+        out = self.new(node.output[0], tuple(out_shape[i] for i in x.perm), dtype, quant=src.quant)
+        self.emit("pad", [x.name], [out], {"pads": tuple(int(p) for p in stored), "value": value, "mode": mode},
                   name=node.name or node.output[0])
         self.values[node.output[0]] = Act(out, x.perm)
 

@@ -42,16 +42,33 @@ def _concat(node, graph):
 register(OpDef(name="concat", attrs={"axis": Attr(int)}, infer_shapes=_concat, num_inputs=(1, 1 << 16)))
 
 
+PAD_MODES = ("constant", "reflect", "edge", "wrap")  # ONNX Pad's modes (numpy's names)
+
+
+def pad_fits(mode: str, shape, pads) -> bool:
+    """Whether one copy of the input is enough: reflect pads an axis of size d by at most d - 1, wrap by d."""
+    reach = {"reflect": 1, "wrap": 0}.get(mode)
+    return reach is None or all(max(pads[i], pads[i + len(shape)]) <= d - reach for i, d in enumerate(shape))
+
+
 def _pad(node, graph):
     x = graph.tensor(node.inputs[0]).shape
     pads = node.attrs["pads"]  # before..., after... (ONNX order)
     if len(pads) != 2 * len(x) or min(pads) < 0:
         raise ModelError(f"node {node.name!r} (pad): pads {list(pads)} do not fit rank {len(x)}")
+    if not pad_fits(node.attrs["mode"], x, pads):
+        raise ModelError(f"node {node.name!r} (pad): {node.attrs['mode']} pads {list(pads)} are too large for "
+                         f"shape {list(x)}")
     return [tuple(d + pads[i] + pads[i + len(x)] for i, d in enumerate(x))]
 
 
+# value: the real number constant mode pads with (an int8 tensor pads with its quantization of it); reflect
+# mirrors without repeating the edge, edge repeats it, wrap tiles: these copy values, so int8 needs no arithmetic.
 register(OpDef(
-    name="pad", attrs={"pads": Attr(("ints", None)), "value": Attr(float, 0.0)}, infer_shapes=_pad, num_inputs=(1, 1)
+    name="pad",
+    attrs={"pads": Attr(("ints", None)), "value": Attr(float, 0.0), "mode": Attr(str, "constant", PAD_MODES)},
+    infer_shapes=_pad,
+    num_inputs=(1, 1),
 ))
 
 

@@ -1,7 +1,9 @@
 """Simple kernels every graph may need around the heavy ops: elementwise with broadcasting, activations,
 quantize/dequantize, transpose, pad, concat, max pooling, mean. Plain TE, no schedule: they move little data.
 
-Every kernel takes (inputs..., output) pointers; shapes and constants are baked in.
+Every kernel takes (inputs..., output) pointers; shapes and constants are baked in, except the scale and
+zero point arrays of a per-axis quantize/dequantize, which come as (input, scale, zero_point, output).
+int8 pad and concat may requantize what they copy (ONNX numerics: one rounding, halves to even).
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from dataclasses import dataclass
 from tvm import s_tir, te, tirx
 
 from ..build import Kernel, KernelArg, plain_c_kernel
+from ..requant import te_shift_half_even
 from ._common import conv_output_size, fuse_epilogue
+
 
 def _out(t):
     return KernelArg(t, "output", const=False)
@@ -85,27 +89,51 @@ class QuantizeParams:
     zero_point: int
     dtype: str = "int8"
     half_even: bool = True  # ONNX QuantizeLinear; TFLite QUANTIZE rounds halves away from zero
+    axis: int | None = None  # per axis: scale and zero point are arrays of shape[axis] (float32, int32) inputs
+
+
+def _qparams(p: QuantizeParams):
+    """(placeholders, scale(i), zero_point(i)): constants, or per-axis arrays read at index i[axis]."""
+    if p.axis is None:
+        return [], lambda i: tirx.const(p.scale, "float32"), lambda i: tirx.const(p.zero_point, "int32")
+    n = p.shape[p.axis]
+    scale, zp = te.placeholder((n,), "float32", "scale"), te.placeholder((n,), "int32", "zero_point")
+    return [scale, zp], lambda i: scale[i[p.axis]], lambda i: zp[i[p.axis]]
 
 
 def quantize(name: str, p: QuantizeParams) -> Kernel:
     x = te.placeholder(p.shape, "float32", "input")
     lo, hi = (-128, 127) if p.dtype == "int8" else (0, 255)
+    extra, scale, zp = _qparams(p)
 
     def body(*i):
-        scaled = x[i] / tirx.const(p.scale, "float32")
+        scaled = x[i] / scale(i)
         r = tirx.nearbyint(scaled) if p.half_even else tirx.round(scaled)
-        v = r + tirx.const(float(p.zero_point), "float32")
+        v = r + zp(i).astype("float32")
         return tirx.min(tirx.max(v, tirx.const(float(lo), "float32")), tirx.const(float(hi), "float32")).astype(p.dtype)
 
     out = te.compute(p.shape, body, name="quantize")
-    return plain_c_kernel(name, [KernelArg(x, "input"), _out(out)])
+    return plain_c_kernel(name, [KernelArg(t, t.op.name) for t in [x] + extra] + [_out(out)])
 
 
 def dequantize(name: str, p: QuantizeParams) -> Kernel:
     x = te.placeholder(p.shape, p.dtype, "input")
-    out = te.compute(p.shape, lambda *i: (x[i].astype("int32") - p.zero_point).astype("float32")
-                     * tirx.const(p.scale, "float32"), name="dequantize")
-    return plain_c_kernel(name, [KernelArg(x, "input"), _out(out)])
+    extra, scale, zp = _qparams(p)
+    out = te.compute(p.shape, lambda *i: (x[i].astype("int32") - zp(i)).astype("float32") * scale(i),
+                     name="dequantize")
+    return plain_c_kernel(name, [KernelArg(t, t.op.name) for t in [x] + extra] + [_out(out)])
+
+
+def _requantized(value, rq: tuple[int, int, int, int] | None):
+    """An int8 value moved to another quantization, ONNX numerics: (x - z_in) * s_in / s_out rounded once,
+    halves to even, + z_out, saturated; rq = (z_in, z_out, multiplier, total) with s_in / s_out =
+    multiplier / 2**total (requant.exact_multiplier). None: same quantization, a copy."""
+    if rq is None:
+        return value
+    z_in, z_out, m, total = rq
+    wide = (value.astype("int64") - z_in) * tirx.const(m, "int64")
+    q = te_shift_half_even(wide, tirx.const(total, "int64")).astype("int32") + z_out
+    return tirx.min(tirx.max(q, -128), 127).astype("int8")
 
 
 @dataclass(frozen=True)
@@ -133,8 +161,20 @@ def transpose(name: str, p: TransposeParams) -> Kernel:
 class PadParams:
     shape: tuple[int, ...]
     pads: tuple[int, ...]  # before..., after...
-    value: float
+    value: float  # constant mode; for int8 already quantized to the output
     dtype: str
+    mode: str = "constant"  # constant, reflect, edge, wrap (edgeai.ops.layout.PAD_MODES)
+    requant: tuple[int, int, int, int] | None = None  # int8, ONNX numerics: _requantized's rq
+
+
+def _pad_source(mode: str, j, d: int):
+    """The input index output index j (already shifted by the pad before) reads along an axis of size d."""
+    if mode == "edge":
+        return tirx.min(tirx.max(j, 0), d - 1)
+    if mode == "wrap":
+        return tirx.floormod(j, d)
+    # reflect: pads <= d - 1, so one mirror at either end is enough; d == 1 then has no padding at all
+    return tirx.Select(j < 0, -j, tirx.Select(j >= d, 2 * (d - 1) - j, j)) if d > 1 else j * 0
 
 
 def pad(name: str, p: PadParams) -> Kernel:
@@ -144,8 +184,10 @@ def pad(name: str, p: PadParams) -> Kernel:
 
     def body(*i):
         src = [i[a] - p.pads[a] for a in range(rank)]
+        if p.mode != "constant":
+            return _requantized(x[tuple(_pad_source(p.mode, s, d) for s, d in zip(src, p.shape))], p.requant)
         inside = tirx.all(*[tirx.all(s >= 0, s < p.shape[a]) for a, s in enumerate(src)])
-        return tirx.if_then_else(inside, x[tuple(src)], tirx.const(p.value, p.dtype))
+        return tirx.if_then_else(inside, _requantized(x[tuple(src)], p.requant), tirx.const(p.value, p.dtype))
 
     out = te.compute(out_shape, body, name="pad")
     return plain_c_kernel(name, [KernelArg(x, "input"), _out(out)])
@@ -156,19 +198,21 @@ class ConcatParams:
     shapes: tuple[tuple[int, ...], ...]
     axis: int
     dtype: str
+    requant: tuple[tuple[int, int, int, int] | None, ...] = ()  # int8, ONNX numerics: per input, _requantized's rq
 
 
 def concat(name: str, p: ConcatParams) -> Kernel:
     inputs = [te.placeholder(s, p.dtype, f"input{k}") for k, s in enumerate(p.shapes)]
     out_shape = list(p.shapes[0])
     out_shape[p.axis] = sum(s[p.axis] for s in p.shapes)
+    requant = p.requant or (None,) * len(inputs)
 
     def body(*i):
         value, offset = None, 0
-        for t, s in zip(inputs, p.shapes):  # the last input's test ends up outermost: largest offset first
+        for t, s, rq in zip(inputs, p.shapes, requant):  # the last input's test ends up outermost: largest offset first
             idx = list(i)
             idx[p.axis] = i[p.axis] - offset
-            read = t[tuple(idx)]
+            read = _requantized(t[tuple(idx)], rq)
             value = read if value is None else tirx.if_then_else(i[p.axis] >= offset, read, value)
             offset += s[p.axis]
         return value
