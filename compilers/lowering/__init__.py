@@ -8,6 +8,6 @@ from __future__ import annotations
 from compilers.lowering.registry import LoweringContext, lower_graph, rule_for
 
 # Importing the rule modules registers them.
-from compilers.lowering import conv, dense, elementwise, generic, layout, pool, softmax  # noqa: E402,F401
+from compilers.lowering import conv, dense, elementwise, generic, layout, lut, mean, mul, pool, softmax  # noqa: E402,F401
 
 __all__ = ["LoweringContext", "lower_graph", "rule_for"]

@@ -17,7 +17,7 @@ from edgeai.passes.base import PassResult
 # softmax is left out: ONNX defines DQ → Softmax → Q in float, and a float softmax on a dozen logits costs
 # nothing, while TFLite's fixed-point softmax differs from it by several LSB.
 FUSABLE = {"conv2d", "depthwise_conv2d", "fully_connected", "add", "average_pool2d", "max_pool2d", "reshape",
-           "mean", "concat", "transpose", "pad"}
+           "mean", "concat", "transpose", "pad", "mul", "sigmoid", "tanh"}
 ACTIVATION_OPS = {"relu": "relu", "relu6": "relu6"}
 _WITH_BIAS = ("conv2d", "depthwise_conv2d", "fully_connected")
 

@@ -28,8 +28,9 @@ class Op:
     code: int | str  # a BuiltinOperator value, or the name of a custom operator
     inputs: list[int]
     outputs: list[int]
-    options_type: int = 0  # BuiltinOptions union tag; options written as an empty table (all defaults)
+    options_type: int = 0  # BuiltinOptions union tag; the options table holds `options` (none: all defaults)
     custom_options: bytes | None = None
+    options: tuple = ()  # fields of the options table, (slot, kind, value) as _table takes them
 
 
 @dataclass
@@ -104,7 +105,8 @@ def write(model: Model) -> bytes:
         ins, outs = _ints(b, op.inputs), _ints(b, op.outputs)
         fields = [(0, "u32", index), (1, "off", ins), (2, "off", outs)]
         if op.options_type:
-            fields += [(3, "u8", op.options_type), (4, "off", _table(b, 4, []))]
+            nfields = max([4] + [slot + 1 for slot, _, _ in op.options])
+            fields += [(3, "u8", op.options_type), (4, "off", _table(b, nfields, op.options))]
         if op.custom_options is not None:
             fields.append((5, "off", b.CreateNumpyVector(np.frombuffer(op.custom_options, np.uint8))))
         op_offsets.append(_table(b, 9, fields))

@@ -1,0 +1,64 @@
+"""MUL of two int8 tensors with numpy broadcasting (the float32 MUL is generic.binary_float32).
+
+Arguments: (input1, input2, output). The product (x1 - z1)(x2 - z2) is an exact int32; it is scaled by
+s1 s2 / s_out and offset by the output zero point, then clamped to the fused activation's range:
+* TFLite numerics (MulParams.rounding "double"): LiteRT's MultiplyByQuantizedMultiplier, two roundings;
+* ONNX numerics ("half_even"): one rounding of the 64-bit product with a Q31 multiplier, halves to even.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tvm import te, tirx
+
+from ..build import Kernel, KernelArg, plain_c_kernel
+from ..requant import te_requantize, te_requantize_single_rounding
+from ._common import fuse_elementwise
+from .generic import _broadcast_index
+
+
+@dataclass(frozen=True)
+class MulParams:
+    a_shape: tuple[int, ...]
+    b_shape: tuple[int, ...]
+    out_shape: tuple[int, ...]
+    input1_zero_point: int
+    input2_zero_point: int
+    output_zero_point: int
+    multiplier: int  # s1 s2 / s_out = multiplier * 2**(shift - 31) (requant.quantize_multiplier)
+    shift: int
+    act_min: int = -128
+    act_max: int = 127
+    rounding: str = "double"  # "double": TFLite's; "half_even": ONNX numerics
+
+
+def mul_int8(name: str, p: MulParams) -> Kernel:
+    a = te.placeholder(p.a_shape, "int8", "input1")
+    b = te.placeholder(p.b_shape, "int8", "input2")
+
+    def product(*i):
+        x = a[tuple(_broadcast_index(p.a_shape, p.out_shape, i))].astype("int32") - p.input1_zero_point
+        y = b[tuple(_broadcast_index(p.b_shape, p.out_shape, i))].astype("int32") - p.input2_zero_point
+        return x * y
+
+    out, stages = scale_to_int8(p.out_shape, product, p.multiplier, p.shift, p.output_zero_point, p.act_min,
+                                p.act_max, p.rounding, "mul")
+    args = [KernelArg(a, "input1"), KernelArg(b, "input2"), KernelArg(out, "output", const=False)]
+    return plain_c_kernel(name, args, fuse_elementwise([a, b, out], "mul", stages[::-1]))
+
+
+def scale_to_int8(shape, value, multiplier: int, shift: int, zero_point: int, lo: int, hi: int, rounding: str,
+                       name: str):
+    """value(*i) (int32) times multiplier * 2**(shift - 31), + zero_point, clamped to [lo, hi], as int8 stage
+    `name`: TFLite's two roundings ("double") or one, halves to even ("half_even"). Returns the stage and the
+    names of the stages before it, producers first."""
+    args = (shape, value, lambda *i: multiplier, lambda *i: shift, f"{name}_scaled")
+    if rounding == "double":
+        scaled, stages = te_requantize(*args), [f"{name}_scaled_high", f"{name}_scaled"]
+    elif rounding == "half_even":
+        scaled, stages = te_requantize_single_rounding(*args, half_even=True), [f"{name}_scaled"]
+    else:
+        raise ValueError(f"{name}: rounding {rounding!r} is neither 'double' nor 'half_even'")
+    out = te.compute(shape, lambda *i: tirx.min(tirx.max(scaled[i] + zero_point, lo), hi).astype("int8"), name=name)
+    return out, stages
