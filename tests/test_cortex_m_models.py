@@ -67,3 +67,55 @@ def test_dsp_kernels_portable_fallback_bit_exact_on_host(model, symbol, tmp_path
     ref = LiteRTSession(MODELS_DIR / f"{model}.tflite")
     x = np.random.default_rng(2).integers(-128, 128, size=ref.inputs[0].shape).astype(np.int8)
     np.testing.assert_array_equal(HostSession(out).run([x])[0], ref.run([x])[0])
+
+
+ONNX_DIR = MODELS_DIR.parent / "mlperf_tiny_onnx"
+QDQ_MODELS = ["kws_ref_model_float32_dequant_qdq", "pretrainedResnet_qdq", "vww_96_float_qdq"]
+
+
+@pytest.mark.parametrize("model", QDQ_MODELS)
+def test_onnx_numerics_dsp_kernels_match_the_host_library(model, tmp_path):
+    """QDQ ONNX files (ONNX numerics: one rounding, halves to even) on Cortex-M4 under QEMU: the DSP kernels,
+    which round halves up where no accumulator can reach a half, give the host library's integers (TVM kernels
+    rounding halves to even in 64 bits), output and logits."""
+    from edgeai.compile import compile_model
+    from edgeai.runtime.device import QemuSession
+    from edgeai.runtime.host import HostSession
+
+    path = ONNX_DIR / f"{model}.onnx"
+    device = compile_model(path, "cortex-m4", tmp_path / "m4")
+    symbols = {layer["symbol"] for layer in device.desc["layers"]}
+    assert "edgeai_conv_s8" in symbols and ("edgeai_dwconv_s8" in symbols or "edgeai_add_s8" in symbols), symbols
+    host = HostSession(compile_model(path, "host", tmp_path / "host").path)
+    spec = host.inputs[0]
+    rng = np.random.default_rng(3)
+    with QemuSession(device.path, "cortex-m4") as session:
+        for _ in range(2):
+            x = rng.uniform(0.0, 1.0, size=spec.shape).astype(spec.dtype)
+            np.testing.assert_array_equal(session.run([x])[0], host.run([x])[0])
+
+
+@pytest.mark.parametrize("model", ["kws_ref_model_float32_dequant_qdq", "pretrainedResnet_qdq"])
+def test_onnx_numerics_portable_fallback_matches_the_host_library(model, tmp_path):
+    """The Cortex-M4 lowering built with the host compiler (portable C path of nn_s8.c, ONNX numerics) against
+    the host lowering (TVM kernels), on many inputs."""
+    from compilers.c.emit import emit_library
+    from compilers.lowering import lower_graph
+    from edgeai.compile import compile_model
+    from edgeai.frontends import load
+    from edgeai.memory import plan_memory
+    from edgeai.passes import default_pipeline
+    from edgeai.runtime.host import HostSession
+    from edgeai.targets import load_target
+
+    graph = default_pipeline(load(ONNX_DIR / f"{model}.onnx"))
+    lowered = lower_graph(graph, load_target("cortex-m4"), "model")
+    assert {"edgeai_dwconv_s8", "edgeai_add_s8"} & {c.symbol for c in lowered.calls}
+    out = tmp_path / "lib"
+    out.mkdir()
+    emit_library(graph, plan_memory(graph), lowered, "model", out, target="host", source=str(graph.source))
+    portable, host = HostSession(out), HostSession(compile_model(graph, "host", tmp_path / "host").path)
+    rng = np.random.default_rng(4)
+    for _ in range(20):
+        x = rng.uniform(0.0, 1.0, size=host.inputs[0].shape).astype(np.float32)
+        np.testing.assert_array_equal(portable.run([x])[0], host.run([x])[0])

@@ -167,16 +167,15 @@ def conv_call(ctx, node, x_shape, w: np.ndarray, bias, in_zp, out_zp, lo, hi, mu
 
 def dwconv_call(ctx, node, x_shape, w: np.ndarray, bias, in_zp, out_zp, lo, hi, mult, shift, out_shape, attrs,
                 rounding="double"):
-    """DEPTHWISE_CONV_2D (w [1, KH, KW, C], depth multiplier 1, C % 4 == 0) → edgeai_dwconv_s8, which requantizes
-    with TFLite's two roundings only."""
+    """DEPTHWISE_CONV_2D (w [1, KH, KW, C], depth multiplier 1, C % 4 == 0) → edgeai_dwconv_s8."""
     n, h, wd, c = x_shape
     _, kh, kw, o = w.shape
     (sh, sw), (dh, dw), (pt, pl, _, _) = attrs["strides"], attrs["dilations"], attrs["padding"]
-    if rounding != "double" or n != 1 or (dh, dw) != (1, 1) or o != c or c % 4 or c > MAX_DW_CHANNELS or kh * kw > MAX_TAPS:
+    if n != 1 or (dh, dw) != (1, 1) or o != c or c % 4 or c > MAX_DW_CHANNELS or kh * kw > MAX_TAPS:
         return None
     taps = kh * kw
     wt = w.reshape(taps, c).T  # [C, taps]
-    consts = _channel_constants(wt, bias, in_zp, out_zp, lo, hi, mult, shift, "double")
+    consts = _channel_constants(wt, bias, in_zp, out_zp, lo, hi, mult, shift, rounding)
     if consts is None:
         return None
     scale, chan = consts
@@ -188,33 +187,38 @@ def dwconv_call(ctx, node, x_shape, w: np.ndarray, bias, in_zp, out_zp, lo, hi, 
     if (kh, kw, sh, sw) == (3, 3, 1, 1) and wd * c <= MAX_DW_CHANNELS:  # two output rows per step
         pairs = packed.size
         packed = np.concatenate([packed, _two_row_stream(wt.astype(np.int64) * scale[:, None], chan, in_zp)])
-    geom = _geom(h, wd, c, out_shape[1], out_shape[2], o, kh, kw, sh, sw, pt, pl, in_zp, out_zp, lo, hi, 0, 0, 0,
-                 pairs=pairs)
+    geom = _geom(h, wd, c, out_shape[1], out_shape[2], o, kh, kw, sh, sw, pt, pl, in_zp, out_zp, lo, hi,
+                 int(rounding != "double"), 0, 0, pairs=pairs)
     symbol = ctx.c_kernel(NN_FILE, *DWCONV)
     return KernelCall(node.name, node.op, symbol, (TensorArg(node.inputs[0]), ctx.derived(packed),
                                                    ctx.derived(chan.reshape(-1)), ctx.derived(geom),
                                                    TensorArg(node.outputs[0])))
 
 
-def add_call(ctx, node, size: int, zp1: int, zp2: int, zo: int, lo: int, hi: int, q):
-    """ADD of two same-shape int8 tensors (q: requant.AddQuantParams) → edgeai_add_s8, or None when the output
-    stage is outside the SMMLAR requantization (right shift 0, or a sum that could overflow once scaled)."""
-    left, right = max(q.output_shift, 0), max(-q.output_shift, 0)
-    if right < 1 or right > 30 or q.output_multiplier <= 0:
-        return None
+def add_call(ctx, node, size: int, zp1: int, zp2: int, zo: int, lo: int, hi: int, q=None, exact=None):
+    """ADD of two same-shape int8 tensors → edgeai_add_s8: TFLite's arithmetic (q: requant.AddQuantParams), or
+    ONNX numerics (exact: add.exact_add_multipliers). None when TFLite's output stage is outside the SMMLAR
+    requantization (right shift 0, or a sum that could overflow once scaled)."""
     x = np.arange(256, dtype=np.int64)
     x = np.where(x >= 128, x - 256, x)  # the table index is the byte as unsigned
-    tables = []
-    for zp, m, sh in ((zp1, q.input1_multiplier, q.input1_shift), (zp2, q.input2_multiplier, q.input2_shift)):
-        tables.append(np.array([_requantize((int(v) - zp) << q.left_shift, m, sh, "double") for v in x],
-                               np.int64))
-    scale = 2 << left
-    if (np.abs(tables[0]).max() + np.abs(tables[1]).max()) * scale > _INT32_MAX:
-        return None
-    t = (np.concatenate(tables) * scale).astype(np.int32)
-    p = np.array([size, q.output_multiplier, right, (1 << (right - 1)) + (zo << right), lo, hi], np.int32)
+    if exact is not None:
+        m1, m2, total = exact
+        t = np.concatenate([(x - zp1) * m1, (x - zp2) * m2]).astype(np.int32)
+        p = np.array([size, 0, total, zo, lo, hi, 1], np.int32)
+    else:
+        left, right = max(q.output_shift, 0), max(-q.output_shift, 0)
+        if right < 1 or right > 30 or q.output_multiplier <= 0:
+            return None
+        tables = []
+        for zp, m, sh in ((zp1, q.input1_multiplier, q.input1_shift), (zp2, q.input2_multiplier, q.input2_shift)):
+            tables.append(np.array([_requantize((int(v) - zp) << q.left_shift, m, sh, "double") for v in x],
+                                   np.int64))
+        scale = 2 << left
+        if (np.abs(tables[0]).max() + np.abs(tables[1]).max()) * scale > _INT32_MAX:
+            return None
+        t = (np.concatenate(tables) * scale).astype(np.int32)
+        p = np.array([size, q.output_multiplier, right, (1 << (right - 1)) + (zo << right), lo, hi, 0], np.int32)
     symbol = ctx.c_kernel(NN_FILE, *ADD)
     a, b = node.inputs[0], node.inputs[1]
     return KernelCall(node.name, node.op, symbol, (TensorArg(a), TensorArg(b), ctx.derived(t), ctx.derived(p),
                                                    TensorArg(node.outputs[0])))
-

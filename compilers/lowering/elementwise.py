@@ -33,18 +33,17 @@ def add_int8_rule(ctx, node):
     (s1, z1), (s2, z2) = scale_zp(g, node.inputs[0], node), scale_zp(g, node.inputs[1], node)
     so, zo = scale_zp(g, node.outputs[0], node)
     lo, hi = int8_activation_range(node.attrs["activation"], so, zo)
-    if numerics(node) == "onnx":
-        params = AddParams(shape, input1_zero_point=z1, input2_zero_point=z2, output_zero_point=zo,
-                           exact=exact_add_multipliers(s1, s2, so), act_min=lo, act_max=hi)
-        return [KernelCall(node.name, node.op, ctx.tvm_kernel(add_int8_onnx, params, "add"), args)]
-    quant = add_quant_params(s1, s2, so)
+    onnx = numerics(node) == "onnx"
+    quant = None if onnx else add_quant_params(s1, s2, so)
+    exact = exact_add_multipliers(s1, s2, so) if onnx else None
     if cortex_m.has_dsp(ctx.target) and not any(g.tensor(n).is_constant for n in node.inputs[:2]):
-        call = cortex_m.add_call(ctx, node, int(np.prod(shape)), z1, z2, zo, lo, hi, quant)
+        call = cortex_m.add_call(ctx, node, int(np.prod(shape)), z1, z2, zo, lo, hi, quant, exact)
         if call is not None:
             return [call]
     params = AddParams(shape, input1_zero_point=z1, input2_zero_point=z2, output_zero_point=zo, quant=quant,
-                       act_min=lo, act_max=hi)
-    return [KernelCall(node.name, node.op, ctx.tvm_kernel(add_int8, params, "add"), args)]
+                       act_min=lo, act_max=hi, exact=exact)
+    symbol = ctx.tvm_kernel(add_int8_onnx if onnx else add_int8, params, "add")
+    return [KernelCall(node.name, node.op, symbol, args)]
 
 
 @rule("add", "float32")

@@ -405,7 +405,7 @@ EDGEAI_INLINE void dw_taps(const int8_t* const* tap, int32_t taps, int32_t c, co
 }
 
 EDGEAI_INLINE void dwconv_s8(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* g,
-                             int8_t* output, int32_t taps, int32_t clamp)
+                             int8_t* output, int32_t taps, int32_t clamp, int32_t mode)
 {
     const int32_t H = g[EDGEAI_G_H], W = g[EDGEAI_G_W], C = g[EDGEAI_G_C], OH = g[EDGEAI_G_OH];
     const int32_t OW = g[EDGEAI_G_OW], KH = g[EDGEAI_G_KH], KW = g[EDGEAI_G_KW];
@@ -431,8 +431,8 @@ EDGEAI_INLINE void dwconv_s8(const int8_t* input, const int32_t* weights, const 
             for (int32_t c = 0; c < C; c += 4, ch += 16, w += 2 * taps) {
                 int32_t acc[4] = {ch[0], ch[4], ch[8], ch[12]};
                 dw_taps(tap, taps, c, w, acc);
-                store4(out + c, requantize(acc[0], ch, 0), requantize(acc[1], ch + 4, 0),
-                       requantize(acc[2], ch + 8, 0), requantize(acc[3], ch + 12, 0), lo4, hi4, clamp);
+                store4(out + c, requantize(acc[0], ch, mode), requantize(acc[1], ch + 4, mode),
+                       requantize(acc[2], ch + 8, mode), requantize(acc[3], ch + 12, mode), lo4, hi4, clamp);
             }
         }
     }
@@ -440,7 +440,7 @@ EDGEAI_INLINE void dwconv_s8(const int8_t* input, const int32_t* weights, const 
 
 /* 3x3, four channels of one output pixel: the nine taps fully unrolled, weights [9][(c0, c2), (c1, c3)]. */
 EDGEAI_INLINE void dw3x3_group(const int8_t* const* tap, int32_t c, const int32_t* w, const int32_t* ch, int8_t* out,
-                               uint32_t lo4, uint32_t hi4, int32_t clamp)
+                               uint32_t lo4, uint32_t hi4, int32_t clamp, int32_t mode)
 {
     int32_t a0 = ch[0], a1 = ch[4], a2 = ch[8], a3 = ch[12];
 #define EDGEAI_TAP(t)                                             \
@@ -457,13 +457,13 @@ EDGEAI_INLINE void dw3x3_group(const int8_t* const* tap, int32_t c, const int32_
     EDGEAI_TAP(3); EDGEAI_TAP(4); EDGEAI_TAP(5);
     EDGEAI_TAP(6); EDGEAI_TAP(7); EDGEAI_TAP(8);
 #undef EDGEAI_TAP
-    store4(out + c, requantize(a0, ch, 0), requantize(a1, ch + 4, 0), requantize(a2, ch + 8, 0),
-           requantize(a3, ch + 12, 0), lo4, hi4, clamp);
+    store4(out + c, requantize(a0, ch, mode), requantize(a1, ch + 4, mode), requantize(a2, ch + 8, mode),
+           requantize(a3, ch + 12, mode), lo4, hi4, clamp);
 }
 
 /* One output pixel of a 3x3 depthwise, all channels; zero_row: C bytes of the input zero point. */
 EDGEAI_INLINE void dw3x3_pixel(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* g,
-                               int32_t oy, int32_t ox, const int8_t* zero_row, int8_t* out, int32_t clamp)
+                               int32_t oy, int32_t ox, const int8_t* zero_row, int8_t* out, int32_t clamp, int32_t mode)
 {
     const int32_t H = g[EDGEAI_G_H], W = g[EDGEAI_G_W], C = g[EDGEAI_G_C];
     const int32_t iy0 = oy * g[EDGEAI_G_SH] - g[EDGEAI_G_PT], ix0 = ox * g[EDGEAI_G_SW] - g[EDGEAI_G_PL];
@@ -487,18 +487,19 @@ EDGEAI_INLINE void dw3x3_pixel(const int8_t* input, const int32_t* weights, cons
     const int32_t* w = weights;
     const int32_t* ch = channel;
     for (int32_t c = 0; c < C; c += 4, ch += 16, w += 18) {
-        dw3x3_group(tap, c, w, ch, out, lo4, hi4, clamp);
+        dw3x3_group(tap, c, w, ch, out, lo4, hi4, clamp, mode);
     }
 }
 
 /* Output rows [oy0, oy1) of a 3x3 depthwise, one pixel at a time. */
 EDGEAI_INLINE void dwconv3x3_s8(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* g,
-                                int8_t* output, int32_t oy0, int32_t oy1, const int8_t* zero_row, int32_t clamp)
+                                int8_t* output, int32_t oy0, int32_t oy1, const int8_t* zero_row, int32_t clamp,
+                                int32_t mode)
 {
     const int32_t OW = g[EDGEAI_G_OW], C = g[EDGEAI_G_C];
     for (int32_t oy = oy0; oy < oy1; oy++) {
         for (int32_t ox = 0; ox < OW; ox++) {
-            dw3x3_pixel(input, weights, channel, g, oy, ox, zero_row, output + (oy * OW + ox) * C, clamp);
+            dw3x3_pixel(input, weights, channel, g, oy, ox, zero_row, output + (oy * OW + ox) * C, clamp, mode);
         }
     }
 }
@@ -580,10 +581,13 @@ EDGEAI_INLINE void dw_column(const int8_t* p, int32_t WC, const int32_t* w, int3
 }
 #endif
 
-/* Requantize (c: [mult_a, mult_b, e_a, e_b, round_a, round_b]) channel k (0: a, 1: b) to int8. */
-EDGEAI_INLINE int8_t dw_requant(int32_t acc, const int32_t* c, int32_t k, int32_t lo, int32_t hi, int32_t clamp)
+/* Requantize channel k (0: a, 1: b) to int8; c: [mult_a, mult_b, x_a, x_b, y_a, y_b], the channel constants 1-3
+ * of requantize() for channels a and b (mode 0: x = e, y = rounding; mode 1: x = rounding, y = shift). */
+EDGEAI_INLINE int8_t dw_requant(int32_t acc, const int32_t* c, int32_t k, int32_t lo, int32_t hi, int32_t clamp,
+                                int32_t mode)
 {
-    return clamp8_to(smmlar(acc, c[k], c[4 + k] + (acc >> 31)) >> c[2 + k], lo, hi, clamp);
+    const int32_t ch[4] = {0, c[k], c[2 + k], c[4 + k]};
+    return clamp8_to(requantize(acc, ch, mode), lo, hi, clamp);
 }
 
 /* The two-row stream, per group of 4 channels and pass (even: c0, c2; odd: c1, c3), 24 words:
@@ -594,7 +598,8 @@ EDGEAI_INLINE int8_t dw_requant(int32_t acc, const int32_t* c, int32_t k, int32_
 
 /* One pass of one pixel pair; kx0, kx1: the columns inside the image ((0, 3), (1, 3) or (0, 2)). */
 EDGEAI_INLINE void dw_pair_pass(const int8_t* p, int32_t WC, int32_t C, const int32_t* wp, int32_t odd, int32_t kx0,
-                                int32_t kx1, int8_t* out_a, int8_t* out_b, int32_t lo, int32_t hi, int32_t clamp)
+                                int32_t kx1, int8_t* out_a, int8_t* out_b, int32_t lo, int32_t hi, int32_t clamp,
+                                int32_t mode)
 {
     int32_t aa, ab, ba, bb;
     const int32_t* w = wp;
@@ -631,18 +636,19 @@ EDGEAI_INLINE void dw_pair_pass(const int8_t* p, int32_t WC, int32_t C, const in
 #endif
     (void)w;
     const int32_t* q = wp + 14;
-    out_a[0] = dw_requant(aa, q, 0, lo, hi, clamp);
-    out_b[0] = dw_requant(ba, q, 0, lo, hi, clamp);
-    out_a[2] = dw_requant(ab, q, 1, lo, hi, clamp);
-    out_b[2] = dw_requant(bb, q, 1, lo, hi, clamp);
+    out_a[0] = dw_requant(aa, q, 0, lo, hi, clamp, mode);
+    out_b[0] = dw_requant(ba, q, 0, lo, hi, clamp, mode);
+    out_a[2] = dw_requant(ab, q, 1, lo, hi, clamp, mode);
+    out_b[2] = dw_requant(bb, q, 1, lo, hi, clamp, mode);
 }
 
 EDGEAI_INLINE void dw_pair_pixel(const int8_t* p, int32_t WC, int32_t C, const int32_t* w, int32_t kx0, int32_t kx1,
-                                 int8_t* out, int32_t OWC, int32_t lo, int32_t hi, int32_t clamp)
+                                 int8_t* out, int32_t OWC, int32_t lo, int32_t hi, int32_t clamp, int32_t mode)
 {
     for (int32_t c = 0; c < C; c += 4, p += 4, w += 2 * EDGEAI_DW_PASS_WORDS) {
-        dw_pair_pass(p, WC, C, w, 0, kx0, kx1, out + c, out + OWC + c, lo, hi, clamp);
-        dw_pair_pass(p, WC, C, w + EDGEAI_DW_PASS_WORDS, 1, kx0, kx1, out + c + 1, out + OWC + c + 1, lo, hi, clamp);
+        dw_pair_pass(p, WC, C, w, 0, kx0, kx1, out + c, out + OWC + c, lo, hi, clamp, mode);
+        dw_pair_pass(p, WC, C, w + EDGEAI_DW_PASS_WORDS, 1, kx0, kx1, out + c + 1, out + OWC + c + 1, lo, hi, clamp,
+                     mode);
     }
 }
 
@@ -651,7 +657,7 @@ EDGEAI_INLINE void dw_pair_pixel(const int8_t* p, int32_t WC, int32_t C, const i
  * constant of the stream); a pixel with both outside (W < 2) goes through the one-pixel kernel. */
 EDGEAI_INLINE void dwconv3x3_rows2(const int8_t* input, const int32_t* weights, const int32_t* pw,
                                    const int32_t* channel, const int32_t* g, int8_t* output, int32_t oy,
-                                   const int8_t* zero_row, int32_t clamp)
+                                   const int8_t* zero_row, int32_t clamp, int32_t mode)
 {
     const int32_t W = g[EDGEAI_G_W], C = g[EDGEAI_G_C], OW = g[EDGEAI_G_OW], PL = g[EDGEAI_G_PL];
     const int32_t lo = g[EDGEAI_G_ACT_MIN], hi = g[EDGEAI_G_ACT_MAX];
@@ -662,29 +668,28 @@ EDGEAI_INLINE void dwconv3x3_rows2(const int8_t* input, const int32_t* weights, 
         const int32_t ix0 = ox - PL;
         const int8_t* p = row + ix0 * C; /* columns outside the image are not read */
         if (ix0 >= 0 && ix0 + 3 <= W) {
-            dw_pair_pixel(p, WC, C, pw, 0, 3, out, OWC, lo, hi, clamp);
+            dw_pair_pixel(p, WC, C, pw, 0, 3, out, OWC, lo, hi, clamp, mode);
         } else if (ix0 == -1 && W >= 2) {
-            dw_pair_pixel(p, WC, C, pw, 1, 3, out, OWC, lo, hi, clamp);
+            dw_pair_pixel(p, WC, C, pw, 1, 3, out, OWC, lo, hi, clamp, mode);
         } else if (ix0 >= 0 && ix0 + 2 == W) {
-            dw_pair_pixel(p, WC, C, pw, 0, 2, out, OWC, lo, hi, clamp);
+            dw_pair_pixel(p, WC, C, pw, 0, 2, out, OWC, lo, hi, clamp, mode);
         } else {
-            dw3x3_pixel(input, weights, channel, g, oy, ox, zero_row, out, 2);
-            dw3x3_pixel(input, weights, channel, g, oy + 1, ox, zero_row, out + OWC, 2);
+            dw3x3_pixel(input, weights, channel, g, oy, ox, zero_row, out, 2, mode);
+            dw3x3_pixel(input, weights, channel, g, oy + 1, ox, zero_row, out + OWC, 2, mode);
         }
     }
 }
 
-/* GCC's pre-allocation scheduler hoists the input loads and spills; the source order is the good one. */
-__attribute__((optimize("no-schedule-insns"))) int32_t edgeai_dwconv_s8(const int8_t* input, const int32_t* weights,
-                                                                        const int32_t* channel, const int32_t* geom,
-                                                                        int8_t* output)
+/* The whole depthwise layer; mode (requantize()) is a literal at both call sites, so each gets its own copy. */
+EDGEAI_INLINE void dwconv_layer(const int8_t* input, const int32_t* weights, const int32_t* channel,
+                                const int32_t* geom, int8_t* output, int32_t mode)
 {
     const int32_t taps = geom[EDGEAI_G_KH] * geom[EDGEAI_G_KW], clamp = clamp_level(geom);
     const int32_t OH = geom[EDGEAI_G_OH], H = geom[EDGEAI_G_H], PT = geom[EDGEAI_G_PT];
     const int32_t pairs = geom[EDGEAI_G_PAIRS];
     if (geom[EDGEAI_G_KH] != 3 || geom[EDGEAI_G_KW] != 3) {
-        dwconv_s8(input, weights, channel, geom, output, taps, 2);
-        return 0;
+        dwconv_s8(input, weights, channel, geom, output, taps, 2, mode);
+        return;
     }
     int8_t zero_row[EDGEAI_NN_MAX_DW_CHANNELS]; /* a pixel outside the image: the input zero point */
     memset(zero_row, geom[EDGEAI_G_ZP_IN], (size_t)geom[EDGEAI_G_C]);
@@ -694,43 +699,57 @@ __attribute__((optimize("no-schedule-insns"))) int32_t edgeai_dwconv_s8(const in
             oy++;
         }
         if (clamp == 0) {
-            dwconv3x3_s8(input, weights, channel, geom, output, 0, oy, zero_row, 0);
+            dwconv3x3_s8(input, weights, channel, geom, output, 0, oy, zero_row, 0, mode);
         } else {
-            dwconv3x3_s8(input, weights, channel, geom, output, 0, oy, zero_row, 2);
+            dwconv3x3_s8(input, weights, channel, geom, output, 0, oy, zero_row, 2, mode);
         }
         for (; oy + 1 < OH && oy + 1 - PT + 3 <= H; oy += 2) {
             if (clamp == 0) {
-                dwconv3x3_rows2(input, weights, weights + pairs, channel, geom, output, oy, zero_row, 0);
+                dwconv3x3_rows2(input, weights, weights + pairs, channel, geom, output, oy, zero_row, 0, mode);
             } else {
-                dwconv3x3_rows2(input, weights, weights + pairs, channel, geom, output, oy, zero_row, 1);
+                dwconv3x3_rows2(input, weights, weights + pairs, channel, geom, output, oy, zero_row, 1, mode);
             }
         }
     }
     if (clamp == 0) {
-        dwconv3x3_s8(input, weights, channel, geom, output, oy, OH, zero_row, 0);
+        dwconv3x3_s8(input, weights, channel, geom, output, oy, OH, zero_row, 0, mode);
     } else {
-        dwconv3x3_s8(input, weights, channel, geom, output, oy, OH, zero_row, 2);
+        dwconv3x3_s8(input, weights, channel, geom, output, oy, OH, zero_row, 2, mode);
+    }
+}
+
+/* GCC's pre-allocation scheduler hoists the input loads and spills; the source order is the good one. */
+__attribute__((optimize("no-schedule-insns"))) int32_t edgeai_dwconv_s8(const int8_t* input, const int32_t* weights,
+                                                                        const int32_t* channel, const int32_t* geom,
+                                                                        int8_t* output)
+{
+    if (geom[EDGEAI_G_MODE] == 0) {
+        dwconv_layer(input, weights, channel, geom, output, 0);
+    } else {
+        dwconv_layer(input, weights, channel, geom, output, 1);
     }
     return 0;
 }
 
-/* ADD of two same-shape int8 tensors (TFLite's arithmetic). Each input's rescaling ((x - zp) << 20, then its
- * multiplier) depends on its int8 value only: the lowering tabulates it, already doubled and left-shifted for
- * the output stage (tables: [input 1: 256][input 2: 256], indexed by the byte as unsigned). The output stage is
- * the SMMLAR requantization of conv (p: [n, multiplier, e >= 1, 2^(e-1) + (zp << e), lo, hi]). The output may
- * alias an input: each block of four is read before it is written. */
-EDGEAI_INLINE int32_t add_one(int32_t sum, int32_t mult, int32_t e, int32_t round)
+/* ADD of two same-shape int8 tensors. Each input's rescaled value depends on its int8 value only: the lowering
+ * tabulates it (tables: [input 1: 256][input 2: 256], indexed by the byte as unsigned) and the kernel adds two
+ * table entries and requantizes the sum; p: [n, multiplier, e, rounding, lo, hi, mode].
+ * mode 0, TFLite's arithmetic: entries are (x - zp) << 20 times the input's multiplier, already doubled and
+ * left-shifted for the output stage, which is the SMMLAR requantization of conv (multiplier, e >= 1,
+ * rounding 2^(e-1) + (zp << e)). mode 1, ONNX numerics: entries are (x - zp) * m_i with s_i / s_out =
+ * m_i / 2^e, and the sum is divided by 2^e once, halves to even, plus the output zero point (rounding).
+ * The output may alias an input: each block of four is read before it is written. */
+EDGEAI_INLINE int32_t add_one(int32_t sum, int32_t mult, int32_t e, int32_t round, int32_t mode)
 {
-    return smmlar(sum, mult, round + (sum >> 31)) >> e;
+    if (mode == 0) {
+        return smmlar(sum, mult, round + (sum >> 31)) >> e;
+    }
+    return ((sum + (1 << (e - 1)) - 1 + ((sum >> e) & 1)) >> e) + round;
 }
 
-int32_t edgeai_add_s8(const int8_t* input1, const int8_t* input2, const int32_t* tables, const int32_t* p,
-                      int8_t* output)
+EDGEAI_INLINE void add_s8(const uint8_t* a, const uint8_t* b, const int32_t* t1, const int32_t* t2, const int32_t* p,
+                          int8_t* output, int32_t mode)
 {
-    const uint8_t* a = (const uint8_t*)input1;
-    const uint8_t* b = (const uint8_t*)input2;
-    const int32_t* t1 = tables;
-    const int32_t* t2 = tables + 256;
     const int32_t n = p[0], mult = p[1], e = p[2], round = p[3];
     const uint32_t lo4 = bytes4(p[4]), hi4 = bytes4(p[5]);
     const int32_t clamp = p[5] != 127 ? 2 : (p[4] != -128);
@@ -738,13 +757,25 @@ int32_t edgeai_add_s8(const int8_t* input1, const int8_t* input2, const int32_t*
     for (; i + 4 <= n; i += 4) {
         const int32_t s0 = t1[a[i]] + t2[b[i]], s1 = t1[a[i + 1]] + t2[b[i + 1]];
         const int32_t s2 = t1[a[i + 2]] + t2[b[i + 2]], s3 = t1[a[i + 3]] + t2[b[i + 3]];
-        store4(output + i, add_one(s0, mult, e, round), add_one(s1, mult, e, round), add_one(s2, mult, e, round),
-               add_one(s3, mult, e, round), lo4, hi4, clamp == 0 ? 0 : 2);
+        store4(output + i, add_one(s0, mult, e, round, mode), add_one(s1, mult, e, round, mode),
+               add_one(s2, mult, e, round, mode), add_one(s3, mult, e, round, mode), lo4, hi4, clamp == 0 ? 0 : 2);
     }
     for (; i < n; i++) {
         int8_t tail[4];
-        store4(tail, add_one(t1[a[i]] + t2[b[i]], mult, e, round), 0, 0, 0, lo4, hi4, 2);
+        store4(tail, add_one(t1[a[i]] + t2[b[i]], mult, e, round, mode), 0, 0, 0, lo4, hi4, 2);
         output[i] = tail[0];
+    }
+}
+
+int32_t edgeai_add_s8(const int8_t* input1, const int8_t* input2, const int32_t* tables, const int32_t* p,
+                      int8_t* output)
+{
+    const uint8_t* a = (const uint8_t*)input1;
+    const uint8_t* b = (const uint8_t*)input2;
+    if (p[6] == 0) {
+        add_s8(a, b, tables, tables + 256, p, output, 0);
+    } else {
+        add_s8(a, b, tables, tables + 256, p, output, 1);
     }
     return 0;
 }

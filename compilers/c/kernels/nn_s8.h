@@ -22,7 +22,7 @@ enum {
     EDGEAI_G_H, EDGEAI_G_W, EDGEAI_G_C, EDGEAI_G_OH, EDGEAI_G_OW, EDGEAI_G_O, EDGEAI_G_KH, EDGEAI_G_KW,
     EDGEAI_G_SH, EDGEAI_G_SW, EDGEAI_G_PT, EDGEAI_G_PL, EDGEAI_G_ZP_IN, EDGEAI_G_ZP_OUT, EDGEAI_G_ACT_MIN,
     EDGEAI_G_ACT_MAX,
-    EDGEAI_G_MODE, /* 0: TFLite's two roundings (conv, depthwise); 1: single rounding (LiteRT FC) */
+    EDGEAI_G_MODE, /* 0: TFLite's two roundings; 1: one rounding (LiteRT FC; ONNX numerics where no tie is reachable) */
     EDGEAI_G_SEG4, /* conv: KW * C rounded up to a multiple of 4 (the packed weights' row length) */
     EDGEAI_G_DIRECT, /* conv: 1 when KW * C is a multiple of 4, so interior pixels read the input in place */
     EDGEAI_G_SKIP, /* conv: 1 when some group of 4 channels has multipliers 0 (pruned): skip their sums */
@@ -49,7 +49,8 @@ int32_t edgeai_dwconv_s8(const int8_t* input, const int32_t* weights, const int3
                          int8_t* output);
 
 /* ADD of two same-shape int8 tensors; tables: each input's rescaling per byte value, p: [n, multiplier, e,
- * rounding, lo, hi] (compilers/lowering/cortex_m.py: add_call). */
+ * rounding, lo, hi, mode] (mode 0: TFLite's arithmetic, 1: ONNX numerics; compilers/lowering/cortex_m.py:
+ * add_call). */
 int32_t edgeai_add_s8(const int8_t* input1, const int8_t* input2, const int32_t* tables, const int32_t* p,
                       int8_t* output);
 

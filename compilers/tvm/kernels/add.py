@@ -69,13 +69,14 @@ def add_float32(name: str, p: AddParams) -> Kernel:
 
 
 def exact_add_multipliers(input1_scale: float, input2_scale: float, output_scale: float) -> tuple[int, int, int]:
-    """(m1, m2, total) with s1 / s_out = m1 / 2**total and s2 / s_out = m2 / 2**total, the larger multiplier
-    using 31 bits: a common denominator, so the sum is rounded once."""
+    """(m1, m2, total) with s1 / s_out = m1 / 2**total and s2 / s_out = m2 / 2**total: a common denominator, so
+    the sum is rounded once. The larger multiplier has 22 bits (a relative error under 2**-22, float32's order),
+    so that 255 * (m1 + m2) fits an int32 and the Cortex-M kernel sums two table entries in 32 bits."""
     import math
 
     ratios = (float(input1_scale) / float(output_scale), float(input2_scale) / float(output_scale))
-    total = 31 - math.frexp(max(ratios))[1]
-    while max(round(r * 2.0 ** total) for r in ratios) >= 1 << 31:
+    total = 22 - math.frexp(max(ratios))[1]
+    while max(round(r * 2.0 ** total) for r in ratios) >= 1 << 22:
         total -= 1
     if total < 1:
         raise ValueError(f"add: input/output scale ratios {ratios} are too large to requantize")
