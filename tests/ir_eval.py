@@ -95,7 +95,8 @@ def _softmax(a, x):
 
 def _pad(a, x):
     r = x.ndim
-    return np.pad(x, [(a["pads"][i], a["pads"][i + r]) for i in range(r)], constant_values=a["value"])
+    fill = {"constant_values": a["value"]} if a["mode"] == "constant" else {}
+    return np.pad(x, [(a["pads"][i], a["pads"][i + r]) for i in range(r)], mode=a["mode"], **fill)
 
 
 FLOAT_OPS = {

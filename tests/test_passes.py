@@ -224,6 +224,42 @@ def test_fuse_qdq_quantizes_a_float_bias_with_input_times_weight_scale():
     np.testing.assert_allclose(b.quant.scale, [0.001, 0.002])
 
 
+
+def _qdq_fc(x_quant, bias=None, rounding="half_even"):
+    """int8 x -> dequantize -> fully_connected (int8 weights, optional int32 bias) -> quantize."""
+    wq, yq = Quantization((0.01, 0.02), (0, 0), 0), Quantization((0.2,), (-5,))
+    tensors = [T("xi", (1, 3), "int8", quant=x_quant), T("x", (1, 3)),
+               C("w", np.array([[1, 2, 3], [-4, 5, -6]], np.int8), wq), T("wf", (2, 3)),
+               T("f", (1, 2)), T("y", (1, 2), "int8", quant=yq)]
+    nodes = [N("dqx", "dequantize", ["xi"], ["x"]), N("dqw", "dequantize", ["w"], ["wf"]),
+             N("fc", "fully_connected", ["x", "wf", "bf" if bias is not None else ""], ["f"]),
+             N("q", "quantize", ["f"], ["y"], rounding=rounding)]
+    if bias is not None:
+        tensors += [C("b", bias[0], bias[1]), T("bf", (2,))]
+        nodes.insert(2, N("dqb", "dequantize", ["b"], ["bf"]))
+    return G(tensors, nodes, ["xi"], ["y"])
+
+
+def test_fuse_qdq_takes_its_numerics_from_the_quantize_rounding():
+    onnx = fuse_qdq(_qdq_fc(Quantization((0.1,), (0,)))).graph
+    tflite = fuse_qdq(_qdq_fc(Quantization((0.1,), (0,)), rounding="half_away")).graph
+    assert [(n.op, n.attrs.get("numerics", "tflite")) for n in onnx.nodes] == [("fully_connected", "onnx")]
+    assert [(n.op, n.attrs.get("numerics", "tflite")) for n in tflite.nodes] == [("fully_connected", "tflite")]
+
+
+def test_fuse_qdq_brings_an_int32_bias_of_another_scale_to_input_times_weight_scale():
+    bias = (np.array([7, -40], np.int32), Quantization((0.0005, 0.004), (0, 0), 0))  # not 0.1 x (0.01, 0.02)
+    g = fuse_qdq(_qdq_fc(Quantization((0.1,), (0,)), bias)).graph
+    b = g.tensor(g.nodes[0].inputs[2])
+    assert b.data.tolist() == [4, -80] and b.dtype == "int32"  # 7 x 0.0005 / 0.001 = 3.5: halves to even
+    np.testing.assert_allclose(b.quant.scale, [0.001, 0.002])
+
+
+def test_fuse_qdq_leaves_a_per_axis_activation_in_float():
+    """int8 kernels take per-tensor activations: a per-axis dequantize of an activation stays a float node."""
+    g = fuse_qdq(_qdq_fc(Quantization((0.1, 0.2, 0.3), (0, 0, 0), 1))).graph
+    assert [n.op for n in g.nodes] == ["dequantize", "dequantize", "fully_connected", "quantize"]
+
 # -- the contract --------------------------------------------------------------------------------------------
 def _busy_graph() -> Graph:
     k = np.arange(3, dtype=np.float32).reshape(3, 1, 1)

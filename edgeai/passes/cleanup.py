@@ -47,7 +47,8 @@ def _evaluate(node, inputs: list, out) -> np.ndarray | None:
         return np.concatenate([t.data for t in inputs], axis=a["axis"])
     if op == "pad" and x.quant is None:
         r = x.data.ndim
-        return np.pad(x.data, [(a["pads"][i], a["pads"][i + r]) for i in range(r)], constant_values=a["value"])
+        fill = {"constant_values": a["value"]} if a["mode"] == "constant" else {}  # numpy's mode names are ONNX's
+        return np.pad(x.data, [(a["pads"][i], a["pads"][i + r]) for i in range(r)], mode=a["mode"], **fill)
     if op in ("pad", "concat") or any(t.dtype != "float32" or t.quant is not None for t in inputs):  # arithmetic: float only
         return None
     if op in ("add", "sub", "mul"):

@@ -88,7 +88,8 @@ def fuse_qdq(graph: Graph) -> PassResult:
                 ok = False
                 break
             q_in = graph.tensor(src.inputs[0])
-            if q_in.dtype not in ("int8", "int32") or q_in.quant is None:
+            if q_in.dtype not in ("int8", "int32") or q_in.quant is None or \
+                    (not q_in.is_constant and not q_in.quant.per_tensor):  # int8 kernels take per-tensor activations
                 ok = False
                 break
             new_inputs.append(q_in.name)
@@ -107,7 +108,7 @@ def fuse_qdq(graph: Graph) -> PassResult:
             continue
         quant_node = users[0]
         q_out = graph.tensor(quant_node.outputs[0])
-        if q_out.dtype != "int8":
+        if q_out.dtype != "int8" or not q_out.quant.per_tensor:
             continue
         if float_bias is not None:
             new_inputs[2] = _quantize_bias(float_bias.name, float_bias.data, graph.tensor(new_inputs[0]),
@@ -190,7 +191,7 @@ def commute_qdq_with_layout(graph: Graph) -> PassResult:
                         Node(f"{node.name}:dequantize", "dequantize", (moved,), node.outputs, {})]
             changed = True
         elif len(users) == 1 and users[0].op == "quantize" and node.outputs[0] not in graph.outputs \
-                and len(consumers.get(node.inputs[0], [])) == 1:
+                and len(consumers.get(node.inputs[0], [])) == 1 and tensors[users[0].outputs[0]].quant.per_tensor:
             quant_node = users[0]
             out = tensors[quant_node.outputs[0]]
             early = f"{node.inputs[0]}:q"
