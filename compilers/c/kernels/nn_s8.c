@@ -297,7 +297,7 @@ EDGEAI_INLINE void conv_s8(const int8_t* input, const int32_t* weights, const in
 /* 1x1 convolution, stride 1, no padding, C % 8 == 0 and O % 4 == 0: a matrix product over the pixels, without
  * the window bookkeeping of conv_s8 (its per-group overhead is a third of the work when C is small). */
 EDGEAI_INLINE void pointwise_s8(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* g,
-                                int8_t* output, int32_t clamp, int32_t skip)
+                                int8_t* output, int32_t clamp, int32_t skip, int32_t mode)
 {
     const int32_t pixels = g[EDGEAI_G_OH] * g[EDGEAI_G_OW], C = g[EDGEAI_G_C], O = g[EDGEAI_G_O];
     const uint32_t lo4 = bytes4(g[EDGEAI_G_ACT_MIN]), hi4 = bytes4(g[EDGEAI_G_ACT_MAX]);
@@ -314,8 +314,8 @@ EDGEAI_INLINE void pointwise_s8(const int8_t* input, const int32_t* weights, con
                 dot_1x4(x, C, w, &a0, &a1, &a2, &a3);
             }
             w += group_words;
-            store4(out, requantize(a0, ch, 0), requantize(a1, ch + 4, 0), requantize(a2, ch + 8, 0),
-                   requantize(a3, ch + 12, 0), lo4, hi4, clamp);
+            store4(out, requantize(a0, ch, mode), requantize(a1, ch + 4, mode), requantize(a2, ch + 8, mode),
+                   requantize(a3, ch + 12, mode), lo4, hi4, clamp);
         }
     }
 }
@@ -325,22 +325,27 @@ EDGEAI_INLINE void pointwise_s8(const int8_t* input, const int32_t* weights, con
 EDGEAI_NOINLINE void pointwise_clamped(const int8_t* input, const int32_t* weights, const int32_t* channel,
                                        const int32_t* g, int8_t* output)
 {
-    pointwise_s8(input, weights, channel, g, output, 2, 0);
+    pointwise_s8(input, weights, channel, g, output, 2, 0, 0);
 }
 EDGEAI_NOINLINE void pointwise_skip(const int8_t* input, const int32_t* weights, const int32_t* channel,
                                     const int32_t* g, int8_t* output)
 {
-    pointwise_s8(input, weights, channel, g, output, 0, 1);
+    pointwise_s8(input, weights, channel, g, output, 0, 1, 0);
 }
 EDGEAI_NOINLINE void pointwise(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* g,
                                int8_t* output)
 {
-    pointwise_s8(input, weights, channel, g, output, 1, 0);
+    pointwise_s8(input, weights, channel, g, output, 1, 0, 0);
 }
 EDGEAI_NOINLINE void pointwise_unclamped(const int8_t* input, const int32_t* weights, const int32_t* channel,
                                          const int32_t* g, int8_t* output)
 {
-    pointwise_s8(input, weights, channel, g, output, 0, 0);
+    pointwise_s8(input, weights, channel, g, output, 0, 0, 0);
+}
+EDGEAI_NOINLINE void pointwise_one_rounding(const int8_t* input, const int32_t* weights, const int32_t* channel,
+                                            const int32_t* g, int8_t* output)
+{
+    pointwise_s8(input, weights, channel, g, output, 2, 0, 1);
 }
 
 /* 0: no clamp beyond saturation, 1: lower bound only, 2: both (the store4 levels). */
@@ -361,9 +366,10 @@ int32_t edgeai_conv_s8(const int8_t* input, const int32_t* weights, const int32_
      * overreading gather get their own copies so the others keep their measured code. */
     const int32_t clamp = clamp_level(geom), skip = geom[EDGEAI_G_SKIP];
     if (geom[EDGEAI_G_KH] == 1 && geom[EDGEAI_G_KW] == 1 && geom[EDGEAI_G_SH] == 1 && geom[EDGEAI_G_SW] == 1 &&
-        geom[EDGEAI_G_PT] == 0 && geom[EDGEAI_G_PL] == 0 && geom[EDGEAI_G_C] % 8 == 0 && geom[EDGEAI_G_O] % 4 == 0 &&
-        geom[EDGEAI_G_MODE] == 0) {
-        if (clamp == 2) {
+        geom[EDGEAI_G_PT] == 0 && geom[EDGEAI_G_PL] == 0 && geom[EDGEAI_G_C] % 8 == 0 && geom[EDGEAI_G_O] % 4 == 0) {
+        if (geom[EDGEAI_G_MODE] != 0) {
+            pointwise_one_rounding(input, weights, channel, geom, output);
+        } else if (clamp == 2) {
             pointwise_clamped(input, weights, channel, geom, output);
         } else if (skip && clamp == 0) {
             pointwise_skip(input, weights, channel, geom, output);
