@@ -380,7 +380,9 @@ int32_t edgeai_conv_s8(const int8_t* input, const int32_t* weights, const int32_
         }
         return 0;
     }
-    if (geom[EDGEAI_G_MODE] != 0) {
+    if (geom[EDGEAI_G_MODE] != 0 && !geom[EDGEAI_G_DIRECT]) {
+        conv_s8(input, weights, channel, geom, output, 1, 2, 0, 1);
+    } else if (geom[EDGEAI_G_MODE] != 0) {
         conv_s8(input, weights, channel, geom, output, 1, 2, 0, 0);
     } else if (clamp == 2) {
         conv_s8(input, weights, channel, geom, output, 0, 2, 0, 0);
