@@ -10,10 +10,11 @@ Constants are folded at import (onnx's reference evaluator runs shape arithmetic
 DequantizeLinear of an int8/int32 initializer becomes an int8/int32 constant with its quantization, so QDQ
 models keep their integer weights for the QDQ fusion pass. QLinearConv/QLinearMatMul import as
 DequantizeLinear → Conv/MatMul → QuantizeLinear (the same fusion makes them int8 ops), and so do the
-com.microsoft QLinear ops onnxruntime's quantizer emits in QOperator format (expanded in the model before shape
-inference, which does not know them); LeakyRelu imports as alpha·x + (1 - alpha)·relu(x) in float. The int8
-graph comes out of `edgeai.passes.default_pipeline`. Quantization of an activation may be per axis (the axis
-relabelled to the stored order); it then stays a float quantize/dequantize.
+com.microsoft QLinear ops and QGemm onnxruntime's quantizer emits in QOperator format (expanded in the model
+before shape inference, which does not know them; QGemm's alpha folds into B's scale); LeakyRelu imports as
+alpha·x + (1 - alpha)·relu(x) in float. The int8 graph comes out of `edgeai.passes.default_pipeline`.
+Quantization of an activation may be per axis (the axis relabelled to the stored order); it then stays a float
+quantize/dequantize.
 """
 
 from __future__ import annotations
@@ -118,21 +119,26 @@ def _pin_batch(model, path):
 
 # com.microsoft QOperator ops → the float op between DequantizeLinear and QuantizeLinear. Inputs: (x, scale,
 # zero point) per activation, then the output's (scale, zero point); QLinearConcat puts the output's first.
+# QGemm has its own expansion (_expand_qgemm).
 CONTRIB = {"QLinearAdd": "Add", "QLinearMul": "Mul", "QLinearSigmoid": "Sigmoid", "QLinearLeakyRelu": "LeakyRelu",
            "QLinearAveragePool": "AveragePool", "QLinearGlobalAveragePool": "GlobalAveragePool",
-           "QLinearConcat": "Concat"}
+           "QLinearConcat": "Concat", "QGemm": "Gemm"}
 
 
 def _expand_contrib(model, path):
     """Each com.microsoft op of CONTRIB becomes DequantizeLinear(s) → op → QuantizeLinear in the standard
-    domain (channels_last=1 pools between two Transposes), so that shape inference and the importer know it."""
-    from onnx import helper
+    domain (channels_last=1 pools between two Transposes), so that shape inference and the importer know it.
+    A node that breaks its expansion in any other way is reported as malformed, by name."""
+    from onnx import numpy_helper
 
     g = model.graph
     if not any(n.domain == "com.microsoft" and n.op_type in CONTRIB for n in g.node):
         return model
     taken = {n for node in g.node for n in list(node.input) + list(node.output)} | {i.name for i in g.initializer}
     zp_types = {i.name: i.data_type for i in g.initializer}
+    protos = {i.name: i for i in g.initializer}
+    protos.update({n.output[0]: a.t for n in g.node if n.op_type == "Constant" and n.domain in ("", "ai.onnx")
+                   for a in n.attribute if a.name == "value"})
 
     def fresh(base):
         name, k = base, 1
@@ -142,49 +148,143 @@ def _expand_contrib(model, path):
         taken.add(name)
         return name
 
+    def const(name):
+        return numpy_helper.to_array(protos[name]) if name in protos else None
+
+    def initializer(base, data):
+        name = fresh(base)
+        g.initializer.append(numpy_helper.from_array(np.asarray(data), name))
+        return name
+
     nodes = []
     for node in g.node:
         op = CONTRIB.get(node.op_type) if node.domain == "com.microsoft" else None
         if op is None:
             nodes.append(node)
             continue
-        name, ins = node.name or node.output[0], list(node.input)
-        if op == "Concat":
-            out_q, triples = ins[:2], [ins[i:i + 3] for i in range(2, len(ins), 3)]
-        else:
-            n_in = 2 if op in ("Add", "Mul") else 1
-            triples, out_q = [ins[3 * i:3 * i + 3] for i in range(n_in)], ins[3 * n_in:3 * n_in + 2]
-        if not out_q or not out_q[0] or not triples or any(len(t) < 2 or not t[0] or not t[1] for t in triples):
-            raise ModelError(f"{path}: node {name!r} ({node.op_type}): missing inputs ({len(ins)} given)")
-        zps = [t[2] for t in triples + [out_q] if len(t) > 2 and t[2]]
-        if len(out_q) < 2 or not out_q[1]:  # QuantizeLinear without a zero point would make uint8
-            if not zps or zps[0] not in zp_types:
-                raise UnsupportedOpError(f"{path}: node {name!r}: {node.op_type} without an output zero point "
-                                         f"of known type is not supported")
-            zero = fresh(f"{name}_zero_point")
-            g.initializer.append(helper.make_tensor(zero, zp_types[zps[0]], [], [0]))
-            out_q = [out_q[0], zero]
-        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-        channels_last = attrs.pop("channels_last", 0)
-        floats = []
-        for k, t in enumerate(triples):
-            floats.append(fresh(f"{name}_dq{k}"))
-            nodes.append(helper.make_node("DequantizeLinear", t[:3], [floats[-1]], name=floats[-1]))
-        if channels_last:  # NHWC in and out: the standard op reads NCHW
-            nchw = fresh(f"{name}_nchw")
-            nodes.append(helper.make_node("Transpose", floats, [nchw], name=nchw, perm=[0, 3, 1, 2]))
-            floats = [nchw]
-        result = fresh(f"{name}_float")
-        nodes.append(helper.make_node(op, floats, [result], name=name, **attrs))
-        if channels_last:
-            nhwc = fresh(f"{name}_nhwc")
-            nodes.append(helper.make_node("Transpose", [result], [nhwc], name=nhwc, perm=[0, 2, 3, 1]))
-            result = nhwc
-        nodes.append(helper.make_node("QuantizeLinear", [result] + out_q, list(node.output[:1]),
-                                      name=f"{name}_quantize"))
+        name = node.name or (node.output[0] if node.output else "?")
+        try:
+            if op == "Gemm":
+                nodes.extend(_expand_qgemm(node, name, path, const, fresh, initializer))
+            else:
+                nodes.extend(_expand_qlinear(g, node, op, name, path, zp_types, fresh))
+        except (ModelError, UnsupportedOpError):
+            raise
+        except Exception as e:  # a malformed contrib node: say which, never a bare traceback
+            raise ModelError(f"{path}: node {name!r} ({node.op_type}): malformed ({type(e).__name__}: {e})") from None
     del g.node[:]
     g.node.extend(nodes)
     return model
+
+
+def _expand_qlinear(g, node, op, name, path, zp_types, fresh):
+    from onnx import helper
+
+    ins = list(node.input)
+    if op == "Concat":
+        out_q, triples = ins[:2], [ins[i:i + 3] for i in range(2, len(ins), 3)]
+    else:
+        n_in = 2 if op in ("Add", "Mul") else 1
+        triples, out_q = [ins[3 * i:3 * i + 3] for i in range(n_in)], ins[3 * n_in:3 * n_in + 2]
+    if not out_q or not out_q[0] or not triples or any(len(t) < 2 or not t[0] or not t[1] for t in triples):
+        raise ModelError(f"{path}: node {name!r} ({node.op_type}): missing inputs ({len(ins)} given)")
+    zps = [t[2] for t in triples + [out_q] if len(t) > 2 and t[2]]
+    if len(out_q) < 2 or not out_q[1]:  # QuantizeLinear without a zero point would make uint8
+        if not zps or zps[0] not in zp_types:
+            raise UnsupportedOpError(f"{path}: node {name!r}: {node.op_type} without an output zero point "
+                                     f"of known type is not supported")
+        zero = fresh(f"{name}_zero_point")
+        g.initializer.append(helper.make_tensor(zero, zp_types[zps[0]], [], [0]))
+        out_q = [out_q[0], zero]
+    attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    channels_last = attrs.pop("channels_last", 0)
+    nodes, floats = [], []
+    for k, t in enumerate(triples):
+        floats.append(fresh(f"{name}_dq{k}"))
+        nodes.append(helper.make_node("DequantizeLinear", t[:3], [floats[-1]], name=floats[-1]))
+    if channels_last:  # NHWC in and out: the standard op reads NCHW
+        nchw = fresh(f"{name}_nchw")
+        nodes.append(helper.make_node("Transpose", floats, [nchw], name=nchw, perm=[0, 3, 1, 2]))
+        floats = [nchw]
+    result = fresh(f"{name}_float")
+    nodes.append(helper.make_node(op, floats, [result], name=name, **attrs))
+    if channels_last:
+        nhwc = fresh(f"{name}_nhwc")
+        nodes.append(helper.make_node("Transpose", [result], [nhwc], name=nhwc, perm=[0, 2, 3, 1]))
+        result = nhwc
+    nodes.append(helper.make_node("QuantizeLinear", [result] + out_q, list(node.output[:1]), name=f"{name}_quantize"))
+    return nodes
+
+
+def _expand_qgemm(node, name, path, const, fresh, initializer):
+    """QGemm(A, a_scale, a_zp, B, b_scale, b_zp, [C, [y_scale, y_zp]]; alpha, transA, transB), onnxruntime's
+    contrib op: Y = alpha·A'·B' + C·(alpha·a_scale·b_scale), A' and B' the dequantized (transposed) inputs, C int32
+    (zero point 0, broadcast to (M, N)), b_scale/b_zp per tensor or per column of B; Y is float without y_scale
+    and y_zp, else quantized. Expanded as DequantizeLinear(A), DequantizeLinear(B) with scale alpha·b_scale (alpha
+    > 0 folds into the weight, so C's scale is the usual bias scale a_scale·b_scale') and of C → Gemm (alpha 1) →
+    QuantizeLinear. B, the scales and C must be constants; C must not vary along M."""
+    from onnx import helper
+
+    def refuse(why, error=UnsupportedOpError):
+        return error(f"{path}: node {name!r} (QGemm): {why}")
+
+    ins = list(node.input) + [""] * max(0, 9 - len(node.input))
+    a, a_s, a_zp, b, b_s, b_zp, c, y_s, y_zp = ins[:9]
+    if len(node.input) > 9 or not all((a, a_s, a_zp, b, b_s)):
+        raise refuse(f"needs A, a_scale, a_zero_point, B, b_scale[, b_zero_point, C, y_scale, y_zero_point] "
+                     f"({len(node.input)} inputs given, {', '.join(repr(i) for i in node.input)})", ModelError)
+    if bool(y_s) != bool(y_zp):
+        raise refuse("y_scale and y_zero_point must be given together (both: int8 output, neither: float output)")
+    attrs = {at.name: helper.get_attribute_value(at) for at in node.attribute}
+    if set(attrs) - {"alpha", "transA", "transB"}:
+        raise refuse(f"unknown attributes {sorted(set(attrs) - {'alpha', 'transA', 'transB'})}", ModelError)
+    alpha, trans_b = float(attrs.get("alpha", 1.0)), int(attrs.get("transB", 0))
+    if not (np.isfinite(alpha) and alpha > 0):
+        raise refuse(f"alpha={alpha} is not supported (only alpha > 0, which folds into the weight scale)")
+    weight = const(b)
+    if weight is None or weight.ndim != 2 or weight.dtype not in (np.int8, np.uint8):
+        raise refuse(f"B ({b!r}) must be a constant 2-D int8/uint8 matrix"
+                     + ("" if weight is None else f", not {weight.dtype} of shape {list(weight.shape)}"))
+    scales = [const(s) for s in (a_s, b_s) + ((y_s,) if y_s else ())]
+    if any(s is None for s in scales):
+        raise refuse("a_scale, b_scale and y_scale must be constants")
+    n = weight.shape[0 if trans_b else 1]
+    scale_a, scale_b = (np.asarray(s, np.float32) for s in scales[:2])
+    if scale_a.size != 1 or scale_b.size not in (1, n) or scale_b.ndim > 1 or any(s.size != 1 for s in scales[2:]):
+        raise refuse(f"a_scale and y_scale must be scalars and b_scale a scalar or one per column of B ({n}), "
+                     f"not shapes {[list(s.shape) for s in scales]}", ModelError)
+    per_column = scale_b.size > 1
+    axis = {"axis": 0 if trans_b else 1} if per_column else {}
+    if alpha != 1.0:
+        scale_b = (scale_b * np.float32(alpha)).astype(np.float32)
+        b_s = initializer(f"{name}_b_scale_alpha", scale_b)
+    nodes, floats = [], [fresh(f"{name}_a"), fresh(f"{name}_b")]
+    nodes.append(helper.make_node("DequantizeLinear", [a, a_s, a_zp], [floats[0]], name=floats[0]))
+    nodes.append(helper.make_node("DequantizeLinear", [b, b_s] + ([b_zp] if b_zp else []), [floats[1]],
+                                  name=floats[1], **axis))
+    if c:
+        bias = const(c)
+        if bias is None or bias.dtype != np.int32:
+            raise refuse(f"C ({c!r}) must be a constant int32 tensor")
+        if bias.size == 1:
+            bias = np.full(n, bias.reshape(-1)[0], np.int32)
+        elif bias.size == n and bias.ndim <= 2 and bias.shape[-1] == n:  # (N,) or (1, N)
+            bias = bias.reshape(n)
+        else:
+            raise refuse(f"C of shape {list(bias.shape)} is not supported (only a scalar or one value per column)")
+        bias_scale = (scale_a.reshape(()) * scale_b).astype(np.float32)  # alpha·a_scale·b_scale
+        floats.append(fresh(f"{name}_c"))
+        nodes.append(helper.make_node(
+            "DequantizeLinear", [initializer(f"{name}_C", bias), initializer(f"{name}_c_scale", bias_scale),
+                                 initializer(f"{name}_c_zero_point", np.zeros(bias_scale.shape, np.int32))],
+            [floats[-1]], name=floats[-1], **({"axis": 0} if per_column else {})))
+    result = fresh(f"{name}_float") if y_s else node.output[0]
+    nodes.append(helper.make_node("Gemm", floats, [result], name=name, transA=int(attrs.get("transA", 0)),
+                                  transB=trans_b))
+    if y_s:
+        nodes.append(helper.make_node("QuantizeLinear", [result, y_s, y_zp], [node.output[0]],
+                                      name=f"{name}_quantize"))
+    return nodes
 
 
 class _Importer:
