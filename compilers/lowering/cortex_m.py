@@ -20,10 +20,14 @@ from compilers.tvm.requant import half_even_ties_possible
 
 NN_FILE = "nn_s8.c"
 _ARGS = "(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* geom, int8_t* output)"
-CONV = ("edgeai_conv_s8", f"int32_t edgeai_conv_s8{_ARGS}")
-DWCONV = ("edgeai_dwconv_s8", f"int32_t edgeai_dwconv_s8{_ARGS}")
-ADD = ("edgeai_add_s8", "int32_t edgeai_add_s8(const int8_t* input1, const int8_t* input2, const int32_t* tables, "
-                        "const int32_t* p, int8_t* output)")
+_ADD_ARGS = "(const int8_t* input1, const int8_t* input2, const int32_t* tables, const int32_t* p, int8_t* output)"
+
+
+def _entry(name: str, args: str, one_rounding: bool) -> tuple[str, str]:
+    """(symbol, prototype): each requantization has its own entry point, so a firmware links only the one it uses."""
+    symbol = name + ("_one_rounding" if one_rounding else "")
+    return symbol, f"int32_t {symbol}{args}"
+
 
 MAX_PATCH, MAX_TAPS, MAX_DW_CHANNELS = 1152, 64, 1024  # nn_s8.h
 _INT32_MAX = (1 << 31) - 1
@@ -159,7 +163,8 @@ def conv_call(ctx, node, x_shape, w: np.ndarray, bias, in_zp, out_zp, lo, hi, mu
     geom = _geom(h, wd, c, out_shape[1], out_shape[2], o, kh, kw, sh, sw, pt, pl, in_zp, out_zp, lo, hi,
                  int(rounding != "double"), seg4, int(seg % 4 == 0),
                  int(bool(np.any(np.all(chan[:, 1].reshape(-1, 4) == 0, axis=1)))))
-    symbol = ctx.c_kernel(NN_FILE, *CONV)
+    # LiteRT's FC rounding ("single") keeps edgeai_conv_s8's own mode-1 path: TFLite models link one conv entry
+    symbol = ctx.c_kernel(NN_FILE, *_entry("edgeai_conv_s8", _ARGS, rounding == "half_even"))
     return KernelCall(node.name, node.op, symbol, (TensorArg(node.inputs[0]), ctx.derived(packed),
                                                    ctx.derived(chan.reshape(-1)), ctx.derived(geom),
                                                    TensorArg(node.outputs[0])))
@@ -189,7 +194,7 @@ def dwconv_call(ctx, node, x_shape, w: np.ndarray, bias, in_zp, out_zp, lo, hi, 
         packed = np.concatenate([packed, _two_row_stream(wt.astype(np.int64) * scale[:, None], chan, in_zp)])
     geom = _geom(h, wd, c, out_shape[1], out_shape[2], o, kh, kw, sh, sw, pt, pl, in_zp, out_zp, lo, hi,
                  int(rounding != "double"), 0, 0, pairs=pairs)
-    symbol = ctx.c_kernel(NN_FILE, *DWCONV)
+    symbol = ctx.c_kernel(NN_FILE, *_entry("edgeai_dwconv_s8", _ARGS, rounding != "double"))
     return KernelCall(node.name, node.op, symbol, (TensorArg(node.inputs[0]), ctx.derived(packed),
                                                    ctx.derived(chan.reshape(-1)), ctx.derived(geom),
                                                    TensorArg(node.outputs[0])))
@@ -204,7 +209,7 @@ def add_call(ctx, node, size: int, zp1: int, zp2: int, zo: int, lo: int, hi: int
     if exact is not None:
         m1, m2, total = exact
         t = np.concatenate([(x - zp1) * m1, (x - zp2) * m2]).astype(np.int32)
-        p = np.array([size, 0, total, zo, lo, hi, 1], np.int32)
+        p = np.array([size, 0, total, zo, lo, hi], np.int32)
     else:
         left, right = max(q.output_shift, 0), max(-q.output_shift, 0)
         if right < 1 or right > 30 or q.output_multiplier <= 0:
@@ -217,8 +222,8 @@ def add_call(ctx, node, size: int, zp1: int, zp2: int, zo: int, lo: int, hi: int
         if (np.abs(tables[0]).max() + np.abs(tables[1]).max()) * scale > _INT32_MAX:
             return None
         t = (np.concatenate(tables) * scale).astype(np.int32)
-        p = np.array([size, q.output_multiplier, right, (1 << (right - 1)) + (zo << right), lo, hi, 0], np.int32)
-    symbol = ctx.c_kernel(NN_FILE, *ADD)
+        p = np.array([size, q.output_multiplier, right, (1 << (right - 1)) + (zo << right), lo, hi], np.int32)
+    symbol = ctx.c_kernel(NN_FILE, *_entry("edgeai_add_s8", _ADD_ARGS, exact is not None))
     a, b = node.inputs[0], node.inputs[1]
     return KernelCall(node.name, node.op, symbol, (TensorArg(a), TensorArg(b), ctx.derived(t), ctx.derived(p),
                                                    TensorArg(node.outputs[0])))

@@ -22,7 +22,8 @@ enum {
     EDGEAI_G_H, EDGEAI_G_W, EDGEAI_G_C, EDGEAI_G_OH, EDGEAI_G_OW, EDGEAI_G_O, EDGEAI_G_KH, EDGEAI_G_KW,
     EDGEAI_G_SH, EDGEAI_G_SW, EDGEAI_G_PT, EDGEAI_G_PL, EDGEAI_G_ZP_IN, EDGEAI_G_ZP_OUT, EDGEAI_G_ACT_MIN,
     EDGEAI_G_ACT_MAX,
-    EDGEAI_G_MODE, /* 0: TFLite's two roundings; 1: one rounding (LiteRT FC; ONNX numerics where no tie is reachable) */
+    EDGEAI_G_MODE, /* 0: TFLite's two roundings; 1: one rounding (LiteRT FC; ONNX numerics where no half is
+                    * reachable): the constants' layout; the _one_rounding entry points compute mode 1 */
     EDGEAI_G_SEG4, /* conv: KW * C rounded up to a multiple of 4 (the packed weights' row length) */
     EDGEAI_G_DIRECT, /* conv: 1 when KW * C is a multiple of 4, so interior pixels read the input in place */
     EDGEAI_G_SKIP, /* conv: 1 when some group of 4 channels has multipliers 0 (pruned): skip their sums */
@@ -39,6 +40,8 @@ enum {
  * weights: [O4 / 4][KH][SEG4 / 4][4 channels][(w0, w2), (w1, w3)]. */
 int32_t edgeai_conv_s8(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* geom,
                        int8_t* output);
+int32_t edgeai_conv_s8_one_rounding(const int8_t* input, const int32_t* weights, const int32_t* channel,
+                                    const int32_t* geom, int8_t* output);
 
 /* DEPTHWISE_CONV_2D with depth multiplier 1 and C a multiple of 4.
  * weights: [C / 4][KH * KW][(w_c0, w_c2), (w_c1, w_c3)], then for 3x3 stride 1 with W * C at most
@@ -47,11 +50,15 @@ int32_t edgeai_conv_s8(const int8_t* input, const int32_t* weights, const int32_
  * nn_s8.c, EDGEAI_DW_PASS_WORDS, and cortex_m.py, _two_row_stream). */
 int32_t edgeai_dwconv_s8(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* geom,
                          int8_t* output);
+int32_t edgeai_dwconv_s8_one_rounding(const int8_t* input, const int32_t* weights, const int32_t* channel,
+                                      const int32_t* geom, int8_t* output);
 
 /* ADD of two same-shape int8 tensors; tables: each input's rescaling per byte value, p: [n, multiplier, e,
- * rounding, lo, hi, mode] (mode 0: TFLite's arithmetic, 1: ONNX numerics; compilers/lowering/cortex_m.py:
+ * rounding, lo, hi] (TFLite's arithmetic; _one_rounding: ONNX numerics; compilers/lowering/cortex_m.py:
  * add_call). */
 int32_t edgeai_add_s8(const int8_t* input1, const int8_t* input2, const int32_t* tables, const int32_t* p,
                       int8_t* output);
+int32_t edgeai_add_s8_one_rounding(const int8_t* input1, const int8_t* input2, const int32_t* tables, const int32_t* p,
+                                   int8_t* output);
 
 #endif
