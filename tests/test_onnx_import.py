@@ -47,6 +47,7 @@ SAMPLES = 10
 QDQ_SAMPLES = 100
 QDQ_SLACK = 0.02
 QDQ_LOGITS_LSB = 3
+QDQ_LAYER_DIFFERING = 2e-5  # the share of layer values allowed 1 LSB from onnxruntime (measured: at most 4e-6)
 
 def _readme() -> dict[str, dict]:
     """name -> {kind, range (lo, hi) or None, source (the float file a QDQ file was quantized from)}."""
@@ -301,6 +302,9 @@ def test_quantized_file_layers_agree_with_onnxruntime(name, tmp_path):
             layer_values=total, layer_max_lsb=max(worst.values()))
     bad = {k: v for k, v in worst.items() if v > 1}
     assert not bad, f"{name}: layers more than 1 LSB from onnxruntime: {bad}"
+    # 1-LSB differences only where float32 rounding decides: measured at most 6 values in 2.3 million (4e-6 of
+    # them); TFLite's two roundings (--numerics tflite) differ on 7e-4 to 2e-3 of them on the QDQ files
+    assert differing <= QDQ_LAYER_DIFFERING * total, f"{name}: {differing} of {total} layer values differ by 1 LSB"
 
 
 @pytest.mark.slow
