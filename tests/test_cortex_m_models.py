@@ -90,10 +90,21 @@ def test_onnx_numerics_dsp_kernels_match_the_host_library(model, tmp_path):
     host = HostSession(compile_model(path, "host", tmp_path / "host").path)
     spec = host.inputs[0]
     rng = np.random.default_rng(3)
+    lo, hi = _input_range(path)
     with QemuSession(device.path, "cortex-m4") as session:
         for _ in range(2):
-            x = rng.uniform(0.0, 1.0, size=spec.shape).astype(spec.dtype)
+            x = rng.uniform(lo, hi, size=spec.shape).astype(spec.dtype)
             np.testing.assert_array_equal(session.run([x])[0], host.run([x])[0])
+
+
+def _input_range(path) -> tuple[float, float]:
+    """The real range the float input's quantize maps onto all 256 int8 values."""
+    from edgeai.frontends import load
+    from edgeai.passes import default_pipeline
+
+    graph = default_pipeline(load(path))
+    q = graph.tensor(next(n for n in graph.nodes if n.op == "quantize").outputs[0]).quant
+    return q.scale[0] * (-128 - q.zero_point[0]), q.scale[0] * (127 - q.zero_point[0])
 
 
 @pytest.mark.parametrize("model", ["kws_ref_model_float32_dequant_qdq", "pretrainedResnet_qdq"])
@@ -117,6 +128,7 @@ def test_onnx_numerics_portable_fallback_matches_the_host_library(model, tmp_pat
     emit_library(graph, plan_memory(graph), lowered, "model", out, target="host", source=str(graph.source))
     portable, host = HostSession(out), HostSession(compile_model(graph, "host", tmp_path / "host").path)
     rng = np.random.default_rng(4)
+    lo, hi = _input_range(ONNX_DIR / f"{model}.onnx")
     for _ in range(20):
-        x = rng.uniform(0.0, 1.0, size=host.inputs[0].shape).astype(np.float32)
+        x = rng.uniform(lo, hi, size=host.inputs[0].shape).astype(np.float32)
         np.testing.assert_array_equal(portable.run([x])[0], host.run([x])[0])
