@@ -39,6 +39,32 @@ def test_compile_writes_and_builds_a_library(tmp_path, capsys, tmp_cache):
     assert (out / "ad_model.h").is_file() and result["built"].endswith(".so")
 
 
+@pytest.mark.toolchain
+def test_compile_numerics_chooses_the_arithmetic(capsys, tmp_cache):
+    """kws_ref_model.onnx (tf2onnx from the int8 TFLite file) in the cache twice: --numerics tflite computes what
+    LiteRT computes on the TFLite original, the default (ONNX numerics) what onnxruntime computes on the file."""
+    from conftest import MODELS
+    from edgeai.runtime.host import HostSession
+    from edgeai.runtime.reference import LiteRTSession, OnnxRuntimeSession
+
+    onnx_file = MODELS / "mlperf_tiny_onnx" / "kws_ref_model.onnx"
+    folders = {}
+    for numerics in ("tflite", None):
+        assert main(["compile", str(onnx_file), "--json", *(["--numerics", numerics] if numerics else [])]) == 0
+        folders[numerics] = json.loads(capsys.readouterr().out)["library"]
+    assert folders["tflite"] != folders[None]  # the numerics are part of the cache key
+    libs = {k: HostSession(v) for k, v in folders.items()}
+    litert, ort = LiteRTSession(tflite("kws_ref_model")), OnnxRuntimeSession(onnx_file)
+    rng = np.random.default_rng(8)
+    for _ in range(5):
+        x = rng.integers(-128, 128, size=(1, 49, 10, 1), dtype=np.int8)
+        assert np.array_equal(libs["tflite"].run([x])[0], litert.run([x])[0].reshape(1, 12))
+        got, want = libs[None].run([x])[0], ort.run([x])[0].reshape(1, 12)
+        assert np.abs(got.astype(int) - want.astype(int)).max() <= 1
+    with pytest.raises(SystemExit):
+        main(["compile", str(onnx_file), "--numerics", "float"])
+
+
 @pytest.mark.qemu
 def test_run_and_validate_on_qemu(tmp_path, capsys, tmp_cache):
     x = np.random.default_rng(3).integers(-128, 128, size=(1, 640), dtype=np.int8)
