@@ -10,7 +10,7 @@ from compilers.lowering._quant import float_activation_range, int8_activation_ra
 from compilers.lowering.registry import rule
 from compilers.tvm.kernels import generic as k
 from compilers.tvm.requant import exact_multiplier
-from edgeai.errors import ModelError, UnsupportedOpError
+from edgeai.errors import UnsupportedOpError
 
 
 def _arg(ctx, name):
@@ -86,10 +86,7 @@ def _requant(g, node, src: str, dst: str):
         raise UnsupportedOpError(f"node {node.name!r} ({node.op}): int8 input {src!r} is quantized ({si:g}, {zi}) "
                                  f"but the output ({so:g}, {zo}); TFLite numerics require equal quantization "
                                  f"(ONNX numerics requantize: compile with --numerics onnx)")
-    try:
-        return (zi, zo, *exact_multiplier(si / so, f"node {node.name!r} ({node.op})"))
-    except ValueError as e:
-        raise ModelError(str(e)) from None
+    return (zi, zo, *exact_multiplier(si / so, f"node {node.name!r} ({node.op})"))
 
 
 def pad_rule(ctx, node):

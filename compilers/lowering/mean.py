@@ -15,7 +15,6 @@ from compilers.lowering._quant import numerics, scale_zp
 from compilers.lowering.registry import rule
 from compilers.tvm.kernels.mean import MeanInt8Params, mean_int8
 from compilers.tvm.requant import exact_multiplier, quantize_multiplier
-from edgeai.errors import ModelError
 
 
 def tflite_mean_multiplier(input_scale: float, output_scale: float, count: int) -> tuple[int, int]:
@@ -34,10 +33,7 @@ def mean_int8_rule(ctx, node):
     for a in axes:
         count *= x.shape[a]
     if numerics(node) == "onnx":
-        try:
-            multiplier, total = exact_multiplier(si / (so * count), f"node {node.name!r} (mean)")
-        except ValueError as e:
-            raise ModelError(str(e)) from None
+        multiplier, total = exact_multiplier(si / (so * count), f"node {node.name!r} (mean)")
         shift, rounding = 31 - total, "half_even"
     else:
         (multiplier, shift), rounding = tflite_mean_multiplier(si, so, count), "double"

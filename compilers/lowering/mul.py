@@ -16,7 +16,6 @@ from compilers.lowering._quant import int8_activation_range, numerics, scale_zp
 from compilers.lowering.registry import rule
 from compilers.tvm.kernels.mul import MulParams, mul_int8
 from compilers.tvm.requant import exact_multiplier, quantize_multiplier
-from edgeai.errors import ModelError
 
 
 def tflite_mul_multiplier(s1: float, s2: float, so: float) -> tuple[int, int]:
@@ -32,10 +31,7 @@ def mul_int8_rule(ctx, node):
     so, zo = scale_zp(g, node.outputs[0], node)
     lo, hi = int8_activation_range(node.attrs["activation"], so, zo)
     if numerics(node) == "onnx":
-        try:
-            multiplier, total = exact_multiplier(s1 * s2 / so, f"node {node.name!r} (mul)")
-        except ValueError as e:
-            raise ModelError(str(e)) from None
+        multiplier, total = exact_multiplier(s1 * s2 / so, f"node {node.name!r} (mul)")
         shift, rounding = 31 - total, "half_even"
     else:
         (multiplier, shift), rounding = tflite_mul_multiplier(s1, s2, so), "double"

@@ -25,11 +25,8 @@ def avgpool_int8_rule(ctx, node):
     if numerics(node) == "onnx":
         kh, kw = node.attrs["kernel"]
         window = kh * kw if tuple(node.attrs["padding"]) == (0, 0, 0, 0) else 1  # see AvgPool2DParams.rescale
-        try:
-            rescale = (qin[1], qout[1], *exact_multiplier(qin[0] / (qout[0] * window),
-                                                          f"node {node.name!r} (average_pool2d)"))
-        except ValueError as e:
-            raise ModelError(str(e)) from None
+        rescale = (qin[1], qout[1], *exact_multiplier(qin[0] / (qout[0] * window),
+                                                      f"node {node.name!r} (average_pool2d)"))
     elif abs(qin[0] - qout[0]) > 1e-6 * qin[0] or qin[1] != qout[1]:
         raise ModelError(f"node {node.name!r} (average_pool2d): int8 input and output quantization differ "
                          f"({qin} vs {qout}); TFLite's int8 average pool keeps its input's")

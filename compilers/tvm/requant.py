@@ -179,10 +179,12 @@ def te_divide_half_even(x, divisor):
 
 def exact_multiplier(real: float, what: str) -> tuple[int, int]:
     """real = multiplier / 2**total with multiplier < 2**31 (31 significant bits) and total >= 1, for one
-    rounding of an int64 product: the requantization of ONNX numerics."""
+    rounding of an int64 product: the requantization of ONNX numerics. `what` names the node for the error."""
+    from edgeai.errors import ModelError
+
     m, shift = quantize_multiplier(real)
     if m == 0 or 31 - shift < 1:
-        raise ValueError(f"{what}: scale ratio {real:g} cannot be requantized (must be in (2**-32, 2**30))")
+        raise ModelError(f"{what}: scale ratio {real:g} cannot be requantized (must be in (2**-32, 2**30))")
     return m, 31 - shift
 
 

@@ -19,23 +19,28 @@ def conv_output_size(size: int, kernel: int, stride: int, dilation: int, pad_bef
 ROUNDINGS = ("double", "single", "half_even")
 
 
+def scale_to_int8(shape, value, multiplier, shift, zero_point: int, act_min: int, act_max: int, rounding: str,
+                  name: str):
+    """value(*i) (int32) times multiplier(*i) * 2**(shift(*i) - 31) with `rounding`, + zero point, clamped to
+    [act_min, act_max], as int8 stage `name`; its producers are requant_stages(rounding, name)."""
+    if rounding not in ROUNDINGS:
+        raise ValueError(f"rounding {rounding!r} is not one of {ROUNDINGS}")
+    args = (shape, value, multiplier, shift, f"{name}_scaled")
+    if rounding == "double":
+        scaled = te_requantize(*args)
+    else:
+        scaled = te_requantize_single_rounding(*args, half_even=rounding == "half_even")
+    return te.compute(shape, lambda *i: tirx.min(tirx.max(scaled[i] + zero_point, act_min), act_max).astype("int8"),
+                      name=name)
+
+
 def requantize_to_int8(
     shape, acc, bias, multiplier, shift, output_zero_point: int, act_min: int, act_max: int, rounding="double"
 ):
-    """acc + bias, scaled by multiplier * 2**(shift - 31) per output channel (the last index) with `rounding`,
+    """acc + bias, scaled per output channel (the last index; multiplier and shift are arrays) with `rounding`,
     + output zero point, clamp to the activation range. Stages: requant_stages(rounding)."""
-    if rounding not in ROUNDINGS:
-        raise ValueError(f"rounding {rounding!r} is not one of {ROUNDINGS}")
-    args = (shape, lambda *i: acc[i] + bias[i[-1]], lambda *i: multiplier[i[-1]], lambda *i: shift[i[-1]])
-    if rounding == "double":
-        scaled = te_requantize(*args, "requant_scaled")
-    else:
-        scaled = te_requantize_single_rounding(*args, "requant_scaled", half_even=rounding == "half_even")
-    return te.compute(
-        shape,
-        lambda *i: tirx.min(tirx.max(scaled[i] + output_zero_point, act_min), act_max).astype("int8"),
-        name="requant",
-    )
+    return scale_to_int8(shape, lambda *i: acc[i] + bias[i[-1]], lambda *i: multiplier[i[-1]],
+                         lambda *i: shift[i[-1]], output_zero_point, act_min, act_max, rounding, "requant")
 
 
 def clamp_float(x, act_min: float, act_max: float):
@@ -72,6 +77,6 @@ def fuse_elementwise(tensors: list[te.Tensor], output: str, producers: list[str]
     return sch.mod["main"]
 
 
-def requant_stages(rounding: str) -> list[str]:
-    """The epilogue stages requantize_to_int8 creates, producers first."""
-    return ["requant_scaled_high", "requant_scaled", "requant"] if rounding == "double" else ["requant_scaled", "requant"]
+def requant_stages(rounding: str, name: str = "requant") -> list[str]:
+    """The stages scale_to_int8 creates for stage `name`, producers first, `name` last."""
+    return ([f"{name}_scaled_high"] if rounding == "double" else []) + [f"{name}_scaled", name]

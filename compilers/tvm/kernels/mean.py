@@ -1,8 +1,8 @@
 """MEAN of an int8 tensor over any axes (the spatial mean of NHWC is global average pooling).
 
 Arguments: (input, output). The int32 sum of the inputs over the axes, minus input_zero_point * count, is
-scaled to the output (mul.scale_to_int8: TFLite's two roundings or one, halves to even) and offset by the
-output zero point. keepdims does not change the output's memory, so the kernel always keeps the reduced
+scaled to the output (_common.scale_to_int8: TFLite's two roundings or one, halves to even) and offset by
+the output zero point. keepdims does not change the output's memory, so the kernel always keeps the reduced
 axes (as 1): one loop nest whose innermost spatial loop holds the accumulator and the requantization.
 """
 
@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from tvm import te
 
 from ..build import Kernel, KernelArg, plain_c_kernel
-from ._common import fuse_epilogue
-from .mul import scale_to_int8
+from ._common import fuse_epilogue, requant_stages, scale_to_int8
 
 
 @dataclass(frozen=True)
@@ -46,7 +45,8 @@ def mean_int8(name: str, p: MeanInt8Params) -> Kernel:
 
     acc = te.compute(out_shape, total, name="sum")
     centered = p.input_zero_point * p.count
-    out, stages = scale_to_int8(out_shape, lambda *i: acc[i] - centered, p.multiplier, p.shift, p.output_zero_point,
-                                -128, 127, p.rounding, "mean")
+    out = scale_to_int8(out_shape, lambda *i: acc[i] - centered, lambda *i: p.multiplier, lambda *i: p.shift,
+                        p.output_zero_point, -128, 127, p.rounding, "mean")
     args = [KernelArg(x, "input"), KernelArg(out, "output", const=False, restrict=True)]
-    return plain_c_kernel(name, args, fuse_epilogue([x, out], "sum", stages + ["mean"], len(out_shape) - 1))
+    epilogue = requant_stages(p.rounding, "mean")
+    return plain_c_kernel(name, args, fuse_epilogue([x, out], "sum", epilogue, len(out_shape) - 1))

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from tvm import te, tirx
 
 from ..build import Kernel, KernelArg, plain_c_kernel
-from ..requant import te_requantize, te_requantize_single_rounding
-from ._common import fuse_elementwise
+from ._common import fuse_elementwise, requant_stages, scale_to_int8
 from .generic import _broadcast_index
 
 
@@ -42,23 +41,9 @@ def mul_int8(name: str, p: MulParams) -> Kernel:
         y = b[tuple(_broadcast_index(p.b_shape, p.out_shape, i))].astype("int32") - p.input2_zero_point
         return x * y
 
-    out, stages = scale_to_int8(p.out_shape, product, p.multiplier, p.shift, p.output_zero_point, p.act_min,
-                                p.act_max, p.rounding, "mul")
+    out = scale_to_int8(p.out_shape, product, lambda *i: p.multiplier, lambda *i: p.shift, p.output_zero_point,
+                        p.act_min, p.act_max, p.rounding, "mul")
     args = [KernelArg(a, "input1"), KernelArg(b, "input2"), KernelArg(out, "output", const=False)]
-    return plain_c_kernel(name, args, fuse_elementwise([a, b, out], "mul", stages[::-1]))
+    producers = requant_stages(p.rounding, "mul")[-2::-1]  # consumers' producers first
+    return plain_c_kernel(name, args, fuse_elementwise([a, b, out], "mul", producers))
 
-
-def scale_to_int8(shape, value, multiplier: int, shift: int, zero_point: int, lo: int, hi: int, rounding: str,
-                       name: str):
-    """value(*i) (int32) times multiplier * 2**(shift - 31), + zero_point, clamped to [lo, hi], as int8 stage
-    `name`: TFLite's two roundings ("double") or one, halves to even ("half_even"). Returns the stage and the
-    names of the stages before it, producers first."""
-    args = (shape, value, lambda *i: multiplier, lambda *i: shift, f"{name}_scaled")
-    if rounding == "double":
-        scaled, stages = te_requantize(*args), [f"{name}_scaled_high", f"{name}_scaled"]
-    elif rounding == "half_even":
-        scaled, stages = te_requantize_single_rounding(*args, half_even=True), [f"{name}_scaled"]
-    else:
-        raise ValueError(f"{name}: rounding {rounding!r} is neither 'double' nor 'half_even'")
-    out = te.compute(shape, lambda *i: tirx.min(tirx.max(scaled[i] + zero_point, lo), hi).astype("int8"), name=name)
-    return out, stages
