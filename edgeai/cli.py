@@ -93,9 +93,9 @@ def _cmd_compile(args) -> int:
 def _session(model, target):
     """Compile (cached) for the target a session string names, and open the session."""
     from edgeai.compile import compile_model
-    from edgeai.runtime.device import open_session
+    from edgeai.runtime.device import open_session, session_target
 
-    name = target.split(":", 1)[1] if target.startswith("qemu:") else target
+    name = session_target(target)
     if target.startswith("serial:"):
         raise EdgeAIError("a serial board runs the firmware flashed on it: pass --library DIR of that build")
     return open_session(compile_model(model, name).path, target)
@@ -153,31 +153,68 @@ def _device_stats(session) -> dict:
 
 
 def _cmd_validate(args) -> int:
-    from edgeai.runtime.reference import reference_session
-    from edgeai.table import format_table
-    from edgeai.validate import compare, random_inputs
+    from edgeai.errors import ValidationFailed
+    from edgeai.runtime.device import session_target
+    from edgeai.validate import check_same_io, compare, random_inputs, reference_sessions
 
-    reference = reference_session(args.model)
-    inputs = random_inputs(reference.inputs, args.count, seed=args.seed)
-    session = _session(args.model, args.target)
+    session_target(args.target)  # refuse a bad --target before any work
+    reference, reference_also, plan = reference_sessions(args.model)
+    inputs = random_inputs(reference.inputs, args.count, seed=args.seed, float_ranges=plan.input_ranges)
+    want = [reference.run(x) for x in inputs]  # first: a model the reference cannot run fails before any compile
+    want_also = [reference_also.run(x) for x in inputs] if reference_also is not None else None
+    session = _library_session(args.library, args.target) if args.library else _session(args.model, args.target)
     try:
+        check_same_io(session, reference, args.library or args.model, args.model)
         got, counts = [], []
         for x in inputs:
             got.append(session.run(x))
             counts.append(session.stats.instructions)
     finally:
         getattr(session, "close", lambda: None)()
-    want = [reference.run(x) for x in inputs]
-    result = compare(session.outputs, got, want)
-    ok = all(a.bit_exact == a.samples for a in result) if args.require_exact else True
-    if args.json:
-        print(json.dumps({"model": args.model, "target": args.target, "outputs": [a.to_dict() for a in result],
-                          "instructions": counts[-1] if counts else None, "passed": ok}, indent=2))
+    result = compare(session.outputs, got, want, plan.bounds, want_also)
+    if args.require_exact:
+        passed = all(a.bit_exact == a.samples for a in result)
+        required = "bit-exact on every input (--require-exact)"
     else:
+        passed = all(a.passed for a in result)
+        required = "; ".join(f"{a.output}: {a.bound}" for a in result)
+    if args.json:
+        print(json.dumps({"model": args.model, "target": args.target, "numerics": plan.numerics,
+                          "reference": plan.reference,
+                          "outputs": [a.to_dict() for a in result], "instructions": counts[-1] if counts else None,
+                          "required": required, "passed": passed}, indent=2))
+    else:
+        from edgeai.table import format_table
+
         rows = [[a.output, f"{a.bit_exact}/{a.samples}", a.max_abs_error, a.min_cosine,
-                 f"{a.top1_agreement}/{a.samples}"] for a in result]
-        print(format_table(["output", "bit-exact", "max |err|", "min cosine", "top-1"], rows, "lrrrr"))
-    return 0 if ok else 1
+                 f"{a.top1_agreement}/{a.samples}", f"{a.within_bound}/{a.samples}"] for a in result]
+        head = ["output", "bit-exact", "max |err|", "min cosine", "top-1", "within bound"]
+        if reference_also is not None:  # how often onnxruntime's two levels agree: what the bound compares with
+            rows = [[*row, f"{a.references_agree}/{a.samples}"] for row, a in zip(rows, result)]
+            head.append("ORT levels agree")
+        print(format_table(head, rows, "l" + "r" * (len(head) - 1)))
+        print(f"numerics {plan.numerics}, against {plan.reference}; required: "
+              f"{required}: {'passed' if passed else 'FAILED'}")
+    if not passed:
+        print(f"edgeai: validation failed on {args.target}: required {required}", file=sys.stderr)
+        return ValidationFailed.exit_code
+    return 0
+
+
+def _library_session(library, target):
+    """A session on a library compiled earlier (`edgeai compile -o DIR`), for the target it was compiled for."""
+    from edgeai.compile import _is_library
+    from edgeai.errors import TargetError
+    from edgeai.runtime.device import open_session, session_target
+
+    folder = Path(library)
+    if not _is_library(folder):
+        raise EdgeAIError(f"--library {library}: not an edgeai library folder (no valid model.json)")
+    built_for = json.loads((folder / "model.json").read_text()).get("target")
+    name = session_target(target)
+    if not target.startswith("serial:") and built_for != name:
+        raise TargetError(f"--library {library} was compiled for {built_for}, not for {name} (--target {target})")
+    return open_session(folder, target)
 
 
 def _cmd_demo(args) -> int:
@@ -243,6 +280,16 @@ def _per_layer(args) -> int:
     return 0
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value}: must be at least 1 (validating on no input proves nothing)")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edgeai", description=__doc__.splitlines()[0] if __doc__ else None)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -280,9 +327,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="compare a target with the reference runtime on random inputs")
     p.add_argument("model")
     p.add_argument("--target", default="host", help=target_help)
-    p.add_argument("--count", type=int, default=20, help="inputs to compare (default 20)")
+    p.add_argument("--library", metavar="DIR",
+                   help="validate this library (`edgeai compile -o DIR`) instead of compiling the model")
+    p.add_argument("--count", type=_positive, default=20, help="inputs to compare (default 20)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--require-exact", action="store_true", help="exit 1 unless every output is bit-exact")
+    p.add_argument("--require-exact", action="store_true",
+                   help="fail unless every output is bit-exact (default: the bound of the model's numerics)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_validate)
 

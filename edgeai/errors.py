@@ -39,3 +39,10 @@ class DataError(EdgeAIError):
     """Input or calibration data of the wrong shape, dtype or range."""
 
     exit_code = 7
+
+
+class ValidationFailed(EdgeAIError):
+    """`edgeai validate`: the target's outputs are not within the bound its numerics promise (or not bit-exact
+    under --require-exact)."""
+
+    exit_code = 8

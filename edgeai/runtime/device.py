@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgeai.errors import RuntimeFailure, ToolchainError
+from edgeai.errors import RuntimeFailure, TargetError, ToolchainError
 from edgeai.firmware import HOST_PORT, RUNTIME_DIR, firmware_sources, write_bench_binding
 from edgeai.protocol import Client
 from edgeai.runtime.session import RunStats, TensorSpec, check_inputs
@@ -185,10 +185,27 @@ def _start_process(target: Target, elf: Path, startup_timeout: float = 20.0) -> 
     return _Process(proc, int(line.split()[-1]))
 
 
+def session_target(target: str) -> str:
+    """The target a session string compiles for: `host`, `qemu:<target>` or `<target>` (a device target, its
+    firmware under QEMU), `serial:<port>` (None: the board's own firmware). Anything else is refused, listing
+    what is valid (`qemu:host` is no emulator: the host runs in-process)."""
+    from edgeai.targets import list_targets
+
+    devices = [t.name for t in list_targets() if not t.is_host]
+    name = target[len("qemu:"):] if target.startswith("qemu:") else target
+    if target == "host" or name in devices:
+        return name
+    if target.startswith("serial:") and len(target) > len("serial:"):
+        return target
+    raise TargetError(f"unknown session target {target!r}; valid: host, "
+                      f"{', '.join('qemu:' + d for d in devices)} (or the name alone), serial:<port>")
+
+
 def open_session(lib_dir: str | Path, target: str):
     """`host` runs in-process; `qemu:<target>` or a target name runs the firmware; `serial:<port>` a board."""
     from edgeai.runtime.host import HostSession
 
+    session_target(target)
     if target == "host":
         return HostSession(lib_dir)
     if target.startswith("serial:"):

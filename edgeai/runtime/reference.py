@@ -51,7 +51,10 @@ class LiteRTSession:
         for d, a in zip(self._it.get_input_details(), arrays):
             self._it.set_tensor(d["index"], a)
         start = time.perf_counter()
-        self._it.invoke()
+        try:
+            self._it.invoke()
+        except (ValueError, RuntimeError) as e:
+            raise ModelError(f"{self.path}: LiteRT fails to run it: {e}") from None
         self.stats = RunStats(wall_seconds=time.perf_counter() - start)
         return [self._it.get_tensor(d["index"]).copy() for d in self._it.get_output_details()]
 
@@ -84,7 +87,10 @@ class OnnxRuntimeSession:
     def run(self, inputs) -> list[np.ndarray]:
         arrays = check_inputs(self.inputs, inputs, str(self.path))
         start = time.perf_counter()
-        out = self._sess.run(None, {s.name: a for s, a in zip(self.inputs, arrays)})
+        try:
+            out = self._sess.run(None, {s.name: a for s, a in zip(self.inputs, arrays)})
+        except Exception as e:  # onnxruntime's own Fail / InvalidArgument / RuntimeException classes
+            raise ModelError(f"{self.path}: onnxruntime fails to run it: {e}") from None
         self.stats = RunStats(wall_seconds=time.perf_counter() - start)
         return [np.asarray(o) for o in out]
 
