@@ -118,3 +118,20 @@ def test_compare_counts_nan_as_an_error():
     spec = [TensorSpec("y", "float32", (2,))]
     (a,) = compare(spec, [[np.array([np.nan, 1.0], np.float32)]], [[np.array([0.5, 1.0], np.float32)]])
     assert a.bit_exact == 0 and a.max_abs_error == float("inf")
+
+
+@pytest.mark.slow
+def test_host_build_keeps_warnings_errors_whatever_extra_flags_say(tmp_path, tmp_cache):
+    """A warning in generated C fails the host build even when a caller's extra flags try to downgrade it."""
+    import json
+    import shutil
+
+    from edgeai.errors import ToolchainError
+    from edgeai.runtime.host import build_shared_library
+
+    lib = tmp_path / "lib"
+    shutil.copytree(compile_model(tflite("ad01_int8"), "host").path, lib)
+    source = lib / json.loads((lib / "model.json").read_text())["sources"][0]
+    source.write_text(source.read_text() + "\nstatic int edgeai_unused_probe;\n")  # -Wunused-variable
+    with pytest.raises(ToolchainError, match="edgeai_unused_probe"):
+        build_shared_library(lib, extra_flags=("-Wno-error",))

@@ -30,7 +30,8 @@ def build_shared_library(lib_dir: Path, opt: str = "-O2", extra_flags: tuple[str
     lib_dir = Path(lib_dir)
     desc = json.loads((lib_dir / "model.json").read_text())
     sources = library_sources(lib_dir, desc)
-    flags = ["-std=c99", opt, "-fPIC", "-shared", *WARNINGS, *extra_flags, f"-I{lib_dir}", f"-I{RUNTIME_DIR}"]
+    # the warnings last: no extra flag (-Wno-error, -Wno-error=...) can let a warning in generated C pass
+    flags = ["-std=c99", opt, "-fPIC", "-shared", *extra_flags, *WARNINGS, f"-I{lib_dir}", f"-I{RUNTIME_DIR}"]
     digest = hashlib.sha256(" ".join(flags).encode())
     for s in sources:
         digest.update(s.read_bytes())
