@@ -36,7 +36,8 @@ class Bound:
             return "bit-exact on every input"
         if self.kind == "lsb":
             return (f"within 1 LSB ({self.lsb:.6g}) of onnxruntime on as many inputs as its two optimization "
-                    f"levels agree with each other, less {slack_inputs(samples)} ({ONNX_SLACK:.0%}); its top-1 on every input")
+                    f"levels agree with each other, less {slack_inputs(samples)} ({ONNX_SLACK:.0%}); its top-1 "
+                    f"on every input")
         return f"within {tolerance:.6g} ({FLOAT_TOLERANCE:g} of the reference output's range) on every input"
 
 

@@ -120,6 +120,40 @@ def test_a_library_of_another_model_is_refused(tmp_path, capsys, tmp_cache):
     assert code == ModelError.exit_code and "nothing to compare" in err and "Traceback" not in err, err
 
 
+# -- the onnx bound, exactly as documented (no compile: compare on arrays) ---------------------------------------
+
+def _onnx_case(ours_off: int, top1_flips: int = 0, levels_disagree: int = 0, n: int = 20):
+    """n inputs of 4 int8 values; ours 3 LSB off on `ours_off` of them (the first `top1_flips` of those also move
+    the top-1), onnxruntime's second level 3 LSB off the first on the last `levels_disagree` inputs."""
+    from edgeai.runtime.session import TensorSpec
+    from edgeai.validate import Bound, compare
+
+    base = np.array([10, 50, 20, 5], np.int8)
+    want = [[base.copy()] for _ in range(n)]
+    also = [[base.copy()] for _ in range(n)]
+    got = [[base.copy()] for _ in range(n)]
+    for k in range(ours_off):
+        got[k][0][2] = 53 if k < top1_flips else 23
+    for k in range(n - levels_disagree, n):
+        also[k][0][0] = 13
+    return compare([TensorSpec("y", "int8", (4,))], got, want, [Bound("lsb", 1.0)], also)[0]
+
+
+def test_onnx_bound_allows_two_percent_of_the_inputs_beyond_one_lsb():
+    assert _onnx_case(0).passed and _onnx_case(1).passed  # 1 of 20: ceil(2% of 20)
+    two = _onnx_case(2)
+    assert not two.passed and two.within_bound == 18 and two.references_agree == 20
+    assert not _onnx_case(1, top1_flips=1).passed  # onnxruntime's top-1 on every input, excused or not
+
+
+def test_onnx_bound_follows_how_often_onnxruntime_agrees_with_itself():
+    # onnxruntime's levels 3 LSB apart on 2 inputs, where ours equal one of them: 18 agree, all 20 within
+    case = _onnx_case(0, levels_disagree=2)
+    assert case.passed and case.references_agree == 18 and case.within_bound == 20
+    # ours off on 3 where the levels agree on 18: 17 >= 18 - 1 passes, 4 off does not
+    assert _onnx_case(3, levels_disagree=2).passed and not _onnx_case(4, levels_disagree=2).passed
+
+
 # -- values and shapes the old comparison mishandled ---------------------------------------------------------------
 
 def _save(path, nodes, inputs, outputs, inits=()):
@@ -187,3 +221,31 @@ def test_qemu_host_is_refused_listing_the_valid_targets(capsys):
     assert code == TargetError.exit_code and "'qemu:host'" in err, err
     for valid in ("host", "qemu:cortex-m4", "qemu:cortex-m55", "qemu:rpi4", "serial:<port>"):
         assert valid in err, err
+
+
+# -- the README's verdicts on the MLPerf Tiny files ----------------------------------------------------------------
+
+KNOWN_FAILURES = {  # README, Numerics: validate fails them, rightly
+    "kws_ref_model_float32.tflite",  # hybrid: LiteRT quantizes the activations on the fly, we compute in float
+    "pretrainedResnet_quant.onnx",  # tf2onnx int8, ONNX numerics: 1-LSB layer differences add up before a softmax
+}
+# The files whose verdict no other test states: the quantized ONNX files (the onnx bound) and the float TFLite
+# models (the float tolerance against LiteRT). The int8 TFLite models are bit-exact in test_end_to_end_host,
+# the float ONNX files within 1e-4 of the range in test_onnx_import.
+MLPERF = {  # file -> the numerics validate should find
+    "kws_ref_model_float32.tflite": "float", "vww_96_float.tflite": "float", "pretrainedResnet.tflite": "float",
+    "ad01_fp32.tflite": "float", "kws_ref_model_float32_dequant_qdq.onnx": "onnx", "vww_96_float_qdq.onnx": "onnx",
+    "pretrainedResnet_qdq.onnx": "onnx", "ad01_fp32_qdq.onnx": "onnx", "kws_ref_model.onnx": "onnx",
+    "vww_96_int8.onnx": "onnx", "pretrainedResnet_quant.onnx": "onnx", "ad01_int8.onnx": "onnx"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(MLPERF))
+def test_mlperf_files_pass_the_gate_except_the_documented_two(name, capsys, tmp_cache):
+    code, report = _validate(capsys, model_path(name))
+    out = report["outputs"][0]
+    assert report["numerics"] == MLPERF[name], report
+    if name in KNOWN_FAILURES:
+        assert code == ValidationFailed.exit_code and not report["passed"] and out["top1_agreement"] == 20, report
+    else:
+        assert code == 0 and report["passed"], report
