@@ -97,7 +97,8 @@ def _session(model, target):
 
     name = session_target(target)
     if target.startswith("serial:"):
-        raise EdgeAIError("a serial board runs the firmware flashed on it: pass --library DIR of that build")
+        raise EdgeAIError("a serial board runs the firmware flashed on it: `edgeai validate --library DIR` of that "
+                          "build compares it with the model")
     return open_session(compile_model(model, name).path, target)
 
 
