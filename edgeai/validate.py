@@ -4,7 +4,8 @@ gate `passed` that says whether the target computes what the model's numerics pr
 - tflite numerics: every output value bit-exact with LiteRT's reference kernels, on every input;
 - onnx numerics: every output value within 1 LSB of onnxruntime (of either of its two optimization levels, or
   between them) on at least as many inputs as those two levels agree with each other within 1 LSB, less
-  ONNX_SLACK of the inputs (rounded up), and onnxruntime's top-1 on every input. ONNX numerics are exact where
+  ONNX_SLACK of the inputs (rounded up), and onnxruntime's top-1 on every input; an input beyond 1 LSB must still
+  have a cosine of at least ONNX_MIN_COSINE with onnxruntime's output. ONNX numerics are exact where
   onnxruntime rounds in float32, so a layer can be 1 LSB off; a softmax amplifies one logit LSB into up to
   s_logits / (2 s_out) output LSB (22 on kws), and deep models add layers' LSB up (README, Numerics);
 - float: every output value within FLOAT_TOLERANCE of the reference output's range over the inputs.
@@ -22,6 +23,7 @@ from edgeai.runtime.session import TensorSpec
 
 FLOAT_TOLERANCE = 1e-4  # of the reference output's range (its largest magnitude when the range is 0)
 ONNX_SLACK = 0.02  # share of inputs (rounded up) by which onnx numerics may agree less often than onnxruntime
+ONNX_MIN_COSINE = 0.99  # on an input beyond 1 LSB (measured on the MLPerf QDQ files: at least 0.997)
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ class Bound:
         if self.kind == "lsb":
             return (f"within 1 LSB ({self.lsb:.6g}) of onnxruntime on as many inputs as its two optimization "
                     f"levels agree with each other, less {slack_inputs(samples)} ({ONNX_SLACK:.0%}); its top-1 "
-                    f"on every input")
+                    f"on every input, cosine >= {ONNX_MIN_COSINE:g} on any beyond 1 LSB")
         return f"within {tolerance:.6g} ({FLOAT_TOLERANCE:g} of the reference output's range) on every input"
 
 
@@ -150,7 +152,7 @@ def compare(specs: list[TensorSpec], got: list[list[np.ndarray]], want: list[lis
         alts = [np.atleast_1d(np.asarray(w[i])).reshape(a.shape) for w, (a, _) in zip(want_also, pairs)] \
             if want_also is not None and bound.kind == "lsb" else [b for _, b in pairs]
         tolerance = _tolerance(bound, [b for _, b in pairs])
-        exact, max_err, min_cos, top1, within, agree, top1_either = 0, 0.0, 1.0, 0, 0, 0, 0
+        exact, max_err, min_cos, top1, within, agree, top1_either, far = 0, 0.0, 1.0, 0, 0, 0, 0, 0
         slack = tolerance * (1 + 1e-4)  # a dequantized float output: 1 LSB apart may read as 1 LSB + 1e-7 of it
         for (a, b), c in zip(pairs, alts):
             exact += int(np.array_equal(a, b) or (a.dtype.kind == "f" and np.array_equal(a, b, equal_nan=True)))
@@ -168,13 +170,17 @@ def compare(specs: list[TensorSpec], got: list[list[np.ndarray]], want: list[lis
             if bound.kind == "bit-exact":
                 within += int((diff == 0).all())
             elif bound.kind == "lsb":
-                within += int((_beyond_span(a, np.minimum(b, c), np.maximum(b, c)) <= slack).all())
+                close = bool((_beyond_span(a, np.minimum(b, c), np.maximum(b, c)) <= slack).all())
+                within += int(close)
+                if not close:  # amplified rounding keeps the output's direction; a wrong result does not
+                    c_real = (c.astype(np.float64) - spec.zero_point) * spec.scale if spec.scale is not None else c
+                    far += int(max(_cosine(a_real, b_real), _cosine(a_real, c_real)) < ONNX_MIN_COSINE)
             else:
                 within += int((diff <= slack).all())
             agree += int((_abs_error(b, c) <= slack).all())
         n = len(pairs)
         if bound.kind == "lsb":
-            passed = within >= agree - slack_inputs(n) and top1_either == n
+            passed = within >= agree - slack_inputs(n) and top1_either == n and far == 0
         else:
             passed = within == n
         result.append(Agreement(spec.name, n, exact, max_err, max_err * spec.scale if spec.scale else None, min_cos,

@@ -146,6 +146,20 @@ def test_onnx_bound_allows_two_percent_of_the_inputs_beyond_one_lsb():
     assert not _onnx_case(1, top1_flips=1).passed  # onnxruntime's top-1 on every input, excused or not
 
 
+def test_onnx_bound_excuses_no_input_far_from_onnxruntime():
+    """One input of a single one beyond 1 LSB is within the slack (ceil(2%) = 1), but not a wrong direction."""
+    from edgeai.runtime.session import TensorSpec
+    from edgeai.validate import Bound, compare
+
+    spec, bound = [TensorSpec("y", "int8", (4,), 1 / 256, -128)], [Bound("lsb", 1.0)]
+    want = [[np.array([-128, 100, -100, -128], np.int8)]]
+    amplified = [[np.array([-128, 90, -95, -128], np.int8)]]  # softmax-like: 10 LSB off, same direction
+    wrong = [[np.array([-128, 100, 100, -128], np.int8)]]  # same top-1, cosine 0.79
+    assert compare(spec, amplified, want, bound, want)[0].passed
+    result = compare(spec, wrong, want, bound, want)[0]
+    assert not result.passed and result.top1_agreement == 1 and result.min_cosine < 0.99
+
+
 def test_onnx_bound_follows_how_often_onnxruntime_agrees_with_itself():
     # onnxruntime's levels 3 LSB apart on 2 inputs, where ours equal one of them: 18 agree, all 20 within
     case = _onnx_case(0, levels_disagree=2)
