@@ -62,6 +62,7 @@ def compile_model(model: str | Path | Graph, target: str = "host", out_dir: str 
     plan = plan_memory(graph)
     _check_fits(graph, plan, tgt)
     from compilers.c.emit import emit_library  # TVM is imported only for a model that can be compiled
+    from compilers.c.integration import write_build_files
     from compilers.lowering import lower_graph
 
     step("lower")
@@ -78,6 +79,7 @@ def compile_model(model: str | Path | Graph, target: str = "host", out_dir: str 
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp{os.getpid()}.", dir=out_dir.parent))
     try:
         desc = emit_library(graph, plan, lowered, prefix, tmp, target=tgt.name, source=str(getattr(graph, "source", "")))
+        write_build_files(tmp, desc)  # CMake package/subdirectory and Makefile fragment for users' firmware
         if out_dir.exists():
             old = out_dir.with_name(f".{out_dir.name}.old{os.getpid()}")
             os.replace(out_dir, old)
