@@ -309,6 +309,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_quantize(sub)
 
+    from edgeai.examples_cli import add_parser as add_example
+
+    add_example(sub)
+
     p = sub.add_parser("bench", help="run a benchmark suite (models x targets x backends) and write its reports")
     p.add_argument("suite", nargs="?", help="suite JSON, e.g. benchmarks/mlperf_tiny/suite.json")
     p.add_argument("-o", "--output", help="report folder (default build/bench/<suite>)")

@@ -199,3 +199,32 @@ def test_sigterm_mid_build_ends_the_compilers_and_leaves_no_temp_folder(tmp_path
     again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
     assert (out / "build" / "bench-cortex-m4.elf").is_file()
+
+
+def test_example_subcommand_runs_the_example_from_anywhere(tmp_path):
+    proc = edgeai("example", "safety_zones", "--help", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("usage: edgeai example safety_zones")
+    assert "--budget-ms" in proc.stdout  # the example's own options
+
+
+def test_example_readmes_give_commands_that_work_as_written():
+    """`python examples/...` fails outside the venv (no numpy, no edgeai): every command line in the examples'
+    READMEs starts with the venv's edgeai or python."""
+    bad = []
+    for readme in sorted((REPO_ROOT / "examples").rglob("README.md")):
+        for line in readme.read_text().splitlines():
+            for cmd in re_commands(line):
+                if not cmd.startswith((".venv/bin/edgeai ", ".venv/bin/python ")):
+                    bad.append(f"{readme.relative_to(REPO_ROOT)}: {cmd}")
+    assert bad == []
+
+
+def re_commands(line: str) -> list[str]:
+    """Shell commands in a README line: a code block's line, or `inline code` running python or edgeai."""
+    import re
+
+    stripped = line.strip()
+    found = [stripped.split("  #")[0].strip()] if re.match(r"(\S*/)?(python3?|edgeai) ", stripped) else []
+    found += [c for c in re.findall(r"`([^`]+)`", line) if re.match(r"(\S*/)?(python3?|edgeai) ", c)]
+    return found
