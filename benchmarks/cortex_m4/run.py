@@ -1,6 +1,6 @@
 """Cortex-M4 benchmark: instructions per inference of the four MLPerf Tiny int8 models under QEMU
 (mps2-an386, exact icount plugin), MACs per instruction, arena and flash, bit-exactness against LiteRT,
-side by side with TFLite Micro + CMSIS-NN (/work/shared/ANCHORS.md).
+side by side with TFLite Micro + CMSIS-NN (figures in TFLM_CMSIS below, from the project's ANCHORS.md).
 
     .venv/bin/python benchmarks/cortex_m4/run.py [--target cortex-m4] [--models kws,vww,ic,ad] [--per-layer]
                                        [--out benchmarks/cortex_m4/results.json]
