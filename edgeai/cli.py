@@ -213,7 +213,7 @@ def _cmd_bench(args) -> int:
     from edgeai.bench.gate import parse_percent
 
     if args.results:
-        data = json.loads(Path(args.results).read_text())
+        data = _read_results(args.results, "--results")
     else:
         if not args.suite:
             raise EdgeAIError("give a suite file (e.g. benchmarks/mlperf_tiny/suite.json) or --results FILE")
@@ -236,7 +236,7 @@ def _cmd_bench(args) -> int:
             tolerance = parse_percent(args.max_regression)
         except ValueError as e:
             raise EdgeAIError(f"--max-regression {args.max_regression!r}: {e}") from None
-        problems = regressions(json.loads(Path(args.baseline).read_text()), data, tolerance)
+        problems = regressions(_read_results(args.baseline, "--baseline"), data, tolerance)
         for p in problems:
             print(f"regression: {p}", file=sys.stderr)
         status = 1 if problems else 0
@@ -246,6 +246,18 @@ def _cmd_bench(args) -> int:
         print(json.dumps(data, indent=2))
     failed = [r for r in data["results"] if r.get("status") != "ok"]
     return status or (1 if failed else 0)
+
+
+def _read_results(path: str, option: str) -> dict:
+    """A results.json named on the command line: unreadable or not JSON is the user's error, named."""
+    from edgeai.errors import DataError
+
+    try:
+        return json.loads(Path(path).read_text())
+    except OSError as e:
+        raise DataError(f"{option} {path}: cannot read it ({e.strerror})", file=path) from None
+    except ValueError as e:
+        raise DataError(f"{path}: not a JSON results file ({e})", file=path) from None
 
 
 def _per_layer(args) -> int:

@@ -234,3 +234,13 @@ def re_commands(line: str) -> list[str]:
     found = [stripped.split("  #")[0].strip()] if re.match(r"(\S*/)?(python3?|edgeai) ", stripped) else []
     found += [c for c in re.findall(r"`([^`]+)`", line) if re.match(r"(\S*/)?(python3?|edgeai) ", c)]
     return found
+
+
+@pytest.mark.parametrize("content", [None, "{"], ids=["missing", "not JSON"])
+def test_json_error_for_a_bad_results_file(content, tmp_path, capsys):
+    results = tmp_path / "results.json"
+    if content is not None:
+        results.write_text(content)
+    code = main(["bench", "--results", str(results), "--json"])
+    err = _one_json_object(capsys.readouterr().out)
+    assert code == err["code"] == 7 and err["type"] == "DataError" and err["file"] == str(results)
