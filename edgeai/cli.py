@@ -270,6 +270,9 @@ def _per_layer(args) -> int:
     return 0
 
 
+JSON_HELP = "machine-readable output; errors too, as one JSON object on stdout"
+
+
 def build_parser() -> argparse.ArgumentParser:
     from edgeai import __version__
 
@@ -279,12 +282,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("targets", help="list the targets a model can be compiled for")
-    p.add_argument("--json", action="store_true", help="machine-readable output; errors too, as one JSON object on stdout")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=_cmd_targets)
 
     p = sub.add_parser("analyze", help="ops, MACs, parameters and memory of a model")
     p.add_argument("model", help="an .onnx or .tflite file")
-    p.add_argument("--json", action="store_true", help="machine-readable output; errors too, as one JSON object on stdout")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=_cmd_analyze)
 
     p = sub.add_parser("compile", help="compile a model into a C library for a target")
@@ -296,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--numerics", choices=("tflite", "onnx"),
                    help="integer arithmetic to reproduce: tflite (LiteRT's) or onnx (onnxruntime's, the QDQ "
                         "graph's meaning); default: the model format's own")
-    p.add_argument("--json", action="store_true", help="machine-readable output; errors too, as one JSON object on stdout")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=_cmd_compile)
 
     target_help = "host | <target> or qemu:<target> (firmware under QEMU / qemu-aarch64-static)"
@@ -305,7 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target", default="host", help=target_help)
     p.add_argument("--input", action="append", required=True, help=".npy file, once per model input")
     p.add_argument("--output", help="write the first output to this .npy file")
-    p.add_argument("--json", action="store_true", help="machine-readable output; errors too, as one JSON object on stdout")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("validate", help="compare a target with the reference runtime on random inputs")
@@ -314,7 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--count", type=int, default=20, help="inputs to compare (default 20)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default 0)")
     p.add_argument("--require-exact", action="store_true", help="exit 1 unless every output is bit-exact")
-    p.add_argument("--json", action="store_true", help="machine-readable output; errors too, as one JSON object on stdout")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=_cmd_validate)
 
     from edgeai.quantize_cli import add_parser as add_quantize
@@ -336,7 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--per-layer", metavar="MODEL", help="instructions per layer of MODEL on --targets (one Cortex-M)")
     p.add_argument("--baseline", help="results.json to compare with: fail on regressions")
     p.add_argument("--max-regression", default="2%", help="allowed growth of instructions and memory (default 2%%)")
-    p.add_argument("--json", action="store_true", help="machine-readable output; errors too, as one JSON object on stdout")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser("demo", help="the main job: a shipped int8 model on Cortex-M4 under QEMU, with its report")

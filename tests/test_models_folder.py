@@ -29,7 +29,8 @@ def test_override_has_the_same_layout(monkeypatch, tmp_path):
     import json
 
     suite_file = tmp_path / "suite.json"
-    suite_file.write_text(json.dumps({"name": "s", "models": [{"name": "ad", "tflite": "mlperf_tiny/ad01_int8.tflite"}]}))
+    suite = {"name": "s", "models": [{"name": "ad", "tflite": "mlperf_tiny/ad01_int8.tflite"}]}
+    suite_file.write_text(json.dumps(suite))
     assert load_suite(suite_file).models[0].tflite == tmp_path / "mlperf_tiny" / "ad01_int8.tflite"
 
 
