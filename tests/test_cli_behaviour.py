@@ -244,3 +244,22 @@ def test_json_error_for_a_bad_results_file(content, tmp_path, capsys):
     code = main(["bench", "--results", str(results), "--json"])
     err = _one_json_object(capsys.readouterr().out)
     assert code == err["code"] == 7 and err["type"] == "DataError" and err["file"] == str(results)
+
+
+def _term_mid_write(argv: list[str]) -> str:
+    """A script running `edgeai argv` that sends itself SIGTERM on the third file written into the library
+    (sources half written, model.json not yet): the SIGKILL of the interrupted-compile tests, made SIGTERM."""
+    from test_fuzz_interrupted_compile import KILL_MID_WRITE
+
+    run = f"from edgeai.cli import main\nraise SystemExit(main({argv!r}))\n"
+    return KILL_MID_WRITE.replace("SIGKILL", "SIGTERM") + run
+
+
+@pytest.mark.slow
+def test_sigterm_while_writing_the_library_removes_its_temp_folder(tmp_path, tmp_cache):
+    out = tmp_path / "lib"
+    argv = ["compile", str(tflite("ad01_int8")), "--target", "host", "-o", str(out)]
+    proc = subprocess.run([sys.executable, "-c", _term_mid_write(argv)], capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONPATH=str(REPO_ROOT), EDGEAI_CACHE=str(tmp_cache)), timeout=300)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # neither the library nor its temp folder
+    assert proc.returncode == 143, proc.stderr
