@@ -8,6 +8,14 @@ __version__ = "0.1.0"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+def models_root() -> Path:
+    """The folder holding the reference models (`mlperf_tiny/`, `mlperf_tiny_onnx/`): the repository's
+    `models/`, or `$EDGEAI_MODELS` (the same layout) when set."""
+    import os
+
+    return Path(os.environ.get("EDGEAI_MODELS") or REPO_ROOT / "models")
+
+
 def load(path):
     """Read an ONNX or TFLite model into the graph IR."""
     from edgeai.frontends import load as _load

@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from edgeai import REPO_ROOT
+from edgeai import REPO_ROOT, children
 from edgeai.errors import ToolchainError
 from edgeai.targets import Target, load_target
 
@@ -60,7 +60,7 @@ def _project_text(target: Target, sources: list[Path], include_dirs: list[Path],
 
 
 def _run(cmd: list[str], cwd: Path, what: str) -> None:
-    proc = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = children.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if proc.returncode != 0:
         tail = "\n".join(proc.stdout.strip().splitlines()[-40:])
         raise ToolchainError(f"{what} failed (exit {proc.returncode}):\n  {' '.join(cmd)}\n{tail}")

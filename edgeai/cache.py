@@ -8,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from edgeai import REPO_ROOT
+from edgeai.errors import ModelError
 
 
 def cache_root() -> Path:
@@ -27,7 +28,10 @@ def compiler_fingerprint() -> str:
 
 
 def library_key(model_path: Path, target: str, prefix: str, numerics: str | None = None) -> str:
-    digest = hashlib.sha256(Path(model_path).read_bytes())
+    try:
+        digest = hashlib.sha256(Path(model_path).read_bytes())
+    except OSError as e:  # a missing file, a folder, no permission: the user's mistake, named, not a crash
+        raise ModelError(f"{model_path}: cannot read the model file ({e.strerror})", file=str(model_path)) from None
     digest.update(f"\0{target}\0{prefix}\0{compiler_fingerprint()}".encode())
     if numerics:
         digest.update(f"\0{numerics}".encode())

@@ -70,18 +70,15 @@ def _cmd_analyze(args) -> int:
 
 
 def _cmd_compile(args) -> int:
-    from edgeai.compile import compile_model
+    from edgeai import progress
+    from edgeai.compile import COMPILE_STAGES, compile_model
 
-    compiled = compile_model(args.model, args.target, args.output, args.prefix, args.numerics)
-    result = {"library": str(compiled.path), "prefix": compiled.prefix, "target": compiled.target,
-              "arena_bytes": compiled.desc["arena_size"], "weight_bytes": compiled.desc["weight_bytes"],
-              "layers": len(compiled.desc["layers"])}
-    if args.build:
-        from edgeai.runtime.device import build_firmware
-        from edgeai.runtime.host import build_shared_library
-
-        result["built"] = str(build_shared_library(compiled.path) if compiled.target == "host"
-                              else build_firmware(compiled.path, compiled.target))
+    stages = progress.Stages(COMPILE_STAGES + (("build",) if args.build else ()), "compile", progress.wanted(args.json))
+    with stages:
+        compiled = compile_model(args.model, args.target, args.output, args.prefix, args.numerics, progress=stages)
+        if args.build:
+            stages("build")
+        result = _compiled_summary(compiled, args.build)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -90,7 +87,20 @@ def _cmd_compile(args) -> int:
     return 0
 
 
-def _session(model, target):
+def _compiled_summary(compiled, build: bool) -> dict:
+    result = {"library": str(compiled.path), "prefix": compiled.prefix, "target": compiled.target,
+              "arena_bytes": compiled.desc["arena_size"], "weight_bytes": compiled.desc["weight_bytes"],
+              "layers": len(compiled.desc["layers"])}
+    if build:
+        from edgeai.runtime.device import build_firmware
+        from edgeai.runtime.host import build_shared_library
+
+        result["built"] = str(build_shared_library(compiled.path) if compiled.target == "host"
+                              else build_firmware(compiled.path, compiled.target))
+    return result
+
+
+def _session(model, target, progress=None):
     """Compile (cached) for the target a session string names, and open the session."""
     from edgeai.compile import compile_model
     from edgeai.runtime.device import open_session, session_target
@@ -99,7 +109,7 @@ def _session(model, target):
     if target.startswith("serial:"):
         raise EdgeAIError("a serial board runs the firmware flashed on it: `edgeai validate --library DIR` of that "
                           "build compares it with the model")
-    return open_session(compile_model(model, name).path, target)
+    return open_session(compile_model(model, name, progress=progress).path, target)
 
 
 def _cmd_run(args) -> int:
@@ -154,20 +164,28 @@ def _device_stats(session) -> dict:
 
 
 def _cmd_validate(args) -> int:
+    from edgeai import progress
+    from edgeai.compile import COMPILE_STAGES
     from edgeai.errors import ValidationFailed
     from edgeai.runtime.device import session_target
     from edgeai.validate import check_same_io, compare, random_inputs, reference_sessions
 
+    shown = progress.wanted(args.json)
     session_target(args.target)  # refuse a bad --target before any work
     reference, reference_also, plan = reference_sessions(args.model)
     inputs = random_inputs(reference.inputs, args.count, seed=args.seed, float_ranges=plan.input_ranges)
-    want = [reference.run(x) for x in inputs]  # first: a model the reference cannot run fails before any compile
+    # first: a model the reference cannot run fails before any compile
+    want = [reference.run(x) for x in progress.items(inputs, len(inputs), "reference", shown)]
     want_also = [reference_also.run(x) for x in inputs] if reference_also is not None else None
-    session = _library_session(args.library, args.target) if args.library else _session(args.model, args.target)
+    if args.library:
+        session = _library_session(args.library, args.target)
+    else:
+        with progress.Stages(COMPILE_STAGES, "compile", shown) as stages:
+            session = _session(args.model, args.target, stages)
     try:
         check_same_io(session, reference, args.library or args.model, args.model)
         got, counts = [], []
-        for x in inputs:
+        for x in progress.items(inputs, len(inputs), f"run on {args.target}", shown):
             got.append(session.run(x))
             counts.append(session.stats.instructions)
     finally:
@@ -236,7 +254,7 @@ def _cmd_bench(args) -> int:
     from edgeai.bench.gate import parse_percent
 
     if args.results:
-        data = json.loads(Path(args.results).read_text())
+        data = _read_results(args.results, "--results")
     else:
         if not args.suite:
             raise EdgeAIError("give a suite file (e.g. benchmarks/mlperf_tiny/suite.json) or --results FILE")
@@ -259,7 +277,7 @@ def _cmd_bench(args) -> int:
             tolerance = parse_percent(args.max_regression)
         except ValueError as e:
             raise EdgeAIError(f"--max-regression {args.max_regression!r}: {e}") from None
-        problems = regressions(json.loads(Path(args.baseline).read_text()), data, tolerance)
+        problems = regressions(_read_results(args.baseline, "--baseline"), data, tolerance)
         for p in problems:
             print(f"regression: {p}", file=sys.stderr)
         status = 1 if problems else 0
@@ -269,6 +287,18 @@ def _cmd_bench(args) -> int:
         print(json.dumps(data, indent=2))
     failed = [r for r in data["results"] if r.get("status") != "ok"]
     return status or (1 if failed else 0)
+
+
+def _read_results(path: str, option: str) -> dict:
+    """A results.json named on the command line: unreadable or not JSON is the user's error, named."""
+    from edgeai.errors import DataError
+
+    try:
+        return json.loads(Path(path).read_text())
+    except OSError as e:
+        raise DataError(f"{option} {path}: cannot read it ({e.strerror})", file=path) from None
+    except ValueError as e:
+        raise DataError(f"{path}: not a JSON results file ({e})", file=path) from None
 
 
 def _per_layer(args) -> int:
@@ -291,21 +321,28 @@ def _positive(text: str) -> int:
     return value
 
 
+JSON_HELP = "machine-readable output; errors too, as one JSON object on stdout"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="edgeai", description=__doc__.splitlines()[0] if __doc__ else None)
+    from edgeai import __version__
+
+    parser = _Parser(prog="edgeai", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}",
+                        help="print the version of edgeai and exit")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("targets", help="list the targets a model can be compiled for")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=_cmd_targets)
 
     p = sub.add_parser("analyze", help="ops, MACs, parameters and memory of a model")
     p.add_argument("model", help="an .onnx or .tflite file")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=_cmd_analyze)
 
     p = sub.add_parser("compile", help="compile a model into a C library for a target")
-    p.add_argument("model")
+    p.add_argument("model", help="an .onnx or .tflite file")
     p.add_argument("--target", default="host", help="see `edgeai targets` (default host)")
     p.add_argument("-o", "--output", help="library folder (default: the content-addressed cache)")
     p.add_argument("--prefix", default="model", help="C identifier prefixing every symbol (default model)")
@@ -313,33 +350,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--numerics", choices=("tflite", "onnx"),
                    help="integer arithmetic to reproduce: tflite (LiteRT's) or onnx (onnxruntime's, the QDQ "
                         "graph's meaning); default: the model format's own")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=_cmd_compile)
 
     target_help = "host | <target> or qemu:<target> (firmware under QEMU / qemu-aarch64-static)"
     p = sub.add_parser("run", help="run a model on a target on given inputs (.npy)")
-    p.add_argument("model")
+    p.add_argument("model", help="an .onnx or .tflite file")
     p.add_argument("--target", default="host", help=target_help)
     p.add_argument("--input", action="append", required=True, help=".npy file, once per model input")
     p.add_argument("--output", help="write the first output to this .npy file")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("validate", help="compare a target with the reference runtime on random inputs")
-    p.add_argument("model")
+    p.add_argument("model", help="an .onnx or .tflite file")
     p.add_argument("--target", default="host", help=target_help)
     p.add_argument("--library", metavar="DIR",
                    help="validate this library (`edgeai compile -o DIR`) instead of compiling the model")
     p.add_argument("--count", type=_positive, default=20, help="inputs to compare (default 20)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default 0)")
     p.add_argument("--require-exact", action="store_true",
                    help="fail unless every output is bit-exact (default: the bound of the model's numerics)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=_cmd_validate)
 
     from edgeai.quantize_cli import add_parser as add_quantize
 
     add_quantize(sub)
+
+    from edgeai.examples_cli import add_parser as add_example
+
+    add_example(sub)
 
     p = sub.add_parser("bench", help="run a benchmark suite (models x targets x backends) and write its reports")
     p.add_argument("suite", nargs="?", help="suite JSON, e.g. benchmarks/mlperf_tiny/suite.json")
@@ -352,36 +393,82 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--per-layer", metavar="MODEL", help="instructions per layer of MODEL on --targets (one Cortex-M)")
     p.add_argument("--baseline", help="results.json to compare with: fail on regressions")
     p.add_argument("--max-regression", default="2%", help="allowed growth of instructions and memory (default 2%%)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser("demo", help="the main job: a shipped int8 model on Cortex-M4 under QEMU, with its report")
     p.add_argument("--model", help="another model instead of the shipped MLPerf Tiny keyword spotter")
-    p.add_argument("--target", default="cortex-m4")
-    p.add_argument("--samples", type=int, default=10)
+    p.add_argument("--target", default="cortex-m4", help="a Cortex-M target (default cortex-m4)")
+    p.add_argument("--samples", type=int, default=10, help="random inputs compared with LiteRT (default 10)")
     p.add_argument("--output", help="report folder (default build/demo)")
     p.set_defaults(func=_cmd_demo)
 
     return parser
 
 
+class _UsageError(Exception):
+    """A command line argparse refuses; main() reports it (as JSON under --json) with argparse's exit code 2."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str):
+        super().__init__(message)
+        self.parser = parser
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise _UsageError(self, message)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    from edgeai.children import SIGTERM_EXIT, Terminated, exit_on_sigterm
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    as_json = "--json" in argv
+    try:
+        args = build_parser().parse_args(argv)
+    except _UsageError as e:
+        _report(e, 2, as_json, "UsageError", f"{e.parser.prog}: error: {e}", usage=e.parser)
+        sys.exit(2)
+    as_json = bool(getattr(args, "json", False))
+    model = getattr(args, "model", None)
+    previous = exit_on_sigterm()  # SIGTERM unwinds like Ctrl-C: C compiler children die, temp folders go
     try:
         return args.func(args)
     except EdgeAIError as e:
-        print(f"edgeai: error: {e}", file=sys.stderr)
-        return e.exit_code
-    except KeyboardInterrupt:
-        print("edgeai: interrupted", file=sys.stderr)
-        return 130
+        return _report(e, e.exit_code, as_json, None, f"edgeai: error: {e}", model=model)
+    except KeyboardInterrupt as e:
+        terminated = isinstance(e, Terminated)
+        word = "terminated" if terminated else "interrupted"
+        return _report(e, SIGTERM_EXIT if terminated else 130, as_json, "Terminated" if terminated else "Interrupted",
+                       f"edgeai: {word}", message=word)
     except Exception as e:  # a bug of ours or of a library below: one line, the traceback on request
         if os.environ.get("EDGEAI_DEBUG"):
             raise
-        print(f"edgeai: internal error: {type(e).__name__}: {e}\n"
-              f"edgeai: this is a bug in edgeai; rerun with EDGEAI_DEBUG=1 for the traceback and report it",
-              file=sys.stderr)
-        return 70
+        return _report(e, 70, as_json, "InternalError",
+                       f"edgeai: internal error: {type(e).__name__}: {e}\n"
+                       f"edgeai: this is a bug in edgeai; rerun with EDGEAI_DEBUG=1 for the traceback and report it",
+                       message=f"internal error: {type(e).__name__}: {e}; a bug in edgeai (EDGEAI_DEBUG=1 for the "
+                               f"traceback)")
+    finally:
+        if previous is not None:
+            import signal
+
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _report(error: BaseException, code: int, as_json: bool, kind: str | None, text: str, *, model=None,
+            message: str | None = None, usage=None) -> int:
+    """An error for a person (stderr) or, under --json, for a machine (one JSON object on stdout)."""
+    if as_json:
+        from edgeai.error_report import print_error
+
+        print_error(RuntimeError(message) if message is not None else error, code, kind or type(error).__name__,
+                    model)
+    else:
+        if usage is not None:
+            usage.print_usage(sys.stderr)
+        print(text, file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

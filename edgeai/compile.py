@@ -14,6 +14,9 @@ from edgeai.errors import EdgeAIError, TargetError
 from edgeai.ir import Graph
 
 
+COMPILE_STAGES = ("load", "optimize", "plan", "lower", "emit")
+
+
 @dataclass(frozen=True)
 class CompiledModel:
     path: Path  # the library folder
@@ -23,11 +26,12 @@ class CompiledModel:
 
 
 def compile_model(model: str | Path | Graph, target: str = "host", out_dir: str | Path | None = None,
-                  prefix: str = "model", numerics: str | None = None) -> CompiledModel:
+                  prefix: str = "model", numerics: str | None = None, progress=None) -> CompiledModel:
     """Compile `model` for `target` into `out_dir`. The folder appears whole or not at all.
 
     numerics: None keeps each int8 node's own (TFLite files: 'tflite', ONNX QDQ: 'onnx'); 'tflite' or 'onnx'
-    sets every int8 node to it (edgeai.ops.registry.NUMERICS)."""
+    sets every int8 node to it (edgeai.ops.registry.NUMERICS). progress: called with each stage's name
+    (COMPILE_STAGES) as it starts."""
     from compilers.c.emit import check_prefix
     from edgeai.frontends import load
     from edgeai.memory import plan_memory
@@ -45,18 +49,25 @@ def compile_model(model: str | Path | Graph, target: str = "host", out_dir: str 
         if (cached / "model.json").is_file():  # complete libraries only: they appear by rename
             return CompiledModel(cached, prefix, tgt.name, json.loads((cached / "model.json").read_text()))
         out_dir = cached
+    step = progress or (lambda stage: None)
+    step("load")
     graph = model if isinstance(model, Graph) else load(model)
+    step("optimize")
     graph = default_pipeline(graph)
     if numerics is not None:
         from edgeai.passes.qdq import with_numerics
 
         graph = with_numerics(graph, numerics)
+    step("plan")
     plan = plan_memory(graph)
     _check_fits(graph, plan, tgt)
     from compilers.c.emit import emit_library  # TVM is imported only for a model that can be compiled
+    from compilers.c.integration import write_build_files
     from compilers.lowering import lower_graph
 
+    step("lower")
     lowered = lower_graph(graph, tgt, prefix)
+    step("emit")
 
     out_dir = Path(out_dir if out_dir is not None else f"build/{graph.name}-{tgt.name}")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -68,6 +79,7 @@ def compile_model(model: str | Path | Graph, target: str = "host", out_dir: str 
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp{os.getpid()}.", dir=out_dir.parent))
     try:
         desc = emit_library(graph, plan, lowered, prefix, tmp, target=tgt.name, source=str(getattr(graph, "source", "")))
+        write_build_files(tmp, desc)  # CMake package/subdirectory and Makefile fragment for users' firmware
         if out_dir.exists():
             old = out_dir.with_name(f".{out_dir.name}.old{os.getpid()}")
             os.replace(out_dir, old)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from edgeai import REPO_ROOT
 
-DEMO_MODEL = REPO_ROOT / "models" / "kws_ref_model.tflite"
+DEMO_MODEL = REPO_ROOT / "models" / "mlperf_tiny" / "kws_ref_model.tflite"
 
 
 def run_demo(model: Path = DEMO_MODEL, target: str = "cortex-m4", samples: int = 10, out: Path | None = None,

@@ -1,10 +1,17 @@
 """One error hierarchy for everything a user can get wrong; the CLI maps each class to an exit code."""
 
+from __future__ import annotations
+
 
 class EdgeAIError(Exception):
     """Base of every error edgeai reports to a user. The message says what is wrong and where."""
 
     exit_code = 1
+
+    def __init__(self, message: str = "", *, file: str | None = None, node: str | None = None):
+        super().__init__(message)
+        self.file = file  # the file at fault, when the raiser knows it (`--json` errors report it)
+        self.node = node  # the graph node at fault, likewise
 
 
 class ModelError(EdgeAIError):

@@ -46,11 +46,15 @@ def run(args) -> int:
     if args.observer not in OBSERVERS:
         raise EdgeAIError(f"--observer {args.observer!r}: choose one of {', '.join(OBSERVERS)}")
 
+    from edgeai import progress
+    from edgeai.quantize import QUANTIZE_STAGES
+
     out = Path(args.output) if args.output else Path(args.model).with_name(Path(args.model).stem + "_int8.onnx")
-    result = quantize(args.model, args.calibration, out, observer=args.observer,
-                      per_channel=not args.per_tensor, float_layers=tuple(args.float_layer),
-                      percentile=args.percentile, validation=args.validation, compare_ort=args.compare_ort,
-                      image_range=tuple(args.image_range), max_samples=args.max_samples)
+    with progress.Stages(QUANTIZE_STAGES, "quantize", progress.wanted(args.json)) as stages:
+        result = quantize(args.model, args.calibration, out, observer=args.observer,
+                          per_channel=not args.per_tensor, float_layers=tuple(args.float_layer),
+                          percentile=args.percentile, validation=args.validation, compare_ort=args.compare_ort,
+                          image_range=tuple(args.image_range), max_samples=args.max_samples, progress=stages)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
         return 0

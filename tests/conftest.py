@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from edgeai import REPO_ROOT
+from edgeai import models_root
 
-MODELS = Path(os.environ.get("EDGEAI_MODELS") or REPO_ROOT.parent / "shared" / "models")
+MODELS = models_root()  # models/ in the repository, or $EDGEAI_MODELS
 INT8_TFLITE = ["kws_ref_model", "vww_96_int8", "pretrainedResnet_quant", "ad01_int8"]
 FLOAT_TFLITE = ["kws_ref_model_float32", "vww_96_float", "pretrainedResnet", "ad01_fp32"]
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import ctypes
 import functools
 import math
-import os
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -15,7 +14,9 @@ from pathlib import Path
 import numpy as np
 import tflite
 
-MODELS_DIR = Path(os.environ.get("EDGEAI_MODELS", "/work/shared/models/mlperf_tiny"))
+from edgeai import models_root
+
+MODELS_DIR = models_root() / "mlperf_tiny"
 REPO = Path(__file__).resolve().parents[1]
 C_KERNELS = REPO / "compilers" / "c" / "kernels"
 CFLAGS = ["-O2", "-shared", "-fPIC", "-Wall", "-Wextra", "-Werror", "-std=c99"]

@@ -12,7 +12,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-MODELS_DIR = Path("/work/shared/models/mlperf_tiny")
+from edgeai import models_root  # noqa: E402
+
+MODELS_DIR = models_root() / "mlperf_tiny"
 MODELS = ["kws_ref_model", "vww_96_int8", "pretrainedResnet_quant", "ad01_int8"]
 
 pytestmark = [
@@ -20,7 +22,6 @@ pytestmark = [
     pytest.mark.qemu,
     pytest.mark.skipif(shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None,
                        reason="needs qemu-system-arm and arm-none-eabi-gcc"),
-    pytest.mark.skipif(not MODELS_DIR.is_dir(), reason=f"models not found in {MODELS_DIR}"),
 ]
 
 

@@ -19,7 +19,6 @@ import kernels_golden as kg  # noqa: E402
 pytestmark = pytest.mark.toolchain
 
 needs_gcc = pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
-needs_models = pytest.mark.skipif(not kg.MODELS_DIR.is_dir(), reason=f"models not found in {kg.MODELS_DIR}")
 
 INT8_MODELS = ["kws_ref_model.tflite", "vww_96_int8.tflite", "pretrainedResnet_quant.tflite", "ad01_int8.tflite"]
 FLOAT_MODELS = ["kws_ref_model_float32.tflite", "vww_96_float.tflite", "pretrainedResnet.tflite", "ad01_fp32.tflite"]
@@ -117,13 +116,11 @@ def _check_model(model_name: str, exact: bool):
 
 
 @needs_gcc
-@needs_models
 def test_kws_int8_every_layer_bit_exact():
     _check_model("kws_ref_model.tflite", exact=True)
 
 
 @needs_gcc
-@needs_models
 @pytest.mark.slow
 @pytest.mark.parametrize("model", INT8_MODELS[1:])
 def test_int8_model_every_layer_bit_exact(model):
@@ -131,7 +128,6 @@ def test_int8_model_every_layer_bit_exact(model):
 
 
 @needs_gcc
-@needs_models
 @pytest.mark.slow
 @pytest.mark.parametrize("model", FLOAT_MODELS)
 def test_float_model_every_layer_close(model):
@@ -141,7 +137,6 @@ def test_float_model_every_layer_close(model):
 
 
 @needs_gcc
-@needs_models
 def test_softmax_int8_matches_litert_on_kws():
     built = kg.build_model("kws_ref_model.tflite")
     (layer,) = [lyr for lyr in built.layers if lyr.op == "SOFTMAX"]

@@ -1,4 +1,4 @@
-"""The shared MLPerf Tiny ONNX files (/work/shared/models/mlperf_tiny_onnx, see its README.txt): import,
+"""The shared MLPerf Tiny ONNX files (models/mlperf_tiny_onnx, see its README.txt): import,
 passes, host compile, and agreement with the reference that defines each kind.
 
 - every file imports and, after default_pipeline, has no transpose node (NCHW is relabelled, not moved);

@@ -7,7 +7,7 @@ from edgeai import load
 from edgeai.analyze import analyze
 from edgeai.errors import ModelError, UnsupportedOpError
 
-# Published MLPerf Tiny MACs per inference (shared/models/README.md).
+# Published MLPerf Tiny MACs per inference (models/README.md).
 MACS = {"kws_ref_model": 2.66e6, "vww_96_int8": 7.49e6, "pretrainedResnet_quant": 12.5e6, "ad01_int8": 0.26e6}
 
 

@@ -5,7 +5,7 @@
 
 The counting lives in edgeai.bench.per_layer (also `edgeai bench --per-layer`). Run as a script for a table:
 
-    python benchmarks/cortex_m4/per_layer.py /work/shared/models/mlperf_tiny/kws_ref_model.tflite [target]
+    .venv/bin/python benchmarks/cortex_m4/per_layer.py models/mlperf_tiny/kws_ref_model.tflite [target]
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Cortex-M4 benchmark: instructions per inference of the four MLPerf Tiny int8 models under QEMU
 (mps2-an386, exact icount plugin), MACs per instruction, arena and flash, bit-exactness against LiteRT,
-side by side with TFLite Micro + CMSIS-NN (/work/shared/ANCHORS.md).
+side by side with TFLite Micro + CMSIS-NN (figures in TFLM_CMSIS below, from the project's ANCHORS.md).
 
-    python benchmarks/cortex_m4/run.py [--target cortex-m4] [--models kws,vww,ic,ad] [--per-layer]
+    .venv/bin/python benchmarks/cortex_m4/run.py [--target cortex-m4] [--models kws,vww,ic,ad] [--per-layer]
                                        [--out benchmarks/cortex_m4/results.json]
 
 Other cores (cortex-m7 on mps2-an500, cortex-m55 on mps3-an547) write results_<target>.json by default; the
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import subprocess
 import sys
@@ -27,7 +26,9 @@ REPO = HERE.parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(HERE))
 
-MODELS_DIR = Path(os.environ.get("EDGEAI_MODELS", "/work/shared/models")) / "mlperf_tiny"
+from edgeai import models_root  # noqa: E402
+
+MODELS_DIR = models_root() / "mlperf_tiny"
 MODELS = {"kws": "kws_ref_model", "vww": "vww_96_int8", "ic": "pretrainedResnet_quant", "ad": "ad01_int8"}
 # TFLite Micro (90b983c) + CMSIS-NN (4ab83cc), -O2, cortex-m4 on QEMU mps2-an386 (ANCHORS.md);
 # workspace: microTVM + CMSIS-NN (MLPerf Tiny), the arena budget.

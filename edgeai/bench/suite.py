@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edgeai import REPO_ROOT
+from edgeai import models_root
 from edgeai.errors import EdgeAIError
 
 
-def models_root() -> Path:
-    return Path(os.environ.get("EDGEAI_MODELS") or REPO_ROOT.parent / "shared" / "models")
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgeai import REPO_ROOT
+from edgeai import REPO_ROOT, children
 from edgeai.errors import RuntimeFailure, ToolchainError
 from edgeai.runtime.session import RunStats, TensorSpec, check_inputs
 
@@ -44,7 +44,11 @@ def build_shared_library(lib_dir: Path, opt: str = "-O2", extra_flags: tuple[str
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(f".tmp{os.getpid()}")
     cmd = [cc, *flags, *map(str, sources), "-o", str(tmp), "-lm"]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    try:
+        proc = children.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # interrupted: the compiler is dead, its half-written output goes too
+        raise
     if proc.returncode != 0:
         raise ToolchainError(f"host build of {lib_dir} failed:\n{' '.join(cmd)}\n{proc.stderr[-4000:]}")
     os.replace(tmp, out)  # a half-written .so never carries the final name

@@ -97,6 +97,9 @@ class OnnxRuntimeSession:
 
 def reference_session(path: str | Path, **kwargs):
     path = Path(path)
-    with open(path, "rb") as f:
-        head = f.read(8)
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError as e:
+        raise ModelError(f"{path}: cannot read the model file ({e.strerror})", file=str(path)) from None
     return LiteRTSession(path, **kwargs) if head[4:8] == b"TFL3" else OnnxRuntimeSession(path, **kwargs)
