@@ -105,24 +105,23 @@ def _cmd_run(args) -> int:
     import numpy as np
 
     from edgeai.errors import DataError
+    from edgeai.npy import load_input, read_header
 
-    arrays = []
-    for path in args.input:
-        try:
-            value = np.load(path, allow_pickle=False)
-        except (OSError, ValueError, EOFError) as e:  # EOFError: an empty file
-            raise DataError(f"{path}: not a readable .npy file ({e})") from None
-        if not isinstance(value, np.ndarray):
-            raise DataError(f"{path}: an .npz archive; give one .npy file per model input (--input, once each)")
-        arrays.append(value)
+    headers = [read_header(path) for path in args.input]  # before compiling: a bad file is told at once
     session = _session(args.model, args.target)
     try:
+        if len(headers) != len(session.inputs):
+            raise DataError(f"{args.model}: {len(headers)} input(s) given, the model takes {len(session.inputs)}")
+        arrays = [load_input(h, spec, str(args.model)) for h, spec in zip(headers, session.inputs)]
         outputs = session.run(arrays)
         stats = _device_stats(session)
     finally:
         getattr(session, "close", lambda: None)()
     if args.output:
-        np.save(args.output, outputs[0])
+        from edgeai.storage import writing
+
+        with writing(args.output):
+            np.save(args.output, outputs[0])
     if args.json:
         print(json.dumps({"outputs": [o.tolist() for o in outputs], **stats}, indent=2))
         return 0
@@ -324,13 +323,26 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("edgeai: interrupted", file=sys.stderr)
         return 130
-    except Exception as e:  # a bug of ours or of a library below: one line, the traceback on request
-        if os.environ.get("EDGEAI_DEBUG"):
-            raise
-        print(f"edgeai: internal error: {type(e).__name__}: {e}\n"
-              f"edgeai: this is a bug in edgeai; rerun with EDGEAI_DEBUG=1 for the traceback and report it",
-              file=sys.stderr)
-        return 70
+    except OSError as e:  # a full disk where no caller named the file being written is still no bug of ours
+        from edgeai.storage import NO_SPACE, storage_error
+
+        if e.errno not in NO_SPACE:
+            return _internal_error(e)
+        err = storage_error(e, e.filename or "a file")
+        print(f"edgeai: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except Exception as e:
+        return _internal_error(e)
+
+
+def _internal_error(e: Exception) -> int:
+    """A bug of ours or of a library below: one line, the traceback on request."""
+    if os.environ.get("EDGEAI_DEBUG"):
+        raise e
+    print(f"edgeai: internal error: {type(e).__name__}: {e}\n"
+          f"edgeai: this is a bug in edgeai; rerun with EDGEAI_DEBUG=1 for the traceback and report it",
+          file=sys.stderr)
+    return 70
 
 
 if __name__ == "__main__":

@@ -39,3 +39,10 @@ class DataError(EdgeAIError):
     """Input or calibration data of the wrong shape, dtype or range."""
 
     exit_code = 7
+
+
+class StorageError(EdgeAIError):
+    """A file or folder edgeai writes cannot be written: no space left, a file size limit, no permission, a file
+    where a folder should be (names the file or folder)."""
+
+    exit_code = 8
