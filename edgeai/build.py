@@ -65,7 +65,7 @@ def _project_text(target: Target, sources: list[Path], include_dirs: list[Path],
 def _run(cmd: list[str], cwd: Path, what: str) -> None:
     proc = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if proc.returncode != 0:
-        tool_ran_out_of_space(proc.stdout, cwd)
+        tool_ran_out_of_space(proc.stdout, cwd, proc.returncode)
         tail = "\n".join(proc.stdout.strip().splitlines()[-40:])
         raise ToolchainError(f"{what} failed (exit {proc.returncode}):\n  {' '.join(cmd)}\n{tail}")
 

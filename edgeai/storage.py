@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import signal
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -39,8 +40,10 @@ def writing(what: str | Path):
         raise err from None
 
 
-def tool_ran_out_of_space(output: str, what: str | Path) -> None:
+def tool_ran_out_of_space(output: str, what: str | Path, returncode: int = 1) -> None:
     """A compiler or linker that failed because the disk is full is a StorageError, not a toolchain problem."""
+    if returncode == -signal.SIGXFSZ:  # killed for writing past RLIMIT_FSIZE (children do not ignore it)
+        raise StorageError(f"file size limit exceeded writing {what}: free some space (or raise the limit) and rerun")
     for text in TOOL_NO_SPACE:
         if text in output:
             raise StorageError(f"{text[0].lower() + text[1:]} writing {what}: free some space (or raise the limit) "

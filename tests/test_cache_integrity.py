@@ -328,6 +328,45 @@ def test_disk_full_writing_the_output(cache, x, tmp_path):
                                                           f"some space (or raise the limit) and rerun\n"), proc.stderr
 
 
+@pytest.fixture
+def small_disk(tmp_path):
+    """A file system of its own, 4 MiB, that the test shrinks (tmpfs: mounting needs root, as the CI container is)."""
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(folder)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    yield folder
+    subprocess.run(["umount", str(folder)], check=True)
+
+
+def _shrink(disk: Path, free: int) -> None:
+    """Leave `free` bytes of space on the tmpfs at `disk`."""
+    used = (os.statvfs(disk).f_blocks - os.statvfs(disk).f_bfree) * os.statvfs(disk).f_frsize
+    subprocess.run(["mount", "-o", f"remount,size={used + free}", str(disk)], check=True)
+
+
+@pytest.mark.toolchain
+def test_no_space_left_on_device(small_disk, x, capsys, monkeypatch):
+    """A real full disk (ENOSPC): first under the 1.1 MB library, then under the host build of a library that fit."""
+    monkeypatch.setenv("EDGEAI_CACHE", str(small_disk))
+    _shrink(small_disk, 256 * 1024)
+    code = main(["compile", str(AD01)])
+    err = capsys.readouterr().err
+    assert code == STORAGE and re.fullmatch(rf"edgeai: error: no space left on device writing the library "
+                                            rf"{small_disk}/libraries/ad01_int8-host-\w+: free some space \(or "
+                                            rf"raise the limit\) and rerun\n", err), err
+    assert list((small_disk / "libraries").iterdir()) == []  # nothing half written is left, nor taken later
+    subprocess.run(["mount", "-o", "remount,size=4m", str(small_disk)], check=True)
+    assert main(["compile", str(AD01)]) == 0
+    _shrink(small_disk, 16 * 1024)  # the library fits; its .so (about 100 KB) does not
+    code = main(["run", str(AD01), "--input", str(x)])
+    err = capsys.readouterr().err
+    assert code == STORAGE and err.startswith(f"edgeai: error: no space left on device writing {small_disk}/"), err
+    assert err.endswith(".so: free some space (or raise the limit) and rerun\n"), err
+    assert [p.name for p in (entry_of(small_disk) / "build").iterdir()] == []
+
+
 def _npy_claiming(path: Path, shape: tuple[int, ...], data_bytes: int) -> Path:
     """An .npy file whose header claims int8 `shape`, followed by `data_bytes` (a sparse hole) of data."""
     from numpy.lib import format as npy

@@ -46,7 +46,7 @@ def build_shared_library(lib_dir: Path, opt: str = "-O2", extra_flags: tuple[str
         cmd = [cc, *flags, *map(str, sources), "-o", str(folder / name), "-lm"]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
-            tool_ran_out_of_space(proc.stderr, folder / name)
+            tool_ran_out_of_space(proc.stderr, folder / name, proc.returncode)
             raise ToolchainError(f"host build of {lib_dir} failed:\n{' '.join(cmd)}\n{proc.stderr[-4000:]}")
 
     # Its own folder, published whole and checked against its manifest before every load: a .so cut short
