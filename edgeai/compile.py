@@ -65,7 +65,8 @@ def compile_model(model: str | Path | Graph, target: str = "host", out_dir: str 
     with writing(f"the library {out_dir}"):
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         _recover(out_dir)
-        if chosen and out_dir.exists() and not _is_library(out_dir) and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        occupied = out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir()))
+        if chosen and occupied and not _is_library(out_dir):
             raise EdgeAIError(f"{out_dir} exists and is not an edgeai library; it would be replaced: choose another "
                               f"output folder, or remove it first")
         # Write into a sibling temp folder, then swap it in: an interrupted compile leaves no half library behind.

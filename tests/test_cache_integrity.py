@@ -196,7 +196,8 @@ def _wait_for(path: Path, timeout: float = 240.0, procs=()) -> None:
 
 def _hooked(hook: str, *argv, **env) -> subprocess.Popen:
     """`edgeai argv` in a fresh interpreter after `hook` has patched in its pause points."""
-    script = textwrap.dedent(hook) + f"\nimport sys\nfrom edgeai.cli import main\nsys.exit(main({[str(a) for a in argv]!r}))\n"
+    script = (textwrap.dedent(hook) + "\nimport sys\nfrom edgeai.cli import main\n"
+              f"sys.exit(main({[str(a) for a in argv]!r}))\n")
     environ = dict(os.environ, PYTHONPATH=f"{REPO_ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}", **env)
     return subprocess.Popen([sys.executable, "-c", script], cwd=REPO_ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=environ)
@@ -216,14 +217,15 @@ def emit_library(*args, **kwargs):
 emit.emit_library = emit_library
 """
 
-# Each call of a C compiler or of cmake first waits until GO exists (READY says one is waiting).
+# Each call of a C compiler or of cmake first waits until GO exists, or until PARTIES processes wait (a barrier);
+# READY<pid> says that this one waits.
 PAUSE_BEFORE_BUILDING = """
-import os, time, pathlib, subprocess
-_run = subprocess.run
+import glob, os, time, pathlib, subprocess
+_run, _ready = subprocess.run, os.environ["READY"]
 def run(cmd, *args, **kwargs):
     if isinstance(cmd, list) and os.path.basename(str(cmd[0])) in ("cc", "gcc", "cmake"):
-        pathlib.Path(os.environ["READY"] + str(os.getpid())).touch()
-        while not os.path.exists(os.environ["GO"]) and len(__import__("glob").glob(os.environ["READY"] + "*")) < int(os.environ.get("PARTIES", "99")):
+        pathlib.Path(_ready + str(os.getpid())).touch()
+        while not os.path.exists(os.environ["GO"]) and len(glob.glob(_ready + "*")) < int(os.environ.get("PARTIES", "99")):
             time.sleep(0.02)
     return _run(cmd, *args, **kwargs)
 subprocess.run = run
@@ -297,7 +299,8 @@ def test_disk_full_while_compiling_into_the_cache(cache):
     proc = edgeai("compile", AD01, preexec_fn=_file_size_limit(256 * 1024), env={"PYTHONDONTWRITEBYTECODE": "1"})
     assert proc.returncode == STORAGE, proc.stderr[-2000:]
     assert re.fullmatch(rf"edgeai: error: file size limit exceeded writing the library {cache}/libraries/"
-                        rf"ad01_int8-host-\w+: free some space \(or raise the limit\) and rerun\n", proc.stderr), proc.stderr
+                        rf"ad01_int8-host-\w+: free some space \(or raise the limit\) and rerun\n", proc.stderr), \
+        proc.stderr
     assert list((cache / "libraries").iterdir()) == []  # nothing half written is left, nor taken later
 
 
@@ -311,8 +314,9 @@ def test_disk_full_writing_the_output(cache, x, tmp_path):
     out = tmp_path / "y.npy"
     proc = edgeai("run", AD01, "--input", x, "--output", out, preexec_fn=_file_size_limit(100),
                   env={"PYTHONDONTWRITEBYTECODE": "1"})
-    assert proc.returncode == STORAGE and proc.stderr == (f"edgeai: error: file size limit exceeded writing {out}: free "
-                                                          f"some space (or raise the limit) and rerun\n"), proc.stderr
+    assert proc.returncode == STORAGE, proc.stderr
+    assert proc.stderr == f"edgeai: error: file size limit exceeded writing {out}: free some space (or raise the limit) " \
+                          f"and rerun\n", proc.stderr
 
 
 @pytest.fixture

@@ -26,8 +26,9 @@ def build_firmware(lib_dir: str | Path, target: str | Target, opt: str = "-O2") 
     tgt = load_target(target)
     lib_dir = Path(lib_dir)
     port = CMSDK_PORT if tgt.is_cortex_m else HOST_PORT
-    return build_program(tgt, firmware_sources(lib_dir) + [port], lib_dir / "build", include_dirs=[lib_dir, RUNTIME_DIR],
-                         opt=opt, name=f"bench-{tgt.name}", generated=bench_binding(lib_dir, tgt.clock_hz or 0))
+    return build_program(tgt, firmware_sources(lib_dir) + [port], lib_dir / "build",
+                         include_dirs=[lib_dir, RUNTIME_DIR], opt=opt, name=f"bench-{tgt.name}",
+                         generated=bench_binding(lib_dir, tgt.clock_hz or 0))
 
 
 class DeviceSession:
