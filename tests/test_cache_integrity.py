@@ -23,7 +23,7 @@ from edgeai.cli import main
 from edgeai.runtime.reference import reference_session
 
 AD01 = tflite("ad01_int8")  # input_1: int8 [1, 640]
-MODEL, STORAGE = 2, 8  # exit codes of edgeai/errors.py
+MODEL, STORAGE = 2, 9  # exit codes of edgeai/errors.py
 
 
 @pytest.fixture
