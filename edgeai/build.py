@@ -7,6 +7,7 @@ the same program skips the configure step and only recompiles what changed.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shlex
 import shutil
@@ -16,6 +17,8 @@ from typing import Iterable, Mapping
 
 from edgeai import REPO_ROOT, children
 from edgeai.errors import ToolchainError
+from edgeai.manifest import built_folder
+from edgeai.storage import tool_ran_out_of_space, writing
 from edgeai.targets import Target, load_target
 
 FIRMWARE_CMAKE = REPO_ROOT / "targets" / "firmware.cmake"
@@ -62,6 +65,7 @@ def _project_text(target: Target, sources: list[Path], include_dirs: list[Path],
 def _run(cmd: list[str], cwd: Path, what: str) -> None:
     proc = children.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if proc.returncode != 0:
+        tool_ran_out_of_space(proc.stdout, cwd, proc.returncode)
         tail = "\n".join(proc.stdout.strip().splitlines()[-40:])
         raise ToolchainError(f"{what} failed (exit {proc.returncode}):\n  {' '.join(cmd)}\n{tail}")
 
@@ -122,3 +126,37 @@ def build_executable(target: Target | str, sources: Iterable[Path | str], out_di
     if not result.is_file():
         raise ToolchainError(f"building {name} for {target.name} produced no {result}")
     return result
+
+
+def build_program(target: Target | str, sources: Iterable[Path | str], out_dir: Path | str,
+                  include_dirs: Iterable[Path | str] = (), defines: Mapping[str, object] | None = None,
+                  opt: str = "-O2", name: str = "app", generated: Mapping[str, str] | None = None) -> Path:
+    """build_executable into `out_dir/<name>-<key>`, a folder named by a hash of everything that goes into the
+    program, built in a folder of this process and renamed into place: processes building the same program at
+    once never share a build tree, and one already built (and unaltered: its manifest is checked) is reused.
+
+    `generated` maps header names to their text; they are written into the build's folder, first on the include
+    path, so that nothing is written into the folders the sources come from."""
+    target = load_target(target)
+    srcs = [Path(s).resolve() for s in sources]
+    dirs = [Path(d).resolve() for d in include_dirs]
+    generated = dict(generated or {})
+    digest = hashlib.sha256(repr((target.name, target.cc, opt, name, sorted((defines or {}).items()),
+                                  sorted(generated.items()), [str(s) for s in srcs], [str(d) for d in dirs])).encode())
+    from edgeai.cache import compiler_fingerprint
+
+    digest.update(compiler_fingerprint().encode())  # the runtime's sources and this build's own code
+    inputs = [*srcs, *(h for d in dirs for h in sorted(d.glob("*.h"))),
+              *(p for p in sorted((REPO_ROOT / "targets").rglob("*")) if p.is_file())]
+    for path in inputs:
+        digest.update(path.as_posix().encode() + b"\0" + path.read_bytes())
+
+    def build_into(folder: Path) -> None:
+        for header, text in generated.items():
+            (folder / header).write_text(text)
+        build_executable(target, srcs, folder, include_dirs=[folder, *dirs], defines=defines, opt=opt, name=name)
+
+    final = Path(out_dir).resolve() / f"{name}-{digest.hexdigest()[:12]}"
+    with writing(final):
+        built = built_folder(final, build_into, f"{name} build")
+    return output_path(target, built, name)

@@ -28,10 +28,15 @@ def compiler_fingerprint() -> str:
 
 
 def library_key(model_path: Path, target: str, prefix: str, numerics: str | None = None) -> str:
-    try:
-        digest = hashlib.sha256(Path(model_path).read_bytes())
-    except OSError as e:  # a missing file, a folder, no permission: the user's mistake, named, not a crash
-        raise ModelError(f"{model_path}: cannot read the model file ({e.strerror})", file=str(model_path)) from None
+    """Everything the library is compiled from: the model file, the files an ONNX model keeps its tensors in
+    (external data), the target, prefix, numerics and the compiler's own sources."""
+    from edgeai.frontends import external_data_files, read_model_bytes
+
+    data = read_model_bytes(Path(model_path))
+    digest = hashlib.sha256(data)
+    for location, path in external_data_files(Path(model_path), data):
+        digest.update(f"\0{location}\0".encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
     digest.update(f"\0{target}\0{prefix}\0{compiler_fingerprint()}".encode())
     if numerics:
         digest.update(f"\0{numerics}".encode())

@@ -116,24 +116,23 @@ def _cmd_run(args) -> int:
     import numpy as np
 
     from edgeai.errors import DataError
+    from edgeai.npy import load_input, read_header
 
-    arrays = []
-    for path in args.input:
-        try:
-            value = np.load(path, allow_pickle=False)
-        except (OSError, ValueError, EOFError) as e:  # EOFError: an empty file
-            raise DataError(f"{path}: not a readable .npy file ({e})") from None
-        if not isinstance(value, np.ndarray):
-            raise DataError(f"{path}: an .npz archive; give one .npy file per model input (--input, once each)")
-        arrays.append(value)
+    headers = [read_header(path) for path in args.input]  # before compiling: a bad file is told at once
     session = _session(args.model, args.target)
     try:
+        if len(headers) != len(session.inputs):
+            raise DataError(f"{args.model}: {len(headers)} input(s) given, the model takes {len(session.inputs)}")
+        arrays = [load_input(h, spec, str(args.model)) for h, spec in zip(headers, session.inputs)]
         outputs = session.run(arrays)
         stats = _device_stats(session)
     finally:
         getattr(session, "close", lambda: None)()
     if args.output:
-        np.save(args.output, outputs[0])
+        from edgeai.storage import writing
+
+        with writing(args.output):
+            np.save(args.output, outputs[0])
     if args.json:
         print(json.dumps({"outputs": [o.tolist() for o in outputs], **stats}, indent=2))
         return 0
@@ -441,19 +440,31 @@ def main(argv: list[str] | None = None) -> int:
         word = "terminated" if terminated else "interrupted"
         return _report(e, SIGTERM_EXIT if terminated else 130, as_json, "Terminated" if terminated else "Interrupted",
                        f"edgeai: {word}", message=word)
-    except Exception as e:  # a bug of ours or of a library below: one line, the traceback on request
-        if os.environ.get("EDGEAI_DEBUG"):
-            raise
-        return _report(e, 70, as_json, "InternalError",
-                       f"edgeai: internal error: {type(e).__name__}: {e}\n"
-                       f"edgeai: this is a bug in edgeai; rerun with EDGEAI_DEBUG=1 for the traceback and report it",
-                       message=f"internal error: {type(e).__name__}: {e}; a bug in edgeai (EDGEAI_DEBUG=1 for the "
-                               f"traceback)")
+    except OSError as e:  # a full disk where no caller named the file being written is still no bug of ours
+        from edgeai.storage import NO_SPACE, storage_error
+
+        if e.errno not in NO_SPACE:
+            return _internal_error(e, as_json)
+        err = storage_error(e, e.filename or "a file")
+        return _report(err, err.exit_code, as_json, None, f"edgeai: error: {err}", model=model)
+    except Exception as e:
+        return _internal_error(e, as_json)
     finally:
         if previous is not None:
             import signal
 
             signal.signal(signal.SIGTERM, previous)
+
+
+def _internal_error(e: Exception, as_json: bool) -> int:
+    """A bug of ours or of a library below: one line, the traceback on request."""
+    if os.environ.get("EDGEAI_DEBUG"):
+        raise e
+    return _report(e, 70, as_json, "InternalError",
+                   f"edgeai: internal error: {type(e).__name__}: {e}\n"
+                   f"edgeai: this is a bug in edgeai; rerun with EDGEAI_DEBUG=1 for the traceback and report it",
+                   message=f"internal error: {type(e).__name__}: {e}; a bug in edgeai (EDGEAI_DEBUG=1 for the "
+                           f"traceback)")
 
 
 def _report(error: BaseException, code: int, as_json: bool, kind: str | None, text: str, *, model=None,

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from edgeai.errors import EdgeAIError, TargetError
 from edgeai.ir import Graph
+from edgeai.manifest import install, manifest_problem, process_alive, remove, warn, write_manifest
+from edgeai.storage import writing
 
 
 COMPILE_STAGES = ("load", "optimize", "plan", "lower", "emit")
@@ -45,9 +46,11 @@ def compile_model(model: str | Path | Graph, target: str = "host", out_dir: str 
         from edgeai.cache import library_dir
 
         cached = library_dir(Path(model), tgt.name, prefix, numerics)
-        _recover(cached)
-        if (cached / "model.json").is_file():  # complete libraries only: they appear by rename
-            return CompiledModel(cached, prefix, tgt.name, json.loads((cached / "model.json").read_text()))
+        with writing(f"the library cache {cached.parent}"):
+            _recover(cached)
+        desc = _cached_description(cached)
+        if desc is not None:
+            return CompiledModel(cached, prefix, tgt.name, desc)
         out_dir = cached
     step = progress or (lambda stage: None)
     step("load")
@@ -70,27 +73,56 @@ def compile_model(model: str | Path | Graph, target: str = "host", out_dir: str 
     step("emit")
 
     out_dir = Path(out_dir if out_dir is not None else f"build/{graph.name}-{tgt.name}")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    _recover(out_dir)
-    if chosen and out_dir.exists() and not _is_library(out_dir) and (not out_dir.is_dir() or any(out_dir.iterdir())):
-        raise EdgeAIError(f"{out_dir} exists and is not an edgeai library; it would be replaced: choose another "
-                          f"output folder, or remove it first")
-    # Write into a sibling temp folder, then swap it in: an interrupted compile leaves no half library behind.
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp{os.getpid()}.", dir=out_dir.parent))
-    try:
-        desc = emit_library(graph, plan, lowered, prefix, tmp, target=tgt.name, source=str(getattr(graph, "source", "")))
-        write_build_files(tmp, desc)  # CMake package/subdirectory and Makefile fragment for users' firmware
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old{os.getpid()}")
-            os.replace(out_dir, old)
-            os.replace(tmp, out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    with writing(f"the library {out_dir}"):
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        _recover(out_dir)
+        occupied = out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir()))
+        if chosen and occupied and not _is_library(out_dir):
+            raise EdgeAIError(f"{out_dir} exists and is not an edgeai library; it would be replaced: choose another "
+                              f"output folder, or remove it first")
+        # Write into a sibling temp folder, then swap it in: an interrupted compile leaves no half library behind.
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp{os.getpid()}.", dir=out_dir.parent))
+        try:
+            desc = emit_library(graph, plan, lowered, prefix, tmp, target=tgt.name,
+                                source=str(getattr(graph, "source", "")))
+            write_build_files(tmp, desc)  # CMake package/subdirectory and Makefile fragment for users' firmware
+            write_manifest(tmp, skip=BUILDS)  # last: it vouches for every file written before it
+            if not chosen:
+                # The cache: an entry another process published meanwhile is as good as ours and may be in use
+                # (a build running in it); only a damaged one is replaced.
+                if not install(tmp, out_dir, skip=BUILDS):
+                    remove(tmp)
+                    desc = json.loads((out_dir / "model.json").read_text())
+            elif out_dir.exists():
+                old = out_dir.with_name(f".{out_dir.name}.old{os.getpid()}")
+                os.replace(out_dir, old)
+                os.replace(tmp, out_dir)
+                remove(old)
+            else:
+                os.replace(tmp, out_dir)
+        except BaseException:
+            remove(tmp)
+            raise
     return CompiledModel(out_dir, prefix, tgt.name, desc)
+
+
+# Programs built from a library go in its build/ folder, each published whole with a manifest of its own.
+BUILDS = ("build",)
+
+
+def _cached_description(entry: Path) -> dict | None:
+    """The description of a cache entry that is whole and unaltered; None when there is none, or it is damaged
+    (then it is compiled again, and stderr says why)."""
+    if not os.path.lexists(entry):
+        return None
+    problem = manifest_problem(entry, skip=BUILDS)
+    if problem is None:
+        try:
+            return json.loads((entry / "model.json").read_text())
+        except (OSError, ValueError) as e:
+            problem = f"model.json unreadable ({e})"
+    warn(f"cached library {entry} is damaged ({problem}); compiling it again")
+    return None
 
 
 def _is_library(folder: Path) -> bool:
@@ -108,22 +140,12 @@ def _recover(out_dir: Path) -> None:
         return
     for path in out_dir.parent.iterdir():
         m = pattern.fullmatch(path.name)
-        if m is None or _alive(int(m.group(2))):
+        if m is None or process_alive(int(m.group(2))):
             continue
         if m.group(1) == "old" and not out_dir.exists() and _is_library(path):
             os.replace(path, out_dir)
         else:
-            shutil.rmtree(path, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError):
-        return True
-    return True
+            remove(path)
 
 
 def _check_fits(graph, plan, target) -> None:

@@ -53,3 +53,10 @@ class ValidationFailed(EdgeAIError):
     under --require-exact)."""
 
     exit_code = 8
+
+
+class StorageError(EdgeAIError):
+    """A file or folder edgeai writes cannot be written: no space left, a file size limit, no permission, a file
+    where a folder should be (names the file or folder)."""
+
+    exit_code = 9

@@ -31,11 +31,10 @@ def bench_model_header(desc: dict, clock_hz: int = 0) -> str:
         "#endif", ""])
 
 
-def write_bench_binding(lib_dir: Path, clock_hz: int = 0) -> Path:
+def bench_binding(lib_dir: Path, clock_hz: int = 0) -> dict[str, str]:
+    """The generated header binding the library in `lib_dir` to the benchmark application, by file name."""
     desc = json.loads((Path(lib_dir) / "model.json").read_text())
-    path = Path(lib_dir) / "edgeai_bench_model.h"
-    path.write_text(bench_model_header(desc, clock_hz))
-    return path
+    return {"edgeai_bench_model.h": bench_model_header(desc, clock_hz)}
 
 
 def firmware_sources(lib_dir: Path) -> list[Path]:

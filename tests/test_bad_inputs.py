@@ -118,6 +118,19 @@ def test_directory_and_missing_file(tmp_path, capsys):
     assert cli(capsys, "analyze", tmp_path / "nope.tflite")[0] == MODEL
 
 
+COMMANDS = {"compile": lambda model, x: ["compile", model], "run": lambda model, x: ["run", model, "--input", x],
+            "validate": lambda model, x: ["validate", model], "bench": lambda model, x: ["bench", "--per-layer", model]}
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_missing_model_or_folder_on_the_cached_path(tmp_cache, tmp_path, capsys, command):
+    """Without -o the cache key is computed from the model file first: the same message as `analyze` gives."""
+    np.save(tmp_path / "x.npy", np.zeros((1, 640), np.int8))
+    for model in (tmp_path / "absent.tflite", tmp_path):
+        code, err = cli(capsys, *COMMANDS[command](model, tmp_path / "x.npy"))
+        assert code == MODEL and err == f"edgeai: error: {model}: no such model file\n", err
+
+
 def test_dynamic_non_batch_dimension(tmp_path, capsys):
     buf = bytearray(tflite_kws())
     t = _model(buf).Subgraphs(0).Tensors(0)  # input_1, shape_signature [-1, 49, 10, 1]
@@ -342,6 +355,31 @@ def test_run_refuses_the_wrong_number_of_inputs(ad01, npy, capsys):
     x = npy("ok.npy", np.zeros((1, 640), np.int8))
     code, err = cli(capsys, "run", ad01, "--input", x, "--input", x)
     assert code == DATA and "2 input(s) given, the model takes 1" in err
+
+
+def _npy_claiming(path: Path, shape: tuple[int, ...], data_bytes: int) -> Path:
+    """An .npy file whose header claims int8 `shape`, followed by `data_bytes` (a sparse hole) of data."""
+    from numpy.lib import format as npy
+
+    with open(path, "wb") as f:
+        npy.write_array_header_1_0(f, {"descr": "|i1", "fortran_order": False, "shape": shape})
+        f.truncate(f.tell() + data_bytes)
+    return path
+
+
+@pytest.mark.toolchain
+def test_npy_header_claiming_a_trillion_elements(ad01, tmp_path, capsys):
+    """numpy would allocate what the header claims (931 GiB) before finding the file short: checked first."""
+    forged = _npy_claiming(tmp_path / "forged.npy", (1, 10**12), 640)
+    code, err = cli(capsys, "run", ad01, "--input", forged)
+    assert code == DATA and err == (f"edgeai: error: {forged}: its header claims int8 [1, 1000000000000] "
+                                    f"(1,000,000,000,000 elements, 1,000,000,000,000 bytes) but the file holds 640 "
+                                    f"bytes of data: truncated or forged\n"), err
+    # As big as it claims (a sparse file): still never read, for the model's input takes 640 elements.
+    huge = _npy_claiming(tmp_path / "huge.npy", (1, 10**12), 10**12)
+    code, err = cli(capsys, "run", ad01, "--input", huge)
+    assert code == DATA and err == (f"edgeai: error: {huge}: holds int8 [1, 1000000000000] (1,000,000,000,000 "
+                                    f"elements); {ad01}: input 'input_1' takes [1, 640] (640 elements)\n"), err
 
 
 def test_object_arrays_are_not_unpickled(npy, tmp_path, capsys):

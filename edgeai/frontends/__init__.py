@@ -11,16 +11,38 @@ from edgeai.ir import Graph
 def load(path: str | Path) -> Graph:
     """Read an ONNX or TFLite model into a verified Graph, choosing the frontend by content, not name."""
     path = Path(path)
-    if not path.is_file():
-        raise ModelError(f"{path}: no such model file")
-    with open(path, "rb") as f:
-        head = f.read(8)
+    head = read_model_bytes(path, 8)
     if head[4:8] == b"TFL3":
         from edgeai.frontends.tflite import load_tflite
 
         return load_tflite(path)
-    if path.suffix.lower() == ".onnx" or head[:1] == b"\x08":
+    if _is_onnx(path, head):
         from edgeai.frontends.onnx import load_onnx
 
         return load_onnx(path)
     raise ModelError(f"{path}: neither a TFLite file (no 'TFL3' at byte 4) nor an ONNX file")
+
+
+def read_model_bytes(path: Path, size: int = -1) -> bytes:
+    """The model file's bytes (the first `size`); a missing file, or a folder, is a ModelError naming it."""
+    if not path.is_file():
+        raise ModelError(f"{path}: no such model file", file=str(path))
+    try:
+        with open(path, "rb") as f:
+            return f.read(size)
+    except OSError as e:
+        raise ModelError(f"{path}: cannot read the model file ({e.strerror})", file=str(path)) from None
+
+
+def _is_onnx(path: Path, head: bytes) -> bool:
+    return head[4:8] != b"TFL3" and (path.suffix.lower() == ".onnx" or head[:1] == b"\x08")
+
+
+def external_data_files(path: Path, data: bytes) -> list[tuple[str, Path]]:
+    """(location, file) of every external data file an ONNX model's tensors name, resolved inside the model's
+    folder; none for a TFLite file. `data` is the model file's bytes."""
+    if not _is_onnx(path, data[:8]):
+        return []
+    from edgeai.frontends.onnx_external import external_data_files as onnx_files
+
+    return onnx_files(path, data)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeai.errors import RuntimeFailure, TargetError, ToolchainError
-from edgeai.firmware import HOST_PORT, RUNTIME_DIR, firmware_sources, write_bench_binding
+from edgeai.firmware import HOST_PORT, RUNTIME_DIR, bench_binding, firmware_sources
 from edgeai.protocol import Client
 from edgeai.runtime.session import RunStats, TensorSpec, check_inputs
 from edgeai.targets import Target, load_target
@@ -21,14 +21,14 @@ CMSDK_PORT = RUNTIME_DIR / "ports" / "cmsdk_uart_port.c"
 
 def build_firmware(lib_dir: str | Path, target: str | Target, opt: str = "-O2") -> Path:
     """The benchmark firmware for a compiled library: model + runtime + protocol + the target's port."""
-    from edgeai.build import build_executable
+    from edgeai.build import build_program
 
     tgt = load_target(target)
     lib_dir = Path(lib_dir)
-    write_bench_binding(lib_dir, tgt.clock_hz or 0)
     port = CMSDK_PORT if tgt.is_cortex_m else HOST_PORT
-    return build_executable(tgt, firmware_sources(lib_dir) + [port], lib_dir / "build",
-                            include_dirs=[lib_dir, RUNTIME_DIR], opt=opt, name=f"bench-{tgt.name}")
+    return build_program(tgt, firmware_sources(lib_dir) + [port], lib_dir / "build",
+                         include_dirs=[lib_dir, RUNTIME_DIR], opt=opt, name=f"bench-{tgt.name}",
+                         generated=bench_binding(lib_dir, tgt.clock_hz or 0))
 
 
 class DeviceSession:

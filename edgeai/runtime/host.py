@@ -15,7 +15,9 @@ import numpy as np
 
 from edgeai import REPO_ROOT, children
 from edgeai.errors import RuntimeFailure, ToolchainError
+from edgeai.manifest import built_folder
 from edgeai.runtime.session import RunStats, TensorSpec, check_inputs
+from edgeai.storage import tool_ran_out_of_space, writing
 
 RUNTIME_DIR = REPO_ROOT / "compilers" / "c" / "runtime"
 WARNINGS = ["-Wall", "-Wextra", "-Werror"]
@@ -26,33 +28,33 @@ def library_sources(lib_dir: Path, desc: dict) -> list[Path]:
 
 
 def build_shared_library(lib_dir: Path, opt: str = "-O2", extra_flags: tuple[str, ...] = ()) -> Path:
-    """Compile the library for this machine (warnings are errors) and return the .so; rebuilt when sources change."""
+    """Compile the library for this machine (warnings are errors) and return the .so; rebuilt when sources change
+    or the .so is not the one built."""
     lib_dir = Path(lib_dir)
     desc = json.loads((lib_dir / "model.json").read_text())
     sources = library_sources(lib_dir, desc)
     # the warnings last: no extra flag (-Wno-error, -Wno-error=...) can let a warning in generated C pass
     flags = ["-std=c99", opt, "-fPIC", "-shared", *extra_flags, *WARNINGS, f"-I{lib_dir}", f"-I{RUNTIME_DIR}"]
     digest = hashlib.sha256(" ".join(flags).encode())
-    for s in sources:
+    for s in [*sources, *sorted(lib_dir.glob("*.h")), *sorted(RUNTIME_DIR.glob("*.h"))]:
         digest.update(s.read_bytes())
-    out = lib_dir / "build" / "host" / f"lib{desc['prefix']}_{digest.hexdigest()[:12]}.so"
-    if out.exists():
-        return out
+    name = f"lib{desc['prefix']}_{digest.hexdigest()[:12]}.so"
     cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
     if cc is None:
         raise ToolchainError("no C compiler found for the host build: install gcc (scripts/setup.sh does)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(f".tmp{os.getpid()}")
-    cmd = [cc, *flags, *map(str, sources), "-o", str(tmp), "-lm"]
-    try:
+
+    def compile_into(folder: Path) -> None:
+        cmd = [cc, *flags, *map(str, sources), "-o", str(folder / name), "-lm"]
         proc = children.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    except BaseException:
-        tmp.unlink(missing_ok=True)  # interrupted: the compiler is dead, its half-written output goes too
-        raise
-    if proc.returncode != 0:
-        raise ToolchainError(f"host build of {lib_dir} failed:\n{' '.join(cmd)}\n{proc.stderr[-4000:]}")
-    os.replace(tmp, out)  # a half-written .so never carries the final name
-    return out
+        if proc.returncode != 0:
+            tool_ran_out_of_space(proc.stderr, folder / name, proc.returncode)
+            raise ToolchainError(f"host build of {lib_dir} failed:\n{' '.join(cmd)}\n{proc.stderr[-4000:]}")
+
+    # Its own folder, published whole and checked against its manifest before every load: a .so cut short
+    # (a full disk, a copy interrupted) is built again, never mapped (it would die of SIGBUS in ctypes).
+    folder = lib_dir / "build" / f"host-{digest.hexdigest()[:12]}"
+    with writing(folder):
+        return built_folder(folder, compile_into, "host build") / name
 
 
 class HostSession:

@@ -96,10 +96,8 @@ class OnnxRuntimeSession:
 
 
 def reference_session(path: str | Path, **kwargs):
+    from edgeai.frontends import read_model_bytes
+
     path = Path(path)
-    try:
-        with open(path, "rb") as f:
-            head = f.read(8)
-    except OSError as e:
-        raise ModelError(f"{path}: cannot read the model file ({e.strerror})", file=str(path)) from None
+    head = read_model_bytes(path, 8)  # a missing file or a folder is a ModelError naming it
     return LiteRTSession(path, **kwargs) if head[4:8] == b"TFL3" else OnnxRuntimeSession(path, **kwargs)
