@@ -263,7 +263,8 @@ def _cmd_bench(args) -> int:
         if args.models:
             wanted = set(args.models.split(","))
             suite = dataclasses.replace(suite, models=tuple(m for m in suite.models if m.name in wanted))
-        data = run_suite(suite, jobs=args.jobs, ray_address=args.ray, progress=not args.json and sys.stderr.isatty())
+        data = run_suite(suite, jobs=args.jobs, ray_address=args.ray, progress=not args.json and sys.stderr.isatty(),
+                         ray_retries=args.ray_retries)
         paths = write_reports(data, args.output or Path("build") / "bench" / suite.name)
         if not args.json:
             from edgeai.bench.report import markdown
@@ -388,6 +389,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--models", help="comma-separated subset of the suite's models")
     p.add_argument("--jobs", type=int, default=2, help="parallel emulator jobs (default 2)")
     p.add_argument("--ray", metavar="ADDRESS", help="run the jobs on this Ray cluster")
+    p.add_argument("--ray-retries", type=int, default=2, metavar="N",
+                   help="times Ray reruns a job whose worker died (default 2); then the job is an error result")
     p.add_argument("--results", help="gate an existing results.json instead of running")
     p.add_argument("--per-layer", metavar="MODEL", help="instructions per layer of MODEL on --targets (one Cortex-M)")
     p.add_argument("--baseline", help="results.json to compare with: fail on regressions")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import statistics
 import time
 import traceback
@@ -19,14 +21,17 @@ def _median_ms(run, inputs, repeats: int) -> float:
 
 
 def measure(model, target: str, samples: int, repeats: int, host_backends=("edgeai", "litert", "onnxruntime")) -> list[dict]:
-    """Every result of one (model, target) pair; errors become results with status "error", never exceptions."""
+    """Every result of one (model, target) pair; errors become results with status "error", never exceptions.
+    Each names the process that measured it ("worker": host:pid), so a cluster's failing node can be found."""
     try:
-        return _measure(model, target, samples, repeats, host_backends)
+        results = _measure(model, target, samples, repeats, host_backends)
     except Exception as e:  # a job must report, not take the whole sweep down
         from edgeai.errors import EdgeAIError
 
         detail = str(e) if isinstance(e, EdgeAIError) else f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=3)}"
-        return [{"model": model.name, "target": target, "backend": "edgeai", "status": "error", "error": detail}]
+        results = [{"model": model.name, "target": target, "backend": "edgeai", "status": "error", "error": detail}]
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    return [{**r, "worker": worker} for r in results]
 
 
 def _measure(model, target: str, samples: int, repeats: int, host_backends) -> list[dict]:
