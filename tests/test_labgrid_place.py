@@ -120,3 +120,34 @@ def test_a_place_that_cannot_boot_is_named(tmp_path, tmp_cache, capsys):
     assert "labgrid place 'main'" in err and "booting bench-cortex-m4.elf failed" in err, err
     assert "/nonexistent/qemu-system-arm" in err and "Traceback" not in err
     assert _our_qemus() == []  # no QEMU of ours left behind
+
+
+BOARD_ROLE = """imports: [{loader}]
+targets:
+  main:
+    options: {{edgeai_target: cortex-m4}}
+    resources:
+      NetworkSerialPort: {{host: 127.0.0.1, port: {port}, speed: 115200, protocol: raw}}
+    drivers:
+      SerialDriver: {{}}
+      ExternalPowerDriver: {{cmd_on: "sh -c 'echo on >> {journal}'", cmd_off: "sh -c 'echo off >> {journal}'", delay: 0.0}}
+      QemuLoader: {{port: {port}, journal: {journal}}}
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.qemu
+@pytest.mark.toolchain
+def test_a_board_place_is_powered_flashed_and_run_over_labgrids_serial_driver(tmp_path, tmp_cache, capsys):
+    from edgeai.emulator import free_port
+
+    journal = tmp_path / "journal.txt"
+    loader = Path(__file__).with_name("labgrid_qemu_board.py")
+    target = _env(tmp_path, BOARD_ROLE.format(loader=loader, port=free_port(), journal=journal))
+    assert main(["validate", str(tflite("ad01_int8")), "--target", target, "--count", "3", "--require-exact",
+                 "--json"]) == 0
+    (out,) = json.loads(capsys.readouterr().out)["outputs"]
+    assert out["bit_exact"] == out["samples"] == 3
+    on, load, off = journal.read_text().splitlines()  # switched on, then flashed, and off again at the end
+    assert (on, off) == ("on", "off") and load.startswith("load ") and load.endswith("/bench-cortex-m4.elf")
+    assert _our_qemus() == []

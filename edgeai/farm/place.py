@@ -8,8 +8,9 @@ runs the framed protocol over the place's console: the same client as for QEMU a
 Flashing, by what the role's drivers offer:
 - a QEMUDriver: the firmware becomes its `kernel` image before QEMU starts (and, as under QemuSession, our
   instruction-counting plugin is added to its command line, so instructions are exact);
-- otherwise a BootstrapProtocol driver (OpenOCDDriver, ...) loads the ELF, after the PowerProtocol driver (if
-  any) has switched the board on, and a ResetProtocol driver (if any) restarts it into the new firmware.
+- otherwise a BootstrapProtocol driver (OpenOCDDriver, ...) loads the ELF and starts it, after the
+  PowerProtocol driver (if any) has switched the board on. No reset follows: where the reset line is the power
+  switch (labgrid's power drivers reset by cycling), a reset would wipe a firmware loaded to RAM.
 """
 
 from __future__ import annotations
@@ -115,13 +116,9 @@ class LabgridPlace:
                 self.target.activate(power)
                 power.on()
                 self._powered = power
-            if loader is not None:
+            if loader is not None:  # it also starts the firmware (OpenOCD: "program FILE verify reset")
                 self.target.activate(loader)
                 loader.load(str(firmware))
-                reset = self.driver(proto.ResetProtocol)
-                if reset is not None:
-                    self.target.activate(reset)
-                    reset.reset()
             self.target.activate(console)
         except Exception as e:
             raise RuntimeFailure(f"{self.name}: booting {firmware.name} failed: {type(e).__name__}: {e}") from None
