@@ -151,3 +151,22 @@ def test_a_board_place_is_powered_flashed_and_run_over_labgrids_serial_driver(tm
     on, load, off = journal.read_text().splitlines()  # switched on, then flashed, and off again at the end
     assert (on, off) == ("on", "off") and load.startswith("load ") and load.endswith("/bench-cortex-m4.elf")
     assert _our_qemus() == []
+
+
+@pytest.mark.slow
+@pytest.mark.qemu
+@pytest.mark.toolchain
+def test_a_bench_suite_measures_a_labgrid_board(tmp_path, tmp_cache):
+    from edgeai.bench import load_suite, run_suite
+    from edgeai.bench.jobs import measure
+
+    suite_file = tmp_path / "suite.json"
+    suite_file.write_text(json.dumps({"name": "farm", "samples": 2, "targets": [], "boards": [{"labgrid": str(PLACE)}],
+                                      "models": [{"name": "ad", "tflite": "mlperf_tiny/ad01_int8.tflite"}]}))
+    suite = load_suite(suite_file)
+    (board,) = run_suite(suite, progress=False)["results"]
+    assert board["status"] == "ok", board.get("error")
+    assert (board["target"], board["board_target"]) == (f"labgrid:{PLACE}", "cortex-m4")
+    assert board["bit_exact"] == board["samples"] == 2
+    (emulated,) = measure(suite.models[0], "cortex-m4", 2, 1)  # the same job under edgeai's own QEMU runner
+    assert board["instructions"] == emulated["instructions"] > 100_000
