@@ -51,6 +51,8 @@ def test_the_session_runs_through_labgrids_qemu_driver(tmp_cache):
         # labgrid started QEMU itself (its QMP monitor on stdio), with the firmware edgeai built as the kernel.
         (command,) = _our_qemus()
         assert "-qmp" in command and command[command.index("-kernel") + 1] == str(session.elf)
+        # One counting plugin: a process loads an environment once, so a boot undoes what it changed in it.
+        assert command.count("-plugin") == 1
         assert session.elf.name == "bench-cortex-m4.elf"
         for x in inputs:
             (got,) = session.run(x)

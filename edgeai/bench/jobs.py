@@ -123,8 +123,7 @@ def _open_board(compiled_path, board: dict):
     if "labgrid" in board:
         from edgeai.farm.place import LabgridPlace, LabgridSession, parse_place
 
-        place = LabgridPlace(*parse_place(board["labgrid"]))
-        return LabgridSession(compiled_path, place, board["target"])
+        return LabgridSession(compiled_path, LabgridPlace(*parse_place(board["labgrid"])), board["target"])
     from edgeai.runtime.device import SerialSession
 
     return SerialSession(compiled_path, board["port"], baudrate=int(board.get("baudrate", 115200)))

@@ -28,6 +28,10 @@ from edgeai.targets import load_target
 
 TARGET_OPTION = "edgeai_target"
 
+# labgrid executes an environment's `imports:` (.py driver modules) each time it loads the environment and
+# refuses a driver registered twice, so a process loads each environment file once (again when it changes).
+_ENVIRONMENTS: dict[tuple[Path, int], object] = {}
+
 
 def parse_place(spec: str) -> tuple[Path, str]:
     """`ENV.yaml` or `ENV.yaml:ROLE` (role `main` by default, labgrid's own default)."""
@@ -59,7 +63,10 @@ class LabgridPlace:
         if not self.env_file.is_file():
             raise TargetError(f"{self.env_file}: no such labgrid environment file")
         try:
-            self.env = lg.Environment(str(self.env_file))
+            key = (self.env_file.resolve(), self.env_file.stat().st_mtime_ns)
+            if key not in _ENVIRONMENTS:
+                _ENVIRONMENTS[key] = lg.Environment(str(self.env_file))
+            self.env = _ENVIRONMENTS[key]
             roles = list(self.env.config.get_targets() or {})
             self.target = self.env.get_target(role) if role in roles else None
         except EdgeAIError:
@@ -69,6 +76,7 @@ class LabgridPlace:
         if self.target is None:
             raise TargetError(f"{self.env_file} has no role {role!r}; its roles: {', '.join(roles) or 'none'}")
         self._powered = None
+        self._restore = []  # (driver, attribute, value) edgeai changed for one boot of a shared environment
         self._lg = lg
 
     def edgeai_target(self) -> str:
@@ -111,6 +119,7 @@ class LabgridPlace:
         try:
             if qemu is not None:
                 self.env.config.data.setdefault("images", {})[qemu.kernel] = str(firmware)
+                self._restore.append((qemu, "extra_args", qemu.extra_args))
                 qemu.extra_args = f"{qemu.extra_args} {qemu_args}".strip()
             if power is not None:
                 self.target.activate(power)
@@ -134,6 +143,9 @@ class LabgridPlace:
         finally:
             self._powered = None
             self.target.cleanup()
+            while self._restore:
+                driver, attribute, value = self._restore.pop()
+                setattr(driver, attribute, value)
 
 
 def _plugin_args(target, elf: Path, count_file: Path) -> str:
