@@ -105,6 +105,10 @@ def _session(model, target, progress=None):
     from edgeai.compile import compile_model
     from edgeai.runtime.device import open_session, session_target
 
+    if target.startswith("labgrid:"):
+        from edgeai.farm.place import open_labgrid_session
+
+        return open_labgrid_session(model, target[len("labgrid:"):])
     name = session_target(target)
     if target.startswith("serial:"):
         raise EdgeAIError("a serial board runs the firmware flashed on it: `edgeai validate --library DIR` of that "
@@ -170,7 +174,7 @@ def _cmd_validate(args) -> int:
     from edgeai.validate import check_same_io, compare, random_inputs, reference_sessions
 
     shown = progress.wanted(args.json)
-    session_target(args.target)  # refuse a bad --target before any work
+    _check_target(args.target)  # refuse a bad --target before any work
     reference, reference_also, plan = reference_sessions(args.model)
     inputs = random_inputs(reference.inputs, args.count, seed=args.seed, float_ranges=plan.input_ranges)
     # first: a model the reference cannot run fails before any compile
@@ -219,6 +223,23 @@ def _cmd_validate(args) -> int:
     return 0
 
 
+def _check_target(target):
+    """Refuse a --target edgeai cannot run on, before compiling anything."""
+    if target.startswith("labgrid:"):
+        from edgeai.farm.place import LabgridPlace, parse_place
+
+        place = LabgridPlace(*parse_place(target[len("labgrid:"):]))
+        try:
+            place.edgeai_target()
+            place.check()
+        finally:
+            place.target.cleanup()
+        return
+    from edgeai.runtime.device import session_target
+
+    session_target(target)
+
+
 def _library_session(library, target):
     """A session on a library compiled earlier (`edgeai compile -o DIR`), for the target it was compiled for."""
     from edgeai.compile import _is_library
@@ -229,6 +250,10 @@ def _library_session(library, target):
     if not _is_library(folder):
         raise EdgeAIError(f"--library {library}: not an edgeai library folder (no valid model.json)")
     built_for = json.loads((folder / "model.json").read_text()).get("target")
+    if target.startswith("labgrid:"):
+        from edgeai.farm.place import open_labgrid_library
+
+        return open_labgrid_library(folder, built_for, target[len("labgrid:"):])
     name = session_target(target)
     if not target.startswith("serial:") and built_for != name:
         raise TargetError(f"--library {library} was compiled for {built_for}, not for {name} (--target {target})")
@@ -263,7 +288,8 @@ def _cmd_bench(args) -> int:
         if args.models:
             wanted = set(args.models.split(","))
             suite = dataclasses.replace(suite, models=tuple(m for m in suite.models if m.name in wanted))
-        data = run_suite(suite, jobs=args.jobs, ray_address=args.ray, progress=not args.json and sys.stderr.isatty())
+        data = run_suite(suite, jobs=args.jobs, ray_address=args.ray, progress=not args.json and sys.stderr.isatty(),
+                         ray_retries=args.ray_retries)
         paths = write_reports(data, args.output or Path("build") / "bench" / suite.name)
         if not args.json:
             from edgeai.bench.report import markdown
@@ -352,7 +378,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=_cmd_compile)
 
-    target_help = "host | <target> or qemu:<target> (firmware under QEMU / qemu-aarch64-static)"
+    target_help = ("host | <target> or qemu:<target> (firmware under QEMU / qemu-aarch64-static) | "
+                   "labgrid:ENV.yaml[:ROLE] (flashed to a labgrid place)")
     p = sub.add_parser("run", help="run a model on a target on given inputs (.npy)")
     p.add_argument("model", help="an .onnx or .tflite file")
     p.add_argument("--target", default="host", help=target_help)
@@ -388,6 +415,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--models", help="comma-separated subset of the suite's models")
     p.add_argument("--jobs", type=int, default=2, help="parallel emulator jobs (default 2)")
     p.add_argument("--ray", metavar="ADDRESS", help="run the jobs on this Ray cluster")
+    p.add_argument("--ray-retries", type=int, default=2, metavar="N",
+                   help="times Ray reruns a job whose worker died (default 2); then the job is an error result")
     p.add_argument("--results", help="gate an existing results.json instead of running")
     p.add_argument("--per-layer", metavar="MODEL", help="instructions per layer of MODEL on --targets (one Cortex-M)")
     p.add_argument("--baseline", help="results.json to compare with: fail on regressions")

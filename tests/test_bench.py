@@ -1,8 +1,6 @@
-"""The benchmark harness: a real (small) suite run, its reports, the CI regression gate, and Ray dispatch."""
+"""The benchmark harness: a real (small) suite run, its reports and the CI regression gate (Ray: test_ray_cluster)."""
 
 import json
-import sys
-import types
 
 import numpy as np
 import pytest
@@ -71,29 +69,6 @@ def test_gate_catches_memory_accuracy_and_missing_jobs(small_results):
     assert any("not measured now" in p for p in regressions(small_results, worse, 0.02))
     with pytest.raises(ValueError):
         parse_percent("-3%")
-
-
-def test_ray_dispatch_uses_the_ray_api(monkeypatch, small_results, tmp_path):
-    """No cluster here: a stand-in module with ray's API (init, remote, wait, get) runs tasks in-process."""
-    calls = []
-
-    class Ref:
-        def __init__(self, value):
-            self.value = value
-
-    fake = types.SimpleNamespace(
-        init=lambda address, ignore_reinit_error: calls.append(address),
-        remote=lambda fn: types.SimpleNamespace(remote=lambda *a: Ref(fn(*a))),
-        wait=lambda pending, num_returns: (pending[:num_returns], pending[num_returns:]),
-        get=lambda ref: ref.value,
-    )
-    monkeypatch.setitem(sys.modules, "ray", fake)
-    suite_file = tmp_path / "suite.json"
-    suite_file.write_text(json.dumps({"name": "ray", "samples": 1, "repeats": 1, "targets": ["cortex-m4"],
-                                      "models": [{"name": "ad", "tflite": "mlperf_tiny/ad01_int8.tflite"}]}))
-    data = run_suite(load_suite(suite_file), ray_address="ray://head:10001", progress=False)
-    assert calls == ["ray://head:10001"]
-    assert _one(data, "cortex-m4")["instructions"] == _one(small_results, "cortex-m4")["instructions"]
 
 
 def test_per_layer_counts_add_up_to_the_inference(tmp_cache):

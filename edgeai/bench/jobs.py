@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import statistics
 import time
 import traceback
@@ -19,14 +21,17 @@ def _median_ms(run, inputs, repeats: int) -> float:
 
 
 def measure(model, target: str, samples: int, repeats: int, host_backends=("edgeai", "litert", "onnxruntime")) -> list[dict]:
-    """Every result of one (model, target) pair; errors become results with status "error", never exceptions."""
+    """Every result of one (model, target) pair; errors become results with status "error", never exceptions.
+    Each names the process that measured it ("worker": host:pid), so a cluster's failing node can be found."""
     try:
-        return _measure(model, target, samples, repeats, host_backends)
+        results = _measure(model, target, samples, repeats, host_backends)
     except Exception as e:  # a job must report, not take the whole sweep down
         from edgeai.errors import EdgeAIError
 
         detail = str(e) if isinstance(e, EdgeAIError) else f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=3)}"
-        return [{"model": model.name, "target": target, "backend": "edgeai", "status": "error", "error": detail}]
+        results = [{"model": model.name, "target": target, "backend": "edgeai", "status": "error", "error": detail}]
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    return [{**r, "worker": worker} for r in results]
 
 
 def _measure(model, target: str, samples: int, repeats: int, host_backends) -> list[dict]:
@@ -105,13 +110,27 @@ def measure_board(model, board: dict, samples: int) -> list[dict]:
         from edgeai.errors import EdgeAIError
 
         detail = str(e) if isinstance(e, EdgeAIError) else f"{type(e).__name__}: {e}"
-        return [{"model": model.name, "target": f"serial:{board['port']}", "backend": "edgeai", "status": "error",
+        return [{"model": model.name, "target": board_name(board), "backend": "edgeai", "status": "error",
                  "error": detail}]
+
+
+def board_name(board: dict) -> str:
+    """A suite's board: a serial port ({"port", "target"}) or a labgrid place ({"labgrid": "ENV.yaml[:ROLE]"})."""
+    return f"labgrid:{board['labgrid']}" if "labgrid" in board else f"serial:{board['port']}"
+
+
+def _open_board(compiled_path, board: dict):
+    if "labgrid" in board:
+        from edgeai.farm.place import LabgridPlace, LabgridSession, parse_place
+
+        return LabgridSession(compiled_path, LabgridPlace(*parse_place(board["labgrid"])), board["target"])
+    from edgeai.runtime.device import SerialSession
+
+    return SerialSession(compiled_path, board["port"], baudrate=int(board.get("baudrate", 115200)))
 
 
 def _measure_board(model, board: dict, samples: int) -> list[dict]:
     from edgeai.compile import compile_model
-    from edgeai.runtime.device import SerialSession
     from edgeai.runtime.reference import LiteRTSession, OnnxRuntimeSession
     from edgeai.validate import compare, random_inputs
 
@@ -119,13 +138,22 @@ def _measure_board(model, board: dict, samples: int) -> list[dict]:
     reference = LiteRTSession(source) if model.tflite else OnnxRuntimeSession(source, optimize=False)
     inputs = random_inputs(reference.inputs, max(samples, 1), seed=7)
     want = [reference.run(x) for x in inputs]
+    if "labgrid" in board and "target" not in board:
+        from edgeai.farm.place import LabgridPlace, parse_place
+
+        board = {**board, "target": LabgridPlace(*parse_place(board["labgrid"])).edgeai_target()}
     compiled = compile_model(source, board["target"])
-    record = {"model": model.name, "target": f"serial:{board['port']}", "board_target": board["target"],
+    record = {"model": model.name, "target": board_name(board), "board_target": board["target"],
               "backend": "edgeai", "status": "ok", "arena_bytes": compiled.desc["arena_size"]}
-    with SerialSession(compiled.path, board["port"], baudrate=int(board.get("baudrate", 115200))) as session:
-        got = [session.run(x) for x in inputs]
+    with _open_board(compiled.path, board) as session:
+        got, counts = [], []
+        for x in inputs:
+            got.append(session.run(x))
+            counts.append(session.stats.instructions)
         record.update(_accuracy(compare(session.outputs, got, want)[0]))
         record["device_ticks"] = session.stats.extra.get("ticks")
+        if all(c is not None for c in counts):  # a place in QEMU counts them
+            record["instructions"] = max(counts)
         if board.get("power"):
             from edgeai.power import measure_energy, open_monitor
 

@@ -23,7 +23,8 @@ def _progress(total: int, enabled: bool, desc: str):
     return tqdm(total=total, desc=desc, unit="job", file=sys.stderr)
 
 
-def run_suite(suite: Suite, jobs: int = 2, ray_address: str | None = None, progress: bool = True) -> dict:
+def run_suite(suite: Suite, jobs: int = 2, ray_address: str | None = None, progress: bool = True,
+              ray_retries: int = 2) -> dict:
     pairs = [(m, t) for m in suite.models for t in suite.targets]
     emulated = [(m, t) for m, t in pairs if t != "host"]
     hosted = [(m, t) for m, t in pairs if t == "host"]
@@ -37,7 +38,7 @@ def run_suite(suite: Suite, jobs: int = 2, ray_address: str | None = None, progr
 
     args = (suite.samples, suite.repeats, suite.host_backends)
     if ray_address:
-        for batch in _run_on_ray(ray_address, emulated, args):
+        for batch in _run_on_ray(ray_address, emulated, args, ray_retries):
             done(batch)
     elif jobs > 1 and len(emulated) > 1:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
@@ -65,16 +66,36 @@ def run_suite(suite: Suite, jobs: int = 2, ray_address: str | None = None, progr
     }
 
 
-def _run_on_ray(address: str, pairs, args):
+def _run_on_ray(address: str, pairs, args, retries: int):
+    """One Ray task per job. A worker that dies mid-job (killed, out of memory, its node lost) is retried by Ray up
+    to `retries` times; past that the job becomes an error result naming it, and the sweep goes on."""
     try:
         import ray
+        from ray.exceptions import RayError
     except ImportError:
         raise EdgeAIError("--ray needs the ray package (pip install ray) on this machine and the cluster") from None
-    ray.init(address=address, ignore_reinit_error=True)
-    remote = ray.remote(measure)
-    refs = [remote.remote(m, t, *args) for m, t in pairs]
-    pending = list(refs)
-    while pending:
-        ready, pending = ray.wait(pending, num_returns=1)
-        for ref in ready:
-            yield ray.get(ref)
+    owned = not ray.is_initialized()  # a caller's own connection is left as it was
+    if owned:
+        try:
+            ray.init(address=address, log_to_driver=False)
+        except (ConnectionError, RuntimeError, ValueError) as e:
+            raise EdgeAIError(f"cannot join the Ray cluster at {address}: {e}") from None
+    try:
+        # retry_exceptions stays off: measure() turns a job's own errors into results, so only a dead worker retries.
+        remote = ray.remote(max_retries=retries, retry_exceptions=False)(measure)
+        jobs = {remote.remote(m, t, *args): (m, t) for m, t in pairs}
+        pending = list(jobs)
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            for ref in ready:
+                try:
+                    yield ray.get(ref)
+                except RayError as e:
+                    model, target = jobs[ref]
+                    cause = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                    yield [{"model": model.name, "target": target, "backend": "edgeai", "status": "error",
+                            "error": f"job {model.name} on {target} failed on the Ray cluster at {address} after "
+                                     f"{retries} retries: {type(e).__name__}: {cause}"}]
+    finally:
+        if owned:
+            ray.shutdown()

@@ -27,7 +27,7 @@ class Suite:
     samples: int = 5  # inputs compared with the reference per job
     repeats: int = 30  # timed runs per host backend (the median is reported)
     host_backends: tuple[str, ...] = ("edgeai", "litert", "onnxruntime")
-    boards: tuple[dict, ...] = ()  # {"port", "target", "power"?, "baudrate"?, "repeat"?}: real boards
+    boards: tuple[dict, ...] = ()  # {"port", "target", "power"?, "baudrate"?, "repeat"?} or {"labgrid": place}
     source: Path | None = field(default=None, compare=False)
 
 
@@ -52,8 +52,9 @@ def load_suite(path: str | Path) -> Suite:
         models = tuple(BenchModel(m["name"], model_file(m, "tflite"), model_file(m, "onnx")) for m in data["models"])
         boards = tuple(data.get("boards", ()))
         for b in boards:
-            if "port" not in b or "target" not in b:
-                raise EdgeAIError(f"{path}: each board needs a port and the target its firmware was built for")
+            if "labgrid" not in b and ("port" not in b or "target" not in b):
+                raise EdgeAIError(f"{path}: each board needs a port and the target its firmware was built for, "
+                                  f"or a labgrid place (\"labgrid\": \"ENV.yaml[:ROLE]\")")
         return Suite(data.get("name", path.stem), models, tuple(data.get("targets", ())), int(data.get("samples", 5)),
                      int(data.get("repeats", 30)), tuple(data.get("host_backends", Suite.host_backends)), boards, path)
     except KeyError as e:
