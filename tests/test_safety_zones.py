@@ -204,6 +204,21 @@ def test_no_target_is_free_space_and_invalid_zones_count_inside_the_field_only()
     assert _state_after_reset(over)[0] == (zones.FAULT_SENSOR, STOP)
 
 
+def test_an_object_in_front_of_the_robot_arm_stops():
+    (_, _), bg = _state_after_reset(lambda f: f)
+    arm = np.nonzero((bg > 0) & (zones.forward_mm(bg) <= CFG.restricted_mm))[0]
+
+    def hand(f):  # one zone that sees the arm now reads 100 mm, valid: something between sensor and arm
+        f["range_mm"][arm[0]], f["status"][arm[0]] = 100, 5
+        return f
+    assert _state_after_reset(hand)[0] == (zones.OK, STOP)
+
+    def arm_itself(f):  # the arm at its nearest taught position is background
+        f["range_mm"][arm], f["status"][arm] = bg[arm], 5
+        return f
+    assert _state_after_reset(arm_itself)[0] == (zones.OK, FREE)
+
+
 def test_non_finite_outputs_are_invalid():
     for x in (np.nan, np.inf, -np.inf):
         assert zones.float_milli(x) == zones.MILLI_INVALID

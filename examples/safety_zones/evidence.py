@@ -76,6 +76,7 @@ class Score:
     required_stop_frames: int
     missed_stop_frames: int
     too_strict_frames: int
+    too_strict_power_up: int  # of them before the first release of the power-up stop
     fault_frames: int
     late_stop_mm: float  # the most an object moved in after it needed a STOP before one came (0: never late)
     missed_sequences: list
@@ -86,7 +87,7 @@ class Score:
 
 def score(need_edge: int, seqs: list[dict], decisions: list[np.ndarray], statuses: list[np.ndarray]) -> Score:
     """Score decisions against the truth: a STOP is needed where the object is within need_edge (mm, forward)."""
-    frames = req = missed = strict = faults = 0
+    frames = req = missed = strict = strict_up = faults = 0
     depth = -np.inf
     missed_seq = []
     for i, (seq, z, s) in enumerate(zip(seqs, decisions, statuses)):
@@ -98,6 +99,9 @@ def score(need_edge: int, seqs: list[dict], decisions: list[np.ndarray], statuse
         if m:
             missed_seq.append(i)
         strict += int((~need & (z == zones.STOP)).sum())
+        released = np.nonzero(z != zones.STOP)[0]
+        up = slice(0, int(released[0]) if len(released) else len(z))
+        strict_up += int((~need[up] & (z[up] == zones.STOP)).sum())
         faults += int((s > 0).sum())
         if need.any():
             first_need = int(np.argmax(need))
@@ -106,7 +110,7 @@ def score(need_edge: int, seqs: list[dict], decisions: list[np.ndarray], statuse
             fwd = seq["object_fwd_mm"]
             late = fwd[first_need] - fwd[first_stop] if np.isfinite(fwd[first_stop]) else np.inf
             depth = max(depth, float(late))
-    return Score(len(seqs), frames, req, missed, strict, faults, max(float(depth), 0.0), missed_seq)
+    return Score(len(seqs), frames, req, missed, strict, strict_up, faults, max(float(depth), 0.0), missed_seq)
 
 
 def run(cfg, lim, count: int, seed: int = 7000, frames: int = 75, classifier=None, need_edge: int | None = None

@@ -184,7 +184,7 @@ def scan(cfg: Config, lim: Limits, bg: np.ndarray, frame: dict) -> FrameView:
     over = looks & (np.asarray(frame["ambient"], np.int64) > cfg.max_ambient)
     valid = is_valid(status)
     invalid = looks & ~valid & (status != TS_NO_TARGET)
-    nearer = looks & valid & ((taught == 0) | (r + cfg.background_margin_mm < taught))
+    nearer = valid & ((taught == 0) | (r + cfg.background_margin_mm < taught))  # in front of the robot too
     fwd = forward_mm(r)
     return FrameView(bool((nearer & (fwd <= lim.field_edge_mm)).any()),
                      bool((nearer & (fwd > lim.field_edge_mm) & (fwd <= lim.warning_mm)).any()),

@@ -215,19 +215,18 @@ static frame_view_t scan(const zone_config_t *cfg, const zone_limits_t *lim, con
     frame_view_t v = {0, 0, 0, 0, 0};
     for (int32_t z = 0; z < ZONE_COUNT; z++) {
         int32_t taught = bg->range_mm[z];
-        /* A zone whose background is the robot itself (within its restricted space) sees nothing of the field. */
-        if (taught > 0 && zone_forward_mm(z, taught) <= cfg->restricted_mm) {
-            continue;
-        }
+        /* A zone whose background is the robot itself (within its restricted space) looks at no field: its
+         * faults do not count, but an object in front of the robot still does. */
+        int32_t looks = taught == 0 || zone_forward_mm(z, taught) > cfg->restricted_mm;
         uint8_t s = frame->status[z];
-        if (frame->ambient[z] > cfg->max_ambient) {
+        if (looks && frame->ambient[z] > cfg->max_ambient) {
             v.over_ambient++;
         }
         if (s == ZONE_TS_NO_TARGET) {
             continue; /* free space */
         }
         if (!is_valid_return(s)) {
-            v.invalid++;
+            v.invalid += looks;
             continue;
         }
         int32_t r = frame->range_mm[z];
