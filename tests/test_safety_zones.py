@@ -21,7 +21,7 @@ from examples.safety_zones.zones import FREE, STOP, WARNING  # noqa: E402
 
 FIRMWARE = REPO / "examples" / "safety_zones" / "firmware"
 # the example cell as run.py configures it: Z as measured, the per-frame path estimate of the firmware
-CFG = zones.Config(z_mm=151, inference_us=5537)
+CFG = zones.Config(z_mm=151, inference_us=5568)
 LIM = zones.limits(CFG)[1]
 
 
@@ -98,12 +98,12 @@ def test_separation_distance_worked_examples(t_us, c_mm, z_mm, expected):
 
 
 def test_limits_of_the_example_cell():
-    # robot 300 ms + 2 x 66.667 ms + 3 x 1 ms polling + 5.537 ms per-frame path + 10 ms output = 451.871 ms
+    # robot 300 ms + 2 x 66.667 ms + 3 x 1 ms polling + 5.568 ms per-frame path + 10 ms output = 451.902 ms
     status, lim = zones.limits(CFG)
     assert status == zones.OK
-    assert (lim.system_reaction_us, lim.total_us) == (151_871, 451_871)
-    assert lim.stop_mm == 723 + 1200 + 151 == 2074  # 1600 x 0.451871 = 722.99 -> 723
-    assert lim.field_edge_mm == 700 + 2074 and lim.warning_mm == 2774 + 800
+    assert (lim.system_reaction_us, lim.total_us) == (151_902, 451_902)
+    assert lim.stop_mm == 724 + 1200 + 151 == 2075  # 1600 x 0.451902 = 723.04 -> 724
+    assert lim.field_edge_mm == 700 + 2075 and lim.warning_mm == 2775 + 800
     assert lim.watchdog_us == 66_667 + 1000
 
 
@@ -113,7 +113,7 @@ def test_budget_and_range_checks_fail_loudly():
     status, lim = zones.limits(zones.Config(inference_us=13_667, z_mm=151))
     assert status == zones.ERR_BUDGET and lim.system_reaction_us == 160_001
     # a slower robot pushes the field beyond the 3.2 m where the dark test piece is still detected
-    status, lim = zones.limits(zones.Config(robot_stop_us=600_000, z_mm=151, inference_us=5537))
+    status, lim = zones.limits(zones.Config(robot_stop_us=600_000, z_mm=151, inference_us=5568))
     assert status == zones.ERR_RANGE and lim.field_edge_mm > 3200
     assert zones.limits(zones.Config(sensor_frames=1)) == (zones.ERR_CONFIG, None)  # must count the phase frame
 
@@ -400,7 +400,7 @@ def test_run_exits_nonzero_on_a_missed_stop():
     from examples.safety_zones import run
 
     lines = []
-    r = run.main(["--approaches", "60", "--firmware-approaches", "0", "--session-frames", "2",
+    r = run.main(["--approaches", "30", "--firmware-approaches", "0", "--session-frames", "2",
                   "--field-robot-stop-ms", "150"], log=lines.append)
     assert not r["ok"] and r["evidence"]["missed_stop_frames"] > 0
     assert any("MISSED STOP" in line for line in lines)
