@@ -176,6 +176,9 @@ def _expect_watchdog(s, z, st):
     t_stop = s.run_calls()[first]["now_us"] - s.run_calls()[k - 1]["now_us"]
     s.detect_us = t_stop
     assert st[first] == zones.FAULT_WATCHDOG and all(v == zones.STOP for v in z[first:]), (z, st)
+    # within the watchdog + one poll of the last new frame: what T's sensor term (2 frames + 3 polls) covers
+    cfg = zones.Config()
+    assert t_stop <= cfg.frame_period_us * (cfg.sensor_frames - 1) + 2 * cfg.poll_us, t_stop
 
 
 def _expect_fault(s, z, st):
