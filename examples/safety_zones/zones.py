@@ -1,22 +1,36 @@
-"""Python mirror of firmware/zone_logic.c: the ISO 13855 separation distance, the zone limits with the
-reaction-time budget check, and the hysteresis state machine. Same integers as the C code (microseconds,
-millimetres, per mille); tests/test_examples.py compares the two frame by frame.
-
-Separation distance (ISO 13855; the formula, not the standard's text): S = K x T + C with K = 2000 mm/s; when
-that exceeds 500 mm, S = 1600 mm/s x T + C, at least 500 mm; otherwise at least 100 mm. C = 8 (d - 14) mm for a
-detection capability d <= 40 mm, 850 mm above (body detection).
+"""Python mirror of firmware/zone_logic.c: the ISO 13855 separation distance, the limits with the reaction-time
+budget check, the taught background, and the latched protective-field logic with its watchdog. Same integers as
+the C code (microseconds, millimetres, per mille); tests/test_safety_zones.py compares the two frame by frame, on
+this machine and on the firmware under QEMU. See firmware/zone_logic.h for the contract.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
 
 FREE, WARNING, STOP = 0, 1, 2
 ZONE_NAMES = ("free", "warning", "stop")
-OK, FRAME_FAULT, ERR_ARG, ERR_CONFIG, ERR_BUDGET, ERR_RANGE = 0, 1, -1, -2, -3, -4
-STATUS_NAMES = {OK: "ok", FRAME_FAULT: "frame fault (forced stop)", ERR_ARG: "null argument",
+OK, FAULT_WATCHDOG, FAULT_SENSOR, FAULT_INFERENCE = 0, 1, 2, 3
+ERR_ARG, ERR_CONFIG, ERR_BUDGET, ERR_RANGE, ERR_TEACH = -1, -2, -3, -4, -5
+STATUS_NAMES = {OK: "ok", FAULT_WATCHDOG: "watchdog: no new frame (stop latched)",
+                FAULT_SENSOR: "sensor fault: invalid zones or ambient over the rated level (stop latched)",
+                FAULT_INFERENCE: "inference failed or not finite (stop latched)", ERR_ARG: "null argument",
                 ERR_CONFIG: "configuration out of range", ERR_BUDGET: "reaction-time budget exceeded",
-                ERR_RANGE: "zones beyond the sensor's range"}
+                ERR_RANGE: "protective field beyond the sensor's rated dark-target range",
+                ERR_TEACH: "background not taught"}
+ZONES = 64
+TS_VALID, TS_NO_WRAP_CHECK, TS_LARGE_PULSE, TS_NO_TARGET = 5, 6, 9, 255
+VALID_STATUS = (TS_VALID, TS_NO_WRAP_CHECK, TS_LARGE_PULSE)
+MILLI_INVALID = -2**31
+K_MM_PER_S = 1600
+
+# floor(1000 cos) of the ray through each zone's corner farthest from the optical axis (zone_logic.c COS_MILLI)
+COS_MILLI = np.array([[990, 976, 952, 920], [976, 962, 940, 908], [952, 940, 919, 889], [920, 908, 889, 862]],
+                     np.int64)
+_OFF = np.array([3, 2, 1, 0, 0, 1, 2, 3])
+ZONE_COS_MILLI = COS_MILLI[_OFF[:, None], _OFF[None, :]].reshape(ZONES)
 
 
 @dataclass
@@ -26,17 +40,21 @@ class Config:
     robot_stop_us: int = 300_000
     frame_period_us: int = 66_667
     sensor_frames: int = 2
+    poll_us: int = 1000
     inference_us: int = 0
     output_us: int = 10_000
-    reaction_budget_us: int = 150_000
-    detection_capability_mm: int = 200
-    warning_margin_mm: int = 1000
+    reaction_budget_us: int = 160_000
+    intrusion_c_mm: int = 1200
+    z_mm: int = 0
+    restricted_mm: int = 700
+    warning_margin_mm: int = 800
     exit_margin_mm: int = 150
     exit_frames: int = 3
     presence_on_milli: int = 500
-    min_valid_zones: int = 16
-    max_range_mm: int = 4000
-    tolerance_mm: int = 0
+    background_margin_mm: int = 150
+    max_invalid_zones: int = 2
+    max_ambient: int = 400
+    detect_range_mm: int = 3200
 
     def as_tuple(self) -> tuple[int, ...]:
         return tuple(asdict(self).values())
@@ -46,51 +64,74 @@ class Config:
 class Limits:
     system_reaction_us: int
     total_us: int
-    intrusion_mm: int
-    stop_mm: int  # S
-    warning_mm: int  # stop edge + warning margin
-    stop_edge_mm: int  # S + the detector's tolerance
-
-
-def intrusion_mm(d_mm: int) -> int:
-    return max(0, 8 * (d_mm - 14)) if d_mm <= 40 else 850
+    stop_mm: int  # S, from the edge of the robot's restricted space
+    field_edge_mm: int  # the protective field's edge, forward from the sensor
+    warning_mm: int
+    watchdog_us: int
 
 
 def _speed_times_time(k: int, t_us: int) -> int:
     return (k * t_us + 999_999) // 1_000_000  # rounded up: the safe side
 
 
-def separation_mm(t_us: int, d_mm: int) -> int:
-    """ISO 13855 minimum separation distance in mm for stopping performance t_us and detection capability d_mm."""
-    if t_us < 0 or d_mm < 0:
-        raise ValueError("t_us and d_mm must be >= 0")
-    c = intrusion_mm(d_mm)
-    s = _speed_times_time(2000, t_us) + c
-    if s > 500:
-        return max(_speed_times_time(1600, t_us) + c, 500)
-    return max(s, 100)
+def separation_mm(t_us: int, c_mm: int = 1200, z_mm: int = 0) -> int:
+    """ISO 13855 S = ceil(1600 mm/s x T) + C + Z in mm."""
+    if t_us < 0 or not 0 <= c_mm <= 10_000 or not 0 <= z_mm <= 10_000:
+        raise ValueError("t_us, c_mm and z_mm must be >= 0 (C and Z at most 10 m)")
+    return _speed_times_time(K_MM_PER_S, t_us) + c_mm + z_mm
 
 
 def limits(cfg: Config) -> tuple[int, Limits | None]:
     """(status, limits) as zone_limits(): ERR_BUDGET/ERR_RANGE still return the limits."""
-    if (cfg.robot_stop_us < 0 or cfg.frame_period_us <= 0 or not 1 <= cfg.sensor_frames <= 16
-            or cfg.inference_us < 0 or cfg.output_us < 0 or cfg.reaction_budget_us <= 0
-            or cfg.detection_capability_mm < 0 or cfg.warning_margin_mm < 0 or cfg.exit_margin_mm < 0
-            or cfg.exit_frames < 1 or cfg.presence_on_milli <= 0 or cfg.min_valid_zones < 0 or cfg.max_range_mm <= 0
-            or cfg.frame_period_us > 10_000_000 or cfg.inference_us > 10_000_000 or cfg.output_us > 10_000_000
-            or cfg.robot_stop_us > 100_000_000 or not 0 <= cfg.tolerance_mm <= 10_000
-            or cfg.warning_margin_mm > 10_000 or cfg.exit_margin_mm > 10_000):
+    c = cfg
+    if (not 0 <= c.robot_stop_us <= 10_000_000 or not 0 < c.frame_period_us <= 1_000_000
+            or not 2 <= c.sensor_frames <= 16 or not 0 < c.poll_us <= c.frame_period_us
+            or not 0 <= c.inference_us <= 1_000_000 or not 0 <= c.output_us <= 1_000_000
+            or c.reaction_budget_us <= 0 or not 0 <= c.restricted_mm <= 10_000
+            or not 0 <= c.warning_margin_mm <= 10_000 or not 0 <= c.exit_margin_mm <= 10_000
+            or c.exit_frames < 1 or c.presence_on_milli <= 0 or not 0 <= c.background_margin_mm <= 10_000
+            or c.max_invalid_zones < 0 or c.max_ambient < 0 or not 0 < c.detect_range_mm <= 10_000
+            or not 0 <= c.intrusion_c_mm <= 10_000 or not 0 <= c.z_mm <= 10_000):
         return ERR_CONFIG, None
-    reaction = cfg.sensor_frames * cfg.frame_period_us + cfg.inference_us + cfg.output_us
-    total = cfg.robot_stop_us + reaction
-    stop = separation_mm(total, cfg.detection_capability_mm)
-    edge = stop + cfg.tolerance_mm
-    lim = Limits(reaction, total, intrusion_mm(cfg.detection_capability_mm), stop, edge + cfg.warning_margin_mm, edge)
-    if reaction > cfg.reaction_budget_us:
+    reaction = c.sensor_frames * c.frame_period_us + 3 * c.poll_us + c.inference_us + c.output_us
+    total = c.robot_stop_us + reaction
+    stop = separation_mm(total, c.intrusion_c_mm, c.z_mm)
+    edge = c.restricted_mm + stop
+    lim = Limits(reaction, total, stop, edge, edge + c.warning_margin_mm,
+                 (c.sensor_frames - 1) * c.frame_period_us + c.poll_us)
+    if reaction > c.reaction_budget_us:
         return ERR_BUDGET, lim
-    if lim.warning_mm + cfg.exit_margin_mm > cfg.max_range_mm:
+    if edge > c.detect_range_mm:
         return ERR_RANGE, lim
     return OK, lim
+
+
+def forward_mm(ranges) -> np.ndarray:
+    """zone_forward_mm over [..., 64] ranges (0..65535): range x the zone's smallest cos / 1000, floored."""
+    r = np.asarray(ranges, np.int64)
+    return np.where((r >= 0) & (r <= 65535), r * ZONE_COS_MILLI // 1000, 0)
+
+
+def is_valid(status) -> np.ndarray:
+    s = np.asarray(status)
+    return (s == TS_VALID) | (s == TS_NO_WRAP_CHECK) | (s == TS_LARGE_PULSE)
+
+
+def model_ranges(ranges, status) -> np.ndarray:
+    """zone_model_range: the range where the status is valid, else 0 (the model's input)."""
+    return np.where(is_valid(status), ranges, 0).astype(np.uint16)
+
+
+def teach(frames: list[dict]) -> np.ndarray:
+    """zone_teach_*: the nearest valid range per zone over the teach frames ([64] uint16, 0 = open space)."""
+    if not frames:
+        raise ValueError("no teach frames")
+    bg = np.zeros(ZONES, np.int64)
+    for f in frames:
+        r = np.asarray(f["range_mm"], np.int64)
+        take = is_valid(f["status"]) & (r > 0) & ((bg == 0) | (r < bg))
+        bg = np.where(take, r, bg)
+    return bg.astype(np.uint16)
 
 
 def dequant_milli(q: int, zero_point: int, scale_micro: int) -> int:
@@ -106,8 +147,6 @@ def input_multiplier(scale: float, shift: int = 20) -> tuple[int, int]:
 
 def quantize_mm(mm, mult: int, shift: int, zero_point: int):
     """zone_quantize_mm over an array of ranges: zero_point + round-half-up(mm x mult / 2^shift), saturated."""
-    import numpy as np
-
     if not 1 <= shift <= 40 or mult < 0:
         return np.full(np.shape(mm), -128, np.int8)
     q = ((np.asarray(mm, np.int64) * mult + (1 << (shift - 1))) >> shift) + zero_point
@@ -115,62 +154,104 @@ def quantize_mm(mm, mult: int, shift: int, zero_point: int):
 
 
 def float_milli(x) -> int:
-    """zone_float_milli: x x 1000 in float32, truncated toward zero, saturated; NaN -> INT32_MIN."""
-    import numpy as np
-
-    v = np.float32(x) * np.float32(1000.0)
-    if np.isnan(v):
-        return -2**31
+    """zone_float_milli: x x 1000 in float32, truncated toward zero, saturated; NaN/Inf -> MILLI_INVALID."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        v = np.float32(x) * np.float32(1000.0)
+    if not np.isfinite(v):
+        return MILLI_INVALID
     if v >= np.float32(2147483520.0):
         return 2**31 - 1
-    if v <= np.float32(-2147483648.0):
-        return -2**31
+    if v <= np.float32(-2147483520.0):
+        return -2**31 + 1
     return int(v)  # int() truncates toward zero, as the C cast does
 
 
-def classify(cfg: Config, lim: Limits, presence_milli: int, distance_mm: int, margin: int = 0) -> int:
-    if presence_milli < cfg.presence_on_milli:
-        return FREE
-    if distance_mm <= lim.stop_edge_mm + margin:
-        return STOP
-    if distance_mm <= lim.warning_mm + margin:
-        return WARNING
-    return FREE
+@dataclass
+class FrameView:
+    intrusion: bool
+    warn_zone: bool
+    leave_zone: bool
+    invalid: int
+    over_ambient: int
 
 
+def scan(cfg: Config, lim: Limits, bg: np.ndarray, frame: dict) -> FrameView:
+    """What one new frame shows (zone_logic.c scan())."""
+    taught = np.asarray(bg, np.int64)
+    looks = ~((taught > 0) & (forward_mm(taught) <= cfg.restricted_mm))  # not the robot's own space
+    status = np.asarray(frame["status"])
+    r = np.asarray(frame["range_mm"], np.int64)
+    over = looks & (np.asarray(frame["ambient"], np.int64) > cfg.max_ambient)
+    valid = is_valid(status)
+    invalid = looks & ~valid & (status != TS_NO_TARGET)
+    nearer = valid & ((taught == 0) | (r + cfg.background_margin_mm < taught))  # in front of the robot too
+    fwd = forward_mm(r)
+    return FrameView(bool((nearer & (fwd <= lim.field_edge_mm)).any()),
+                     bool((nearer & (fwd > lim.field_edge_mm) & (fwd <= lim.warning_mm)).any()),
+                     bool((nearer & (fwd <= lim.warning_mm + cfg.exit_margin_mm)).any()),
+                     int(invalid.sum()), int(over.sum()))
+
+
+@dataclass
 class ZoneState:
-    """zone_state_t + zone_reset() + zone_update()."""
+    """zone_state_t + zone_init() + zone_update()."""
 
-    def __init__(self):
-        self.zone, self.streak, self.pending = STOP, 0, FREE
+    now_us: int = 0
+    latched: bool = True
+    fault: int = OK
+    soft: int = FREE
+    streak: int = 0
+    have_frame: bool = False
+    last_counter: int = 0
+    last_new_us: int = field(init=False)
+    reset_prev: bool = False
+    reset_pending: bool = False
 
-    def update(self, cfg: Config, lim: Limits, presence_milli: int, distance_mm: int, valid_zones: int
-               ) -> tuple[int, int]:
-        """(status, zone) for one frame."""
-        status = OK
-        if valid_zones < cfg.min_valid_zones:
-            enter = leave = STOP
-            status = FRAME_FAULT
-        else:
-            enter = classify(cfg, lim, presence_milli, distance_mm, 0)
-            leave = classify(cfg, lim, presence_milli, distance_mm, cfg.exit_margin_mm)
-        if enter >= self.zone:
-            self.zone = max(self.zone, enter)
-            self.streak, self.pending = 0, FREE
-        elif leave < self.zone:
-            self.pending = leave if self.streak == 0 or leave > self.pending else self.pending
-            self.streak += 1
-            if self.streak >= cfg.exit_frames:
-                self.zone, self.streak, self.pending = self.pending, 0, FREE
-        else:
-            self.streak, self.pending = 0, FREE
-        return status, self.zone
+    def __post_init__(self):
+        self.last_new_us = self.now_us & 0xFFFFFFFF
 
-
-def ground_truth_zone(cfg: Config, lim: Limits, present: bool, distance_m: float) -> int:
-    """The zone the person's true distance is in (no hysteresis, no model, no tolerance): STOP within S, WARNING
-    within S + the warning margin. What decisions are scored against."""
-    if not present:
-        return FREE
-    mm = distance_m * 1000.0
-    return STOP if mm <= lim.stop_mm else WARNING if mm <= lim.stop_mm + cfg.warning_margin_mm else FREE
+    def update(self, cfg: Config, lim: Limits, bg, frame: dict, now_us: int, inference_status: int = 0,
+               presence_milli: int = 0, distance_mm: int = 4500, reset_input: int = 0) -> tuple[int, int]:
+        """(status, zone) for one call; frame: counter, updated, range_mm, status, ambient."""
+        now_us &= 0xFFFFFFFF
+        fault = OK
+        if self.reset_prev and not reset_input:
+            self.reset_pending = True
+        self.reset_prev = bool(reset_input)
+        counter = int(frame["counter"]) & 0xFFFFFFFF
+        fresh = bool(frame["updated"]) and (not self.have_frame or counter != self.last_counter)
+        clear = False
+        if fresh:
+            self.have_frame, self.last_counter, self.last_new_us = True, counter, now_us
+            v = scan(cfg, lim, bg, frame)
+            if v.over_ambient > 0 or v.invalid > cfg.max_invalid_zones:
+                fault = FAULT_SENSOR
+            elif inference_status != 0 or presence_milli == MILLI_INVALID or distance_mm == MILLI_INVALID:
+                fault = FAULT_INFERENCE
+            if fault != OK or v.intrusion:
+                if not self.latched:
+                    self.fault = fault
+                self.latched = True
+            else:
+                clear = True
+                seen = presence_milli >= cfg.presence_on_milli
+                enter = v.warn_zone or (seen and distance_mm <= lim.warning_mm)
+                stay = v.leave_zone or (seen and distance_mm <= lim.warning_mm + cfg.exit_margin_mm)
+                if enter:
+                    self.soft, self.streak = WARNING, 0
+                elif self.soft == WARNING and not stay:
+                    self.streak += 1
+                    if self.streak >= cfg.exit_frames:
+                        self.soft, self.streak = FREE, 0
+                else:
+                    self.streak = 0
+        elif ((now_us - self.last_new_us) & 0xFFFFFFFF) > lim.watchdog_us:
+            fault = FAULT_WATCHDOG
+            if not self.latched:
+                self.fault = fault
+            self.latched = True
+        if fresh and self.reset_pending:
+            if self.latched and clear:
+                self.latched, self.fault = False, OK
+            self.reset_pending = False
+        return fault, STOP if self.latched else self.soft

@@ -1,14 +1,15 @@
-/* Safety-zone decision logic; see zone_logic.h for the contract and the formula. */
+/* Safety-zone decision logic; see zone_logic.h for the contract and README.md for the values and clauses. */
 #include "zone_logic.h"
 
 #include <stddef.h>
 
-#define K_FAST_MM_PER_S 2000
-#define K_SLOW_MM_PER_S 1600
-#define S_SWITCH_MM 500   /* above this with K_FAST: recompute with K_SLOW, and keep at least this */
-#define S_MIN_FAST_MM 100 /* floor of the K_FAST branch */
-#define D_FINE_MAX_MM 40  /* detection capability up to which C = 8 (d - 14) */
-#define C_BODY_MM 850     /* intrusion distance for coarser (body) detection */
+#define K_MM_PER_S 1600 /* ISO 13855: approach speed for d > 40 mm and for the parallel approach */
+
+/* floor(1000 x cos) of the ray through a zone's corner farthest from the optical axis, by the zone's distance
+ * from the axis in rows and columns (0 = the four central rows/columns): 45 x 45 degree field of view, 8 x 8
+ * zones of 5.625 degrees. A zone's forward distance is at least its range times this (the safe, near side). */
+static const uint16_t COS_MILLI[4][4] = {
+    {990, 976, 952, 920}, {976, 962, 940, 908}, {952, 940, 919, 889}, {920, 908, 889, 862}};
 
 void zone_default_config(zone_config_t *cfg)
 {
@@ -18,17 +19,21 @@ void zone_default_config(zone_config_t *cfg)
     cfg->robot_stop_us = 300000;
     cfg->frame_period_us = 66667;
     cfg->sensor_frames = 2;
-    cfg->inference_us = 0; /* measured on the target and filled in */
+    cfg->poll_us = 1000;
+    cfg->inference_us = 0; /* from the firmware's instruction count, filled in */
     cfg->output_us = 10000;
-    cfg->reaction_budget_us = 150000;
-    cfg->detection_capability_mm = 200;
-    cfg->warning_margin_mm = 1000;
+    cfg->reaction_budget_us = 160000;
+    cfg->intrusion_c_mm = 1200;
+    cfg->z_mm = 0; /* measured on the sensor model, filled in */
+    cfg->restricted_mm = 700;
+    cfg->warning_margin_mm = 800;
     cfg->exit_margin_mm = 150;
     cfg->exit_frames = 3;
     cfg->presence_on_milli = 500;
-    cfg->min_valid_zones = 16;
-    cfg->max_range_mm = 4000;
-    cfg->tolerance_mm = 0;
+    cfg->background_margin_mm = 150;
+    cfg->max_invalid_zones = 2;
+    cfg->max_ambient = 400;
+    cfg->detect_range_mm = 3200;
 }
 
 /* ceil(k_mm_per_s x t_us / 1e6) without overflow for t_us < 2^31. */
@@ -38,28 +43,15 @@ static int32_t speed_times_time(int32_t k, int32_t t_us)
     return (int32_t)((num + 999999) / 1000000);
 }
 
-zone_status_t zone_separation_mm(int32_t t_us, int32_t d_mm, int32_t *s_mm)
+zone_status_t zone_separation_mm(int32_t t_us, int32_t c_mm, int32_t z_mm, int32_t *s_mm)
 {
     if (s_mm == NULL) {
         return ZONE_ERR_ARG;
     }
-    if (t_us < 0 || d_mm < 0) {
+    if (t_us < 0 || c_mm < 0 || z_mm < 0 || c_mm > 10000 || z_mm > 10000) {
         return ZONE_ERR_CONFIG;
     }
-    int32_t c = d_mm <= D_FINE_MAX_MM ? 8 * (d_mm - 14) : C_BODY_MM;
-    if (c < 0) {
-        c = 0; /* d below 14 mm: no intrusion allowance below zero */
-    }
-    int32_t s = speed_times_time(K_FAST_MM_PER_S, t_us) + c;
-    if (s > S_SWITCH_MM) {
-        s = speed_times_time(K_SLOW_MM_PER_S, t_us) + c;
-        if (s < S_SWITCH_MM) {
-            s = S_SWITCH_MM;
-        }
-    } else if (s < S_MIN_FAST_MM) {
-        s = S_MIN_FAST_MM;
-    }
-    *s_mm = s;
+    *s_mm = speed_times_time(K_MM_PER_S, t_us) + c_mm + z_mm;
     return ZONE_OK;
 }
 
@@ -68,46 +60,105 @@ zone_status_t zone_limits(const zone_config_t *cfg, zone_limits_t *lim)
     if (cfg == NULL || lim == NULL) {
         return ZONE_ERR_ARG;
     }
-    if (cfg->robot_stop_us < 0 || cfg->frame_period_us <= 0 || cfg->sensor_frames < 1 || cfg->sensor_frames > 16 ||
-        cfg->inference_us < 0 || cfg->output_us < 0 || cfg->reaction_budget_us <= 0 ||
-        cfg->detection_capability_mm < 0 || cfg->warning_margin_mm < 0 || cfg->exit_margin_mm < 0 ||
-        cfg->exit_frames < 1 || cfg->presence_on_milli <= 0 || cfg->min_valid_zones < 0 || cfg->max_range_mm <= 0 ||
-        cfg->frame_period_us > 10000000 || cfg->inference_us > 10000000 || cfg->output_us > 10000000 ||
-        cfg->robot_stop_us > 100000000 || cfg->tolerance_mm < 0 || cfg->tolerance_mm > 10000 ||
-        cfg->warning_margin_mm > 10000 || cfg->exit_margin_mm > 10000) {
+    if (cfg->robot_stop_us < 0 || cfg->robot_stop_us > 10000000 || cfg->frame_period_us <= 0 ||
+        cfg->frame_period_us > 1000000 || cfg->sensor_frames < 2 || cfg->sensor_frames > 16 || cfg->poll_us <= 0 ||
+        cfg->poll_us > cfg->frame_period_us || cfg->inference_us < 0 || cfg->inference_us > 1000000 ||
+        cfg->output_us < 0 || cfg->output_us > 1000000 || cfg->reaction_budget_us <= 0 ||
+        cfg->restricted_mm < 0 || cfg->restricted_mm > 10000 || cfg->warning_margin_mm < 0 ||
+        cfg->warning_margin_mm > 10000 || cfg->exit_margin_mm < 0 || cfg->exit_margin_mm > 10000 ||
+        cfg->exit_frames < 1 || cfg->presence_on_milli <= 0 || cfg->background_margin_mm < 0 ||
+        cfg->background_margin_mm > 10000 || cfg->max_invalid_zones < 0 || cfg->max_ambient < 0 ||
+        cfg->detect_range_mm <= 0 || cfg->detect_range_mm > 10000) {
         return ZONE_ERR_CONFIG;
     }
-    lim->system_reaction_us = cfg->sensor_frames * cfg->frame_period_us + cfg->inference_us + cfg->output_us;
+    /* Sensor latency: an intrusion just after a frame's integration began is seen one frame later, read up to
+     * one poll later; the watchdog may trip up to three polls after the frame that would have shown it. */
+    lim->system_reaction_us = cfg->sensor_frames * cfg->frame_period_us + 3 * cfg->poll_us + cfg->inference_us +
+                              cfg->output_us;
     lim->total_us = cfg->robot_stop_us + lim->system_reaction_us;
-    lim->intrusion_mm = cfg->detection_capability_mm <= D_FINE_MAX_MM ? 8 * (cfg->detection_capability_mm - 14)
-                                                                      : C_BODY_MM;
-    if (lim->intrusion_mm < 0) {
-        lim->intrusion_mm = 0;
-    }
-    zone_status_t st = zone_separation_mm(lim->total_us, cfg->detection_capability_mm, &lim->stop_mm);
+    zone_status_t st = zone_separation_mm(lim->total_us, cfg->intrusion_c_mm, cfg->z_mm, &lim->stop_mm);
     if (st != ZONE_OK) {
         return st;
     }
-    lim->stop_edge_mm = lim->stop_mm + cfg->tolerance_mm;
-    lim->warning_mm = lim->stop_edge_mm + cfg->warning_margin_mm;
+    lim->field_edge_mm = cfg->restricted_mm + lim->stop_mm;
+    lim->warning_mm = lim->field_edge_mm + cfg->warning_margin_mm;
+    lim->watchdog_us = (cfg->sensor_frames - 1) * cfg->frame_period_us + cfg->poll_us;
     if (lim->system_reaction_us > cfg->reaction_budget_us) {
         return ZONE_ERR_BUDGET;
     }
-    if (lim->warning_mm + cfg->exit_margin_mm > cfg->max_range_mm) {
+    /* The whole protective field must lie where the dark test piece is still detected. */
+    if (lim->field_edge_mm > cfg->detect_range_mm) {
         return ZONE_ERR_RANGE;
     }
     return ZONE_OK;
 }
 
-zone_status_t zone_reset(zone_state_t *st)
+static int32_t is_valid_return(uint8_t status)
+{
+    return status == ZONE_TS_VALID || status == ZONE_TS_NO_WRAP_CHECK || status == ZONE_TS_LARGE_PULSE;
+}
+
+zone_status_t zone_teach_begin(zone_background_t *bg)
+{
+    if (bg == NULL) {
+        return ZONE_ERR_ARG;
+    }
+    for (int32_t z = 0; z < ZONE_COUNT; z++) {
+        bg->range_mm[z] = 0;
+    }
+    bg->frames = 0;
+    return ZONE_OK;
+}
+
+zone_status_t zone_teach_frame(zone_background_t *bg, const zone_frame_t *frame)
+{
+    if (bg == NULL || frame == NULL) {
+        return ZONE_ERR_ARG;
+    }
+    for (int32_t z = 0; z < ZONE_COUNT; z++) {
+        uint16_t r = frame->range_mm[z];
+        if (is_valid_return(frame->status[z]) && r > 0 && (bg->range_mm[z] == 0 || r < bg->range_mm[z])) {
+            bg->range_mm[z] = r;
+        }
+    }
+    bg->frames++;
+    return ZONE_OK;
+}
+
+zone_status_t zone_teach_end(const zone_background_t *bg)
+{
+    if (bg == NULL) {
+        return ZONE_ERR_ARG;
+    }
+    return bg->frames > 0 ? ZONE_OK : ZONE_ERR_TEACH;
+}
+
+zone_status_t zone_init(zone_state_t *st, uint32_t now_us)
 {
     if (st == NULL) {
         return ZONE_ERR_ARG;
     }
-    st->zone = ZONE_STOP;
+    st->latched = 1;
+    st->fault = ZONE_OK;
+    st->soft = ZONE_FREE;
     st->streak = 0;
-    st->pending = ZONE_FREE;
+    st->have_frame = 0;
+    st->last_counter = 0;
+    st->last_new_us = now_us;
+    st->reset_prev = 0;
+    st->reset_pending = 0;
     return ZONE_OK;
+}
+
+int32_t zone_forward_mm(int32_t zone, int32_t range_mm)
+{
+    if (zone < 0 || zone >= ZONE_COUNT || range_mm < 0 || range_mm > 65535) {
+        return 0;
+    }
+    int32_t r = zone / 8, c = zone % 8;
+    int32_t dr = r < 4 ? 3 - r : r - 4, dc = c < 4 ? 3 - c : c - 4;
+    /* 65535 x 1000 fits 32 bits: one hardware multiply and divide on a Cortex-M4 */
+    return (int32_t)(((uint32_t)range_mm * COS_MILLI[dr][dc]) / 1000u);
 }
 
 int32_t zone_dequant_milli(int8_t q, int32_t zero_point, int32_t scale_micro)
@@ -125,75 +176,139 @@ int8_t zone_quantize_mm(uint16_t mm, int32_t mult, int32_t shift, int32_t zero_p
     return (int8_t)(q < -128 ? -128 : q > 127 ? 127 : q);
 }
 
+uint16_t zone_model_range(const zone_frame_t *frame, int32_t zone)
+{
+    if (frame == NULL || zone < 0 || zone >= ZONE_COUNT || !is_valid_return(frame->status[zone])) {
+        return 0;
+    }
+    return frame->range_mm[zone];
+}
+
 int32_t zone_float_milli(float x)
 {
     float v = x * 1000.0f;
-    if (!(v == v)) {
-        return INT32_MIN;
+    if (!(v == v) || v > 3.4e38f || v < -3.4e38f) {
+        return ZONE_MILLI_INVALID; /* NaN or +-Inf: not a model output the logic may use */
     }
     if (v >= 2147483520.0f) { /* the largest float below 2^31 */
         return INT32_MAX;
     }
-    if (v <= -2147483648.0f) {
-        return INT32_MIN;
+    if (v <= -2147483520.0f) {
+        return INT32_MIN + 1; /* saturated, but distinct from ZONE_MILLI_INVALID */
     }
     return (int32_t)v;
 }
 
-/* The zone a frame asks for when its edges are pushed out by `margin` mm. */
-static zone_t classify(const zone_config_t *cfg, const zone_limits_t *lim, int32_t presence_milli,
-                       int32_t distance_mm, int32_t margin)
+/* What one new frame shows: objects in the protective field, nearer than the background up to a given edge,
+ * and sensor faults among the zones that look into the field. */
+typedef struct {
+    int32_t intrusion;
+    int32_t warn_zone;  /* an object between the field edge and the warning edge */
+    int32_t leave_zone; /* an object up to the warning edge + exit margin */
+    int32_t invalid;
+    int32_t over_ambient;
+} frame_view_t;
+
+static frame_view_t scan(const zone_config_t *cfg, const zone_limits_t *lim, const zone_background_t *bg,
+                         const zone_frame_t *frame)
 {
-    if (presence_milli < cfg->presence_on_milli) {
-        return ZONE_FREE;
+    frame_view_t v = {0, 0, 0, 0, 0};
+    for (int32_t z = 0; z < ZONE_COUNT; z++) {
+        int32_t taught = bg->range_mm[z];
+        /* A zone whose background is the robot itself (within its restricted space) looks at no field: its
+         * faults do not count, but an object in front of the robot still does. */
+        int32_t looks = taught == 0 || zone_forward_mm(z, taught) > cfg->restricted_mm;
+        uint8_t s = frame->status[z];
+        if (looks && frame->ambient[z] > cfg->max_ambient) {
+            v.over_ambient++;
+        }
+        if (s == ZONE_TS_NO_TARGET) {
+            continue; /* free space */
+        }
+        if (!is_valid_return(s)) {
+            v.invalid += looks;
+            continue;
+        }
+        int32_t r = frame->range_mm[z];
+        if (taught > 0 && r + cfg->background_margin_mm >= taught) {
+            continue; /* the background (or not clearly nearer) */
+        }
+        int32_t fwd = zone_forward_mm(z, r);
+        if (fwd <= lim->field_edge_mm) {
+            v.intrusion = 1;
+        } else if (fwd <= lim->warning_mm) {
+            v.warn_zone = 1;
+        }
+        if (fwd <= lim->warning_mm + cfg->exit_margin_mm) {
+            v.leave_zone = 1;
+        }
     }
-    if (distance_mm <= lim->stop_edge_mm + margin) {
-        return ZONE_STOP;
-    }
-    if (distance_mm <= lim->warning_mm + margin) {
-        return ZONE_WARNING;
-    }
-    return ZONE_FREE;
+    return v;
 }
 
 zone_status_t zone_update(zone_state_t *st, const zone_config_t *cfg, const zone_limits_t *lim,
-                          int32_t presence_milli, int32_t distance_mm, int32_t valid_zones, zone_t *zone)
+                          const zone_background_t *bg, const zone_frame_t *frame, uint32_t now_us,
+                          int32_t inference_status, int32_t presence_milli, int32_t distance_mm,
+                          int32_t reset_input, zone_t *zone)
 {
-    if (st == NULL || cfg == NULL || lim == NULL || zone == NULL) {
+    if (st == NULL || cfg == NULL || lim == NULL || bg == NULL || frame == NULL || zone == NULL) {
         return ZONE_ERR_ARG;
     }
-    zone_status_t status = ZONE_OK;
-    zone_t enter, leave;
-    if (valid_zones < cfg->min_valid_zones) {
-        /* Blinded or covered sensor: fail safe. */
-        enter = leave = ZONE_STOP;
-        status = ZONE_FRAME_FAULT;
-    } else {
-        enter = classify(cfg, lim, presence_milli, distance_mm, 0);
-        leave = classify(cfg, lim, presence_milli, distance_mm, cfg->exit_margin_mm);
+    zone_status_t fault = ZONE_OK;
+    if (st->reset_prev && !reset_input) {
+        st->reset_pending = 1; /* a reset acts on the button's release, judged on the next new frame */
     }
-    if (enter >= st->zone) {
-        /* As severe or worse: take it at once, no debounce on the way in. */
-        if (enter > st->zone) {
-            st->zone = enter;
+    st->reset_prev = reset_input != 0;
+    int32_t fresh = frame->updated && (!st->have_frame || frame->counter != st->last_counter);
+    int32_t clear = 0;
+    if (fresh) {
+        st->have_frame = 1;
+        st->last_counter = frame->counter;
+        st->last_new_us = now_us;
+        frame_view_t v = scan(cfg, lim, bg, frame);
+        if (v.over_ambient > 0 || v.invalid > cfg->max_invalid_zones) {
+            fault = ZONE_FAULT_SENSOR;
+        } else if (inference_status != 0 || presence_milli == ZONE_MILLI_INVALID ||
+                   distance_mm == ZONE_MILLI_INVALID) {
+            fault = ZONE_FAULT_INFERENCE;
         }
-        st->streak = 0;
-        st->pending = ZONE_FREE;
-    } else if (leave < st->zone) {
-        /* Clear of the edge by the exit margin: count it, and step down after exit_frames such frames to the
-         * most severe zone the streak saw. */
-        st->pending = st->streak == 0 || leave > st->pending ? leave : st->pending;
-        st->streak++;
-        if (st->streak >= cfg->exit_frames) {
-            st->zone = st->pending;
-            st->streak = 0;
-            st->pending = ZONE_FREE;
+        if (fault != ZONE_OK || v.intrusion) {
+            if (!st->latched) {
+                st->fault = fault;
+            }
+            st->latched = 1;
+        } else {
+            clear = 1;
+            /* Warning: geometry beyond the field, or the classifier; neither can stop or release a stop. */
+            int32_t seen = presence_milli >= cfg->presence_on_milli;
+            int32_t enter = v.warn_zone || (seen && distance_mm <= lim->warning_mm);
+            int32_t stay = v.leave_zone || (seen && distance_mm <= lim->warning_mm + cfg->exit_margin_mm);
+            if (enter) {
+                st->soft = ZONE_WARNING;
+                st->streak = 0;
+            } else if (st->soft == ZONE_WARNING && !stay) {
+                if (++st->streak >= cfg->exit_frames) {
+                    st->soft = ZONE_FREE;
+                    st->streak = 0;
+                }
+            } else {
+                st->streak = 0;
+            }
         }
-    } else {
-        /* Inside the exit margin: stay, and start counting again. */
-        st->streak = 0;
-        st->pending = ZONE_FREE;
+    } else if ((uint32_t)(now_us - st->last_new_us) > (uint32_t)lim->watchdog_us) {
+        fault = ZONE_FAULT_WATCHDOG;
+        if (!st->latched) {
+            st->fault = fault;
+        }
+        st->latched = 1;
     }
-    *zone = st->zone;
-    return status;
+    if (fresh && st->reset_pending) {
+        if (st->latched && clear) {
+            st->latched = 0;
+            st->fault = ZONE_OK;
+        }
+        st->reset_pending = 0; /* refused unless that frame was clear: press again */
+    }
+    *zone = st->latched ? ZONE_STOP : st->soft;
+    return fault;
 }
