@@ -33,7 +33,7 @@ def compile_model(model: str | Path | Graph, target: str = "host", out_dir: str 
     numerics: None keeps each int8 node's own (TFLite files: 'tflite', ONNX QDQ: 'onnx'); 'tflite' or 'onnx'
     sets every int8 node to it (edgeai.ops.registry.NUMERICS). progress: called with each stage's name
     (COMPILE_STAGES) as it starts."""
-    from compilers.c.emit import check_prefix
+    from compilers.c.names import check_prefix
     from edgeai.frontends import load
     from edgeai.memory import plan_memory
     from edgeai.passes import default_pipeline
