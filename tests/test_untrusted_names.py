@@ -241,7 +241,7 @@ def test_hostile_onnx_names_on_cortex_m4_match_onnxruntime(tmp_path):
     _check_library_text(lib)
 
 
-# -- the prefix, through the CLI ---------------------------------------------------------
+# -- the prefix and the output folder, through the CLI ---------------------------------------------------------
 def tiny_tflite(tmp_path: Path) -> Path:
     path = tmp_path / "dense.tflite"
     path.write_bytes(tw.write(tw.fully_connected(4, 3)))
@@ -255,3 +255,25 @@ def test_prefix_reserved_by_the_runtime_is_refused(prefix, tmp_path, capsys):
     code, err = cli(capsys, "compile", tiny_tflite(tmp_path), "--target", "cortex-m4", "-o", out, "--prefix", prefix)
     assert code == EDGEAI and f"prefix {prefix!r} is reserved" in err, err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("char", [";", "$", '"', "\\", "\n", "\r", "|", "?", "[", "]", "%", ","])
+def test_output_folder_the_build_cannot_take_is_refused_before_compiling(char, tmp_path, capsys, monkeypatch):
+    import edgeai.frontends
+
+    def no_load(path):
+        raise AssertionError("the model was loaded before the folder was checked")
+
+    monkeypatch.setattr(edgeai.frontends, "load", no_load)
+    out = tmp_path / f"lib{char}x"
+    code, err = cli(capsys, "compile", tiny_tflite(tmp_path), "--target", "cortex-m4", "-o", out, "--build")
+    assert code == EDGEAI and f"contains {char!r}, which the CMake/ninja build cannot take" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dense.tflite"]
+
+
+@pytest.mark.toolchain
+@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="needs arm-none-eabi-gcc")
+def test_output_folder_with_other_punctuation_builds_for_cortex_m4(tmp_path, capsys):
+    out = tmp_path / "lib a#(b)'c&d"
+    assert main(["compile", str(tiny_tflite(tmp_path)), "--target", "cortex-m4", "-o", str(out), "--build"]) == 0
+    assert (out / "build" / "bench-cortex-m4.elf").is_file()
