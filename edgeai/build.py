@@ -46,6 +46,11 @@ def check_buildable_path(path: Path | str, what: str, error=ToolchainError) -> N
                     f"choose another folder")
 
 
+def folder_name(text: str) -> str:
+    """`text` (a model's name) as a folder name any build takes: letters, digits and ._- kept, the rest `_`."""
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in text) or "_"
+
+
 def _cmake_str(value: object) -> str:
     text = str(value)
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'

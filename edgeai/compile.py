@@ -34,7 +34,7 @@ def compile_model(model: str | Path | Graph, target: str = "host", out_dir: str 
     sets every int8 node to it (edgeai.ops.registry.NUMERICS). progress: called with each stage's name
     (COMPILE_STAGES) as it starts."""
     from compilers.c.names import check_prefix
-    from edgeai.build import check_buildable_path
+    from edgeai.build import check_buildable_path, folder_name
     from edgeai.frontends import load
     from edgeai.memory import plan_memory
     from edgeai.passes import default_pipeline
@@ -44,7 +44,7 @@ def compile_model(model: str | Path | Graph, target: str = "host", out_dir: str 
     tgt = load_target(target)
     chosen = out_dir is not None  # a folder the user named, as opposed to ours in the cache
     if out_dir is None and isinstance(model, Graph):  # named after the graph, in characters any build takes
-        out_dir = Path("build") / ("".join(c if c.isalnum() or c in "._-" else "_" for c in model.name) + f"-{tgt.name}")
+        out_dir = Path("build") / f"{folder_name(model.name)}-{tgt.name}"
     if out_dir is not None:
         check_buildable_path(Path(out_dir).resolve(), "output folder", EdgeAIError)
     if out_dir is None and not isinstance(model, Graph):

@@ -277,3 +277,25 @@ def test_output_folder_with_other_punctuation_builds_for_cortex_m4(tmp_path, cap
     out = tmp_path / "lib a#(b)'c&d"
     assert main(["compile", str(tiny_tflite(tmp_path)), "--target", "cortex-m4", "-o", str(out), "--build"]) == 0
     assert (out / "build" / "bench-cortex-m4.elf").is_file()
+
+
+@pytest.mark.toolchain
+@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="needs arm-none-eabi-gcc")
+def test_model_file_name_the_build_cannot_take_still_builds_from_the_cache(tmp_path, monkeypatch):
+    """The cache folder is named after the model file: its name is made buildable, the key keeps it unique."""
+    from edgeai.compile import compile_model
+    from edgeai.runtime.device import build_firmware
+
+    monkeypatch.setenv("EDGEAI_CACHE", str(tmp_path / "cache"))
+    path = tmp_path / 'm;$"x,%.tflite'
+    path.write_bytes(tw.write(tw.fully_connected(4, 3)))
+    compiled = compile_model(path, "cortex-m4")
+    assert compiled.path.name.startswith("m___x__-cortex-m4-")
+    assert build_firmware(compiled.path, "cortex-m4").is_file()
+
+
+def test_library_cache_folder_the_build_cannot_take_is_refused(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("EDGEAI_CACHE", str(tmp_path / "cache;x"))
+    np.save(tmp_path / "x.npy", np.zeros((1, 4), np.float32))
+    code, err = cli(capsys, "run", tiny_tflite(tmp_path), "--target", "qemu:cortex-m4", "--input", tmp_path / "x.npy")
+    assert code == EDGEAI and "library cache folder (EDGEAI_CACHE)" in err and "contains ';'" in err, err
