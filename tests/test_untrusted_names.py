@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import tflite
 from edgeai.cli import main
@@ -70,6 +72,19 @@ def test_c_text_is_printable_ascii_and_inert(tmp_path):
     subprocess.run(["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-Wtrigraphs", "-pedantic", str(src), "-o",
                     str(exe)], check=True)
     assert subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.splitlines() == texts
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.one_of(st.text(), st.binary()), st.integers(4, 80))
+def test_c_text_of_any_text_or_bytes_is_inert(name, limit):
+    from compilers.c.names import c_text
+
+    text = c_text(name, limit)
+    _no_escape(text)
+    assert len(text) <= limit
+    if isinstance(name, str) and len(name) <= limit and all(0x20 <= ord(c) < 0x7F for c in name) and not any(
+            bad in name for bad in ("*/", "/*", "??", "\\", '"')):
+        assert text == name  # plain names are kept as they are
 
 
 # -- hostile ONNX -------------------------------------------------------------------------------------------
