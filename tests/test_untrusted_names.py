@@ -314,3 +314,12 @@ def test_library_cache_folder_the_build_cannot_take_is_refused(tmp_path, capsys,
     np.save(tmp_path / "x.npy", np.zeros((1, 4), np.float32))
     code, err = cli(capsys, "run", tiny_tflite(tmp_path), "--target", "qemu:cortex-m4", "--input", tmp_path / "x.npy")
     assert code == EDGEAI and "library cache folder (EDGEAI_CACHE)" in err and "contains ';'" in err, err
+
+
+def test_reference_runtime_refuses_io_names_that_are_not_utf8(tmp_path, capsys):
+    """LiteRT and onnxruntime cannot hand such a name to Python: `validate` says so instead of crashing."""
+    files = [hostile_ad01(tmp_path / "ad01.tflite", {0: b"\xffin"}),
+             hostile_onnx(tmp_path / "m.onnx", input=PLACEHOLDER, w1="w1")]
+    for path, runtime, name in zip(files, ("LiteRT", "onnxruntime"), (b"\xffin", NOT_UTF8)):
+        code, err = cli(capsys, "validate", path, "--target", "host")
+        assert code == 2 and f"{runtime} cannot name the tensor {name!r}: the name is not UTF-8" in err, err
