@@ -99,7 +99,7 @@ def _decode_strings(message) -> None:
     such a name is kept with its bad bytes written as \\xNN, so two of them stay distinct and every later step
     (messages, the C emitter's sanitiser, model.json) sees a str."""
     for field, value in message.ListFields():
-        repeated = field.is_repeated
+        repeated = field.is_repeated if hasattr(field, "is_repeated") else field.label == field.LABEL_REPEATED
         if field.type == field.TYPE_MESSAGE:
             for item in value if repeated else (value,):
                 _decode_strings(item)
