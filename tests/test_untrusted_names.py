@@ -47,6 +47,7 @@ def _no_escape(text: str) -> None:
         assert bad not in text, (bad, text)
 
 
+@pytest.mark.toolchain
 def test_c_text_is_printable_ascii_and_inert(tmp_path):
     from compilers.c.names import TEXT_LIMIT, c_text
 
