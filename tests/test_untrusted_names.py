@@ -126,9 +126,10 @@ def hostile_onnx(path: Path, **hostile: str) -> Path:
 
 
 def _check_library_text(lib: Path) -> None:
-    """Every file the library emitted is printable ASCII with no CR, no trigraph, and no planted directive."""
+    """Every file the compile generated (C, CMake, make) is printable ASCII: no CR, no trigraph, no planted line."""
     for p in lib.iterdir():
-        if p.suffix in (".c", ".h") and (p.name.startswith("model_") or p.name == "edgeai_bench_model.h"):
+        generated = p.name.startswith("model") or p.name in ("edgeai_bench_model.h", "CMakeLists.txt", "edgeai_model-config.cmake")
+        if generated and p.is_file() and p.suffix in (".c", ".h", ".txt", ".cmake", ".mk"):
             data = p.read_bytes()
             assert all(0x20 <= b < 0x7F or b == 0x0A for b in data), f"{p.name}: a CR, control or non-ASCII byte"
             assert b"??" not in data and b"\n#define if" not in data, p.name  # present only as inert text
@@ -324,3 +325,32 @@ def test_reference_runtime_refuses_io_names_that_are_not_utf8(tmp_path, capsys):
     for path, runtime, name in zip(files, ("LiteRT", "onnxruntime"), (b"\xffin", NOT_UTF8)):
         code, err = cli(capsys, "validate", path, "--target", "host")
         assert code == 2 and f"{runtime} cannot name the tensor {name!r}: the name is not UTF-8" in err, err
+
+
+@pytest.mark.toolchain
+@pytest.mark.skipif(any(shutil.which(t) is None for t in ("cmake", "make", "gcc")), reason="needs cmake, make, gcc")
+def test_model_file_name_plants_no_cmake_or_make_line(tmp_path):
+    """The integration files' banners name the model: a line break in its file name started a live line there."""
+    from edgeai.compile import compile_model
+
+    def library(name: str) -> Path:
+        folder = tmp_path / str(len(list(tmp_path.iterdir())))
+        folder.mkdir()
+        (folder / name).write_bytes(tw.write(tw.fully_connected(4, 3)))
+        lib = compile_model(folder / name, "host", folder / "lib").path
+        _check_library_text(lib)
+        return lib
+
+    lib = library("m\nmessage(FATAL_ERROR injected)\n#.tflite")  # the "#" comments out the rest of the line
+    project = tmp_path / "cmake_user"
+    project.mkdir()
+    (project / "CMakeLists.txt").write_text(f'cmake_minimum_required(VERSION 3.13)\nproject(user C)\n'
+                                            f'add_subdirectory("{lib}" lib)\n')
+    cmake = subprocess.run(["cmake", "-S", str(project), "-B", str(project / "build"), "-Wno-dev"],
+                           capture_output=True, text=True)
+    assert cmake.returncode == 0, cmake.stderr
+
+    lib = library("m\n$(error injected)\n#.tflite")
+    make = subprocess.run(["make", "-s", "-f", "-"], input=f"include {lib}/model.mk\nall:\n\t@echo $(EDGEAI_MODEL_SRCS)\n",
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert make.returncode == 0 and "model_model.c" in make.stdout, make.stderr
