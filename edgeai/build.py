@@ -31,6 +31,26 @@ _PACKAGES = {
 }
 
 
+# Characters that CMake (list separator, variable references, escapes) or the ninja file and link command it
+# writes do not carry through in a path: each one, in the output folder's name, was measured to fail the Cortex-M
+# firmware build (configure or link); so do line breaks, and the other control characters are refused with them.
+_PATH_BREAKERS = frozenset(';$"\\|?[]%,')
+
+
+def check_buildable_path(path: Path | str, what: str, error=ToolchainError) -> None:
+    """Refuse, before any work, a path the CMake/ninja build would fail on late."""
+    bad = next((ch for ch in str(path) if ch in _PATH_BREAKERS or ord(ch) < 0x20 or ord(ch) == 0x7F), None)
+    if bad is not None:
+        raise error(f"{what} {str(path)!r} contains {bad!r}, which the CMake/ninja build cannot take in a path "
+                    f"(nor any of ; $ \" \\ | ? [ ] % , or a control character such as a line break): "
+                    f"choose another folder")
+
+
+def folder_name(text: str) -> str:
+    """`text` (a model's name) as a folder name any build takes: letters, digits and ._- kept, the rest `_`."""
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in text) or "_"
+
+
 def _cmake_str(value: object) -> str:
     text = str(value)
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
@@ -104,6 +124,9 @@ def build_executable(target: Target | str, sources: Iterable[Path | str], out_di
         raise ToolchainError(f"C compiler '{target.cc}' for target {target.name} not found; "
                              f"install it (Debian: apt-get install {pkg})")
     out = Path(out_dir).resolve()
+    for path, what in [(out, "output folder"), *((s, "source file") for s in srcs),
+                       *((Path(d), "include folder") for d in include_dirs)]:
+        check_buildable_path(path, what)
     build = out / f".build-{target.name}-{name}"
     build.mkdir(parents=True, exist_ok=True)
 

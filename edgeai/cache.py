@@ -44,5 +44,7 @@ def library_key(model_path: Path, target: str, prefix: str, numerics: str | None
 
 
 def library_dir(model_path: Path, target: str, prefix: str, numerics: str | None = None) -> Path:
-    key = library_key(model_path, target, prefix, numerics)
-    return cache_root() / "libraries" / f"{Path(model_path).stem}-{target}-{key}"
+    from edgeai.build import folder_name
+
+    key = library_key(model_path, target, prefix, numerics)  # the model's file name is only a readable hint
+    return cache_root() / "libraries" / f"{folder_name(Path(model_path).stem)}-{target}-{key}"

@@ -33,7 +33,8 @@ def compile_model(model: str | Path | Graph, target: str = "host", out_dir: str 
     numerics: None keeps each int8 node's own (TFLite files: 'tflite', ONNX QDQ: 'onnx'); 'tflite' or 'onnx'
     sets every int8 node to it (edgeai.ops.registry.NUMERICS). progress: called with each stage's name
     (COMPILE_STAGES) as it starts."""
-    from compilers.c.emit import check_prefix
+    from compilers.c.names import check_prefix
+    from edgeai.build import check_buildable_path, folder_name
     from edgeai.frontends import load
     from edgeai.memory import plan_memory
     from edgeai.passes import default_pipeline
@@ -42,10 +43,15 @@ def compile_model(model: str | Path | Graph, target: str = "host", out_dir: str 
     check_prefix(prefix)
     tgt = load_target(target)
     chosen = out_dir is not None  # a folder the user named, as opposed to ours in the cache
+    if out_dir is None and isinstance(model, Graph):  # named after the graph, in characters any build takes
+        out_dir = Path("build") / f"{folder_name(model.name)}-{tgt.name}"
+    if out_dir is not None:
+        check_buildable_path(Path(out_dir).resolve(), "output folder", EdgeAIError)
     if out_dir is None and not isinstance(model, Graph):
         from edgeai.cache import library_dir
 
         cached = library_dir(Path(model), tgt.name, prefix, numerics)
+        check_buildable_path(cached.resolve(), "library cache folder (EDGEAI_CACHE)", EdgeAIError)
         with writing(f"the library cache {cached.parent}"):
             _recover(cached)
         desc = _cached_description(cached)
@@ -72,7 +78,7 @@ def compile_model(model: str | Path | Graph, target: str = "host", out_dir: str 
     lowered = lower_graph(graph, tgt, prefix)
     step("emit")
 
-    out_dir = Path(out_dir if out_dir is not None else f"build/{graph.name}-{tgt.name}")
+    out_dir = Path(out_dir)
     with writing(f"the library {out_dir}"):
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         _recover(out_dir)

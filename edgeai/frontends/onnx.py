@@ -72,6 +72,7 @@ def load_onnx(path: str | Path) -> Graph:
         raise ModelError(f"{path}: not a readable ONNX file ({type(e).__name__}: {e})") from None
     if not model.graph.node:
         raise ModelError(f"{path}: the ONNX graph has no nodes")
+    _decode_strings(model)
     try:
         onnx.checker.check_model(model)
     except Exception as e:
@@ -91,6 +92,24 @@ def load_onnx(path: str | Path) -> Graph:
         node = importer.current if importer is not None else None
         where = f"node {node.name or node.output[0]!r} ({node.op_type})" if node is not None else "initializers"
         raise ModelError(f"{path}: {where}: malformed ({type(e).__name__}: {e})") from None
+
+
+def _decode_strings(message) -> None:
+    """Make every string field of the model text. protobuf hands back a string whose bytes are not UTF-8 as bytes;
+    such a name is kept with its bad bytes written as \\xNN, so two of them stay distinct and every later step
+    (messages, the C emitter's sanitiser, model.json) sees a str."""
+    for field, value in message.ListFields():
+        repeated = field.is_repeated if hasattr(field, "is_repeated") else field.label == field.LABEL_REPEATED
+        if field.type == field.TYPE_MESSAGE:
+            for item in value if repeated else (value,):
+                _decode_strings(item)
+        elif field.type == field.TYPE_STRING:
+            if repeated:
+                for i, item in enumerate(value):
+                    if isinstance(item, bytes):
+                        value[i] = item.decode("utf-8", "backslashreplace")
+            elif isinstance(value, bytes):
+                setattr(message, field.name, value.decode("utf-8", "backslashreplace"))
 
 
 def _pin_batch(model, path):

@@ -65,7 +65,8 @@ class _Reader:
         if not 0 <= index < self.sg.TensorsLength():
             raise ModelError(f"{self.path}: tensor index {index} out of range")
         t = self.sg.Tensors(index)
-        name = (t.Name() or b"").decode("utf-8", "replace") or f"tensor_{index}"
+        # Bytes that are not UTF-8 are kept as \xNN text: two such names stay distinct, and the name stays opaque.
+        name = (t.Name() or b"").decode("utf-8", "backslashreplace") or f"tensor_{index}"
         if t.Type() not in _DTYPES:
             kind = {v: k for k, v in vars(self.tfl.TensorType).items() if not k.startswith("_")}.get(t.Type())
             raise ModelError(f"{self.path}: tensor {name!r} has unsupported type {kind or t.Type()}; supported: "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,17 @@ def _litert():
     except ImportError:  # tflite-runtime is the accepted fallback where it is installed
         from tflite_runtime.interpreter import Interpreter, OpResolverType
     return Interpreter, OpResolverType
+
+
+@contextmanager
+def _names_readable(path, runtime: str):
+    """Both runtimes hand tensor names to Python as str and fail on an input or output name that is not UTF-8;
+    we compile such a model (edgeai.frontends keeps the bytes as \\xNN), but the reference cannot be run."""
+    try:
+        yield
+    except UnicodeDecodeError as e:
+        raise ModelError(f"{path}: {runtime} cannot name the tensor {e.object!r}: the name is not UTF-8, so the "
+                         f"reference runtime cannot run this file; give its inputs and outputs UTF-8 names") from None
 
 
 class LiteRTSession:
@@ -36,8 +48,9 @@ class LiteRTSession:
         except (ValueError, RuntimeError) as e:
             raise ModelError(f"{path}: LiteRT cannot load it: {e}") from None
         self.path = Path(path)
-        self.inputs = [self._spec(d) for d in self._it.get_input_details()]
-        self.outputs = [self._spec(d) for d in self._it.get_output_details()]
+        with _names_readable(path, "LiteRT"):
+            self.inputs = [self._spec(d) for d in self._it.get_input_details()]
+            self.outputs = [self._spec(d) for d in self._it.get_output_details()]
         self.stats = RunStats()
 
     @staticmethod
@@ -73,8 +86,9 @@ class OnnxRuntimeSession:
         except Exception as e:
             raise ModelError(f"{path}: onnxruntime cannot load it: {e}") from None
         self.path = Path(path)
-        self.inputs = [self._spec(i) for i in self._sess.get_inputs()]
-        self.outputs = [self._spec(o) for o in self._sess.get_outputs()]
+        with _names_readable(path, "onnxruntime"):
+            self.inputs = [self._spec(i) for i in self._sess.get_inputs()]
+            self.outputs = [self._spec(o) for o in self._sess.get_outputs()]
         self.stats = RunStats()
 
     @staticmethod
