@@ -60,7 +60,10 @@ def format_report(r: dict) -> str:
         rows.append(["energy / inference", f"{est['energy_mj']:.3f} mJ", f"estimate: {est['active_power_w'] * 1e3:.1f} mW active"])
     m = r["memory"]
     rows.append(["flash (firmware)", f"{m['flash_bytes']:,} B",
-                 f"model weights {m['model_weight_bytes']:,} B + kernels {m['model_code_bytes']:,} B"])
+                 f"linked: model weights {m['model_weight_bytes']:,} B + model code {m['model_code_bytes']:,} B, "
+                 f"runtime {m['runtime_bytes']:,} B, libc {m['libc_bytes']:,} B"])
+    rows.append(["flash (library alone)", f"{m['model_library_flash_bytes']:,} B",
+                 "the model's weights and code as linked into the firmware"])
     rows.append(["RAM (firmware)", f"{m['ram_bytes']:,} B", f"arena {m['arena_bytes']:,} B, stack {m['stack_bytes']:,} B"])
     for a in r["accuracy"]:
         rows.append([f"agreement ({a['output'][:20]})", f"{a['bit_exact']}/{a['samples']} bit-exact",

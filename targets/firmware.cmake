@@ -64,6 +64,8 @@ function(edgeai_add_executable name)
   else()
     # Hosted: only the region markers (no-ops) come from targets/common.
     target_link_libraries(${name} PRIVATE m)
+    # The link map attributes each linked byte to its object (edgeai/elfsize.py).
+    target_link_options(${name} PRIVATE "-Wl,-Map=$<TARGET_FILE:${name}>.map")
     target_include_directories(${name} PRIVATE "${EDGEAI_TARGETS_DIR}/common")
     target_sources(${name} PRIVATE "${EDGEAI_TARGETS_DIR}/common/edgeai_marks.c")
   endif()

@@ -25,7 +25,8 @@ def _device_rows(results):
         est = r.get("estimate") or {}
         rows.append([r["model"], r["target"], _fmt(r.get("instructions")), _fmt(r.get("macs_per_instruction")),
                      _fmt(est.get("latency_ms"), 2), _fmt(est.get("energy_mj")), _fmt(r.get("flash_bytes")),
-                     _fmt(r.get("model_weight_bytes")), _fmt(r.get("arena_bytes")), _fmt(r.get("ram_bytes")),
+                     _fmt(r.get("model_weight_bytes")), _fmt(r.get("model_code_bytes")),
+                     _fmt(r.get("model_library_flash_bytes")), _fmt(r.get("arena_bytes")), _fmt(r.get("ram_bytes")),
                      f"{r['bit_exact']}/{r['samples']}"])
     return rows
 
@@ -42,7 +43,7 @@ def _host_rows(results):
 
 
 DEVICE_HEAD = ["model", "target", "instructions", "MACs/instr", "est. latency ms", "est. energy mJ", "flash B",
-               "weights B", "arena B", "RAM B", "bit-exact"]
+               "weights B", "model code B", "library B", "arena B", "RAM B", "bit-exact"]
 HOST_HEAD = ["model", "backend", "median ms", "edgeai speed-up", "bit-exact"]
 
 
@@ -59,7 +60,9 @@ def markdown(data: dict) -> str:
            "Instructions: exact count per inference under QEMU (worst of the inputs); latency and energy are "
            "estimates from each target's model (cycles per instruction, active power at clock, with the "
            "datasheets named in targets/<name>/target.json). aarch64 targets run under qemu-aarch64-static, "
-           "which counts nothing.", "", table(DEVICE_HEAD, _device_rows(results)), "",
+           "which counts nothing. Sizes are as linked (the firmware ELF and its link map): weights and model code "
+           "are the library's share, library = both, the library a user links measured alone.", "",
+           table(DEVICE_HEAD, _device_rows(results)), "",
            "## Host, side by side (single thread, median of repeated runs)", "",
            table(HOST_HEAD, _host_rows(results)), ""]
     errors = [r for r in results if r.get("status") != "ok"]
