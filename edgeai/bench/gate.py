@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from edgeai.bench.jobs import job_key
 
-# Lower is better for each; wall times are left out: they are not comparable between machines.
+# Lower is better for each; wall times are left out: they are not comparable between machines. The sizes are the
+# linked ones (edgeai/elfsize.py): what the linker kept, so a kernel source that grows by code the firmware does not
+# link moves nothing.
 GATED = ("instructions", "flash_bytes", "ram_bytes", "arena_bytes", "model_code_bytes", "model_weight_bytes")
 
 
@@ -35,8 +37,15 @@ def regressions(baseline: dict, current: dict, max_regression: float) -> list[st
 
 
 def parse_percent(text: str) -> float:
+    """"2%" -> 0.02. A bare number is refused: "2" could mean 2 % or a fraction of 2 (200 %), and reading it
+    the wrong way would make the gate pass regressions a hundred times larger than meant."""
     text = text.strip()
-    value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
-    if value < 0:
+    if not text.endswith("%"):
+        raise ValueError(f"give the tolerance in percent with its sign, e.g. {text or '2'}%")
+    try:
+        value = float(text[:-1]) / 100
+    except ValueError:
+        raise ValueError("not a number of percent") from None
+    if not value >= 0:  # also refuses nan
         raise ValueError("a regression tolerance cannot be negative")
     return value
