@@ -45,3 +45,4 @@ class LoweredModel:
     kernel_source: str  # C source defining every symbol the calls name
     prototypes: dict[str, str] = field(default_factory=dict)  # symbol -> C prototype (without ';')
     c_files: tuple = ()  # hand-written kernel sources (Paths) copied into the library with their headers
+    generic: dict = field(default_factory=dict)  # node name -> why it runs on a generic, not the target's, kernel

@@ -193,7 +193,25 @@ def emit_library(graph: Graph, plan: MemoryPlan, lowered: LoweredModel, prefix: 
     for path in lowered.c_files:  # hand-written kernels travel with the library, header included
         for part in (Path(path), Path(path).with_suffix(".h")):
             (out_dir / part.name).write_bytes(part.read_bytes())
-    desc["layers"] = [{"node": c.node, "op": c.op, "symbol": c.symbol} for c in lowered.calls]
+    desc["layers"] = _layers(graph, lowered)
     # Written last: a folder with model.json holds the whole library.
     (out_dir / "model.json").write_text(json.dumps(desc, indent=2) + "\n")
     return desc
+
+
+def _layers(graph, lowered) -> list[dict]:
+    """One entry per kernel call: its node, op and symbol, the node's MACs (on its first call only, so they add up to
+    the model's), and, for a layer the target's own kernel declined, why it runs on a generic one."""
+    from edgeai.ops import get_op
+
+    nodes = {n.name: n for n in graph.nodes}
+    layers, seen = [], set()
+    for c in lowered.calls:
+        layer = {"node": c.node, "op": c.op, "symbol": c.symbol}
+        node = nodes.get(c.node)
+        layer["macs"] = int(get_op(node.op).macs(node, graph)) if node is not None and c.node not in seen else 0
+        seen.add(c.node)
+        if c.node in lowered.generic:
+            layer["generic_kernel"] = lowered.generic[c.node]
+        layers.append(layer)
+    return layers

@@ -3,7 +3,8 @@ in compilers/c/kernels/nn_s8.c, with everything layer-specific prepared here as 
 
 Each `*_call` returns None when a layer is outside what the kernel handles exactly (batch > 1, dilation,
 depth multiplier, a multiplier whose shift the fast requantization cannot express, an accumulator that
-could overflow once doubled); the rule then falls back to the TVM kernel. What is folded at compile time:
+could overflow once doubled); the rule then falls back to the TVM kernel, and the reason goes on record
+(ctx.decline) for the compile report. What is folded at compile time:
   * the input zero point: start = bias - zp_in * sum(w), so the inner loop multiplies raw int8 inputs
     (padding reads zp_in, which then contributes exactly zp_in * w);
   * the requantization's doubling and left shift: weights and start are multiplied by 2 << left_shift,
@@ -65,7 +66,7 @@ def _requantize(acc: int, m: int, shift: int, rounding: str) -> int:
 
 def _channel_constants(w2d: np.ndarray, bias, in_zp: int, out_zp: int, lo: int, hi: int, mult, shift,
                        rounding: str):
-    """(scale per channel, channel[O4, 4] int32) or None when the fast requantization is not exact.
+    """(scale per channel, channel[O4, 4] int32), or a string saying why the fast requantization is not exact.
 
     rounding: compilers.tvm.kernels._common.ROUNDINGS. The kernel rounds single-rounding halves up, which is
     also "half_even" wherever no accumulator within reach lands on a half (requant.half_even_ties_possible).
@@ -83,25 +84,25 @@ def _channel_constants(w2d: np.ndarray, bias, in_zp: int, out_zp: int, lo: int, 
     mult, shift = np.asarray(mult, np.int64), np.asarray(shift, np.int64)
     single_rounding = rounding != "double"
     if rounding == "half_even" and np.any(live & half_even_ties_possible(mult, shift, bound)):
-        return None
+        return "half-even rounding could meet a tie the kernel rounds up"
     chan = np.zeros((o4, 4), np.int64)
     chan[o:, 2] = 0 if single_rounding else 1
     if single_rounding:
         total = 31 - shift  # LiteRT: (acc * M + 2^(total-1)) >> total; here with acc doubled
         if np.any(live & ((total < 32) | (total > 52))):
-            return None
+            return "a requantization shift outside the kernel's 32..52 bits"
         scale = np.full(o, 2, np.int64)
         chan[:o, 2] = (1 << (total - 32)) + (out_zp << (total + 1 - 32))  # + zp after the shift
         chan[:o, 3] = total + 1 - 32
     else:
         left, right = np.maximum(shift, 0), np.maximum(-shift, 0)
         if np.any(live & ((right < 1) | (right > 22) | (left > 6) | (mult < 0))):
-            return None
+            return "a requantization shift or multiplier outside the kernel's range"
         scale = 2 << np.where(live, left, 0)
         chan[:o, 2] = right
         chan[:o, 3] = (1 << np.maximum(right - 1, 0)) + (out_zp << right)  # + zp after the shift
     if np.any(live & (bound * scale > _INT32_MAX)) or np.any(np.abs(w64).max(initial=0) * scale > 32767):
-        return None
+        return "an accumulator or weight that could overflow once scaled"
     chan[:o, 0] = start * scale
     chan[:o, 1] = mult
     for c in np.flatnonzero(~live):  # constant output v: start 0, multiplier 0, rounding constant gives v
@@ -144,15 +145,14 @@ def conv_call(ctx, node, x_shape, w: np.ndarray, bias, in_zp, out_zp, lo, hi, mu
     n, h, wd, c = x_shape
     o, kh, kw, _ = w.shape
     (sh, sw), (dh, dw), (pt, pl, _, _) = attrs["strides"], attrs["dilations"], attrs["padding"]
-    if n != 1 or (dh, dw) != (1, 1):
-        return None
     seg = kw * c
     seg4 = -(-seg // 4) * 4
-    if kh * seg4 > MAX_PATCH:
-        return None
-    consts = _channel_constants(w.reshape(o, -1), bias, in_zp, out_zp, lo, hi, mult, shift, rounding)
-    if consts is None:
-        return None
+    why = (f"batch {n}" if n != 1 else f"dilation {dh}x{dw}" if (dh, dw) != (1, 1) else
+           f"patch kh*kw*C = {kh}*{kw}*{c} = {kh * seg4} (rows padded to 4) > MAX_PATCH {MAX_PATCH}"
+           if kh * seg4 > MAX_PATCH else None)
+    consts = why or _channel_constants(w.reshape(o, -1), bias, in_zp, out_zp, lo, hi, mult, shift, rounding)
+    if isinstance(consts, str):
+        return ctx.decline(node, f"edgeai_conv_s8 declines: {consts}")
     scale, chan = consts
     o4 = chan.shape[0]
     wr = np.zeros((o4, kh, seg4), np.int64)
@@ -176,13 +176,17 @@ def dwconv_call(ctx, node, x_shape, w: np.ndarray, bias, in_zp, out_zp, lo, hi, 
     n, h, wd, c = x_shape
     _, kh, kw, o = w.shape
     (sh, sw), (dh, dw), (pt, pl, _, _) = attrs["strides"], attrs["dilations"], attrs["padding"]
-    if n != 1 or (dh, dw) != (1, 1) or o != c or c % 4 or c > MAX_DW_CHANNELS or kh * kw > MAX_TAPS:
-        return None
     taps = kh * kw
+    why = (f"batch {n}" if n != 1 else f"dilation {dh}x{dw}" if (dh, dw) != (1, 1) else
+           f"depth multiplier {o // c if c else o}" if o != c else f"C = {c} not a multiple of 4" if c % 4 else
+           f"C = {c} > MAX_DW_CHANNELS {MAX_DW_CHANNELS}" if c > MAX_DW_CHANNELS else
+           f"kh*kw = {taps} > MAX_TAPS {MAX_TAPS}" if taps > MAX_TAPS else None)
+    if why:
+        return ctx.decline(node, f"edgeai_dwconv_s8 declines: {why}")
     wt = w.reshape(taps, c).T  # [C, taps]
     consts = _channel_constants(wt, bias, in_zp, out_zp, lo, hi, mult, shift, rounding)
-    if consts is None:
-        return None
+    if isinstance(consts, str):
+        return ctx.decline(node, f"edgeai_dwconv_s8 declines: {consts}")
     scale, chan = consts
     ws = wt.astype(np.int64) * scale[:, None]  # [C, taps]
     # [group, 4 ch, taps] → [group, taps, (c0, c2, c1, c3)]
@@ -213,14 +217,15 @@ def add_call(ctx, node, size: int, zp1: int, zp2: int, zo: int, lo: int, hi: int
     else:
         left, right = max(q.output_shift, 0), max(-q.output_shift, 0)
         if right < 1 or right > 30 or q.output_multiplier <= 0:
-            return None
+            return ctx.decline(node, f"edgeai_add_s8 declines: output shift {q.output_shift} or multiplier "
+                                     f"{q.output_multiplier} outside its requantization")
         tables = []
         for zp, m, sh in ((zp1, q.input1_multiplier, q.input1_shift), (zp2, q.input2_multiplier, q.input2_shift)):
             tables.append(np.array([_requantize((int(v) - zp) << q.left_shift, m, sh, "double") for v in x],
                                    np.int64))
         scale = 2 << left
         if (np.abs(tables[0]).max() + np.abs(tables[1]).max()) * scale > _INT32_MAX:
-            return None
+            return ctx.decline(node, "edgeai_add_s8 declines: a sum that could overflow once scaled")
         t = (np.concatenate(tables) * scale).astype(np.int32)
         p = np.array([size, q.output_multiplier, right, (1 << (right - 1)) + (zo << right), lo, hi], np.int32)
     symbol = ctx.c_kernel(NN_FILE, *_entry("edgeai_add_s8", _ADD_ARGS, exact is not None))

@@ -36,10 +36,13 @@ def add_int8_rule(ctx, node):
     onnx = numerics(node) == "onnx"
     quant = None if onnx else add_quant_params(s1, s2, so)
     exact = exact_add_multipliers(s1, s2, so) if onnx else None
-    if cortex_m.has_dsp(ctx.target) and not any(g.tensor(n).is_constant for n in node.inputs[:2]):
-        call = cortex_m.add_call(ctx, node, int(np.prod(shape)), z1, z2, zo, lo, hi, quant, exact)
-        if call is not None:
-            return [call]
+    if cortex_m.has_dsp(ctx.target):
+        if any(g.tensor(n).is_constant for n in node.inputs[:2]):
+            ctx.decline(node, "edgeai_add_s8 declines: an operand is a constant")
+        else:
+            call = cortex_m.add_call(ctx, node, int(np.prod(shape)), z1, z2, zo, lo, hi, quant, exact)
+            if call is not None:
+                return [call]
     params = AddParams(shape, input1_zero_point=z1, input2_zero_point=z2, output_zero_point=zo, quant=quant,
                        act_min=lo, act_max=hi, exact=exact)
     symbol = ctx.tvm_kernel(add_int8_onnx if onnx else add_int8, params, "add")

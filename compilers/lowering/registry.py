@@ -48,6 +48,7 @@ class LoweringContext:
     c_files: set = field(default_factory=set)  # hand-written kernel sources the library needs
     prototypes: dict = field(default_factory=dict)
     consts: dict = field(default_factory=dict)  # tensor name -> ConstArg, so a shared weight is emitted once
+    generic: dict = field(default_factory=dict)  # node name -> why the target's own kernel did not take it
     _derived: int = 0
 
     def tvm_kernel(self, make, params, tag: str):
@@ -64,6 +65,11 @@ class LoweringContext:
         self.c_files.add(C_KERNELS_DIR / filename)
         self.prototypes[symbol] = prototype
         return symbol
+
+    def decline(self, node: Node, reason: str) -> None:
+        """A target-specific kernel cannot take `node`: the rule falls back to the generic kernel, and the compile
+        report names the layer with this reason (a silent fallback can cost several times the instructions)."""
+        self.generic[node.name] = reason
 
     def const(self, tensor_name: str) -> ConstArg:
         if tensor_name not in self.consts:
@@ -96,4 +102,4 @@ def lower_graph(graph: Graph, target=None, prefix: str = "model") -> LoweredMode
         calls.extend(rule_for(node, graph)(ctx, node))
     kernels = list(ctx.kernels.values())
     source = freestanding(build_c_source(kernels)) if kernels else "/* No TVM kernels. */\n#include <stdint.h>\n"
-    return LoweredModel(tuple(calls), source, dict(ctx.prototypes), tuple(sorted(ctx.c_files)))
+    return LoweredModel(tuple(calls), source, dict(ctx.prototypes), tuple(sorted(ctx.c_files)), dict(ctx.generic))

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeai import REPO_ROOT
+from edgeai.fallbacks import format_generic, generic_layers
 
 
 def _layer_macs(desc: dict) -> dict[str, int]:
@@ -74,6 +75,8 @@ def per_layer_instructions(lib_dir: str | Path, target: str = "cortex-m4", input
         m = macs.get(layer["node"], 0)
         rows.append({"index": i, "node": layer["node"], "op": layer["op"], "symbol": layer["symbol"], "macs": m,
                      "instructions": int(n), "macs_per_instruction": round(m / n, 3) if n and m else None})
+        if "generic_kernel" in layer:
+            rows[-1]["generic_kernel"] = layer["generic_kernel"]
     return rows
 
 
@@ -87,4 +90,5 @@ def format_table(rows: list[dict]) -> str:
                      f"{mpi:>10} {100 * r['instructions'] / total_i:>5.1f}%")
     lines.append(f"{'':>3} {'total':<18} {'':<18} {total_m:>10,} {total_i:>13,} "
                  f"{total_m / total_i if total_i else 0:>10.3f}")
+    lines += format_generic(generic_layers(rows, [r["instructions"] for r in rows]))
     return "\n".join(lines)
