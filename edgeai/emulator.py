@@ -129,7 +129,7 @@ def _command(target: Target, elf: Path, count_file: Path | None, serial: str, po
             cmd += ["-serial", "stdio"]
         else:
             wait = "on" if wait_for_client else "off"
-            cmd += ["-serial", f"tcp:127.0.0.1:{port},server=on,wait={wait}"]
+            cmd += ["-serial", f"tcp:127.0.0.1:{port},server=on,wait={wait},nodelay=on"]
         if icount_shift is not None:
             cmd += ["-icount", f"shift={icount_shift},align=off,sleep=off"]
         if count_file is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -13,7 +14,24 @@ BENCH_SOURCES = [RUNTIME_DIR / "edgeai_bench_main.c", RUNTIME_DIR / "edgeai_benc
 HOST_PORT = RUNTIME_DIR / "ports" / "posix_socket_port.c"
 
 
-def bench_model_header(desc: dict, clock_hz: int = 0) -> str:
+BENCH_HEADER = "edgeai_bench_model.h"
+MODEL_ID_BYTES = 8  # EDGEAI_PROTO_MODEL_ID
+
+
+def model_id(lib_dir: str | Path) -> bytes:
+    """What the firmware reports in INFO to say which library it runs: a hash of the library's C sources and
+    headers (the code and weights, not where they were written), so the firmware built from `compile --build -o
+    DIR` and a library compiled again from the same model agree, and any other model does not."""
+    lib_dir = Path(lib_dir)
+    desc = json.loads((lib_dir / "model.json").read_text())
+    files = set(desc["sources"]) | {p.name for p in lib_dir.glob("*.h") if p.name != BENCH_HEADER}
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + (lib_dir / name).read_bytes() + b"\0")
+    return digest.digest()[:MODEL_ID_BYTES]
+
+
+def bench_model_header(desc: dict, clock_hz: int = 0, target: str = "", ident: bytes = bytes(MODEL_ID_BYTES)) -> str:
     """What edgeai_bench_main.c needs to know of the model, from the library's description."""
     from compilers.c.names import c_text, check_prefix
 
@@ -31,13 +49,15 @@ def bench_model_header(desc: dict, clock_hz: int = 0) -> str:
         f"#define BENCH_INPUT_SIZE {P}_INPUT_SIZE",
         f"#define BENCH_OUTPUT_SIZE {P}_OUTPUT_SIZE",
         f"#define BENCH_CLOCK_HZ {int(clock_hz)}u",
+        f'#define BENCH_TARGET "{c_text(target or desc.get("target", ""), 40)}"',
+        "#define BENCH_MODEL_ID {" + ", ".join(f"0x{b:02x}u" for b in ident) + "}",
         "#endif", ""])
 
 
-def bench_binding(lib_dir: Path, clock_hz: int = 0) -> dict[str, str]:
+def bench_binding(lib_dir: Path, clock_hz: int = 0, target: str = "") -> dict[str, str]:
     """The generated header binding the library in `lib_dir` to the benchmark application, by file name."""
     desc = json.loads((Path(lib_dir) / "model.json").read_text())
-    return {"edgeai_bench_model.h": bench_model_header(desc, clock_hz)}
+    return {BENCH_HEADER: bench_model_header(desc, clock_hz, target, model_id(lib_dir))}
 
 
 def firmware_sources(lib_dir: Path) -> list[Path]:

@@ -20,14 +20,14 @@ from pathlib import Path
 import pytest
 
 from edgeai import REPO_ROOT
-from edgeai.protocol import INFO, PING, READ_OUTPUT, RUN, STATS, SYNC, WRITE_INPUT, crc16
+from edgeai.protocol import INFO, MAX_PAYLOAD, PING, READ_OUTPUT, RUN, STATS, SYNC, VERSION, WRITE_INPUT, crc16
 
 pytestmark = [pytest.mark.toolchain, pytest.mark.skipif(not shutil.which("gcc"), reason="needs gcc")]
 
 HARNESS = Path(__file__).parent / "fuzz" / "proto_fuzz.c"
 RUNTIME = REPO_ROOT / "compilers" / "c" / "runtime"
 SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
-SIZES = [(37, 13, 16), (1000, 600, 64), (0, 0, 0), (511, 511, 8)]  # input, output, arena bytes of the fake model
+SIZES = [(37, 13, 16), (1000, 600, 64), (0, 0, 0), (511, 511, 8), (9000, 4200, 32)]  # input, output, arena bytes of the fake model
 SECONDS = 12.0
 PAUSE = b"\xfe\xfe"  # the harness reads two 0xFE in a row as a pause of 1 s: a half frame times out
 
@@ -51,7 +51,7 @@ def run_harness(exe: Path, sizes, files: list[Path]) -> subprocess.CompletedProc
 
 
 # -- hostile streams ------------------------------------------------------------------------------------------
-def frame(command: int, payload: bytes = b"", *, seq: int = 0, version: int = 1, length: int | None = None,
+def frame(command: int, payload: bytes = b"", *, seq: int = 0, version: int = VERSION, length: int | None = None,
           bad_crc: bool = False) -> bytes:
     """A frame; `length` overrides the length field (the payload bytes sent stay as given)."""
     body = bytes([version, command, seq & 0xFF]) + struct.pack("<H", len(payload) if length is None else length)
@@ -68,43 +68,44 @@ def hostile_frame(rng: random.Random, input_size: int, output_size: int) -> byte
     seq = rng.randrange(256)
     if kind == 0:  # an upload chunk that runs past the input buffer, or starts past it
         offset = rng.choice([0, input_size, max(input_size - 1, 0), input_size + 1, rng.choice(NEAR_MAX)])
-        return frame(WRITE_INPUT, struct.pack("<I", offset) + rng.randbytes(rng.randrange(0, 509)), seq=seq)
+        return frame(WRITE_INPUT, struct.pack("<I", offset) + rng.randbytes(rng.randrange(0, MAX_PAYLOAD - 3)), seq=seq)
     if kind == 1:  # offsets chosen so that offset + count wraps around 2^32
-        count = rng.randrange(1, 509)
+        count = rng.randrange(1, MAX_PAYLOAD - 3)
         offset = (2**32 - count + rng.randrange(-2, 3)) % 2**32
         return frame(WRITE_INPUT, struct.pack("<I", offset) + bytes(count), seq=seq)
     if kind == 2:  # reads past the output buffer, long reads, wrapping offsets
         offset = rng.choice([0, output_size, output_size + 1, rng.randrange(0, output_size + 2), rng.choice(NEAR_MAX)])
-        length = rng.choice([0, 1, output_size, output_size + 1, 511, 512, 0xFFFF, (2**32 - offset) % 2**16])
+        length = rng.choice([0, 1, output_size, output_size + 1, MAX_PAYLOAD - 1, MAX_PAYLOAD, 0xFFFF, (2**32 - offset) % 2**16])
         return frame(READ_OUTPUT, struct.pack("<IH", offset, length), seq=seq)
     if kind == 3:  # a length field that lies: shorter or longer than what is sent, or beyond the maximum
-        payload = rng.randbytes(rng.randrange(0, 600))
-        return frame(rng.choice([PING, WRITE_INPUT, READ_OUTPUT, RUN]), payload[:512],
-                     length=rng.choice([0, 1, 512, 513, 0xFFFF, rng.randrange(0, 0x10000)]), seq=seq)
+        payload = rng.randbytes(rng.randrange(0, MAX_PAYLOAD + 100))
+        return frame(rng.choice([PING, WRITE_INPUT, READ_OUTPUT, RUN]), payload[:MAX_PAYLOAD],
+                     length=rng.choice([0, 1, MAX_PAYLOAD, MAX_PAYLOAD + 1, 0xFFFF, rng.randrange(0, 0x10000)]), seq=seq)
     if kind == 4:
         return frame(rng.randrange(256), rng.randbytes(rng.randrange(0, 40)), seq=seq, bad_crc=True)
     if kind == 5:  # payloads of the wrong size for their command
         cmd = rng.choice([WRITE_INPUT, RUN, READ_OUTPUT, INFO, STATS])
-        return frame(cmd, rng.randbytes(rng.choice([0, 1, 2, 3, 5, 6, 7, 512])), seq=seq)
+        return frame(cmd, rng.randbytes(rng.choice([0, 1, 2, 3, 5, 6, 7, MAX_PAYLOAD])), seq=seq)
     if kind == 6:  # wrong protocol version, unknown commands, responses sent to the device
         return frame(rng.randrange(256), rng.randbytes(rng.randrange(0, 16)), seq=seq,
-                     version=rng.choice([0, 1, 2, 255]))
+                     version=rng.choice([0, 1, 2, 3, 255]))
     if kind == 7:  # a whole valid upload, run and read: the handler must still work between the attacks
         chunks, offset = [], 0
         data = rng.randbytes(input_size)
         while offset < input_size:
-            n = min(508, input_size - offset)
+            n = min(MAX_PAYLOAD - 4, input_size - offset)
             chunks.append(frame(WRITE_INPUT, struct.pack("<I", offset) + data[offset:offset + n], seq=seq))
             offset += n
         return b"".join(chunks) + frame(RUN, struct.pack("<H", rng.randrange(0, 4)), seq=seq) + \
-            frame(READ_OUTPUT, struct.pack("<IH", 0, min(output_size, 511)), seq=seq)
+            frame(READ_OUTPUT, struct.pack("<IH", 0, min(output_size, MAX_PAYLOAD - 1)), seq=seq)
     if kind == 8:  # a frame cut short, then a pause: the parser must drop it
-        whole = frame(PING, rng.randbytes(rng.randrange(0, 512)), seq=seq)
+        whole = frame(PING, rng.randbytes(rng.randrange(0, MAX_PAYLOAD)), seq=seq)
         return whole[:rng.randrange(1, len(whole))] + PAUSE
     if kind == 9:  # sync bytes inside payloads, and doubled syncs
         return SYNC * rng.randrange(1, 3) + frame(PING, (SYNC + b"\xed") * rng.randrange(0, 100), seq=seq)
     if kind == 10:  # the maximum payload in every command
-        return frame(rng.choice([PING, WRITE_INPUT, READ_OUTPUT, RUN, INFO, STATS]), rng.randbytes(512), seq=seq)
+        return frame(rng.choice([PING, WRITE_INPUT, READ_OUTPUT, RUN, INFO, STATS]), rng.randbytes(MAX_PAYLOAD),
+                     seq=seq)
     return rng.randbytes(rng.randrange(1, 64))  # noise
 
 
@@ -148,13 +149,14 @@ def test_known_attacks_are_harmless(harness, tmp_path):
     """Hand-written worst cases, each on every buffer size."""
     cases = {
         "write_wraps": frame(WRITE_INPUT, struct.pack("<I", 0xFFFFFFFF) + b"x" * 8),
-        "write_past_end": frame(WRITE_INPUT, struct.pack("<I", 0) + bytes(508)) * 3,
+        "write_past_end": frame(WRITE_INPUT, struct.pack("<I", 0) + bytes(MAX_PAYLOAD - 4)) * 3,
         "read_wraps": frame(READ_OUTPUT, struct.pack("<IH", 0xFFFFFFF0, 0x20)),
         "read_long": frame(READ_OUTPUT, struct.pack("<IH", 0, 0xFFFF)),
-        "length_65535": SYNC + bytes([1, PING, 0]) + b"\xff\xff" + bytes(600),
+        "length_65535": SYNC + bytes([VERSION, PING, 0]) + b"\xff\xff" + bytes(600),
         "length_lies_short": frame(PING, bytes(100), length=10) + frame(PING, b"after"),
-        "length_lies_long": frame(PING, bytes(10), length=512) + PAUSE + frame(PING, b"after"),
-        "max_ping": frame(PING, bytes(512)),
+        "length_lies_long": frame(PING, bytes(10), length=MAX_PAYLOAD) + PAUSE + frame(PING, b"after"),
+        "max_ping": frame(PING, bytes(MAX_PAYLOAD)),
+        "old_version": frame(PING, b"v1", version=1) + frame(INFO),
         "bad_crc_then_good": frame(PING, b"a", bad_crc=True) + frame(PING, b"b"),
         "run_without_input": frame(RUN, struct.pack("<H", 3)),
         "run_failing_model": frame(WRITE_INPUT, struct.pack("<I", 0) + b"\xee" * 37) + frame(RUN, b"\x01\x00"),

@@ -40,7 +40,8 @@ def test_crc_and_framing_match_the_firmware(session):
     assert protocol.crc16(b"123456789") == 0x29B1  # CRC-16/CCITT-FALSE check value
     assert session.client.ping(b"hello edgeai") == b"hello edgeai"
     info = session.info
-    assert (info.version, info.input_size, info.output_size, info.name) == (1, 496, 16, "kws_ref_model")
+    assert (info.version, info.input_size, info.output_size, info.name, info.target) == (2, 496, 16, "kws_ref_model",
+                                                                                       "host")
 
 
 def test_runs_bit_exact_over_the_link(session):

@@ -61,6 +61,8 @@ def parameter_types(prototype: str) -> list[str]:
 
 
 def describe(graph: Graph, plan: MemoryPlan, prefix: str, target: str, source: str, c_files=()) -> dict:
+    from edgeai.ops import get_op
+
     def io(name):
         t = graph.tensor(name)
         loc = plan.locations[name]
@@ -84,6 +86,8 @@ def describe(graph: Graph, plan: MemoryPlan, prefix: str, target: str, source: s
         "sources": [f"{prefix}_model.c", f"{prefix}_weights.c", f"{prefix}_kernels.c"]
                    + sorted(Path(f).name for f in c_files),
         "weight_bytes": sum(t.nbytes for t in graph.constants()),
+        # The work of one inference: a host waiting on a device sizes its timeout by it.
+        "macs": sum(int(get_op(n.op).macs(n, graph)) for n in graph.nodes),
     }
 
 

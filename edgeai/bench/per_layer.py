@@ -40,7 +40,7 @@ def build_profiling_firmware(lib_dir: str | Path, target: str) -> Path:
     return build_program(tgt, firmware_sources(lib_dir) + [CMSDK_PORT, RUNTIME_DIR / "profile_hooks.c"],
                          lib_dir / "build", include_dirs=[lib_dir, RUNTIME_DIR, REPO_ROOT / "targets" / "common"],
                          defines={"EDGEAI_PROFILE": None}, name=f"profile-{tgt.name}",
-                         generated=bench_binding(lib_dir, tgt.clock_hz or 0))
+                         generated=bench_binding(lib_dir, tgt.clock_hz or 0, tgt.name))
 
 
 def per_layer_instructions(lib_dir: str | Path, target: str = "cortex-m4", inputs=None) -> list[dict]:

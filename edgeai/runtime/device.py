@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from edgeai.errors import RuntimeFailure, TargetError, ToolchainError
-from edgeai.firmware import HOST_PORT, RUNTIME_DIR, bench_binding, firmware_sources
-from edgeai.protocol import Client
+from edgeai.firmware import HOST_PORT, RUNTIME_DIR, bench_binding, firmware_sources, model_id
+from edgeai.protocol import Client, DeviceInfo, DeviceReset, DeviceStatus, LinkLost
 from edgeai.runtime.session import RunStats, TensorSpec, check_inputs
 from edgeai.targets import Target, load_target
 
@@ -28,41 +28,89 @@ def build_firmware(lib_dir: str | Path, target: str | Target, opt: str = "-O2") 
     port = CMSDK_PORT if tgt.is_cortex_m else HOST_PORT
     return build_program(tgt, firmware_sources(lib_dir) + [port], lib_dir / "build",
                          include_dirs=[lib_dir, RUNTIME_DIR], opt=opt, name=f"bench-{tgt.name}",
-                         generated=bench_binding(lib_dir, tgt.clock_hz or 0))
+                         generated=bench_binding(lib_dir, tgt.clock_hz or 0, tgt.name))
+
+
+# How long one inference may take before the device counts as dead, from the model's work: 64 cycles per MAC at
+# the clock the device reports (float kernels on a core without a vector unit), and never less than 1 us per
+# MAC (an emulator on a loaded machine). Generous on purpose: it only bounds the wait for a dead device.
+CYCLES_PER_MAC = 64
+MIN_SECONDS_PER_MAC = 1e-6
+RECOVERIES = 2  # device restarts survived in one run() before giving up
+
+
+class FirmwareMismatch(RuntimeFailure):
+    """The device runs firmware built for another model or library than the session's."""
+
+
+def run_budget(macs: int, clock_hz: int) -> float:
+    """Seconds one inference of `macs` multiply-accumulates may take on a device clocked at clock_hz."""
+    per_mac = max(CYCLES_PER_MAC / clock_hz if clock_hz else 0.0, MIN_SECONDS_PER_MAC)
+    return macs * per_mac
+
+
+def check_firmware(info: DeviceInfo, lib_dir: Path, desc: dict, where: str) -> None:
+    """The device must run the firmware of this very library: anything else would give another model's outputs."""
+    want = model_id(lib_dir)
+    if info.model_id != want:
+        raise FirmwareMismatch(
+            f"{where}: the device runs firmware for model {info.name!r} on {info.target or '?'} (library id "
+            f"{info.model_id.hex()}), but {lib_dir} is {desc['model']!r} for {desc.get('target', '?')} (id "
+            f"{want.hex()}): flash the firmware `edgeai compile --target {desc.get('target', '<t>')} --build -o "
+            f"{lib_dir}` wrote, or pass --library with the folder of the build that is on the device")
+    if (info.input_size, info.output_size) != (desc["input_size"], desc["output_size"]):
+        raise FirmwareMismatch(f"{where}: the device runs {info.name!r} with input/output of {info.input_size}/"
+                               f"{info.output_size} bytes, the library describes {desc['input_size']}/"
+                               f"{desc['output_size']}: flash the matching firmware")
 
 
 class DeviceSession:
-    """Runs a compiled model behind the protocol; instructions come from the emulator when it counts them."""
+    """Runs a compiled model behind the protocol; instructions come from the emulator when it counts them.
 
-    def __init__(self, client: Client, desc: dict, where: str, counter=None):
+    A device that restarts (its BOOT frame arrives, or it says its input upload is incomplete) or whose link
+    drops and can be reopened is recovered: the session checks it still runs the same firmware and does the
+    inference again from the upload."""
+
+    def __init__(self, client: Client, desc: dict, where: str, counter=None, lib_dir: Path | None = None):
         self.client = client
         self.desc = desc
         self.where = where
+        self.lib_dir = lib_dir
         self._counter = counter  # () -> list of per-inference instruction counts so far
-        self.info = client.hello()
-        if (self.info.input_size, self.info.output_size) != (desc["input_size"], desc["output_size"]):
-            raise RuntimeFailure(f"{where}: the device runs {self.info.name!r} with input/output of "
-                                 f"{self.info.input_size}/{self.info.output_size} bytes, the library describes "
-                                 f"{desc['input_size']}/{desc['output_size']}: flash the matching firmware")
+        self.recoveries = 0  # device restarts or reconnections this session survived
+        self.info = self._hello()
         self.inputs = [TensorSpec(t["name"], t["dtype"], tuple(t["shape"]), t["scale"], t["zero_point"])
                        for t in desc["inputs"]]
         self.outputs = [TensorSpec(t["name"], t["dtype"], tuple(t["shape"]), t["scale"], t["zero_point"])
                         for t in desc["outputs"]]
         self.stats = RunStats()
 
+    def _hello(self) -> DeviceInfo:
+        info = self.client.hello()
+        if self.lib_dir is not None:
+            check_firmware(info, self.lib_dir, self.desc, self.where)
+        elif (info.input_size, info.output_size) != (self.desc["input_size"], self.desc["output_size"]):
+            raise FirmwareMismatch(f"{self.where}: the device runs {info.name!r} with input/output of "
+                                   f"{info.input_size}/{info.output_size} bytes, the library describes "
+                                   f"{self.desc['input_size']}/{self.desc['output_size']}: flash the matching firmware")
+        if self.desc.get("macs"):
+            self.client.run_seconds = run_budget(self.desc["macs"], info.clock_hz)
+        return info
+
     def run(self, inputs, repeat: int = 1) -> list[np.ndarray]:
         arrays = check_inputs(self.inputs, inputs, self.where)
         blob = bytearray(self.desc["input_size"])
         for t, a in zip(self.desc["inputs"], arrays):
             blob[t["offset"]: t["offset"] + t["nbytes"]] = a.tobytes()
-        self.client.write_input(bytes(blob))
-        before = len(self._counter()) if self._counter else 0
-        start = time.perf_counter()
-        status, cycles = self.client.run(repeat)
-        wall = time.perf_counter() - start
-        if status != 0:
-            raise RuntimeFailure(f"{self.where}: the model returned status {status}")
-        out = self.client.read_output()
+        for attempt in range(RECOVERIES + 1):
+            try:
+                out, wall, cycles, before = self._infer(bytes(blob), repeat)
+                break
+            except (DeviceReset, LinkLost, DeviceStatus) as e:
+                lost_input = isinstance(e, DeviceStatus) and e.status == 9  # a restart we did not see
+                if attempt == RECOVERIES or (isinstance(e, DeviceStatus) and not lost_input):
+                    raise
+                self._recover(e)
         instructions = None
         if self._counter:
             counts = self._wait_counts(before + repeat)
@@ -70,6 +118,27 @@ class DeviceSession:
         self.stats = RunStats(wall_seconds=wall, instructions=instructions, extra={"ticks": cycles})
         return [np.frombuffer(out[t["offset"]: t["offset"] + t["nbytes"]], t["dtype"]).reshape(t["shape"]).copy()
                 for t in self.desc["outputs"]]
+
+    def _infer(self, blob: bytes, repeat: int):
+        self.client.write_input(blob)
+        before = len(self._counter()) if self._counter else 0
+        start = time.perf_counter()
+        status, cycles = self.client.run(repeat)
+        wall = time.perf_counter() - start
+        if status != 0:
+            raise RuntimeFailure(f"{self.where}: the model returned status {status}")
+        return self.client.read_output(), wall, cycles, before
+
+    def _recover(self, error: Exception) -> None:
+        """After a restart or a dropped link: reopen what needs reopening, check the firmware again."""
+        if isinstance(error, LinkLost):
+            self._reopen(error)
+        self.recoveries += 1
+        self.client.info = None
+        self.info = self._hello()
+
+    def _reopen(self, error: Exception) -> None:
+        raise error  # only a session that opened its port by name can open it again
 
     def _wait_counts(self, n: int) -> list[int]:
         # The plugin flushes its line when the end marker executes, just before the answer is sent.
@@ -120,7 +189,7 @@ class QemuSession(DeviceSession):
             url, counter = self.emulator.url, None
         try:
             super().__init__(Client(_open_url(url, timeout), timeout=timeout), desc, f"{tgt.name} ({elf.name})",
-                             counter)
+                             counter, lib_dir)
         except BaseException:
             self.emulator.stop()
             raise
@@ -130,18 +199,80 @@ class QemuSession(DeviceSession):
         self.emulator.stop()
 
 
+DEFAULT_BAUD = 115200
+
+
+def parse_serial(spec: str, baudrate: int | None = None) -> tuple[str, int]:
+    """`serial:PORT[@BAUD]` (or just PORT[@BAUD]) -> (port, baud rate); an explicit baudrate wins."""
+    port = spec[len("serial:"):] if spec.startswith("serial:") else spec
+    head, at, tail = port.rpartition("@")
+    if at and tail.isdigit():
+        port, baud = head, int(tail)
+    else:
+        baud = DEFAULT_BAUD
+    if not port:
+        raise RuntimeFailure(f"{spec!r}: no serial port named (serial:/dev/ttyUSB0, serial:/dev/ttyACM0@115200)")
+    return port, int(baudrate or baud)
+
+
+def open_serial(port: str, baudrate: int = DEFAULT_BAUD):
+    """A serial port (device node or pyserial URL) opened for the protocol: raw 8N1, no flow control, short reads,
+    and whatever a previous user left in its buffers dropped."""
+    import serial
+
+    try:
+        link = serial.serial_for_url(port, baudrate=baudrate, timeout=0.05, write_timeout=10.0)
+    except (serial.SerialException, ValueError, OSError) as e:
+        raise RuntimeFailure(f"cannot open serial port {port}: {e}") from None
+    try:
+        link.reset_input_buffer()
+    except (serial.SerialException, OSError, AttributeError):
+        pass
+    return link
+
+
 class SerialSession(DeviceSession):
-    """A real board running the benchmark firmware, on a serial port (or any pyserial URL)."""
+    """A board running the benchmark firmware, on a serial port: a device node or pyserial URL it opens (and
+    opens again after the board's USB serial port went away in a reset), or any open object with read(n) and
+    write (a pyserial port, a labgrid console wrapped to that shape)."""
 
-    def __init__(self, lib_dir: str | Path, port: str, baudrate: int = 115200, timeout: float = 10.0):
-        import serial
-
-        desc = json.loads((Path(lib_dir) / "model.json").read_text())
+    def __init__(self, lib_dir: str | Path, port, baudrate: int = DEFAULT_BAUD, timeout: float = 10.0,
+                 reopen_seconds: float = 10.0):
+        self.lib_dir = Path(lib_dir)
+        desc = json.loads((self.lib_dir / "model.json").read_text())
+        self.port_name = port if isinstance(port, str) else None
+        self.baudrate = baudrate
+        self.reopen_seconds = reopen_seconds
+        link = open_serial(port, baudrate) if isinstance(port, str) else port
+        where = f"serial:{self.port_name}" if self.port_name else f"serial link {type(port).__name__}"
         try:
-            link = serial.serial_for_url(port, baudrate=baudrate, timeout=0.05)
-        except (serial.SerialException, ValueError) as e:
-            raise RuntimeFailure(f"cannot open serial port {port}: {e}") from None
-        super().__init__(Client(link, timeout=timeout), desc, port)
+            super().__init__(Client(link, timeout=timeout, baudrate=baudrate), desc, where, lib_dir=self.lib_dir)
+        except BaseException:
+            if self.port_name:
+                link.close()
+            raise
+
+    def _reopen(self, error: Exception) -> None:
+        if self.port_name is None:
+            raise error
+        try:
+            self.client.port.close()
+        except Exception:  # noqa: BLE001 - it is already gone
+            pass
+        deadline = time.monotonic() + self.reopen_seconds
+        while True:
+            try:
+                self.client.port = open_serial(self.port_name, self.baudrate)
+                return
+            except RuntimeFailure:
+                if time.monotonic() > deadline:
+                    raise LinkLost(f"{self.where}: the port went away ({error}) and did not come back within "
+                                   f"{self.reopen_seconds:g} s") from None
+                time.sleep(0.2)
+
+    def close(self) -> None:
+        if self.port_name:
+            super().close()
 
 
 class _Process:
@@ -201,13 +332,15 @@ def session_target(target: str) -> str:
                       f"{', '.join('qemu:' + d for d in devices)} (or the name alone), serial:<port>")
 
 
-def open_session(lib_dir: str | Path, target: str):
-    """`host` runs in-process; `qemu:<target>` or a target name runs the firmware; `serial:<port>` a board."""
+def open_session(lib_dir: str | Path, target: str, baudrate: int | None = None, timeout: float | None = None):
+    """`host` runs in-process; `qemu:<target>` or a target name runs the firmware; `serial:<port>[@baud]` a board."""
     from edgeai.runtime.host import HostSession
 
     session_target(target)
     if target == "host":
         return HostSession(lib_dir)
     if target.startswith("serial:"):
-        return SerialSession(lib_dir, target.split(":", 1)[1])
-    return QemuSession(lib_dir, target.split(":", 1)[1] if target.startswith("qemu:") else target)
+        port, baud = parse_serial(target, baudrate)
+        return SerialSession(lib_dir, port, baud, **({"timeout": timeout} if timeout else {}))
+    return QemuSession(lib_dir, target.split(":", 1)[1] if target.startswith("qemu:") else target,
+                       **({"timeout": timeout} if timeout else {}))

@@ -7,6 +7,7 @@
 
 /* board.h of the target (found on the include path) gives:
  *   EDGEAI_UART0_BASE  CMSDK APB UART0 base address
+ *   EDGEAI_UART0_RX_IRQ  its receive interrupt number
  *   EDGEAI_SYSTICK_HZ  SysTick clock (QEMU's system clock for the board)  */
 #include "board.h"
 

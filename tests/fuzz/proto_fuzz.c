@@ -160,6 +160,8 @@ static void run_one(const uint8_t *data, size_t size, uint32_t input_size, uint3
     bench->arena = arena_buf.data;
     bench->arena_size = arena_size;
     bench->clock_hz = 25000000u;
+    bench->target = "a-target-name-longer-than-the-info-frame-allows-for-it-too";
+    memset(bench->model_id, 0x5A, sizeof bench->model_id);
     edgeai_bench_init(bench);
 
     uint32_t now = 0;

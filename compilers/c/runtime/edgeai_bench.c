@@ -31,37 +31,63 @@ void edgeai_bench_init(edgeai_bench_t *bench)
     edgeai_parser_reset(&bench->parser);
 }
 
+/* A response: the status byte, then the body, framed straight into out (no copy of the body on the stack). */
 static size_t reply(uint8_t command, uint8_t sequence, uint8_t status, const uint8_t *body, uint16_t length,
                     uint8_t *out, size_t capacity)
 {
-    uint8_t payload[EDGEAI_PROTO_MAX_PAYLOAD];
     if (length > EDGEAI_PROTO_MAX_PAYLOAD - 1u) {
         length = EDGEAI_PROTO_MAX_PAYLOAD - 1u;
     }
-    payload[0] = status;
-    if (length != 0) {
-        memcpy(payload + 1, body, length);
+    size_t size = EDGEAI_PROTO_HEADER + 1u + (size_t)length + 2u;
+    if (size > capacity) {
+        return 0;
     }
-    return edgeai_frame_encode(command, sequence, payload, (uint16_t)(length + 1u), out, capacity);
+    uint16_t payload = (uint16_t)(length + 1u);
+    out[0] = EDGEAI_PROTO_SYNC0;
+    out[1] = EDGEAI_PROTO_SYNC1;
+    out[2] = EDGEAI_PROTO_VERSION;
+    out[3] = command;
+    out[4] = sequence;
+    put_u16(out + 5, payload);
+    out[EDGEAI_PROTO_HEADER] = status;
+    if (length != 0) {
+        memmove(out + EDGEAI_PROTO_HEADER + 1u, body, length); /* a PING echo's body lives in the parser, not out */
+    }
+    put_u16(out + size - 2u, edgeai_crc16(out + 2, EDGEAI_PROTO_HEADER - 2u + payload, 0xFFFFu));
+    return size;
+}
+
+/* A length-prefixed name, cut to what fits. */
+static size_t put_name(uint8_t *p, const char *name, size_t room)
+{
+    size_t n = name != NULL ? strlen(name) : 0u;
+    if (n > room - 1u) {
+        n = room - 1u;
+    }
+    if (n > 255u) {
+        n = 255u;
+    }
+    p[0] = (uint8_t)n;
+    if (n != 0) {
+        memcpy(p + 1, name, n);
+    }
+    return 1u + n;
 }
 
 static size_t handle_info(edgeai_bench_t *b, const edgeai_frame_t *f, uint8_t *out, size_t cap)
 {
-    uint8_t body[64];
-    size_t name_len = strlen(b->name);
-    if (name_len > sizeof body - 22u) {
-        name_len = sizeof body - 22u;
-    }
+    uint8_t body[27u + 2u * 48u];
     body[0] = EDGEAI_PROTO_VERSION;
     put_u16(body + 1, EDGEAI_PROTO_MAX_PAYLOAD);
     put_u32(body + 3, b->arena_size);
     put_u32(body + 7, b->input_size);
     put_u32(body + 11, b->output_size);
     put_u32(body + 15, b->clock_hz);
-    body[19] = (uint8_t)name_len;
-    memcpy(body + 20, b->name, name_len);
-    return reply(f->command | EDGEAI_CMD_RESPONSE, f->sequence, EDGEAI_PROTO_OK, body, (uint16_t)(20u + name_len),
-                 out, cap);
+    memcpy(body + 19, b->model_id, EDGEAI_PROTO_MODEL_ID);
+    size_t n = 19u + EDGEAI_PROTO_MODEL_ID;
+    n += put_name(body + n, b->target, 48u);
+    n += put_name(body + n, b->name, 48u);
+    return reply(f->command | EDGEAI_CMD_RESPONSE, f->sequence, EDGEAI_PROTO_OK, body, (uint16_t)n, out, cap);
 }
 
 static size_t handle_write(edgeai_bench_t *b, const edgeai_frame_t *f, uint8_t *out, size_t cap)
@@ -166,12 +192,23 @@ size_t edgeai_bench_handle(edgeai_bench_t *bench, const edgeai_frame_t *frame, u
     }
 }
 
-size_t edgeai_bench_feed(edgeai_bench_t *bench, uint8_t byte, uint32_t now_ms, uint8_t *out, size_t capacity)
+void edgeai_bench_idle(edgeai_bench_t *bench, uint32_t now_ms)
 {
-    size_t size = 0;
+    /* Unsigned difference: right across the 32-bit millisecond wrap. */
     if (edgeai_parser_busy(&bench->parser) && now_ms - bench->last_byte_ms > EDGEAI_PROTO_TIMEOUT_MS) {
         edgeai_parser_reset(&bench->parser); /* the rest of that frame is not coming */
     }
+}
+
+size_t edgeai_bench_boot(uint8_t *out, size_t capacity)
+{
+    return reply(EDGEAI_CMD_BOOT, 0, EDGEAI_PROTO_OK, NULL, 0, out, capacity);
+}
+
+size_t edgeai_bench_feed(edgeai_bench_t *bench, uint8_t byte, uint32_t now_ms, uint8_t *out, size_t capacity)
+{
+    size_t size = 0;
+    edgeai_bench_idle(bench, now_ms);
     bench->last_byte_ms = now_ms;
     edgeai_frame_t frame;
     edgeai_proto_status_t error = EDGEAI_PROTO_OK;
@@ -191,12 +228,19 @@ size_t edgeai_bench_feed(edgeai_bench_t *bench, uint8_t byte, uint32_t now_ms, u
 void edgeai_bench_serve(edgeai_bench_t *bench)
 {
     static uint8_t response[EDGEAI_PROTO_MAX_FRAME];
+    edgeai_port_write(response, edgeai_bench_boot(response, sizeof response));
     for (;;) {
         uint8_t byte;
-        if (!edgeai_port_read_byte(&byte)) {
+        int got = edgeai_port_read_byte(&byte);
+        /* The clock is read on every pass, byte or not: a port extends a short hardware counter in software
+         * (SysTick: 24 bits, 0.67 s at 25 MHz) and must see every wrap, or a pause after half a frame would
+         * be measured modulo the wrap and the half frame would swallow the host's next request. */
+        uint32_t now = edgeai_port_millis();
+        if (!got) {
+            edgeai_bench_idle(bench, now);
             continue;
         }
-        size_t size = edgeai_bench_feed(bench, byte, edgeai_port_millis(), response, sizeof response);
+        size_t size = edgeai_bench_feed(bench, byte, now, response, sizeof response);
         if (size != 0) {
             edgeai_port_write(response, size);
         }

@@ -25,6 +25,8 @@ typedef struct {
     void *arena;
     uint32_t arena_size;
     uint32_t clock_hz;
+    const char *target;                          /* the target the firmware was built for */
+    uint8_t model_id[EDGEAI_PROTO_MODEL_ID];     /* the library's hash: the host checks it names its model */
     /* State. */
     uint32_t input_cursor;   /* bytes of the input blob received in order since the last RUN or restart */
     uint32_t last_chunk_offset;
@@ -36,7 +38,9 @@ typedef struct {
 } edgeai_bench_t;
 
 /* Board port, defined by the target's board code. */
-int edgeai_port_read_byte(uint8_t *byte);               /* 1 and a byte if one is waiting, else 0 */
+/* 1 and a byte if one is waiting, else 0. It may wait for a byte (sleep), but returns at least once per wrap of
+ * the counter edgeai_port_millis extends, so the serve loop reads the clock often enough. */
+int edgeai_port_read_byte(uint8_t *byte);
 void edgeai_port_write(const uint8_t *data, size_t length);
 uint32_t edgeai_port_millis(void);
 uint32_t edgeai_port_cycles(void);
@@ -47,6 +51,10 @@ void edgeai_mark_end(void);
 void edgeai_bench_init(edgeai_bench_t *bench);
 /* Feeds one received byte at time now_ms; returns the size of a response written to out, or 0. */
 size_t edgeai_bench_feed(edgeai_bench_t *bench, uint8_t byte, uint32_t now_ms, uint8_t *out, size_t capacity);
+/* Time passes without a byte: drops a frame left half-received for EDGEAI_PROTO_TIMEOUT_MS. */
+void edgeai_bench_idle(edgeai_bench_t *bench, uint32_t now_ms);
+/* The BOOT frame announcing a (re)start, into out; returns its size. */
+size_t edgeai_bench_boot(uint8_t *out, size_t capacity);
 /* Answers one parsed frame into out; returns the response size. */
 size_t edgeai_bench_handle(edgeai_bench_t *bench, const edgeai_frame_t *frame, uint8_t *out, size_t capacity);
 /* Serves the protocol forever through the port functions. */

@@ -1,10 +1,16 @@
-/* The framed serial protocol between a host and the benchmark firmware. Version 1.
+/* The framed serial protocol between a host and the benchmark firmware. Version 2.
  *
  * Frame: 0xED 0xA1 | version u8 | command u8 | sequence u8 | length u16 LE | payload[length] | crc u16 LE
  * The CRC is CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF) over version..payload. A response carries the
  * request's command with bit 7 set and the same sequence number; its payload starts with a status byte.
  * A frame that cannot be parsed is answered by EDGEAI_CMD_NACK with the reason, and the parser resynchronises
  * on the next sync pair. A frame left half-received for EDGEAI_PROTO_TIMEOUT_MS is dropped.
+ * On start-up the device sends one unsolicited EDGEAI_CMD_BOOT frame (sequence 0, status byte only), so a host
+ * waiting on an answer learns at once that a reset lost the device's state (the uploaded input, a pending run).
+ *
+ * Version 2 (version 1 had 512-byte frames and no BOOT): the largest payload is a build option the device
+ * reports in INFO, and INFO names the target and the model's library hash, so the host refuses a board whose
+ * firmware was built for another model instead of returning its outputs.
  */
 #ifndef EDGEAI_PROTO_H
 #define EDGEAI_PROTO_H
@@ -16,21 +22,31 @@
 extern "C" {
 #endif
 
-#define EDGEAI_PROTO_VERSION 1u
+#define EDGEAI_PROTO_VERSION 2u
 #define EDGEAI_PROTO_SYNC0 0xEDu
 #define EDGEAI_PROTO_SYNC1 0xA1u
 #define EDGEAI_PROTO_HEADER 7u   /* sync0 sync1 version command sequence length(2) */
-#define EDGEAI_PROTO_MAX_PAYLOAD 512u
+/* Larger frames mean fewer round trips; each costs its size twice in RAM (the receive and reply buffers). */
+#ifndef EDGEAI_PROTO_MAX_PAYLOAD
+#define EDGEAI_PROTO_MAX_PAYLOAD 4096u
+#endif
+#if EDGEAI_PROTO_MAX_PAYLOAD < 64u || EDGEAI_PROTO_MAX_PAYLOAD > 65535u
+#error "EDGEAI_PROTO_MAX_PAYLOAD must lie in [64, 65535]"
+#endif
+#define EDGEAI_PROTO_MODEL_ID 8u /* bytes of the library hash INFO reports */
 #define EDGEAI_PROTO_MAX_FRAME (EDGEAI_PROTO_HEADER + EDGEAI_PROTO_MAX_PAYLOAD + 2u)
 #define EDGEAI_PROTO_TIMEOUT_MS 500u
 
 enum {
-    EDGEAI_CMD_INFO = 0x01,         /* -> model and buffer sizes */
+    /* INFO -> version u8, max payload u16, arena u32, input u32, output u32, clock u32, model id[8],
+     *         target name (length u8, bytes), model name (length u8, bytes) */
+    EDGEAI_CMD_INFO = 0x01,
     EDGEAI_CMD_WRITE_INPUT = 0x02,  /* offset u32, data: sequential chunks of the input blob */
     EDGEAI_CMD_RUN = 0x03,          /* count u16: run that many inferences on the uploaded input */
     EDGEAI_CMD_READ_OUTPUT = 0x04,  /* offset u32, length u16 -> data */
     EDGEAI_CMD_STATS = 0x05,        /* -> counters of the last run */
     EDGEAI_CMD_PING = 0x06,         /* echo the payload: link check and resynchronisation */
+    EDGEAI_CMD_BOOT = 0x7E,         /* device -> host, unsolicited: the firmware (re)started */
     EDGEAI_CMD_NACK = 0x7F,         /* device -> host: a frame could not be parsed */
     EDGEAI_CMD_RESPONSE = 0x80
 };
