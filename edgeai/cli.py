@@ -118,20 +118,41 @@ def _compiled_summary(compiled, build: bool) -> dict:
     return result
 
 
-def _session(model, target, progress=None):
-    """Compile (cached) for the target a session string names, and open the session."""
+def _session(args, progress=None):
+    """The session --target names: on the --library folder given, on a serial board, or on the model compiled
+    (cached) for the target."""
     from edgeai.compile import compile_model
     from edgeai.runtime.device import open_session, session_target
 
-    if target.startswith("labgrid:"):
+    if args.target.startswith("labgrid:"):
         from edgeai.farm.place import open_labgrid_session
 
-        return open_labgrid_session(model, target[len("labgrid:"):])
-    name = session_target(target)
-    if target.startswith("serial:"):
-        raise EdgeAIError("a serial board runs the firmware flashed on it: `edgeai validate --library DIR` of that "
-                          "build compares it with the model")
-    return open_session(compile_model(model, name, progress=progress).path, target)
+        return open_labgrid_session(args.model, args.target[len("labgrid:"):])
+    name = session_target(args.target)
+    if getattr(args, "library", None):
+        return _library_session(args.library, args.target, args)
+    if args.target.startswith("serial:"):
+        return _serial_session(args)
+    return open_session(compile_model(args.model, name, progress=progress).path, args.target, timeout=args.timeout)
+
+
+def _serial_session(args):
+    """A board on a serial port, without --library: the board names the target its firmware was built for, the
+    model is compiled for it (cached), and the library hash the firmware reports must be that compile's, so a
+    board flashed with another model is refused, never run."""
+    from edgeai.compile import compile_model
+    from edgeai.protocol import Client
+    from edgeai.runtime.device import SerialSession, open_serial, parse_serial
+
+    port, baud = parse_serial(args.target, args.baud)
+    link = open_serial(port, baud)
+    try:
+        info = Client(link, timeout=args.timeout or 10.0, baudrate=baud).hello()
+        library = compile_model(args.model, info.target).path
+        return SerialSession(library, port, baud, link=link, **({"timeout": args.timeout} if args.timeout else {}))
+    except BaseException:
+        link.close()
+        raise
 
 
 def _cmd_run(args) -> int:
@@ -141,7 +162,7 @@ def _cmd_run(args) -> int:
     from edgeai.npy import load_input, read_header
 
     headers = [read_header(path) for path in args.input]  # before compiling: a bad file is told at once
-    session = _session(args.model, args.target)
+    session = _session(args)
     try:
         if len(headers) != len(session.inputs):
             raise DataError(f"{args.model}: {len(headers)} input(s) given, the model takes {len(session.inputs)}")
@@ -199,10 +220,10 @@ def _cmd_validate(args) -> int:
     want = [reference.run(x) for x in progress.items(inputs, len(inputs), "reference", shown)]
     want_also = [reference_also.run(x) for x in inputs] if reference_also is not None else None
     if args.library:
-        session = _library_session(args.library, args.target)
+        session = _library_session(args.library, args.target, args)
     else:
         with progress.Stages(COMPILE_STAGES, "compile", shown) as stages:
-            session = _session(args.model, args.target, stages)
+            session = _session(args, stages)
     try:
         check_same_io(session, reference, args.library or args.model, args.model)
         got, counts = [], []
@@ -258,7 +279,7 @@ def _check_target(target):
     session_target(target)
 
 
-def _library_session(library, target):
+def _library_session(library, target, args=None):
     """A session on a library compiled earlier (`edgeai compile -o DIR`), for the target it was compiled for."""
     from edgeai.compile import _is_library
     from edgeai.errors import TargetError
@@ -275,7 +296,7 @@ def _library_session(library, target):
     name = session_target(target)
     if not target.startswith("serial:") and built_for != name:
         raise TargetError(f"--library {library} was compiled for {built_for}, not for {name} (--target {target})")
-    return open_session(folder, target)
+    return open_session(folder, target, baudrate=getattr(args, "baud", None), timeout=getattr(args, "timeout", None))
 
 
 def _cmd_demo(args) -> int:
@@ -397,10 +418,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_compile)
 
     target_help = ("host | <target> or qemu:<target> (firmware under QEMU / qemu-aarch64-static) | "
-                   "labgrid:ENV.yaml[:ROLE] (flashed to a labgrid place)")
+                   "labgrid:ENV.yaml[:ROLE] (flashed to a labgrid place) | "
+                   "serial:PORT[@BAUD] (a board flashed with `compile --build` firmware)")
+
+    def add_device_options(p):
+        p.add_argument("--library", metavar="DIR",
+                       help="use this library (`edgeai compile -o DIR`, with --build: the firmware on a board) "
+                            "instead of compiling the model; a serial board without it names its own target")
+        p.add_argument("--baud", type=int, help="serial baud rate (default 115200, or PORT@BAUD)")
+        p.add_argument("--timeout", type=float, help="seconds a device has to answer a request (default 10 on a "
+                                                     "board, 20 in QEMU); a run gets more for the model's work")
+
     p = sub.add_parser("run", help="run a model on a target on given inputs (.npy)")
     p.add_argument("model", help="an .onnx or .tflite file")
     p.add_argument("--target", default="host", help=target_help)
+    add_device_options(p)
     p.add_argument("--input", action="append", required=True, help=".npy file, once per model input")
     p.add_argument("--output", help="write the first output to this .npy file")
     p.add_argument("--json", action="store_true", help=JSON_HELP)
@@ -409,8 +441,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="compare a target with the reference runtime on random inputs")
     p.add_argument("model", help="an .onnx or .tflite file")
     p.add_argument("--target", default="host", help=target_help)
-    p.add_argument("--library", metavar="DIR",
-                   help="validate this library (`edgeai compile -o DIR`) instead of compiling the model")
+    add_device_options(p)
     p.add_argument("--count", type=_positive, default=20, help="inputs to compare (default 20)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default 0)")
     p.add_argument("--require-exact", action="store_true",

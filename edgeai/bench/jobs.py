@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import statistics
@@ -124,9 +125,11 @@ def _open_board(compiled_path, board: dict):
         from edgeai.farm.place import LabgridPlace, LabgridSession, parse_place
 
         return LabgridSession(compiled_path, LabgridPlace(*parse_place(board["labgrid"])), board["target"])
-    from edgeai.runtime.device import SerialSession
+    from edgeai.runtime.device import SerialSession, parse_serial
 
-    return SerialSession(compiled_path, board["port"], baudrate=int(board.get("baudrate", 115200)))
+    port, baud = parse_serial(board["port"], board.get("baudrate"))
+    options = {"timeout": float(board["timeout"])} if board.get("timeout") else {}
+    return SerialSession(compiled_path, port, baud, **options)
 
 
 def _measure_board(model, board: dict, samples: int) -> list[dict]:
@@ -142,10 +145,12 @@ def _measure_board(model, board: dict, samples: int) -> list[dict]:
         from edgeai.farm.place import LabgridPlace, parse_place
 
         board = {**board, "target": LabgridPlace(*parse_place(board["labgrid"])).edgeai_target()}
-    compiled = compile_model(source, board["target"])
+    # The board's firmware must be this model's: its own library folder, or the same compile (cached) again.
+    library = Path(board["library"]) if board.get("library") else compile_model(source, board["target"]).path
+    desc = json.loads((library / "model.json").read_text())
     record = {"model": model.name, "target": board_name(board), "board_target": board["target"],
-              "backend": "edgeai", "status": "ok", "arena_bytes": compiled.desc["arena_size"]}
-    with _open_board(compiled.path, board) as session:
+              "backend": "edgeai", "status": "ok", "arena_bytes": desc["arena_size"]}
+    with _open_board(library, board) as session:
         got, counts = [], []
         for x in inputs:
             got.append(session.run(x))

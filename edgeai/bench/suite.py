@@ -27,7 +27,9 @@ class Suite:
     samples: int = 5  # inputs compared with the reference per job
     repeats: int = 30  # timed runs per host backend (the median is reported)
     host_backends: tuple[str, ...] = ("edgeai", "litert", "onnxruntime")
-    boards: tuple[dict, ...] = ()  # {"port", "target", "power"?, "baudrate"?, "repeat"?} or {"labgrid": place}
+    # Boards: {"port" (PORT[@BAUD]), "target", "library"?, "baudrate"?, "timeout"?, "power"?, "repeat"?} or
+    # {"labgrid": place}
+    boards: tuple[dict, ...] = ()
     source: Path | None = field(default=None, compare=False)
 
 

@@ -237,13 +237,15 @@ class SerialSession(DeviceSession):
     write (a pyserial port, a labgrid console wrapped to that shape)."""
 
     def __init__(self, lib_dir: str | Path, port, baudrate: int = DEFAULT_BAUD, timeout: float = 10.0,
-                 reopen_seconds: float = 10.0):
+                 reopen_seconds: float = 10.0, link=None):
+        """port: a device node or pyserial URL (link: that port already open), or an open read/write object."""
         self.lib_dir = Path(lib_dir)
         desc = json.loads((self.lib_dir / "model.json").read_text())
         self.port_name = port if isinstance(port, str) else None
         self.baudrate = baudrate
         self.reopen_seconds = reopen_seconds
-        link = open_serial(port, baudrate) if isinstance(port, str) else port
+        if link is None:
+            link = open_serial(port, baudrate) if isinstance(port, str) else port
         where = f"serial:{self.port_name}" if self.port_name else f"serial link {type(port).__name__}"
         try:
             super().__init__(Client(link, timeout=timeout, baudrate=baudrate), desc, where, lib_dir=self.lib_dir)

@@ -1,0 +1,127 @@
+"""A board on a real serial device node, driven from the CLI as a lab drives one: the firmware that
+`edgeai compile --target cortex-m4 --build` wrote runs in qemu-system-arm with `-serial pty`, and
+`edgeai validate/run/bench` talk to the /dev/pts/N QEMU names, through pyserial, at a baud rate, across board
+resets (QEMU monitor `system_reset`) and torn frames."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import numpy as np
+import pytest
+import serial
+
+from conftest import tflite
+from edgeai import protocol
+from edgeai.cli import main
+from edgeai.runtime.reference import LiteRTSession
+from qemu_board import QemuBoard
+
+pytestmark = [pytest.mark.slow, pytest.mark.qemu, pytest.mark.toolchain]
+
+KWS = tflite("kws_ref_model")
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory, tmp_cache):
+    out = tmp_path_factory.mktemp("kws-m4") / "kws"
+    assert main(["compile", str(KWS), "--target", "cortex-m4", "--build", "-o", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def board(library, tmp_path_factory):
+    b = QemuBoard(library / "build" / "bench-cortex-m4.elf", "cortex-m4", tmp_path_factory.mktemp("board"))
+    yield b
+    b.stop()
+
+
+def _json(capsys) -> dict:
+    return json.loads(capsys.readouterr().out)
+
+
+def test_validate_through_the_serial_port_is_bit_exact(board, library, capsys):
+    rc = main(["validate", str(KWS), "--target", f"serial:{board.pty}@115200", "--library", str(library),
+               "--count", "5", "--require-exact", "--json"])
+    report = _json(capsys)
+    assert rc == 0
+    assert report["outputs"][0]["bit_exact"] == report["outputs"][0]["samples"] == 5
+
+
+def test_without_library_the_board_names_its_target(board, capsys):
+    """No --library: INFO names cortex-m4, the model is compiled for it and its hash matches the firmware's."""
+    rc = main(["validate", str(KWS), "--target", f"serial:{board.pty}", "--baud", "115200", "--count", "3",
+               "--require-exact", "--json"])
+    assert rc == 0
+    assert _json(capsys)["outputs"][0]["bit_exact"] == 3
+
+
+def test_firmware_of_another_model_is_refused(board, tmp_path, capsys):
+    x = tmp_path / "x.npy"
+    np.save(x, np.zeros((1, 640), np.int8))
+    rc = main(["run", str(tflite("ad01_int8")), "--target", f"serial:{board.pty}", "--input", str(x)])
+    err = capsys.readouterr().err
+    assert rc == 6
+    assert "runs firmware for model 'kws_ref_model'" in err and "ad01_int8" in err and "Traceback" not in err
+
+
+def test_bench_suite_with_a_serial_board(board, library, tmp_path, capsys):
+    suite = tmp_path / "suite.json"
+    suite.write_text(json.dumps({
+        "name": "serial-board", "models": [{"name": "kws", "tflite": str(KWS)}], "targets": [], "samples": 4,
+        "boards": [{"port": f"{board.pty}@115200", "target": "cortex-m4", "library": str(library)}]}))
+    rc = main(["bench", str(suite), "-o", str(tmp_path / "out"), "--json"])
+    results = _json(capsys)["results"]
+    assert rc == 0, results
+    (record,) = results
+    assert record["status"] == "ok" and record["target"] == f"serial:{board.pty}@115200"
+    assert record["bit_exact"] == record["samples"] == 4
+
+
+def test_the_session_survives_board_resets(board, library):
+    from edgeai.runtime.device import SerialSession
+
+    reference = LiteRTSession(KWS)
+    rng = np.random.default_rng(3)
+    xs = [rng.integers(-128, 128, size=(1, 49, 10, 1), dtype=np.int8) for _ in range(4)]
+    with SerialSession(library, f"{board.pty}", 115200, timeout=5.0) as session:
+        assert np.array_equal(session.run(xs[0])[0], reference.run(xs[0])[0])
+        board.monitor("system_reset")  # between two runs: the next upload meets the BOOT frame
+        assert np.array_equal(session.run(xs[1])[0], reference.run(xs[1])[0])
+        session.client.write_input(bytes(session.desc["input_size"]))
+        board.monitor("system_reset")  # after an upload: the input the board held is gone
+        time.sleep(0.3)
+        assert np.array_equal(session.run(xs[2])[0], reference.run(xs[2])[0])
+        # During a long run (many repeats): the board restarts before it answers.
+        timer = threading.Timer(0.5, board.monitor, ("system_reset",))
+        timer.start()
+        start = time.monotonic()
+        out = session.run(xs[3], repeat=100)  # about 20 ms each in QEMU
+        timer.join()
+        assert np.array_equal(out[0], reference.run(xs[3])[0])
+        assert session.recoveries == 3
+        assert time.monotonic() - start < 60
+
+
+@pytest.mark.parametrize("pause", [0.6, 0.8, 1.4, 2.1, 2.5])
+def test_torn_frame_is_dropped_after_pauses_across_systick_wraps(board, pause):
+    """Half a frame, a pause, then a PING: the firmware must have dropped the half frame (timeout 0.5 s) and
+    answer. SysTick wraps every 0.671 s on this board (24 bits at 25 MHz): pauses of 0.8, 1.4, 2.1 and 2.5 s
+    used to be measured modulo the wrap, under the timeout, so the PING was swallowed."""
+    with serial.Serial(board.pty, 115200, timeout=0.05) as port:
+        port.reset_input_buffer()
+        client = protocol.Client(port, timeout=2.0)
+        client.ping()  # QEMU notices a newly opened pty within 1 s: until then nothing reaches the firmware
+        torn = protocol.encode(protocol.PING, 1, bytes(200))[:40]  # declares 200 bytes, sends 31
+        port.write(torn)
+        time.sleep(pause)
+        port.write(protocol.encode(protocol.PING, 2, b"after the pause"))
+        deadline = time.monotonic() + 2.0
+        while True:
+            frame = client._read_frame(deadline)
+            if frame.command != 0x7E:  # skip a BOOT frame left from a reset
+                break
+        assert frame.command == protocol.PING | protocol.RESPONSE and frame.sequence == 2
+        assert frame.payload[1:] == b"after the pause"
