@@ -128,6 +128,7 @@ def _command(target: Target, elf: Path, count_file: Path | None, serial: str, po
         if serial == "stdio":
             cmd += ["-serial", "stdio"]
         else:
+            # nodelay: without it Nagle holds each byte QEMU sends until the host's delayed ACK, 40 ms a reply.
             wait = "on" if wait_for_client else "off"
             cmd += ["-serial", f"tcp:127.0.0.1:{port},server=on,wait={wait},nodelay=on"]
         if icount_shift is not None:

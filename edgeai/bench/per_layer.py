@@ -32,13 +32,14 @@ def _layer_macs(desc: dict) -> dict[str, int]:
 def build_profiling_firmware(lib_dir: str | Path, target: str) -> Path:
     from edgeai.build import build_program
     from edgeai.firmware import RUNTIME_DIR, bench_binding, firmware_sources
-    from edgeai.runtime.device import CMSDK_PORT
+    from edgeai.runtime.device import CORTEX_M_PORT, PORTS_DIR
     from edgeai.targets import load_target
 
     tgt = load_target(target)
     lib_dir = Path(lib_dir)
-    return build_program(tgt, firmware_sources(lib_dir) + [CMSDK_PORT, RUNTIME_DIR / "profile_hooks.c"],
-                         lib_dir / "build", include_dirs=[lib_dir, RUNTIME_DIR, REPO_ROOT / "targets" / "common"],
+    return build_program(tgt, firmware_sources(lib_dir) + CORTEX_M_PORT + [RUNTIME_DIR / "profile_hooks.c"],
+                         lib_dir / "build",
+                         include_dirs=[lib_dir, RUNTIME_DIR, PORTS_DIR, REPO_ROOT / "targets" / "common"],
                          defines={"EDGEAI_PROFILE": None}, name=f"profile-{tgt.name}",
                          generated=bench_binding(lib_dir, tgt.clock_hz or 0, tgt.name))
 

@@ -16,7 +16,10 @@ from edgeai.protocol import Client, DeviceInfo, DeviceReset, DeviceStatus, LinkL
 from edgeai.runtime.session import RunStats, TensorSpec, check_inputs
 from edgeai.targets import Target, load_target
 
-CMSDK_PORT = RUNTIME_DIR / "ports" / "cmsdk_uart_port.c"
+PORTS_DIR = RUNTIME_DIR / "ports"
+CMSDK_PORT = PORTS_DIR / "cmsdk_uart_port.c"  # a board's UART (and QEMU's model of it)
+CORTEX_M_CLOCK = PORTS_DIR / "cortex_m_clock.c"
+CORTEX_M_PORT = [CMSDK_PORT, CORTEX_M_CLOCK]
 
 
 def build_firmware(lib_dir: str | Path, target: str | Target, opt: str = "-O2") -> Path:
@@ -25,9 +28,9 @@ def build_firmware(lib_dir: str | Path, target: str | Target, opt: str = "-O2") 
 
     tgt = load_target(target)
     lib_dir = Path(lib_dir)
-    port = CMSDK_PORT if tgt.is_cortex_m else HOST_PORT
-    return build_program(tgt, firmware_sources(lib_dir) + [port], lib_dir / "build",
-                         include_dirs=[lib_dir, RUNTIME_DIR], opt=opt, name=f"bench-{tgt.name}",
+    port = CORTEX_M_PORT if tgt.is_cortex_m else [HOST_PORT]
+    return build_program(tgt, firmware_sources(lib_dir) + port, lib_dir / "build",
+                         include_dirs=[lib_dir, RUNTIME_DIR, PORTS_DIR], opt=opt, name=f"bench-{tgt.name}",
                          generated=bench_binding(lib_dir, tgt.clock_hz or 0, tgt.name))
 
 
@@ -179,7 +182,7 @@ class QemuSession(DeviceSession):
         tgt = load_target(target)
         lib_dir = Path(lib_dir)
         desc = json.loads((lib_dir / "model.json").read_text())
-        elf = elf or build_firmware(lib_dir, tgt)
+        elf = Path(elf) if elf else build_firmware(lib_dir, tgt)
         self.elf, self.target, self.lib_dir = elf, tgt, lib_dir
         if tgt.is_cortex_m:
             self.emulator = start_program(tgt, elf, count_instructions=True, wait_for_client=True)
