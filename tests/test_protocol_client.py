@@ -119,3 +119,31 @@ def test_a_well_behaved_fake_device_works(device):
     assert client.run() == (0, 1234)
     assert client.read_output() == dev.output
     assert client.ping(b"x" * 100) == b"x" * 100
+
+
+def test_a_run_gets_the_time_the_models_work_needs(device):
+    """The base timeout bounds an ordinary answer; a RUN gets run_seconds more per inference on top (the session
+    sets it from the model's MACs), so a long inference is not taken for a dead device, and a dead one still
+    times out, naming RUN."""
+    import time
+
+    dev, client = device()
+
+    def slow_run(payload):
+        time.sleep(1.2)
+        return b"\0" + struct.pack("<iI", 0, 99)
+
+    dev.replies[RUN] = slow_run
+    client.timeout, client.run_seconds = 0.5, 0.5
+    assert client.run(2) == (0, 99)  # 0.5 + 2 x 0.5 s allowed
+    client.run_seconds = 0.0
+    err = link_error(lambda: client.run(2), "RUN")
+    assert isinstance(err, protocol.LinkTimeout)
+
+
+def test_run_budget_follows_the_model_and_the_clock():
+    from edgeai.runtime.device import run_budget
+
+    assert run_budget(1_000_000, 120_000_000) == pytest.approx(1.0)  # floor: 1 us per MAC
+    assert run_budget(1_000_000, 16_000_000) == pytest.approx(4.0)  # 64 cycles per MAC at 16 MHz
+    assert run_budget(0, 120_000_000) == 0.0

@@ -48,17 +48,29 @@ int edgeai_port_init(void)
     return listen_once((uint16_t)(port != NULL ? atoi(port) : 0));
 }
 
+/* Received bytes are read in blocks: one system call per byte costs dearly under qemu-aarch64-static. */
+static uint8_t received[4096];
+static size_t received_fill, received_next;
+
 int edgeai_port_read_byte(uint8_t *byte)
 {
-    struct pollfd p = {connection, POLLIN, 0};
-    if (poll(&p, 1, 10) <= 0) {
-        return 0;
+    if (received_next == received_fill) {
+        struct pollfd p = {connection, POLLIN, 0};
+        if (poll(&p, 1, 10) <= 0) {
+            return 0;
+        }
+        ssize_t n = read(connection, received, sizeof received);
+        if (n == 0) {
+            exit(0); /* the host closed the link: the session is over */
+        }
+        if (n < 0) {
+            return 0;
+        }
+        received_fill = (size_t)n;
+        received_next = 0;
     }
-    ssize_t n = read(connection, byte, 1);
-    if (n == 0) {
-        exit(0); /* the host closed the link: the session is over */
-    }
-    return n == 1;
+    *byte = received[received_next++];
+    return 1;
 }
 
 void edgeai_port_write(const uint8_t *data, size_t length)
