@@ -7,8 +7,9 @@
  * the same way. Every response must fit the output capacity and be one valid frame; invariants of the handler
  * are checked after every byte.
  *
- * Input: the bytes to feed, in order. The clock advances 1 ms per byte; two 0xFE bytes in a row stand for a
- * pause of 1 s (longer than EDGEAI_PROTO_TIMEOUT_MS), so the fuzzer reaches the timeout paths too.
+ * Input: the bytes to feed, in order. The clock (starting 4 s before its 32-bit wrap) advances 1 ms per byte;
+ * two 0xFE bytes in a row stand for a pause of 1 s (longer than EDGEAI_PROTO_TIMEOUT_MS), so the fuzzer reaches
+ * the timeout paths too.
  *
  * Standalone: proto_fuzz INPUT_SIZE OUTPUT_SIZE ARENA_SIZE FILE... (one run per file; exit 0 = no finding).
  * With -DEDGEAI_LIBFUZZER it is a libFuzzer target instead (clang -fsanitize=fuzzer,address,undefined). */
@@ -164,7 +165,7 @@ static void run_one(const uint8_t *data, size_t size, uint32_t input_size, uint3
     memset(bench->model_id, 0x5A, sizeof bench->model_id);
     edgeai_bench_init(bench);
 
-    uint32_t now = 0;
+    uint32_t now = 0xFFFFF000u; /* the millisecond clock wraps a few seconds in: timeouts must work across it */
     for (size_t i = 0; i < size; i++) {
         now += (i > 0 && data[i] == 0xFEu && data[i - 1] == 0xFEu) ? 1000u : 1u;
         size_t n = edgeai_bench_feed(bench, data[i], now, response.data, response.size);
