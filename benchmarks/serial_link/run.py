@@ -66,7 +66,7 @@ def main() -> int:
     lib = compile_model(MODELS / f"{args.model}.tflite", args.target).path
     elf = build_firmware(lib, args.target)
     results = {"model": args.model, "target": args.target, "machine": platform.machine(),
-               "cpus": os.cpu_count(), "links": {}}
+               "cpus": os.cpu_count(), "load_average_1min": os.getloadavg()[0], "links": {}}
     with QemuSession(lib, args.target, elf=elf) as session:
         results["links"]["qemu tcp socket (QemuSession)"] = measure(session, args.seconds)
     with tempfile.TemporaryDirectory() as tmp:
@@ -80,6 +80,7 @@ def main() -> int:
         print(f"{name:45} upload {r['input_bytes']:,} B in {r['upload_seconds'] * 1e3:.1f} ms = "
               f"{r['upload_kib_per_s']:.1f} KiB/s; whole inference {r['inference_seconds']:.2f} s "
               f"(RUN {r['run_seconds']:.2f} s)")
+    results["load_average_1min_after"] = os.getloadavg()[0]  # the link's speed depends on the host's load
     Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
     return 0
 
