@@ -30,7 +30,7 @@ EXIT_FAULT = 3
 MARK_BEGIN = "edgeai_mark_begin"
 MARK_END = "edgeai_mark_end"
 
-Serial = Union[str, tuple]  # "stdio" or ("tcp", port); port 0/None: pick a free one
+Serial = Union[str, tuple]  # "stdio", "pipe" or ("tcp", port); port 0/None: pick a free one
 
 
 @dataclass
@@ -127,6 +127,8 @@ def _command(target: Target, elf: Path, count_file: Path | None, serial: str, po
                "-semihosting-config", "enable=on,target=native"]
         if serial == "stdio":
             cmd += ["-serial", "stdio"]
+        elif serial == "pipe":  # the link is the semihosting console on QEMU's stdin/stdout
+            cmd += ["-serial", "null"]
         else:
             # nodelay: without it Nagle holds each byte QEMU sends until the host's delayed ACK, 40 ms a reply.
             wait = "on" if wait_for_client else "off"
@@ -225,6 +227,12 @@ class EmulatorProcess:
         except FileNotFoundError:
             return ""
 
+    def pipe_link(self):
+        """The link of firmware started with serial="pipe": a port over QEMU's stdin/stdout."""
+        from edgeai.pipe_link import PipeLink
+
+        return PipeLink(self.process.stdin, self.process.stdout)
+
     def instruction_counts(self) -> list[int]:
         return read_counts(self._count_file) if self._count_file is not None else []
 
@@ -272,6 +280,8 @@ def start_program(target: Target | str, elf: Path | str, count_instructions: boo
     target = load_target(target)
     if not target.is_cortex_m:
         raise TargetError(f"target {target.name}: start_program serves a UART over TCP, only Cortex-M targets have one")
+    if serial == "pipe":
+        return _start_piped(target, elf, count_instructions, extra_args, icount_shift)
     if not (isinstance(serial, tuple) and len(serial) == 2 and serial[0] == "tcp"):
         raise TargetError(f"start_program needs serial=('tcp', port), got {serial!r}")
     elf = Path(elf).resolve()
@@ -305,3 +315,19 @@ def start_program(target: Target | str, elf: Path | str, count_instructions: boo
         shutil.rmtree(workdir, ignore_errors=True)
     raise RuntimeFailure(f"QEMU did not start listening for {elf.name} on {target.name}; its log:\n"
                          f"{_tail(last_log.encode())}")
+
+
+def _start_piped(target: Target, elf: Path | str, count_instructions: bool, extra_args: Sequence[str],
+                 icount_shift: int | None) -> EmulatorProcess:
+    """Firmware whose link is the semihosting console (semihost_link_port.c): QEMU's stdin and stdout are the
+    link (`EmulatorProcess.pipe_link()`), its own messages go to the log."""
+    elf = Path(elf).resolve()
+    if not elf.is_file():
+        raise RuntimeFailure(f"program {elf} does not exist (build it first)")
+    workdir = Path(tempfile.mkdtemp(prefix="edgeai-qemu-"))
+    count_file = workdir / "regions.txt" if count_instructions else None
+    cmd = _command(target, elf, count_file, "pipe", None, extra_args, icount_shift)
+    with open(workdir / "qemu.log", "wb") as log:
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+                                start_new_session=True, bufsize=0)
+    return EmulatorProcess(target, elf, proc, 0, workdir, count_file, cmd)

@@ -4,8 +4,9 @@ back, over the links a lab and CI use.
     python benchmarks/serial_link/run.py [--model vww_96_float] [--target cortex-m4] [--seconds 5]
                                          [--out benchmarks/serial_link/results.json]
 
-Links measured: QemuSession's (the firmware in qemu-system-arm, its link on a TCP socket) and a board on a
-device node (the same firmware `compile --build` writes, in QEMU with `-serial pty`, opened by pyserial). Each
+Links measured: QemuSession's default (the firmware built with the semihosting link: its bytes on QEMU's
+stdin/stdout in blocks), the board firmware's UART0 on a TCP socket (QemuSession with the `compile --build` ELF),
+and a board on a device node (that same firmware in QEMU with `-serial pty`, opened by pyserial). Each
 figure is bytes of the input blob over the wall time of complete WRITE_INPUT uploads (every chunk acknowledged),
 and the time of one whole inference (upload, RUN, READ_OUTPUT) next to the RUN alone.
 """
@@ -64,11 +65,13 @@ def main() -> int:
     from qemu_board import QemuBoard
 
     lib = compile_model(MODELS / f"{args.model}.tflite", args.target).path
-    elf = build_firmware(lib, args.target)
+    elf = build_firmware(lib, args.target)  # the UART firmware a board runs
     results = {"model": args.model, "target": args.target, "machine": platform.machine(),
                "cpus": os.cpu_count(), "load_average_1min": os.getloadavg()[0], "links": {}}
+    with QemuSession(lib, args.target) as session:
+        results["links"]["qemu semihosting console (QemuSession default)"] = measure(session, args.seconds)
     with QemuSession(lib, args.target, elf=elf) as session:
-        results["links"]["qemu tcp socket (QemuSession)"] = measure(session, args.seconds)
+        results["links"]["qemu UART0 on a tcp socket (board firmware)"] = measure(session, args.seconds)
     with tempfile.TemporaryDirectory() as tmp:
         board = QemuBoard(elf, args.target, Path(tmp))
         try:
@@ -77,7 +80,7 @@ def main() -> int:
         finally:
             board.stop()
     for name, r in results["links"].items():
-        print(f"{name:45} upload {r['input_bytes']:,} B in {r['upload_seconds'] * 1e3:.1f} ms = "
+        print(f"{name:48} upload {r['input_bytes']:,} B in {r['upload_seconds'] * 1e3:.1f} ms = "
               f"{r['upload_kib_per_s']:.1f} KiB/s; whole inference {r['inference_seconds']:.2f} s "
               f"(RUN {r['run_seconds']:.2f} s)")
     results["load_average_1min_after"] = os.getloadavg()[0]  # the link's speed depends on the host's load

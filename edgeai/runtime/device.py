@@ -18,19 +18,28 @@ from edgeai.targets import Target, load_target
 
 PORTS_DIR = RUNTIME_DIR / "ports"
 CMSDK_PORT = PORTS_DIR / "cmsdk_uart_port.c"  # a board's UART (and QEMU's model of it)
+SEMIHOST_PORT = PORTS_DIR / "semihost_link_port.c"  # emulation only: bytes in blocks on QEMU's stdin/stdout
 CORTEX_M_CLOCK = PORTS_DIR / "cortex_m_clock.c"
 CORTEX_M_PORT = [CMSDK_PORT, CORTEX_M_CLOCK]
+SEMIHOST_SUFFIX = "-semihost"  # the firmware's file name says which link it speaks
 
 
-def build_firmware(lib_dir: str | Path, target: str | Target, opt: str = "-O2") -> Path:
-    """The benchmark firmware for a compiled library: model + runtime + protocol + the target's port."""
+def build_firmware(lib_dir: str | Path, target: str | Target, opt: str = "-O2", link: str = "uart") -> Path:
+    """The benchmark firmware for a compiled library: model + runtime + protocol + the target's port.
+
+    link="uart" is what a board runs (and `compile --build` writes); link="semihosting" is the same firmware
+    with its bytes on QEMU's semihosting console, for emulation only (many times faster under QEMU)."""
     from edgeai.build import build_program
 
+    if link not in ("uart", "semihosting"):
+        raise ValueError(f"unknown link {link!r}")
     tgt = load_target(target)
     lib_dir = Path(lib_dir)
-    port = CORTEX_M_PORT if tgt.is_cortex_m else [HOST_PORT]
+    semihost = tgt.is_cortex_m and link == "semihosting"
+    port = ([SEMIHOST_PORT, CORTEX_M_CLOCK] if semihost else CORTEX_M_PORT) if tgt.is_cortex_m else [HOST_PORT]
     return build_program(tgt, firmware_sources(lib_dir) + port, lib_dir / "build",
-                         include_dirs=[lib_dir, RUNTIME_DIR, PORTS_DIR], opt=opt, name=f"bench-{tgt.name}",
+                         include_dirs=[lib_dir, RUNTIME_DIR, PORTS_DIR], opt=opt,
+                         name=f"bench-{tgt.name}{SEMIHOST_SUFFIX if semihost else ''}",
                          generated=bench_binding(lib_dir, tgt.clock_hz or 0, tgt.name))
 
 
@@ -174,7 +183,11 @@ def _open_url(url: str, timeout: float):
 
 
 class QemuSession(DeviceSession):
-    """The firmware in QEMU with its UART on a socket: the same client a board gets, over TCP."""
+    """The firmware in QEMU behind the same client a board gets.
+
+    Cortex-M: without `elf`, the firmware is built with the semihosting link (its bytes on QEMU's stdin/stdout,
+    in blocks: fast); an `elf` is served on the link its name says, UART0 on a TCP socket for the firmware a
+    board runs (`build_firmware(...)`), the pipe for `build_firmware(..., link="semihosting")`."""
 
     def __init__(self, lib_dir: str | Path, target: str = "cortex-m4", timeout: float = 20.0, elf: Path | None = None):
         from edgeai.emulator import start_program
@@ -182,17 +195,20 @@ class QemuSession(DeviceSession):
         tgt = load_target(target)
         lib_dir = Path(lib_dir)
         desc = json.loads((lib_dir / "model.json").read_text())
-        elf = Path(elf) if elf else build_firmware(lib_dir, tgt)
+        elf = Path(elf) if elf else build_firmware(lib_dir, tgt, link="semihosting")
         self.elf, self.target, self.lib_dir = elf, tgt, lib_dir
-        if tgt.is_cortex_m:
+        counter = None
+        if tgt.is_cortex_m and elf.stem.endswith(SEMIHOST_SUFFIX):
+            self.emulator = start_program(tgt, elf, count_instructions=True, serial="pipe")
+            link, counter = self.emulator.pipe_link(), self.emulator.instruction_counts
+        elif tgt.is_cortex_m:
             self.emulator = start_program(tgt, elf, count_instructions=True, wait_for_client=True)
-            url, counter = self.emulator.url, self.emulator.instruction_counts
+            link, counter = _open_url(self.emulator.url, timeout), self.emulator.instruction_counts
         else:
             self.emulator = _start_process(tgt, elf)
-            url, counter = self.emulator.url, None
+            link = _open_url(self.emulator.url, timeout)
         try:
-            super().__init__(Client(_open_url(url, timeout), timeout=timeout), desc, f"{tgt.name} ({elf.name})",
-                             counter, lib_dir)
+            super().__init__(Client(link, timeout=timeout), desc, f"{tgt.name} ({elf.name})", counter, lib_dir)
         except BaseException:
             self.emulator.stop()
             raise
