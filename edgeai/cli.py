@@ -199,6 +199,10 @@ def _device_stats(session) -> dict:
     if elf is not None and target is not None:
         from edgeai.elfsize import memory_report
         from edgeai.report import energy_estimate
+        from edgeai.runtime.device import SEMIHOST_SUFFIX, build_firmware
+
+        if elf.stem.endswith(SEMIHOST_SUFFIX):  # flash and RAM are the board firmware's, not the emulated link's
+            elf = build_firmware(session.lib_dir, target)
 
         stats["estimate"] = energy_estimate(target, session.stats.instructions)
         stats["memory"] = memory_report(elf, session.lib_dir, target.cc, session.desc["arena_size"])
