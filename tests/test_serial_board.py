@@ -33,7 +33,10 @@ def library(tmp_path_factory, tmp_cache):
 
 @pytest.fixture(scope="module")
 def board(library, tmp_path_factory):
-    b = QemuBoard(library / "build" / "bench-cortex-m4.elf", "cortex-m4", tmp_path_factory.mktemp("board"))
+    from edgeai.runtime.device import build_firmware
+
+    elf = build_firmware(library, "cortex-m4")  # the ELF `compile --build` wrote (the build is reused)
+    b = QemuBoard(elf, "cortex-m4", tmp_path_factory.mktemp("board"))
     yield b
     b.stop()
 
