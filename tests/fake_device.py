@@ -4,6 +4,7 @@ pty, answers like the firmware does, and lets a test replace any reply with a ba
 from __future__ import annotations
 
 import os
+import select
 import struct
 import threading
 import tty
@@ -58,6 +59,12 @@ class FakeDevice:
     def _read(self, n: int) -> bytes:
         data = b""
         while len(data) < n:
+            # Never block for long: close() must be able to stop this thread before it closes the fds (a thread
+            # blocked in read would keep the pty alive, and a reused fd number would be answered by it).
+            if not select.select([self.master], [], [], 0.05)[0]:
+                if self._stop:
+                    raise OSError("stopped")
+                continue
             chunk = os.read(self.master, n - len(data))
             if not chunk:
                 raise OSError("pty closed")
@@ -81,7 +88,12 @@ class FakeDevice:
             pass
 
     def close(self) -> None:
+        """Unplug: the thread stops, then the pty goes away (the host's end reads an error, as after a USB
+        serial port vanished)."""
+        if self._stop:
+            return
         self._stop = True
+        self._thread.join()
         for fd in (self._slave, self.master):
             try:
                 os.close(fd)

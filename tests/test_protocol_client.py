@@ -147,3 +147,58 @@ def test_run_budget_follows_the_model_and_the_clock():
     assert run_budget(1_000_000, 120_000_000) == pytest.approx(1.0)  # floor: 1 us per MAC
     assert run_budget(1_000_000, 16_000_000) == pytest.approx(4.0)  # 64 cycles per MAC at 16 MHz
     assert run_budget(0, 120_000_000) == 0.0
+
+
+def _fake_library(folder):
+    """A library folder whose description matches the fake device (1000 bytes in, 300 out)."""
+    import json
+
+    folder.mkdir()
+    (folder / "model_model.c").write_text("/* the fake model */\n")
+    tensor = {"dtype": "uint8", "offset": 0, "scale": None, "zero_point": None}
+    (folder / "model.json").write_text(json.dumps({
+        "model": "fake-model", "target": "fake-m4", "input_size": 1000, "output_size": 300, "macs": 1000,
+        "sources": ["model_model.c"], "inputs": [{"name": "x", "shape": [1000], "nbytes": 1000, **tensor}],
+        "outputs": [{"name": "y", "shape": [300], "nbytes": 300, **tensor}]}))
+    return folder
+
+
+def test_serial_session_reopens_a_port_that_went_away(tmp_path):
+    """A board whose USB serial port disappears in a reset and comes back under the same name (a udev symlink
+    here): the session reopens it by name, checks the firmware again and redoes the inference."""
+    import numpy as np
+
+    from edgeai.firmware import model_id
+    from edgeai.runtime.device import SerialSession
+
+    lib = _fake_library(tmp_path / "lib")
+    info = info_body(model_id=model_id(lib))
+    link = tmp_path / "ttyBOARD"
+    first = FakeDevice(info)
+    link.symlink_to(first.path)
+    x = np.arange(1000, dtype=np.uint8) % 251
+    try:
+        with SerialSession(lib, str(link), 115200, timeout=1.0, reopen_seconds=5.0) as session:
+            assert bytes(session.run([x])[0]) == first.output
+            first.close()  # unplugged
+            second = FakeDevice(info)
+            second.output = bytes(i % 256 for i in range(300))
+            link.unlink()
+            link.symlink_to(second.path)  # plugged in again, maybe another /dev/pts
+            assert bytes(session.run([x])[0]) == second.output
+            assert bytes(second.received) == x.tobytes() and session.recoveries == 1
+            second.close()
+    finally:
+        first.close()
+
+
+def test_serial_session_refuses_firmware_of_another_library(tmp_path):
+    from edgeai.runtime.device import FirmwareMismatch, SerialSession
+
+    lib = _fake_library(tmp_path / "lib")
+    dev = FakeDevice(info_body(model_id=b"\x01" * 8))
+    try:
+        with pytest.raises(FirmwareMismatch, match="runs firmware for model 'fake-model' on fake-m4"):
+            SerialSession(lib, dev.path, 115200, timeout=1.0)
+    finally:
+        dev.close()
