@@ -178,7 +178,8 @@ class LabgridSession(DeviceSession):
             counter = (lambda: read_counts(count_file)) if qemu_args else None
         try:
             stream = place.boot(self.elf, qemu_args)
-            super().__init__(Client(stream, timeout=timeout), desc, f"{place.name} ({self.elf.name})", counter)
+            super().__init__(Client(stream, timeout=timeout), desc, f"{place.name} ({self.elf.name})", counter,
+                             self.lib_dir)  # the firmware on the place must name this library
         except BaseException:
             self._release()
             raise

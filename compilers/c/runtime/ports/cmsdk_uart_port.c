@@ -39,11 +39,13 @@ int edgeai_port_init(void)
 int edgeai_port_read_byte(uint8_t *byte)
 {
     if ((UART_STATE & STATE_RX_FULL) == 0u) {
-        /* Clear what woke us last, look once more (a byte may have come in between), then sleep until the next
-         * byte or SysTick wrap. */
+        /* Clear what woke us last, read the clock (after the clear: a wrap from here on pends SysTick and wakes
+         * the WFI, so no wrap goes unseen), look once more (a byte may have come in between), then sleep until
+         * the next byte or SysTick wrap. */
         UART_INTCLEAR = INT_RX;
         NVIC_ICPR(RX_IRQ_WORD) = RX_IRQ_BIT;
         edgeai_clock_clear_wakeup();
+        edgeai_clock_advance();
         if ((UART_STATE & STATE_RX_FULL) == 0u) {
             __asm__ volatile("dsb\n\twfi" ::: "memory");
         }
