@@ -5,7 +5,6 @@ activations, dozens of unsupported nodes), and checked against LiteRT / onnxrunt
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,12 +12,11 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-sys.path.insert(0, str(Path(__file__).parent / "fuzz"))
-import tflite_writer as tw  # noqa: E402
-
-from edgeai.compile import compile_model  # noqa: E402
-from edgeai.runtime.host import HostSession  # noqa: E402
-from edgeai.runtime.reference import LiteRTSession, OnnxRuntimeSession  # noqa: E402
+from edgeai.cli import main
+from edgeai.compile import compile_model
+from edgeai.runtime.host import HostSession
+from edgeai.runtime.reference import LiteRTSession, OnnxRuntimeSession
+from fuzz import tflite_writer as tw
 
 MEAN, DEQUANTIZE, FULLY_CONNECTED = 40, 6, 9
 REDUCER_OPTIONS, FULLY_CONNECTED_OPTIONS = 27, 8
@@ -63,3 +61,47 @@ def test_float_reduce_mean_over_1280_channels_matches_onnxruntime(tmp_path, tmp_
     session = HostSession(compile_model(path, "host", tmp_path / "lib").path)
     x = np.random.default_rng(2).uniform(-4, 4, (1, 1280, 7, 7)).astype(np.float32)
     _close(session.run([x])[0], OnnxRuntimeSession(path).run([x])[0])
+
+
+# -- 4. one refusal line per kind of unsupported node, not per node -----------------------------------------------
+
+def test_unrolled_recurrence_is_refused_in_a_few_grouped_lines(tmp_path, capsys):
+    """An unrolled recurrence reads each time step with Gather or Slice: 24 + 16 unsupported nodes are one
+    heading and one line per operator type with its count and first nodes, under exit code 3."""
+    steps = [helper.make_node("Gather", ["x", f"t{t}"], [f"x{t}"], name=f"step{t}/gather", axis=1) for t in range(24)]
+    steps += [helper.make_node("Slice", ["x", f"t{t}", f"t{t + 1}", "axis1"], [f"x{t}"], name=f"step{t}/slice")
+              for t in range(24, 40)]
+    consts = [helper.make_tensor(f"t{t}", TensorProto.INT64, [1], [t]) for t in range(41)]
+    consts.append(helper.make_tensor("axis1", TensorProto.INT64, [1], [1]))
+    graph = helper.make_graph(steps + [helper.make_node("Concat", [f"x{t}" for t in range(40)], ["y"], axis=1)],
+                              "unrolled", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 41, 16])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 40, 16])], consts)
+    path = tmp_path / "unrolled.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+    code = main(["analyze", str(path)])
+    err = capsys.readouterr().err
+    assert code == 3
+    assert err.splitlines() == [
+        f"edgeai: error: {path}: 40 nodes cannot be compiled, of 2 operator types:",
+        f"{path}: operator Gather is not supported: 24 nodes ('step0/gather', 'step1/gather', 'step2/gather' "
+        f"and 21 more)",
+        f"{path}: operator Slice is not supported: 16 nodes ('step24/slice', 'step25/slice', 'step26/slice' "
+        f"and 13 more)",
+    ], err
+
+
+def test_repeated_unsupported_tflite_operators_are_grouped(tmp_path, capsys):
+    """Five Flex operators of one kind and one of another: one grouped line, one line of its own."""
+    m = tw.Model(tensors=[tw.T("x", (1, 4))] + [tw.T(f"h{k}", (1, 4)) for k in range(6)],
+                 ops=[tw.Op("FlexMatrixBandPart", [0], [k + 1]) for k in range(5)] + [tw.Op("FlexEinsum", [0], [6])],
+                 inputs=[0], outputs=list(range(1, 7)))
+    path = tmp_path / "flex.tflite"
+    path.write_bytes(tw.write(m))
+    code = main(["analyze", str(path)])
+    assert code == 3
+    assert capsys.readouterr().err.splitlines() == [
+        f"edgeai: error: {path}: 6 nodes cannot be compiled, of 2 operator types:",
+        f"{path}: operator custom operator 'FlexMatrixBandPart' is not supported: 5 nodes (#0 'h0', #1 'h1', #2 'h2' "
+        f"and 2 more)",
+        f"{path}: operator #5 custom operator 'FlexEinsum' (output 'h5') is not supported",
+    ]

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeai.errors import ModelError, UnsupportedOpError
+from edgeai.frontends.refusals import Refusal, refusal_error
 from edgeai.ir import Graph, Node, Quantization, Tensor, verify
 
 _DTYPES = {0: "float32", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16", 9: "int8"}
@@ -49,10 +50,10 @@ class _Reader:
         for i in range(self.sg.OperatorsLength()):
             try:
                 nodes.append(self._node(i))
-            except UnsupportedOpError as e:
-                unsupported.append(str(e))
-        if unsupported:  # all of them at once: the user fixes the model once, not op by op
-            raise UnsupportedOpError("\n".join(unsupported))
+            except _Refused as e:
+                unsupported.append(e.refusal)
+        if unsupported:  # all of them at once, grouped: the user fixes the model once, not op by op
+            raise refusal_error(self.path, unsupported)
         inputs = [self.tensor(i).name for i in self.sg.InputsAsNumpy()]
         outputs = [self.tensor(i).name for i in self.sg.OutputsAsNumpy()]
         graph = Graph.build(self.path.stem, self.tensors.values(), nodes, inputs, outputs, source=str(self.path))
@@ -128,12 +129,18 @@ class _Reader:
         outs = [self.tensor(i).name for i in op.OutputsAsNumpy()]
         name = outs[0] if outs else f"op{index}"
         convert = _CONVERTERS.get(opname)
+        label = f"#{index} {name!r}"
         if convert is None:
-            raise UnsupportedOpError(f"{self.path}: operator #{index} {opname} (output {name!r}) is not supported")
+            what = f"operator {opname} is not supported"
+            raise _Refused(Refusal(opname, what, name, f"{self.path}: operator #{index} {opname} (output {name!r}) "
+                                                        f"is not supported", label))
         try:
             kind, inputs, attrs = convert(self, op, ins, outs)
-        except (ModelError, UnsupportedOpError) as e:
-            raise type(e)(f"{self.path}: operator #{index} {opname} ({name!r}): {e}") from None
+        except UnsupportedOpError as e:
+            raise _Refused(Refusal(opname, f"{opname}: {e}", name, f"{self.path}: operator #{index} {opname} "
+                                                                    f"({name!r}): {e}", label)) from None
+        except ModelError as e:
+            raise ModelError(f"{self.path}: operator #{index} {opname} ({name!r}): {e}") from None
         return Node(name, kind, inputs, outs, attrs)
 
     def options(self, op, cls_name):
@@ -151,6 +158,14 @@ class _Reader:
 
     def shape_of(self, name):
         return next(t.shape for t in self.tensors.values() if t.name == name)
+
+
+class _Refused(Exception):
+    """An operator we cannot compile; graph() collects them all into one grouped UnsupportedOpError."""
+
+    def __init__(self, refusal: Refusal):
+        super().__init__(refusal.line)
+        self.refusal = refusal
 
 
 def _activation(code):
