@@ -63,6 +63,79 @@ def test_float_reduce_mean_over_1280_channels_matches_onnxruntime(tmp_path, tmp_
     _close(session.run([x])[0], OnnxRuntimeSession(path).run([x])[0])
 
 
+# -- 2. float16 weights: DEQUANTIZE to float32, folded at compile time ------------------------------------------
+
+CONV_2D, CONV_2D_OPTIONS = 3, 1
+
+
+def _float16_weights_model(path: Path) -> Path:
+    """A MediaPipe-style float model whose weights are stored float16: CONV_2D (3x3, SAME, ReLU) on (1, 8, 8, 3), the
+    spatial MEAN, FULLY_CONNECTED to 5 outputs; each of the four weight and bias tensors is FLOAT16 + DEQUANTIZE."""
+    rng = np.random.default_rng(4)
+    half = lambda *shape: rng.standard_normal(shape).astype(np.float16)  # noqa: E731
+    m = tw.Model(
+        tensors=[tw.T("image", (1, 8, 8, 3)),
+                 tw.T("conv/w16", (4, 3, 3, 3), tw.FLOAT16, half(4, 3, 3, 3)), tw.T("conv/w", (4, 3, 3, 3)),
+                 tw.T("conv/b16", (4,), tw.FLOAT16, half(4)), tw.T("conv/b", (4,)), tw.T("conv", (1, 8, 8, 4)),
+                 tw.T("axes", (2,), tw.INT32, np.array([1, 2], np.int32)), tw.T("pooled", (1, 4)),
+                 tw.T("dense/w16", (5, 4), tw.FLOAT16, half(5, 4)), tw.T("dense/w", (5, 4)),
+                 tw.T("dense/b16", (5,), tw.FLOAT16, half(5)), tw.T("dense/b", (5,)), tw.T("logits", (1, 5))],
+        ops=[tw.Op(DEQUANTIZE, [1], [2]), tw.Op(DEQUANTIZE, [3], [4]),
+             tw.Op(CONV_2D, [0, 2, 4], [5], options_type=CONV_2D_OPTIONS,  # SAME, stride 1, ReLU, dilation 1
+                   options=((0, "u8", 0), (1, "i32", 1), (2, "i32", 1), (3, "i8", 1), (4, "i32", 1), (5, "i32", 1))),
+             tw.Op(MEAN, [5, 6], [7], options_type=REDUCER_OPTIONS, options=((0, "u8", 0),)),
+             tw.Op(DEQUANTIZE, [8], [9]), tw.Op(DEQUANTIZE, [10], [11]),
+             tw.Op(FULLY_CONNECTED, [7, 9, 11], [12], options_type=FULLY_CONNECTED_OPTIONS)],
+        inputs=[0], outputs=[12])
+    path.write_bytes(tw.write(m))
+    return path
+
+
+@pytest.mark.toolchain
+def test_float16_weights_compile_and_match_litert(tmp_path, tmp_cache):
+    path = _float16_weights_model(tmp_path / "fp16_weights.tflite")
+    session, reference = HostSession(compile_model(path, "host", tmp_path / "lib").path), LiteRTSession(path)
+    for seed in range(5):
+        x = np.random.default_rng(seed).uniform(-1, 1, (1, 8, 8, 3)).astype(np.float32)
+        _close(session.run([x])[0], reference.run([x])[0])
+
+
+def test_float16_weights_become_float32_constants_and_no_dequantize_is_left(tmp_path):
+    import tflite
+
+    from edgeai import load
+
+    with_path = _float16_weights_model(tmp_path / "fp16.tflite")
+    graph = load(with_path)
+    assert [n.op for n in graph.nodes] == ["conv2d", "mean", "fully_connected"]
+    weights = graph.tensor("conv/w")
+    assert weights.dtype == "float32" and weights.is_constant
+    model = tflite.Model.GetRootAsModel(with_path.read_bytes(), 0)
+    stored = model.Buffers(model.Subgraphs(0).Tensors(1).Buffer()).DataAsNumpy().view(np.float16).reshape(4, 3, 3, 3)
+    assert np.array_equal(weights.data, stored.astype(np.float32))  # every float16 is exactly a float32
+
+
+@pytest.mark.toolchain
+def test_float16_initializers_behind_cast_match_onnxruntime(tmp_path, tmp_cache):
+    """ONNX's way (onnxconverter-common's keep_io_types): float16 initializers, Cast to float before the Conv."""
+    from onnx import numpy_helper
+
+    rng = np.random.default_rng(6)
+    w, b = rng.standard_normal((4, 3, 3, 3)).astype(np.float16), rng.standard_normal(4).astype(np.float16)
+    graph = helper.make_graph(
+        [helper.make_node("Cast", ["w16"], ["w"], to=TensorProto.FLOAT),
+         helper.make_node("Cast", ["b16"], ["b"], to=TensorProto.FLOAT),
+         helper.make_node("Conv", ["x", "w", "b"], ["y"], pads=[1, 1, 1, 1])], "conv16",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 8, 8])],
+        [numpy_helper.from_array(w, "w16"), numpy_helper.from_array(b, "b16")])
+    path = tmp_path / "conv16.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+    x = rng.uniform(-1, 1, (1, 3, 8, 8)).astype(np.float32)
+    _close(HostSession(compile_model(path, "host", tmp_path / "lib").path).run([x])[0],
+           OnnxRuntimeSession(path).run([x])[0])
+
+
 # -- 4. one refusal line per kind of unsupported node, not per node -----------------------------------------------
 
 def test_unrolled_recurrence_is_refused_in_a_few_grouped_lines(tmp_path, capsys):
