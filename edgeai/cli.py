@@ -80,10 +80,13 @@ def _cmd_compile(args) -> int:
         if args.build:
             stages("build")
         result = _compiled_summary(compiled, args.build)
+    for note in compiled.desc.get("notes", []):
+        print(f"edgeai: note: {note}", file=sys.stderr)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
     generic, linked = result.pop("generic_kernels"), result.pop("linked", None)
+    result.pop("notes", None)  # told on stderr above
     for key, value in result.items():
         print(f"{key:13}{value:,}" if isinstance(value, int) else f"{key:13}{value}")
     if linked:
@@ -103,6 +106,8 @@ def _compiled_summary(compiled, build: bool) -> dict:
     result = {"library": str(compiled.path), "prefix": compiled.prefix, "target": compiled.target,
               "arena_bytes": compiled.desc["arena_size"], "weight_bytes": compiled.desc["weight_bytes"],
               "layers": len(compiled.desc["layers"]), "generic_kernels": generic_layers(compiled.desc["layers"])}
+    if compiled.desc.get("notes"):
+        result["notes"] = compiled.desc["notes"]
     if build:
         from edgeai.runtime.device import build_firmware
         from edgeai.runtime.host import build_shared_library

@@ -136,6 +136,60 @@ def test_float16_initializers_behind_cast_match_onnxruntime(tmp_path, tmp_cache)
            OnnxRuntimeSession(path).run([x])[0])
 
 
+# -- 3. hybrid TFLite models: int8 weights under float activations -----------------------------------------------
+
+def _hybrid_dense(path: Path, n_in: int, n_out: int) -> Path:
+    """A hybrid FULLY_CONNECTED, as the converter's dynamic-range quantization writes it: float input and output,
+    int8 weights (per tensor), float bias."""
+    rng = np.random.default_rng(7)
+    m = tw.Model(tensors=[tw.T("x", (1, n_in)),
+                          tw.T("dense/w", (n_out, n_in), tw.INT8, rng.integers(-127, 128, (n_out, n_in), dtype=np.int8),
+                               scale=0.01),
+                          tw.T("dense/b", (n_out,), data=rng.standard_normal(n_out).astype(np.float32)),
+                          tw.T("y", (1, n_out))],
+                 ops=[tw.Op(FULLY_CONNECTED, [0, 1, 2], [3], options_type=FULLY_CONNECTED_OPTIONS)],
+                 inputs=[0], outputs=[3])
+    path.write_bytes(tw.write(m))
+    return path
+
+
+def test_hybrid_model_compile_says_the_layers_are_computed_in_float(tmp_path, capsys, tmp_cache):
+    path = _hybrid_dense(tmp_path / "hybrid.tflite", 16, 8)
+    assert LiteRTSession(path).run([np.ones((1, 16), np.float32)])[0].shape == (1, 8)  # LiteRT runs it as hybrid
+    code = main(["compile", str(path), "--target", "host", "-o", str(tmp_path / "lib")])
+    err = capsys.readouterr().err
+    note = ("1 hybrid layer (float activations, int8 weights; the first is fully_connected 'y') computed in float "
+            "from weights dequantized at compile time: 128 bytes of int8 weights became 512 bytes of float32. LiteRT "
+            "quantizes these layers' inputs at run time instead, so the outputs are close to LiteRT's, not bit-exact")
+    assert code == 0 and f"edgeai: note: {note}" in err.splitlines(), err
+    import json
+
+    assert json.loads((tmp_path / "lib" / "model.json").read_text())["notes"] == [note]
+
+
+def test_hybrid_weights_too_large_as_float_are_refused_on_cortex_m7_naming_the_layer(tmp_path, capsys):
+    """300,000 bytes of int8 weights would fit cortex-m7's 1 MiB of flash; as float32 (1,200,000) they do not."""
+    path = _hybrid_dense(tmp_path / "hybrid_big.tflite", 500, 600)
+    code = main(["compile", str(path), "--target", "cortex-m7", "-o", str(tmp_path / "lib")])
+    err = capsys.readouterr().err
+    assert code == 4
+    assert (f"edgeai: error: {path}: 1,202,400 bytes of weights do not fit the 1,048,576 bytes of flash of cortex-m7: "
+            f"hybrid layer 'y' (fully_connected, float activations, int8 weights 'dense/w') is computed in float from "
+            f"its weights dequantized at compile time, 300,000 bytes of int8 become 1,200,000 of float32; quantize the "
+            f"whole model to int8 (full integer quantization) to keep them int8") in err, err
+    assert not (tmp_path / "lib").exists()
+
+
+def test_hybrid_reference_model_records_the_note(tmp_cache):
+    """The shipped hybrid file (5 CONV_2D layers with int8 weights) says so in its library's model.json."""
+    from conftest import tflite
+
+    notes = compile_model(tflite("kws_ref_model_float32"), "host").desc["notes"]
+    assert len(notes) == 1 and notes[0].startswith("5 hybrid layers (float activations, int8 weights; the first is "
+                                                   "conv2d "), notes
+    assert "18,944 bytes of int8 weights became 75,776 bytes of float32" in notes[0]
+
+
 # -- 4. one refusal line per kind of unsupported node, not per node -----------------------------------------------
 
 def test_unrolled_recurrence_is_refused_in_a_few_grouped_lines(tmp_path, capsys):
