@@ -29,9 +29,9 @@ def _close(got, want, rel=1e-5):
 
 # -- 1. float MEAN / global average pool over 256 or more channels ---------------------------------------------
 
-def _tflite_head(path: Path, channels: int) -> Path:
-    """An EfficientNet-style head: MEAN over H and W of a float (1, 7, 7, C) feature map, keepdims off."""
-    m = tw.Model(tensors=[tw.T("features", (1, 7, 7, channels)), tw.T("axes", (2,), tw.INT32, np.array([1, 2], np.int32)),
+def _tflite_head(path: Path, channels: int, size: int = 7) -> Path:
+    """An EfficientNet-style head: MEAN over H and W of a float (1, size, size, C) feature map, keepdims off."""
+    m = tw.Model(tensors=[tw.T("features", (1, size, size, channels)), tw.T("axes", (2,), tw.INT32, np.array([1, 2], np.int32)),
                           tw.T("pooled", (1, channels))],
                  ops=[tw.Op(MEAN, [0, 1], [2], options_type=REDUCER_OPTIONS, options=((0, "u8", 0),))],
                  inputs=[0], outputs=[2])
@@ -47,6 +47,20 @@ def test_float_mean_over_1280_channels_matches_litert(tmp_path, tmp_cache):
     got, want = session.run([x])[0], LiteRTSession(path).run([x])[0]
     assert got.shape == want.shape == (1, 1280)
     _close(got, want)
+
+
+@pytest.mark.slow
+@pytest.mark.qemu
+@pytest.mark.toolchain
+def test_float_mean_over_1280_channels_on_cortex_m4_matches_litert(tmp_path):
+    """The same head, 2x2 spatial (the failing sum buffer is the output's: 1,280 floats), as Cortex-M4 firmware
+    under QEMU."""
+    from edgeai.runtime.device import QemuSession
+
+    path = _tflite_head(tmp_path / "head_1280.tflite", 1280, size=2)
+    x = np.random.default_rng(1).uniform(-4, 4, (1, 2, 2, 1280)).astype(np.float32)
+    with QemuSession(compile_model(path, "cortex-m4", tmp_path / "lib").path, "cortex-m4") as session:
+        _close(session.run([x])[0], LiteRTSession(path).run([x])[0])
 
 
 @pytest.mark.toolchain
@@ -113,6 +127,17 @@ def test_float16_weights_become_float32_constants_and_no_dequantize_is_left(tmp_
     model = tflite.Model.GetRootAsModel(with_path.read_bytes(), 0)
     stored = model.Buffers(model.Subgraphs(0).Tensors(1).Buffer()).DataAsNumpy().view(np.float16).reshape(4, 3, 3, 3)
     assert np.array_equal(weights.data, stored.astype(np.float32))  # every float16 is exactly a float32
+
+
+@pytest.mark.toolchain
+def test_tensorflow_float16_converted_model_matches_litert(tmp_cache):
+    """A file TensorFlow 2.21's converter wrote with float16 weights (field_models/make_tf_models.py): six
+    DEQUANTIZEd FLOAT16 weight tensors, conv / depthwise / 1x1 conv to 320 channels / MEAN / dense."""
+    path = Path(__file__).parent / "field_models" / "float16_weights_tf2.21.tflite"
+    session, reference = HostSession(compile_model(path, "host").path), LiteRTSession(path)
+    for seed in range(5):
+        x = np.random.default_rng(seed).uniform(-1, 1, (1, 16, 16, 3)).astype(np.float32)
+        _close(session.run([x])[0], reference.run([x])[0])
 
 
 @pytest.mark.toolchain
