@@ -217,6 +217,7 @@ def _cmd_validate(args) -> int:
     finally:
         getattr(session, "close", lambda: None)()
     result = compare(session.outputs, got, want, plan.bounds, want_also)
+    notes = (getattr(session, "desc", None) or {}).get("notes", [])  # e.g. hybrid layers computed in float
     if args.require_exact:
         passed = all(a.bit_exact == a.samples for a in result)
         required = "bit-exact on every input (--require-exact)"
@@ -227,7 +228,7 @@ def _cmd_validate(args) -> int:
         print(json.dumps({"model": args.model, "target": args.target, "numerics": plan.numerics,
                           "reference": plan.reference,
                           "outputs": [a.to_dict() for a in result], "instructions": counts[-1] if counts else None,
-                          "required": required, "passed": passed}, indent=2))
+                          "required": required, "passed": passed, "notes": notes}, indent=2))
     else:
         from edgeai.table import format_table
 
@@ -240,6 +241,8 @@ def _cmd_validate(args) -> int:
         print(format_table(head, rows, "l" + "r" * (len(head) - 1)))
         print(f"numerics {plan.numerics}, against {plan.reference}; required: "
               f"{required}: {'passed' if passed else 'FAILED'}")
+        for note in notes:
+            print(f"edgeai: note: {note}", file=sys.stderr)
     if not passed:
         print(f"edgeai: validation failed on {args.target}: required {required}", file=sys.stderr)
         return ValidationFailed.exit_code

@@ -192,6 +192,19 @@ def test_hybrid_model_compile_says_the_layers_are_computed_in_float(tmp_path, ca
     assert json.loads((tmp_path / "lib" / "model.json").read_text())["notes"] == [note]
 
 
+@pytest.mark.toolchain
+def test_hybrid_model_validate_fails_and_says_why(tmp_path, capsys, tmp_cache):
+    """validate's float gate fails a hybrid layer honestly (LiteRT quantizes its input, we do not), and its
+    report carries the note that says why."""
+    import json
+
+    path = _hybrid_dense(tmp_path / "hybrid.tflite", 16, 8)
+    code = main(["validate", str(path), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 8 and not report["passed"] and report["outputs"][0]["bit_exact"] == 0, report
+    assert len(report["notes"]) == 1 and report["notes"][0].startswith("1 hybrid layer "), report
+
+
 def test_hybrid_weights_too_large_as_float_are_refused_on_cortex_m7_naming_the_layer(tmp_path, capsys):
     """300,000 bytes of int8 weights would fit cortex-m7's 1 MiB of flash; as float32 (1,200,000) they do not."""
     path = _hybrid_dense(tmp_path / "hybrid_big.tflite", 500, 600)
