@@ -80,10 +80,13 @@ def _cmd_compile(args) -> int:
         if args.build:
             stages("build")
         result = _compiled_summary(compiled, args.build)
+    for note in compiled.desc.get("notes", []):
+        print(f"edgeai: note: {note}", file=sys.stderr)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
     generic, linked = result.pop("generic_kernels"), result.pop("linked", None)
+    result.pop("notes", None)  # told on stderr above
     for key, value in result.items():
         print(f"{key:13}{value:,}" if isinstance(value, int) else f"{key:13}{value}")
     if linked:
@@ -103,6 +106,8 @@ def _compiled_summary(compiled, build: bool) -> dict:
     result = {"library": str(compiled.path), "prefix": compiled.prefix, "target": compiled.target,
               "arena_bytes": compiled.desc["arena_size"], "weight_bytes": compiled.desc["weight_bytes"],
               "layers": len(compiled.desc["layers"]), "generic_kernels": generic_layers(compiled.desc["layers"])}
+    if compiled.desc.get("notes"):
+        result["notes"] = compiled.desc["notes"]
     if build:
         from edgeai.runtime.device import build_firmware
         from edgeai.runtime.host import build_shared_library
@@ -237,6 +242,7 @@ def _cmd_validate(args) -> int:
     finally:
         getattr(session, "close", lambda: None)()
     result = compare(session.outputs, got, want, plan.bounds, want_also)
+    notes = (getattr(session, "desc", None) or {}).get("notes", [])  # e.g. hybrid layers computed in float
     if args.require_exact:
         passed = all(a.bit_exact == a.samples for a in result)
         required = "bit-exact on every input (--require-exact)"
@@ -247,7 +253,7 @@ def _cmd_validate(args) -> int:
         print(json.dumps({"model": args.model, "target": args.target, "numerics": plan.numerics,
                           "reference": plan.reference,
                           "outputs": [a.to_dict() for a in result], "instructions": counts[-1] if counts else None,
-                          "required": required, "passed": passed}, indent=2))
+                          "required": required, "passed": passed, "notes": notes}, indent=2))
     else:
         from edgeai.table import format_table
 
@@ -260,6 +266,8 @@ def _cmd_validate(args) -> int:
         print(format_table(head, rows, "l" + "r" * (len(head) - 1)))
         print(f"numerics {plan.numerics}, against {plan.reference}; required: "
               f"{required}: {'passed' if passed else 'FAILED'}")
+        for note in notes:
+            print(f"edgeai: note: {note}", file=sys.stderr)
     if not passed:
         print(f"edgeai: validation failed on {args.target}: required {required}", file=sys.stderr)
         return ValidationFailed.exit_code

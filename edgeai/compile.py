@@ -37,7 +37,7 @@ def compile_model(model: str | Path | Graph, target: str = "host", out_dir: str 
     from edgeai.build import check_buildable_path, folder_name
     from edgeai.frontends import load
     from edgeai.memory import plan_memory
-    from edgeai.passes import default_pipeline
+    from edgeai.passes import default_pipeline, hybrid_layers
     from edgeai.targets import load_target
 
     check_prefix(prefix)
@@ -61,6 +61,7 @@ def compile_model(model: str | Path | Graph, target: str = "host", out_dir: str 
     step = progress or (lambda stage: None)
     step("load")
     graph = model if isinstance(model, Graph) else load(model)
+    hybrid = hybrid_layers(graph)  # before the passes dequantize their weights
     step("optimize")
     graph = default_pipeline(graph)
     if numerics is not None:
@@ -69,7 +70,7 @@ def compile_model(model: str | Path | Graph, target: str = "host", out_dir: str 
         graph = with_numerics(graph, numerics)
     step("plan")
     plan = plan_memory(graph)
-    _check_fits(graph, plan, tgt)
+    _check_fits(graph, plan, tgt, hybrid)
     from compilers.c.emit import emit_library  # TVM is imported only for a model that can be compiled
     from compilers.c.integration import write_build_files
     from compilers.lowering import lower_graph
@@ -90,7 +91,7 @@ def compile_model(model: str | Path | Graph, target: str = "host", out_dir: str 
         tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp{os.getpid()}.", dir=out_dir.parent))
         try:
             desc = emit_library(graph, plan, lowered, prefix, tmp, target=tgt.name,
-                                source=str(getattr(graph, "source", "")))
+                                source=str(getattr(graph, "source", "")), notes=hybrid_notes(hybrid))
             write_build_files(tmp, desc)  # CMake package/subdirectory and Makefile fragment for users' firmware
             write_manifest(tmp, skip=BUILDS)  # last: it vouches for every file written before it
             if not chosen:
@@ -154,8 +155,20 @@ def _recover(out_dir: Path) -> None:
             remove(path)
 
 
-def _check_fits(graph, plan, target) -> None:
-    """Refuse a model that cannot fit the target, naming the tensor that tips it over."""
+def hybrid_notes(hybrid) -> list[str]:
+    """What the library computes differently from LiteRT, for model.json and `edgeai compile` to say."""
+    if not hybrid:
+        return []
+    int8, float32 = sum(h.int8_bytes for h in hybrid), sum(h.float_bytes for h in hybrid)
+    return [f"{len(hybrid)} hybrid layer{'s' * (len(hybrid) > 1)} (float activations, int8 weights; the first is "
+            f"{hybrid[0].op} {hybrid[0].node!r}) "
+            f"computed in float from weights dequantized at compile time: {int8:,} bytes of int8 weights became "
+            f"{float32:,} bytes of float32. LiteRT quantizes these layers' inputs at run time instead, so the "
+            f"outputs are close to LiteRT's, not bit-exact"]
+
+
+def _check_fits(graph, plan, target, hybrid=()) -> None:
+    """Refuse a model that cannot fit the target, naming the tensor (or the hybrid layer) that tips it over."""
     ram = getattr(target, "sram_bytes", None)
     flash = getattr(target, "flash_bytes", None)
     if ram:
@@ -168,6 +181,14 @@ def _check_fits(graph, plan, target) -> None:
     if flash:
         weights = sorted(graph.constants(), key=lambda t: -t.nbytes)
         total = sum(t.nbytes for t in weights)
+        if total > flash and hybrid:
+            h = max(hybrid, key=lambda h: h.float_bytes)
+            others = f" ({len(hybrid) - 1} more hybrid layers likewise)" if len(hybrid) > 1 else ""
+            raise TargetError(f"{graph.source or graph.name}: {total:,} bytes of weights do not fit the {flash:,} bytes "
+                              f"of flash of {target.name}: hybrid layer {h.node!r} ({h.op}, float activations, int8 "
+                              f"weights {h.weights!r}) is computed in float from its weights dequantized at compile "
+                              f"time, {h.int8_bytes:,} bytes of int8 become {h.float_bytes:,} of float32{others}; "
+                              f"quantize the whole model to int8 (full integer quantization) to keep them int8")
         if total > flash:
             raise TargetError(f"{graph.source or graph.name}: {total:,} bytes of weights do not fit the {flash:,} bytes "
                               f"of flash of {target.name}; the largest constant is {weights[0].name!r} "

@@ -92,11 +92,15 @@ def describe(graph: Graph, plan: MemoryPlan, prefix: str, target: str, source: s
 
 
 def emit_library(graph: Graph, plan: MemoryPlan, lowered: LoweredModel, prefix: str, out_dir: Path,
-                 target: str = "host", source: str = "") -> dict:
-    """Write the library files into out_dir (which must exist and be empty); returns the description."""
+                 target: str = "host", source: str = "", notes: list[str] = ()) -> dict:
+    """Write the library files into out_dir (which must exist and be empty); returns the description.
+
+    notes: what a user should know about how the library computes (compile.hybrid_notes), kept in model.json."""
     check_prefix(prefix)
     P = prefix.upper()
     desc = describe(graph, plan, prefix, target, source, lowered.c_files)
+    if notes:
+        desc["notes"] = list(notes)
 
     # Constants: one array each, deduplicated by identity (a constant shared by two calls is written once).
     consts: dict[int, tuple[str, np.ndarray]] = {}

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeai.errors import ModelError, UnsupportedOpError
+from edgeai.frontends.refusals import Refusal, refusal_error
 from edgeai.ir import Graph, Node, Quantization, Tensor, verify
 from edgeai.ops._shapes import same_padding
 from edgeai.ops.layout import PAD_MODES, pad_fits
@@ -442,8 +443,9 @@ class _Importer:
                         continue
                     except Exception:
                         pass
-                unsupported.append(f"{self.path}: node {node.name or node.output[0]!r}: operator "
-                                   f"{node.domain + '.' if node.domain else ''}{node.op_type} is not supported")
+                name, op = node.name or node.output[0], f"{node.domain + '.' if node.domain else ''}{node.op_type}"
+                what = f"operator {op} is not supported"
+                unsupported.append(Refusal(op, what, name, f"{self.path}: node {name!r}: {what}"))
                 continue
             if self._all_const(node) and node.op_type not in ("DequantizeLinear",):
                 try:
@@ -456,9 +458,9 @@ class _Importer:
             try:
                 handler(node)
             except UnsupportedOpError as e:
-                unsupported.append(str(e))
-        if unsupported:
-            raise UnsupportedOpError("\n".join(unsupported))
+                unsupported.append(self._refusal(node, str(e)))
+        if unsupported:  # all of them at once, grouped: the user fixes the model once, not op by op
+            raise refusal_error(self.path, unsupported)
         outputs = []
         for v in g.output:
             value = self.values.get(v.name)
@@ -473,6 +475,13 @@ class _Importer:
             outputs.append(name)
         graph = Graph.build(self.path.stem, self.tensors.values(), self.nodes, inputs, outputs, source=str(self.path))
         return verify(graph.replace())
+
+    def _refusal(self, node, message: str) -> Refusal:
+        """A handler's UnsupportedOpError (fail()'s "path: node 'n' (Op): why") as a Refusal grouped by Op and why."""
+        name = node.name or node.output[0]
+        prefix = f"{self.path}: node {name!r} ({node.op_type}): "
+        why = message[len(prefix):] if message.startswith(prefix) else message.removeprefix(f"{self.path}: ")
+        return Refusal(node.op_type, f"{node.op_type}: {why}", name, message)
 
     def _all_const(self, node) -> bool:
         return all((not n) or isinstance(self.values.get(n), Const) for n in node.input) and len(node.input) > 0 \

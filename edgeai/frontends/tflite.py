@@ -8,9 +8,11 @@ from pathlib import Path
 import numpy as np
 
 from edgeai.errors import ModelError, UnsupportedOpError
+from edgeai.frontends.refusals import Refusal, refusal_error
 from edgeai.ir import Graph, Node, Quantization, Tensor, verify
 
 _DTYPES = {0: "float32", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16", 9: "int8"}
+_FLOAT16 = 1  # schema.fbs TensorType
 _ACTIVATIONS = {0: "none", 1: "relu", 2: "relu_n1_to_1", 3: "relu6"}
 
 
@@ -43,19 +45,24 @@ class _Reader:
             raise ModelError(f"{path}: {model.SubgraphsLength()} subgraphs; only single-subgraph models are supported")
         self.sg = model.Subgraphs(0)
         self.tensors: dict[int, Tensor] = {}
+        self.float16: set[int] = set()  # float16 constants, read as float32
 
     def graph(self) -> Graph:
         nodes, unsupported = [], []
         for i in range(self.sg.OperatorsLength()):
+            if self._fold_float16_dequantize(i):
+                continue
             try:
                 nodes.append(self._node(i))
-            except UnsupportedOpError as e:
-                unsupported.append(str(e))
-        if unsupported:  # all of them at once: the user fixes the model once, not op by op
-            raise UnsupportedOpError("\n".join(unsupported))
+            except _Refused as e:
+                unsupported.append(e.refusal)
+        if unsupported:  # all of them at once, grouped: the user fixes the model once, not op by op
+            raise refusal_error(self.path, unsupported)
         inputs = [self.tensor(i).name for i in self.sg.InputsAsNumpy()]
         outputs = [self.tensor(i).name for i in self.sg.OutputsAsNumpy()]
-        graph = Graph.build(self.path.stem, self.tensors.values(), nodes, inputs, outputs, source=str(self.path))
+        read = {n for node in nodes for n in node.inputs} | set(outputs)
+        tensors = [t for i, t in self.tensors.items() if i not in self.float16 or t.name in read]  # folded: gone
+        graph = Graph.build(self.path.stem, tensors, nodes, inputs, outputs, source=str(self.path))
         return verify(graph.replace())
 
     # -- tensors ----------------------------------------------------------------------------
@@ -67,11 +74,33 @@ class _Reader:
         t = self.sg.Tensors(index)
         # Bytes that are not UTF-8 are kept as \xNN text: two such names stay distinct, and the name stays opaque.
         name = (t.Name() or b"").decode("utf-8", "backslashreplace") or f"tensor_{index}"
+        if t.Type() == _FLOAT16:
+            return self._float16_constant(index, t, name)
         if t.Type() not in _DTYPES:
             kind = {v: k for k, v in vars(self.tfl.TensorType).items() if not k.startswith("_")}.get(t.Type())
             raise ModelError(f"{self.path}: tensor {name!r} has unsupported type {kind or t.Type()}; supported: "
                              f"{', '.join(sorted(set(_DTYPES.values())))}")
         dtype = _DTYPES[t.Type()]
+        shape = self._static_shape(t, name)
+        data = self._buffer(t.Buffer(), dtype, shape, name)
+        tensor = Tensor(name, shape, dtype, data, self._quant(t, name))
+        self.tensors[index] = tensor
+        return tensor
+
+    def _float16_constant(self, index: int, t, name: str) -> Tensor:
+        """float16 weights (MediaPipe's, the converter's float16 quantization) as the float32 constant they stand
+        for: every float16 value is exactly a float32, and LiteRT computes with DEQUANTIZE's float32 output."""
+        shape = self._static_shape(t, name)
+        data = self._buffer(t.Buffer(), "float16", shape, name)
+        if data is None:
+            raise ModelError(f"{self.path}: tensor {name!r} has unsupported type FLOAT16; supported: "
+                             f"{', '.join(sorted(set(_DTYPES.values())))} (float16 only as constant weights)")
+        tensor = Tensor(name, shape, "float32", data.astype(np.float32))
+        self.tensors[index] = tensor
+        self.float16.add(index)
+        return tensor
+
+    def _static_shape(self, t, name: str) -> tuple[int, ...]:
         shape = tuple(int(d) for d in t.ShapeAsNumpy()) if t.ShapeLength() else ()
         if any(d < 0 for d in shape):
             raise ModelError(f"{self.path}: tensor {name!r} has dynamic shape {list(shape)}; give it a static shape")
@@ -80,10 +109,7 @@ class _Reader:
             dims = [i for i, d in enumerate(signature) if i and d < 0]
             raise ModelError(f"{self.path}: tensor {name!r} has dynamic dimension(s) {dims} in {list(signature)}; only "
                              f"the batch dimension may be dynamic: export the model with a fixed input shape")
-        data = self._buffer(t.Buffer(), dtype, shape, name)
-        tensor = Tensor(name, shape, dtype, data, self._quant(t, name))
-        self.tensors[index] = tensor
-        return tensor
+        return shape
 
     def _buffer(self, index, dtype, shape, name):
         if index == 0 or index >= self.model.BuffersLength():
@@ -114,6 +140,25 @@ class _Reader:
             raise ModelError(f"{self.path}: tensor {name!r}: bad quantization: {e}") from None
 
     # -- operators --------------------------------------------------------------------------
+    def _fold_float16_dequantize(self, index: int) -> bool:
+        """DEQUANTIZE of a float16 constant is that constant in float32, at compile time (lossless): True if
+        operator `index` is one, and its output now holds the data."""
+        op = self.sg.Operators(index)
+        code = self.model.OperatorCodes(op.OpcodeIndex())
+        if max(code.BuiltinCode(), code.DeprecatedBuiltinCode()) != self.tfl.BuiltinOperator.DEQUANTIZE:
+            return False
+        if op.InputsLength() != 1 or op.OutputsLength() != 1:
+            return False
+        src = int(op.Inputs(0))
+        if src < 0 or self.tensor(src) is None or src not in self.float16:
+            return False
+        weights, out = self.tensor(src), self.tensor(int(op.Outputs(0)))
+        if out.dtype != "float32" or out.shape != weights.shape:
+            raise ModelError(f"{self.path}: operator #{index} DEQUANTIZE ({out.name!r}) of float16 {weights.name!r} "
+                             f"{list(weights.shape)} gives {out.dtype} {list(out.shape)}; expected float32 of its shape")
+        self.tensors[int(op.Outputs(0))] = out.with_(data=weights.data)
+        return True
+
     def _node(self, index: int) -> Node:
         op = self.sg.Operators(index)
         code = self.model.OperatorCodes(op.OpcodeIndex())
@@ -128,12 +173,18 @@ class _Reader:
         outs = [self.tensor(i).name for i in op.OutputsAsNumpy()]
         name = outs[0] if outs else f"op{index}"
         convert = _CONVERTERS.get(opname)
+        label = f"#{index} {name!r}"
         if convert is None:
-            raise UnsupportedOpError(f"{self.path}: operator #{index} {opname} (output {name!r}) is not supported")
+            what = f"operator {opname} is not supported"
+            raise _Refused(Refusal(opname, what, name, f"{self.path}: operator #{index} {opname} (output {name!r}) "
+                                                        f"is not supported", label))
         try:
             kind, inputs, attrs = convert(self, op, ins, outs)
-        except (ModelError, UnsupportedOpError) as e:
-            raise type(e)(f"{self.path}: operator #{index} {opname} ({name!r}): {e}") from None
+        except UnsupportedOpError as e:
+            raise _Refused(Refusal(opname, f"{opname}: {e}", name, f"{self.path}: operator #{index} {opname} "
+                                                                    f"({name!r}): {e}", label)) from None
+        except ModelError as e:
+            raise ModelError(f"{self.path}: operator #{index} {opname} ({name!r}): {e}") from None
         return Node(name, kind, inputs, outs, attrs)
 
     def options(self, op, cls_name):
@@ -151,6 +202,14 @@ class _Reader:
 
     def shape_of(self, name):
         return next(t.shape for t in self.tensors.values() if t.name == name)
+
+
+class _Refused(Exception):
+    """An operator we cannot compile; graph() collects them all into one grouped UnsupportedOpError."""
+
+    def __init__(self, refusal: Refusal):
+        super().__init__(refusal.line)
+        self.refusal = refusal
 
 
 def _activation(code):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from edgeai.ir import Graph
 from edgeai.passes.base import Pass, PassResult, run_passes
 from edgeai.passes.batchnorm import fold_batch_norm
-from edgeai.passes.cleanup import dequantize_hybrid_weights, eliminate_dead_nodes, fold_constants
+from edgeai.passes.cleanup import dequantize_hybrid_weights, eliminate_dead_nodes, fold_constants, hybrid_layers
 from edgeai.passes.fusion import fold_bias_add, fuse_activation
 from edgeai.passes.layout import fold_transposes, remove_noop_reshapes
 from edgeai.passes.qdq import commute_qdq_with_layout, drop_requantize_identity, fuse_qdq
@@ -33,7 +33,7 @@ def default_pipeline(graph: Graph, debug: bool = False) -> Graph:
 
 __all__ = [
     "DEFAULT_PASSES", "Pass", "PassResult", "commute_qdq_with_layout", "default_pipeline", "dequantize_hybrid_weights",
-    "drop_requantize_identity",
+    "drop_requantize_identity", "hybrid_layers",
     "eliminate_dead_nodes", "fold_batch_norm", "fold_bias_add", "fold_constants", "fold_transposes", "fuse_activation",
     "fuse_qdq", "remove_noop_reshapes", "run_passes",
 ]

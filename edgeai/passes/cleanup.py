@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from edgeai.ir import Graph, Tensor
@@ -83,6 +85,30 @@ def fold_constants(graph: Graph) -> PassResult:
 _WEIGHTED = ("conv2d", "depthwise_conv2d", "fully_connected")
 
 
+def _hybrid_weights(graph: Graph, node) -> Tensor | None:
+    """The int8 weights of a float op (a TFLite "hybrid" layer), or None when `node` is not one."""
+    if node.op in _WEIGHTED and graph.tensor(node.inputs[0]).dtype == "float32":
+        w = graph.tensor(node.inputs[1])
+        if w.is_constant and w.dtype == "int8" and w.quant is not None:
+            return w
+    return None
+
+
+@dataclass(frozen=True)
+class HybridLayer:
+    node: str
+    op: str
+    weights: str  # the int8 constant
+    int8_bytes: int
+    float_bytes: int  # what dequantize_hybrid_weights makes of it
+
+
+def hybrid_layers(graph: Graph) -> list[HybridLayer]:
+    """The layers dequantize_hybrid_weights will compute in float (look before the passes run)."""
+    found = [(node, _hybrid_weights(graph, node)) for node in graph.nodes]
+    return [HybridLayer(n.name, n.op, w.name, w.nbytes, w.size * 4) for n, w in found if w is not None]
+
+
 def dequantize_hybrid_weights(graph: Graph) -> PassResult:
     """A float op reading int8 weights (TFLite "hybrid" models) gets them dequantized at compile time.
 
@@ -91,13 +117,12 @@ def dequantize_hybrid_weights(graph: Graph) -> PassResult:
     tensors = dict(graph.tensors)
     nodes, changed = [], False
     for node in graph.nodes:
-        if node.op in _WEIGHTED and graph.tensor(node.inputs[0]).dtype == "float32":
-            w = graph.tensor(node.inputs[1])
-            if w.is_constant and w.dtype == "int8" and w.quant is not None:
-                name = f"{w.name}:float"
-                if name not in tensors:
-                    tensors[name] = Tensor(name, w.shape, "float32", _dequantized(w))
-                node = node.with_(inputs=(node.inputs[0], name) + tuple(node.inputs[2:]))
-                changed = True
+        w = _hybrid_weights(graph, node)
+        if w is not None:
+            name = f"{w.name}:float"
+            if name not in tensors:
+                tensors[name] = Tensor(name, w.shape, "float32", _dequantized(w))
+            node = node.with_(inputs=(node.inputs[0], name) + tuple(node.inputs[2:]))
+            changed = True
         nodes.append(node)
     return PassResult(graph.replace(nodes=nodes, tensors=tensors), changed) if changed else PassResult(graph, False)

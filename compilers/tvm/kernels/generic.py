@@ -289,9 +289,16 @@ def mean_float32(name: str, p: MeanParams) -> Kernel:
 
     total = te.compute(out_shape, body, name="sum")
     out = te.compute(out_shape, lambda *i: total[i] / tirx.const(float(count), "float32"), name="mean")
-    # The accumulator's init goes before the reduction loops: left to TVM, a reduction to one value puts it
-    # under `if (r0 == 0 && ...)` inside them, which gcc -Wmaybe-uninitialized rejects.
+    if out_shape:
+        # The division runs under the sum's innermost spatial loop, so the sum is one stack scalar: a sum
+        # buffer of the output's size (>= 256 floats, 1 KiB) would need a workspace, which the plain calling
+        # convention has no device for ("Unknown device id in current IR"). The init goes before the
+        # reduction loops too.
+        return plain_c_kernel(name, [KernelArg(x, "input"), _out(out)],
+                              fuse_epilogue([x, out], "sum", ["mean"], len(out_shape) - 1))
+    # A reduction to one value: the sum is one scalar already. Its init goes before the reduction loops: left
+    # to TVM, it sits under `if (r0 == 0 && ...)` inside them, which gcc -Wmaybe-uninitialized rejects.
     sch = s_tir.Schedule(te.create_prim_func([x, out]))
     block = sch.get_sblock("sum")
-    sch.decompose_reduction(block, sch.get_loops(block)[len(out_shape)])
+    sch.decompose_reduction(block, sch.get_loops(block)[0])
     return plain_c_kernel(name, [KernelArg(x, "input"), _out(out)], sch.mod["main"])
