@@ -118,6 +118,7 @@ FLOAT_OPS = {
     "clip": lambda a, x: np.clip(x, a["min"], a["max"]),
     "sigmoid": lambda a, x: 1.0 / (1.0 + np.exp(-x)),
     "tanh": lambda a, x: np.tanh(x),
+    "pow": lambda a, x: np.power(x, np.float32(a["exponent"])),
     "softmax": _softmax,
 }
 

@@ -36,12 +36,13 @@ for _op in ("sub", "mul"):
 
 def _unary(ctx, node):
     a = node.attrs
-    params = k.UnaryParams(node.op, ctx.graph.tensor(node.inputs[0]).shape, a.get("min", 0.0), a.get("max", 0.0)) \
-        if node.op == "clip" else k.UnaryParams(node.op, ctx.graph.tensor(node.inputs[0]).shape)
+    shape = ctx.graph.tensor(node.inputs[0]).shape
+    params = k.UnaryParams(node.op, shape, a["min"], a["max"]) if node.op == "clip" else \
+        k.UnaryParams(node.op, shape, exponent=a["exponent"]) if node.op == "pow" else k.UnaryParams(node.op, shape)
     return _call(ctx, node, k.unary_float32, params, node.op)
 
 
-for _op in ("relu", "relu6", "clip", "sigmoid", "tanh"):
+for _op in ("relu", "relu6", "clip", "sigmoid", "tanh", "pow"):
     rule(_op, "float32")(_unary)
 
 

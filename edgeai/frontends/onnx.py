@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeai.errors import ModelError, UnsupportedOpError
+from edgeai.frontends.onnx_rewrites import Rewrites
 from edgeai.frontends.refusals import Refusal, refusal_error
 from edgeai.ir import Graph, Node, Quantization, Tensor, verify
 from edgeai.ops._shapes import same_padding
@@ -307,7 +308,7 @@ def _expand_qgemm(node, name, path, const, fresh, initializer):
     return nodes
 
 
-class _Importer:
+class _Importer(Rewrites):
     def __init__(self, model, path: Path):
         import onnx
         from onnx import numpy_helper
@@ -562,8 +563,9 @@ class _Importer:
         elif group == c and ci == 1:
             wt = self.const_tensor(w, node.input[1], (1, 2, 3, 0))  # [O,1,KH,KW] → [1,KH,KW,O]
             op, common["depth_multiplier"] = "depthwise_conv2d", o // c
-        else:
-            raise self.fail(node, f"grouped convolution (group={group}) is not supported", True)
+        else:  # grouped: one dense convolution with block-diagonal weights
+            wt = self.const_tensor(self._block_diagonal(node, w, group), node.input[1], (0, 2, 3, 1))
+            op = "conv2d"
         inputs = [xin, wt]
         b = self.get(node, 2)
         if b is not None:
@@ -676,6 +678,12 @@ class _Importer:
     def op_Tanh(self, node):
         self._elementwise(node, "tanh", values=[self.get(node, 0)])
 
+    def op_Pow(self, node):
+        e = self.get(node, 1)
+        if not isinstance(e, Const) or e.data.size != 1:
+            raise self.fail(node, "only a constant scalar exponent is supported", True)
+        self._elementwise(node, "pow", {"exponent": float(e.data.reshape(-1)[0])}, values=[self.get(node, 0)])
+
     def op_Clip(self, node):
         a = self._attrs(node)
         lo = a.get("min", -np.inf)
@@ -751,8 +759,10 @@ class _Importer:
     def _pool(self, node, op, kernel=None, pads=None, strides=None):
         x = self.get(node, 0)
         shape = self.logical(node.input[0], node)[0]
+        if len(shape) == 3:
+            return self._pool_1d(node)
         if len(shape) != 4:
-            raise self.fail(node, "only 2-D pooling is supported", True)
+            raise self.fail(node, "only 1-D and 2-D pooling is supported", True)
         a = self._attrs(node)
         kernel = kernel or tuple(a["kernel_shape"])
         if strides is None:
@@ -837,8 +847,8 @@ class _Importer:
         x = self.get(node, 0)
         rank = len(x.perm)
         axis = self._attrs(node).get("axis", -1 if self.opset >= 13 else 1) % rank
-        if self.opset < 13 and axis != rank - 1:
-            raise self.fail(node, "opset < 13 softmax over several axes is not supported", True)
+        if self.opset < 13 and axis != rank - 1:  # over the flattened axes [axis:]
+            return self._softmax_2d(node, axis)
         if x.perm.index(axis) != rank - 1:  # store the softmax axis last (a transpose unless it is logically last)
             want = tuple(p for p in range(rank) if p != axis) + (axis,)
             x = Act(self.to_perm(x, want, node.input[0] + "_softmax_last"), want)

@@ -1,4 +1,4 @@
-"""Shape-preserving unary ops: activations, quantize, dequantize, softmax."""
+"""Shape-preserving unary ops: activations, pow, quantize, dequantize, softmax."""
 
 from edgeai.errors import ModelError
 from edgeai.ops.registry import Attr, OpDef, register
@@ -23,6 +23,9 @@ register(OpDef(
     num_inputs=(1, 1),
     macs=_size,
 ))
+
+# x ** exponent in float (ONNX Pow with a constant scalar exponent; LRN's power).
+register(OpDef(name="pow", attrs={"exponent": Attr(float)}, infer_shapes=_same, num_inputs=(1, 1), macs=_size))
 
 register(OpDef(
     name="clip",

@@ -56,10 +56,11 @@ def binary_float32(name: str, p: BinaryParams) -> Kernel:
 
 @dataclass(frozen=True)
 class UnaryParams:
-    op: str  # relu, relu6, clip, sigmoid, tanh
+    op: str  # relu, relu6, clip, sigmoid, tanh, pow
     shape: tuple[int, ...]
     lo: float = -math.inf
     hi: float = math.inf
+    exponent: float = 1.0  # pow
 
 
 def unary_float32(name: str, p: UnaryParams) -> Kernel:
@@ -71,6 +72,8 @@ def unary_float32(name: str, p: UnaryParams) -> Kernel:
             return tirx.const(1.0, "float32") / (tirx.const(1.0, "float32") + tirx.exp(-v))
         if p.op == "tanh":
             return tirx.tanh(v)
+        if p.op == "pow":
+            return tirx.power(v, tirx.const(p.exponent, "float32"))
         lo, hi = {"relu": (0.0, math.inf), "relu6": (0.0, 6.0)}.get(p.op, (p.lo, p.hi))
         if math.isfinite(lo):
             v = tirx.max(v, tirx.const(lo, "float32"))

@@ -1,0 +1,100 @@
+"""ONNX ops real models from the field use, built small with onnx.helper and compared with onnxruntime.
+
+Sum, opset < 13 Softmax over several axes, 1-D pooling, grouped Conv and LRN are rewritten at import into ops
+the compiler has (edgeai/frontends/onnx_rewrites.py). Each is compiled for the host and compared with onnxruntime
+in float; those with an int8 rule are also quantized with `edgeai quantize` and compared, as QDQ, within 1 LSB.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+ort = pytest.importorskip("onnxruntime")
+from test_onnx_frontend import _compiled_and_ort  # noqa: E402 - compiled on the host and onnxruntime, per feed
+
+pytestmark = [pytest.mark.toolchain]
+
+
+def _save(tmp_path: Path, name, nodes, inputs, outputs, inits=(), opset=13) -> Path:
+    graph = helper.make_graph(nodes, name, inputs, outputs,
+                              initializer=[numpy_helper.from_array(a, n) for n, a in inits])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = 7
+    path = tmp_path / f"{name}.onnx"
+    onnx.save(model, str(path))
+    return path
+
+
+def _vi(name, shape):
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)
+
+
+def _w(*shape, seed=0):
+    return np.random.default_rng(seed).normal(0, 0.5, shape).astype(np.float32)
+
+
+def _sum(tmp_path):
+    nodes = [helper.make_node("Relu", ["a"], ["r"]), helper.make_node("Sum", ["r", "b", "c"], ["y"])]
+    return _save(tmp_path, "sum3", nodes, [_vi("a", [1, 4, 5, 6]), _vi("b", [1, 4, 5, 6])], [_vi("y", [1, 4, 5, 6])],
+                 [("c", _w(4, 1, 1))])
+
+
+def _softmax_opset11(tmp_path):
+    """axis=1 of [1, 10, 3, 1] at opset 11: softmax over the 30 values of each batch row."""
+    nodes = [helper.make_node("Relu", ["x"], ["r"]), helper.make_node("Softmax", ["r"], ["y"], axis=1)]
+    return _save(tmp_path, "softmax11", nodes, [_vi("x", [1, 10, 3, 1])], [_vi("y", [1, 10, 3, 1])], opset=11)
+
+
+def _softmax_opset9_classifier(tmp_path):
+    """The light_* models' tail: [1, 1000, 1, 1] at opset 9, default axis 1."""
+    nodes = [helper.make_node("Relu", ["x"], ["r"]), helper.make_node("Softmax", ["r"], ["y"])]
+    return _save(tmp_path, "softmax9", nodes, [_vi("x", [1, 100, 1, 1])], [_vi("y", [1, 100, 1, 1])], opset=9)
+
+
+def _pool_1d(tmp_path):
+    nodes = [helper.make_node("MaxPool", ["x"], ["m"], kernel_shape=[3], strides=[2], pads=[1, 1]),
+             helper.make_node("AveragePool", ["m"], ["a"], kernel_shape=[2], strides=[1]),
+             helper.make_node("GlobalAveragePool", ["a"], ["y"])]
+    return _save(tmp_path, "pool1d", nodes, [_vi("x", [1, 6, 17])], [_vi("y", [1, 6, 1])])
+
+
+def _grouped_conv(tmp_path):
+    """shufflenet's grouped 1x1 and 3x3 convolutions (group 3)."""
+    nodes = [helper.make_node("Conv", ["x", "w1", "b1"], ["c"], group=3),
+             helper.make_node("Relu", ["c"], ["r"]),
+             helper.make_node("Conv", ["r", "w2"], ["y"], group=3, kernel_shape=[3, 3], pads=[1, 1, 1, 1],
+                              strides=[2, 2])]
+    return _save(tmp_path, "grouped", nodes, [_vi("x", [1, 6, 8, 8])], [_vi("y", [1, 12, 4, 4])],
+                 [("w1", _w(9, 2, 1, 1)), ("b1", _w(9, seed=1)), ("w2", _w(12, 3, 3, 3, seed=2))])
+
+
+def _lrn(tmp_path):
+    nodes = [helper.make_node("Relu", ["x"], ["r"]),
+             helper.make_node("LRN", ["r"], ["y"], size=5, alpha=1e-2, beta=0.75, bias=2.0)]
+    return _save(tmp_path, "lrn", nodes, [_vi("x", [1, 7, 4, 5])], [_vi("y", [1, 7, 4, 5])])
+
+
+MODELS = {"sum": _sum, "softmax_opset11": _softmax_opset11, "softmax_opset9_classifier": _softmax_opset9_classifier,
+          "pool_1d": _pool_1d, "grouped_conv": _grouped_conv, "lrn": _lrn}
+
+
+def _feeds(path, n=3, seed=4):
+    rng = np.random.default_rng(seed)
+    model = onnx.load(str(path))
+    inits = {i.name for i in model.graph.initializer}
+    shapes = [[d.dim_value for d in i.type.tensor_type.shape.dim] for i in model.graph.input if i.name not in inits]
+    return [[rng.uniform(-2, 2, s).astype(np.float32) for s in shapes] for _ in range(n)]
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_float_matches_onnxruntime(name, tmp_path, tmp_cache):
+    path = MODELS[name](tmp_path)
+    for got, want in _compiled_and_ort(path, _feeds(path), tmp_path / "lib"):
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)
+
