@@ -81,6 +81,7 @@ def _lrn(tmp_path):
 
 MODELS = {"sum": _sum, "softmax_opset11": _softmax_opset11, "softmax_opset9_classifier": _softmax_opset9_classifier,
           "pool_1d": _pool_1d, "grouped_conv": _grouped_conv, "lrn": _lrn}
+INT8 = ("sum", "softmax_opset9_classifier", "pool_1d", "grouped_conv")  # the ops with an int8 rule
 
 
 def _feeds(path, n=3, seed=4):
@@ -98,3 +99,32 @@ def test_float_matches_onnxruntime(name, tmp_path, tmp_cache):
         for g, w in zip(got, want):
             np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)
 
+
+def _output_scale(model, output):
+    """The scale of the DequantizeLinear that produces a QDQ model's float output."""
+    inits = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+    dq = next(n for n in model.graph.node if output in n.output)
+    assert dq.op_type == "DequantizeLinear", f"{output} comes from {dq.op_type}, not a DequantizeLinear"
+    return float(inits[dq.input[1]])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", INT8)
+def test_int8_qdq_within_one_lsb_of_onnxruntime(name, tmp_path, tmp_cache):
+    from edgeai.frontends.onnx import load_onnx
+    from edgeai.passes import default_pipeline
+    from edgeai.quantize import quantize
+
+    path = MODELS[name](tmp_path)
+    calibration = [xs[0] if len(xs) == 1 else dict(zip(["a", "b"], xs)) for xs in _feeds(path, 8, seed=5)]
+    qdq = quantize(path, calibration, tmp_path / f"{name}_int8.onnx").path
+    graph = default_pipeline(load_onnx(qdq))
+    # int8 inside (softmax stays float in QDQ graphs by design, edgeai/passes/qdq.py: its reshapes are int8)
+    heavy = {"sum": "add", "softmax_opset9_classifier": "reshape", "pool_1d": "max_pool2d", "grouped_conv": "conv2d"}
+    assert any(n.op == heavy[name] and graph.tensor(n.inputs[0]).dtype == "int8" for n in graph.nodes), \
+        str([(n.op, graph.tensor(n.inputs[0]).dtype) for n in graph.nodes])
+    model = onnx.load(str(qdq))
+    scales = [_output_scale(model, o.name) for o in model.graph.output]
+    for got, want in _compiled_and_ort(qdq, _feeds(path, 5, seed=6), tmp_path / "lib", numerics="onnx"):
+        for g, w, s in zip(got, want, scales):
+            assert np.abs(g - w).max() <= s * 1.001, f"{np.abs(g - w).max() / s:.2f} LSB off"

@@ -1,5 +1,5 @@
-"""add → TVM kernels (same-shape inputs; TFLite's int8 rescale-to-common-scale arithmetic), and on Cortex-M DSP cores
-the table-driven C kernel edgeai_add_s8 (compilers/lowering/cortex_m.py: add_call)."""
+"""add → TVM kernels (numpy broadcasting; TFLite's int8 rescale-to-common-scale arithmetic), and on Cortex-M DSP cores
+the table-driven C kernel edgeai_add_s8 (compilers/lowering/cortex_m.py: add_call) for same-shape inputs."""
 
 from __future__ import annotations
 
@@ -15,21 +15,25 @@ from edgeai.errors import UnsupportedOpError
 
 
 def _operands(ctx, node):
+    """The output shape, the kernel arguments and each input's shape where it broadcasts (else None)."""
     g = ctx.graph
-    a, b = g.tensor(node.inputs[0]), g.tensor(node.inputs[1])
-    if a.shape != b.shape:
-        raise UnsupportedOpError(f"node {node.name!r} (add): broadcasting {list(a.shape)} + {list(b.shape)} is not "
-                                 f"supported yet")
-    args = []
+    a, b, out = g.tensor(node.inputs[0]), g.tensor(node.inputs[1]), g.tensor(node.outputs[0])
+    shapes = []
     for t in (a, b):
-        args.append(ctx.const(t.name) if t.is_constant else TensorArg(t.name))
-    return a.shape, tuple(args) + (TensorArg(node.outputs[0]),)
+        if t.shape == out.shape:
+            shapes.append(None)
+        elif len(t.shape) == len(out.shape):
+            shapes.append(t.shape)
+        else:  # numpy aligns trailing axes: a lower-rank operand reads as leading ones
+            shapes.append((1,) * (len(out.shape) - len(t.shape)) + tuple(t.shape))
+    args = tuple(ctx.const(t.name) if t.is_constant else TensorArg(t.name) for t in (a, b))
+    return out.shape, args + (TensorArg(node.outputs[0]),), shapes
 
 
 @rule("add", "int8")
 def add_int8_rule(ctx, node):
     g = ctx.graph
-    shape, args = _operands(ctx, node)
+    shape, args, (shape1, shape2) = _operands(ctx, node)
     (s1, z1), (s2, z2) = scale_zp(g, node.inputs[0], node), scale_zp(g, node.inputs[1], node)
     so, zo = scale_zp(g, node.outputs[0], node)
     lo, hi = int8_activation_range(node.attrs["activation"], so, zo)
@@ -39,12 +43,14 @@ def add_int8_rule(ctx, node):
     if cortex_m.has_dsp(ctx.target):
         if any(g.tensor(n).is_constant for n in node.inputs[:2]):
             ctx.decline(node, "edgeai_add_s8 declines: an operand is a constant")
+        elif shape1 is not None or shape2 is not None:
+            ctx.decline(node, "edgeai_add_s8 declines: an operand broadcasts")
         else:
             call = cortex_m.add_call(ctx, node, int(np.prod(shape)), z1, z2, zo, lo, hi, quant, exact)
             if call is not None:
                 return [call]
     params = AddParams(shape, input1_zero_point=z1, input2_zero_point=z2, output_zero_point=zo, quant=quant,
-                       act_min=lo, act_max=hi, exact=exact)
+                       act_min=lo, act_max=hi, exact=exact, input1_shape=shape1, input2_shape=shape2)
     symbol = ctx.tvm_kernel(add_int8_onnx if onnx else add_int8, params, "add")
     return [KernelCall(node.name, node.op, symbol, args)]
 
@@ -56,7 +62,7 @@ def add_float_rule(ctx, node):
         from compilers.lowering.generic import binary_float_rule
 
         return binary_float_rule(ctx, node)  # broadcasting: the generic elementwise kernel
-    shape, args = _operands(ctx, node)
+    shape, args, _ = _operands(ctx, node)
     lo, hi = float_activation_range(node.attrs["activation"])
     return [KernelCall(node.name, node.op, ctx.tvm_kernel(add_float32, AddParams(shape, act_min=lo, act_max=hi), "add"),
                        args)]

@@ -1,8 +1,9 @@
 """Prepare a float ONNX model for quantization, and run models in onnxruntime with every activation visible.
 
-Preparation: opset >= 13 (per-axis QuantizeLinear), the batch dimension pinned to 1 (our compiler needs static
-shapes), every node named, MatMul + Add(constant bias) fused into Gemm (so the bias becomes an int32 Gemm bias,
-as TFLite's FULLY_CONNECTED has), shapes inferred.
+Preparation: opset >= 13 (per-axis QuantizeLinear) and IR >= 7, the batch dimension pinned to 1 (our compiler
+needs static shapes), constant subgraphs, Sum and BatchNormalization simplified away (edgeai.quantize.simplify),
+every node named, MatMul + Add(constant bias) fused into Gemm (so the bias becomes an int32 Gemm bias, as TFLite's
+FULLY_CONNECTED has), shapes inferred.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from onnx import TensorProto, helper, numpy_helper
 
 from edgeai.errors import ModelError
 from edgeai.quantize.calibration import InputSpec
+from edgeai.quantize.simplify import simplify
 
 MIN_OPSET = 13
+MIN_IR = 7  # the IR version of opset 13
 
 
 @dataclass
@@ -41,6 +44,12 @@ def prepare(model: onnx.ModelProto, where: str = "model") -> Prepared:
     model = _opset13(model, where)
     graph = model.graph
     inits = {i.name for i in graph.initializer}
+    # IR < 4 (opset <= 8 exports) lists every initializer as a graph input too, and onnx's checker then wants
+    # the QDQ parameters we add listed as well: opset 13 is IR 7, where initializers are not inputs.
+    model.ir_version = max(model.ir_version, MIN_IR)
+    weights = [i for i in graph.input if i.name in inits]
+    for value in weights:
+        graph.input.remove(value)
     inputs = []
     for inp in graph.input:
         if inp.name in inits:
@@ -67,6 +76,7 @@ def prepare(model: onnx.ModelProto, where: str = "model") -> Prepared:
     del graph.value_info[:]
 
     _constants_to_initializers(graph)
+    simplify(model)
     seen: set[str] = set()
     for i, node in enumerate(graph.node):
         name = node.name or f"{node.op_type}_{i}"

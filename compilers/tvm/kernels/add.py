@@ -1,4 +1,4 @@
-"""ADD of two same-shape tensors (no broadcasting yet).
+"""ADD of two tensors, numpy broadcasting (an input of fewer elements, e.g. per channel, is read by index).
 
 int8 (input1, input2, output), TFLite reference semantics: both inputs are offset by their zero points,
 shifted left by 20, scaled to a common scale, summed, scaled to the output (requant.add_quant_params),
@@ -16,6 +16,7 @@ from tvm import te, tirx
 from ..build import Kernel, KernelArg, plain_c_kernel
 from ..requant import AddQuantParams, te_requantize, te_shift_half_even
 from ._common import clamp_float, fuse_elementwise
+from .generic import _broadcast_index
 
 
 @dataclass(frozen=True)
@@ -28,26 +29,36 @@ class AddParams:
     act_min: float = -128
     act_max: float = 127
     exact: tuple[int, int, int] | None = None  # int8, ONNX numerics: exact_add_multipliers
+    input1_shape: tuple[int, ...] | None = None  # when it broadcasts to `shape` (None: `shape`)
+    input2_shape: tuple[int, ...] | None = None
+
+
+def _inputs(p: AddParams, dtype: str):
+    """The two placeholders and, for each, the element read at output index i (broadcast)."""
+    shapes = (p.input1_shape or p.shape, p.input2_shape or p.shape)
+    a, b = (te.placeholder(s, dtype, f"input{k}") for k, s in ((1, shapes[0]), (2, shapes[1])))
+    read = [lambda i, x=x, s=s: x[tuple(_broadcast_index(s, p.shape, i))] if s != p.shape else x[i]
+            for x, s in ((a, shapes[0]), (b, shapes[1]))]
+    return a, b, read[0], read[1]
 
 
 def add_int8(name: str, p: AddParams) -> Kernel:
     if p.quant is None:
         raise ValueError(f"{name}: int8 add needs AddParams.quant (requant.add_quant_params)")
     q = p.quant
-    a = te.placeholder(p.shape, "int8", "input1")
-    b = te.placeholder(p.shape, "int8", "input2")
+    a, b, read_a, read_b = _inputs(p, "int8")
 
     def scaled(x, zero_point, multiplier, shift, stage):
         return te_requantize(
             p.shape,
-            lambda *i: (x[i].astype("int32") - zero_point) * (1 << q.left_shift),
+            lambda *i: (x(i).astype("int32") - zero_point) * (1 << q.left_shift),
             lambda *i: multiplier,
             lambda *i: shift,
             stage,
         )
 
-    s1 = scaled(a, p.input1_zero_point, q.input1_multiplier, q.input1_shift, "scaled1")
-    s2 = scaled(b, p.input2_zero_point, q.input2_multiplier, q.input2_shift, "scaled2")
+    s1 = scaled(read_a, p.input1_zero_point, q.input1_multiplier, q.input1_shift, "scaled1")
+    s2 = scaled(read_b, p.input2_zero_point, q.input2_multiplier, q.input2_shift, "scaled2")
     total = te_requantize(
         p.shape, lambda *i: s1[i] + s2[i], lambda *i: q.output_multiplier, lambda *i: q.output_shift, "sum"
     )
@@ -62,9 +73,8 @@ def add_int8(name: str, p: AddParams) -> Kernel:
 
 
 def add_float32(name: str, p: AddParams) -> Kernel:
-    a = te.placeholder(p.shape, "float32", "input1")
-    b = te.placeholder(p.shape, "float32", "input2")
-    out = te.compute(p.shape, lambda *i: clamp_float(a[i] + b[i], p.act_min, p.act_max), name="add")
+    a, b, read_a, read_b = _inputs(p, "float32")
+    out = te.compute(p.shape, lambda *i: clamp_float(read_a(i) + read_b(i), p.act_min, p.act_max), name="add")
     return plain_c_kernel(name, [KernelArg(a, "input1"), KernelArg(b, "input2"), KernelArg(out, "output", const=False)])
 
 
@@ -87,13 +97,12 @@ def add_int8_onnx(name: str, p: AddParams) -> Kernel:
     if p.exact is None:
         raise ValueError(f"{name}: ONNX int8 add needs AddParams.exact (exact_add_multipliers)")
     m1, m2, total = p.exact
-    a = te.placeholder(p.shape, "int8", "input1")
-    b = te.placeholder(p.shape, "int8", "input2")
+    a, b, read_a, read_b = _inputs(p, "int8")
 
     def body(*i):
-        wide = lambda x, zp, m: (x[i].astype("int64") - zp) * tirx.const(m, "int64")  # noqa: E731
+        wide = lambda x, zp, m: (x(i).astype("int64") - zp) * tirx.const(m, "int64")  # noqa: E731
         total_ = tirx.const(total, "int64")
-        q = te_shift_half_even(wide(a, p.input1_zero_point, m1) + wide(b, p.input2_zero_point, m2), total_)
+        q = te_shift_half_even(wide(read_a, p.input1_zero_point, m1) + wide(read_b, p.input2_zero_point, m2), total_)
         return tirx.min(tirx.max(q.astype("int32") + p.output_zero_point, int(p.act_min)), int(p.act_max)).astype("int8")
 
     out = te.compute(p.shape, body, name="add")
