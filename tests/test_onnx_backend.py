@@ -41,15 +41,17 @@ CLAIMED = {
     "Conv", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "AveragePool", "MaxPool", "GlobalAveragePool",
     "ReduceMean", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Softmax", "Relu", "Clip", "Concat", "Pad",
     "Transpose", "QuantizeLinear", "DequantizeLinear", "Sigmoid", "Tanh", "BatchNormalization", "Identity",
+    "Sum", "LRN", "Pow",
 }
 # The generator modules (onnx/backend/test/case/node/<module>.py) of the claimed ops.
 GENERATORS = (
     "conv", "gemm", "matmul", "add", "sub", "mul", "div", "averagepool", "maxpool", "globalaveragepool",
     "reducemean", "reshape", "flatten", "squeeze", "unsqueeze", "softmax", "relu", "clip", "concat", "pad",
     "transpose", "quantizelinear", "dequantizelinear", "sigmoid", "tanh", "batch_normalization", "identity",
+    "sum", "lrn", "pow",
 )
 # Ops whose inputs at position >= 1 are activations too.
-ALL_ACTIVATIONS = {"Concat"}
+ALL_ACTIVATIONS = {"Concat", "Sum"}
 RTOL, ATOL = 1e-3, 1e-7
 SUMMARY = REPO_ROOT / "build" / "onnx_backend_summary.json"
 

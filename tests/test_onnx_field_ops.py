@@ -128,3 +128,59 @@ def test_int8_qdq_within_one_lsb_of_onnxruntime(name, tmp_path, tmp_cache):
     for got, want in _compiled_and_ort(qdq, _feeds(path, 5, seed=6), tmp_path / "lib", numerics="onnx"):
         for g, w, s in zip(got, want, scales):
             assert np.abs(g - w).max() <= s * 1.001, f"{np.abs(g - w).max() / s:.2f} LSB off"
+
+
+# -- the float models shipped in the onnx wheel (onnx/backend/test/data/light), with random weights ---------------
+# The five of the nine cheapest to quantize and compile (fewest weights; vgg19, alexnet, zfnet512 and resnet50
+# carry 25-140 M weights). Their weights are ConstantOfShape nodes (a 'light' file stores only shapes): the test
+# makes them random initializers, listed as graph inputs too, as an IR-3 export with real weights has them.
+LIGHT = ("light_squeezenet", "light_shufflenet", "light_inception_v1", "light_densenet121", "light_inception_v2")
+
+
+def _light_with_random_weights(name: str, seed: int = 0) -> onnx.ModelProto:
+    model = onnx.load(str(Path(onnx.__file__).parent / "backend" / "test" / "data" / "light" / f"{name}.onnx"))
+    g = model.graph
+    rng = np.random.default_rng(seed)
+    shapes = {i.name: numpy_helper.to_array(i) for i in g.initializer}
+    role = {}
+    for n in g.node:
+        if n.op_type == "BatchNormalization":
+            role[n.input[1]], role[n.input[4]] = "scale", "var"
+    keep = []
+    for n in g.node:
+        if n.op_type != "ConstantOfShape" or n.input[0] not in shapes:
+            keep.append(n)
+            continue
+        shape = [int(d) for d in shapes[n.input[0]]]
+        a = rng.standard_normal(shape) / np.sqrt(max(1, int(np.prod(shape[1:]))))  # unit-variance activations
+        a = {"var": np.abs(a) + 0.5, "scale": 1 + 0.2 * a}.get(role.get(n.output[0]), a if len(shape) > 1 else 0.1 * a)
+        g.initializer.append(numpy_helper.from_array(a.astype(np.float32), n.output[0]))
+        g.input.append(helper.make_tensor_value_info(n.output[0], TensorProto.FLOAT, shape))
+    del g.node[:]
+    g.node.extend(keep)
+    return model
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", LIGHT)
+def test_onnx_wheel_float_model_quantizes_and_compiles_to_int8(name, tmp_path, tmp_cache):
+    from edgeai.frontends.onnx import load_onnx
+    from edgeai.passes import default_pipeline
+    from edgeai.quantize import quantize
+
+    model = _light_with_random_weights(name)
+    assert model.ir_version == 3
+    path = tmp_path / f"{name}.onnx"
+    onnx.save(model, str(path))
+    rng = np.random.default_rng(1)
+    calibration = [rng.standard_normal((1, 3, 224, 224)).astype(np.float32) for _ in range(2)]
+    qdq = quantize(path, calibration, tmp_path / f"{name}_int8.onnx").path
+    graph = default_pipeline(load_onnx(qdq))
+    float_heavy = [n.name for n in graph.nodes if n.op in ("conv2d", "fully_connected", "add", "mul")
+                   and graph.tensor(n.inputs[0]).dtype != "int8"]
+    assert not float_heavy, f"float convolutions/adds left: {float_heavy[:5]}"
+    feeds = [[rng.standard_normal((1, 3, 224, 224)).astype(np.float32)]]
+    for (got,), (want,) in _compiled_and_ort(qdq, feeds, tmp_path / "lib", numerics="onnx"):
+        assert got.shape == want.shape
+        assert np.abs(got - want).max() <= 0.02, np.abs(got - want).max()
+        assert got.argmax() == want.argmax()
