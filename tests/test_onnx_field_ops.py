@@ -7,6 +7,7 @@ in float; those with an int8 rule are also quantized with `edgeai quantize` and 
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -184,3 +185,27 @@ def test_onnx_wheel_float_model_quantizes_and_compiles_to_int8(name, tmp_path, t
         assert got.shape == want.shape
         assert np.abs(got - want).max() <= 0.02, np.abs(got - want).max()
         assert got.argmax() == want.argmax()
+
+
+@pytest.mark.slow
+@pytest.mark.qemu
+@pytest.mark.skipif(shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None,
+                    reason="needs qemu-system-arm and arm-none-eabi-gcc")
+def test_int8_grouped_conv_and_sum_on_cortex_m4_under_qemu(tmp_path, tmp_cache):
+    """The int8 grouped convolution (block-diagonal weights) and Sum (int8 adds, one broadcast) on the firmware."""
+    from edgeai.compile import compile_model
+    from edgeai.quantize import quantize
+    from edgeai.runtime.device import QemuSession
+
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["c"], group=3, kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c"], ["r"]), helper.make_node("Sum", ["r", "x2", "k"], ["y"])]
+    path = _save(tmp_path, "grouped_sum", nodes, [_vi("x", [1, 6, 6, 6]), _vi("x2", [1, 9, 6, 6])],
+                 [_vi("y", [1, 9, 6, 6])], [("w", _w(9, 2, 3, 3)), ("b", _w(9, seed=1)), ("k", _w(9, 1, 1, seed=2))])
+    calibration = [dict(zip(["x", "x2"], xs)) for xs in _feeds(path, 8, seed=5)]
+    qdq = quantize(path, calibration, tmp_path / "grouped_sum_int8.onnx").path
+    scale = _output_scale(onnx.load(str(qdq)), "y")
+    ref = ort.InferenceSession(str(qdq), providers=["CPUExecutionProvider"])
+    with QemuSession(compile_model(qdq, "cortex-m4", tmp_path / "m4", numerics="onnx").path, "cortex-m4") as session:
+        for xs in _feeds(path, 3, seed=6):
+            got, want = session.run(xs)[0], ref.run(None, {"x": xs[0], "x2": xs[1]})[0]
+            assert np.abs(got - want).max() <= scale * 1.001, f"{np.abs(got - want).max() / scale:.2f} LSB off"
