@@ -80,9 +80,22 @@ def _lrn(tmp_path):
     return _save(tmp_path, "lrn", nodes, [_vi("x", [1, 7, 4, 5])], [_vi("y", [1, 7, 4, 5])])
 
 
-MODELS = {"sum": _sum, "softmax_opset11": _softmax_opset11, "softmax_opset9_classifier": _softmax_opset9_classifier,
+def _batchnorm(tmp_path):
+    """BatchNormalization after a Conv (folds into it) and after a Relu (per-channel Mul and Add, broadcast)."""
+    rng = np.random.default_rng(3)
+    stats = lambda p: [(f"{p}g", _w(4, seed=4) + 1), (f"{p}b", _w(4, seed=5)), (f"{p}m", _w(4, seed=6)),  # noqa: E731
+                       (f"{p}v", rng.uniform(0.5, 2, 4).astype(np.float32))]
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+             helper.make_node("BatchNormalization", ["c", "1g", "1b", "1m", "1v"], ["n"]),
+             helper.make_node("Relu", ["n"], ["r"]),
+             helper.make_node("BatchNormalization", ["r", "2g", "2b", "2m", "2v"], ["y"])]
+    return _save(tmp_path, "batchnorm", nodes, [_vi("x", [1, 3, 6, 6])], [_vi("y", [1, 4, 6, 6])],
+                 [("w", _w(4, 3, 3, 3))] + stats("1") + stats("2"))
+
+
+MODELS = {"sum": _sum, "batchnorm": _batchnorm, "softmax_opset11": _softmax_opset11, "softmax_opset9_classifier": _softmax_opset9_classifier,
           "pool_1d": _pool_1d, "grouped_conv": _grouped_conv, "lrn": _lrn}
-INT8 = ("sum", "softmax_opset9_classifier", "pool_1d", "grouped_conv")  # the ops with an int8 rule
+INT8 = ("sum", "batchnorm", "softmax_opset9_classifier", "pool_1d", "grouped_conv")  # the ops with an int8 rule
 
 
 def _feeds(path, n=3, seed=4):
@@ -121,9 +134,11 @@ def test_int8_qdq_within_one_lsb_of_onnxruntime(name, tmp_path, tmp_cache):
     qdq = quantize(path, calibration, tmp_path / f"{name}_int8.onnx").path
     graph = default_pipeline(load_onnx(qdq))
     # int8 inside (softmax stays float in QDQ graphs by design, edgeai/passes/qdq.py: its reshapes are int8)
-    heavy = {"sum": "add", "softmax_opset9_classifier": "reshape", "pool_1d": "max_pool2d", "grouped_conv": "conv2d"}
+    heavy = {"sum": "add", "batchnorm": "mul", "softmax_opset9_classifier": "reshape", "pool_1d": "max_pool2d", "grouped_conv": "conv2d"}
     assert any(n.op == heavy[name] and graph.tensor(n.inputs[0]).dtype == "int8" for n in graph.nodes), \
         str([(n.op, graph.tensor(n.inputs[0]).dtype) for n in graph.nodes])
+    assert all(graph.tensor(n.inputs[0]).dtype == "int8" for n in graph.nodes
+               if n.op in ("conv2d", "fully_connected", "add", "mul")), "float arithmetic left"
     model = onnx.load(str(qdq))
     scales = [_output_scale(model, o.name) for o in model.graph.output]
     for got, want in _compiled_and_ort(qdq, _feeds(path, 5, seed=6), tmp_path / "lib", numerics="onnx"):
