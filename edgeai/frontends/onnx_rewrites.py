@@ -22,7 +22,15 @@ class Rewrites:
         value = self.values[name]
         return tuple(value.data.shape) if hasattr(value, "data") else tuple(value.q.shape)
 
+    def _fresh(self, base):
+        """A name for an intermediate value that no ONNX value has (a QDQ model's `<x>_scale` initializers)."""
+        name = base
+        while name in self.values or name in self.types:
+            name += "_"
+        return name
+
     def _typed(self, name, shape, elem=1):
+        name = self._fresh(name)
         self.types[name] = (tuple(int(d) for d in shape), elem)
         return name
 
@@ -103,8 +111,10 @@ class Rewrites:
         band = np.zeros((c, c, 1, 1), np.float32)  # out channel o sums channels o - (size-1)//2 .. o + size//2
         for o in range(c):
             band[o, max(0, o - (size - 1) // 2):min(c, o + size // 2 + 1)] = alpha / size
-        sq = self._synth("Mul", [x, x], f"{out}_square", x)
+        sq = self._synth("Mul", [x, x], self._typed(f"{out}_square", shape), x)
         s = self._synth("Conv", [sq, self._const(f"{out}_window", band),
-                                 self._const(f"{out}_bias", np.full(c, bias, np.float32))], f"{out}_window_sum", x)
-        p = self._synth("Pow", [s, self._const(f"{out}_exponent", np.float32(-beta))], f"{out}_scale", x)
+                                 self._const(f"{out}_bias", np.full(c, bias, np.float32))],
+                        self._typed(f"{out}_window_sum", shape), x)
+        p = self._synth("Pow", [s, self._const(f"{out}_exponent", np.float32(-beta))],
+                        self._typed(f"{out}_lrn_factor", shape), x)
         self._synth("Mul", [x, p], out, x)
