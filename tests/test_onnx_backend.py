@@ -41,14 +41,14 @@ CLAIMED = {
     "Conv", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "AveragePool", "MaxPool", "GlobalAveragePool",
     "ReduceMean", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Softmax", "Relu", "Clip", "Concat", "Pad",
     "Transpose", "QuantizeLinear", "DequantizeLinear", "Sigmoid", "Tanh", "BatchNormalization", "Identity",
-    "Sum", "LRN", "Pow",
+    "Sum", "LRN", "Pow", "Resize", "Upsample",
 }
 # The generator modules (onnx/backend/test/case/node/<module>.py) of the claimed ops.
 GENERATORS = (
     "conv", "gemm", "matmul", "add", "sub", "mul", "div", "averagepool", "maxpool", "globalaveragepool",
     "reducemean", "reshape", "flatten", "squeeze", "unsqueeze", "softmax", "relu", "clip", "concat", "pad",
     "transpose", "quantizelinear", "dequantizelinear", "sigmoid", "tanh", "batch_normalization", "identity",
-    "sum", "lrn", "pow",
+    "sum", "lrn", "pow", "resize", "upsample",
 )
 # Ops whose inputs at position >= 1 are activations too.
 ALL_ACTIVATIONS = {"Concat", "Sum"}

@@ -93,9 +93,17 @@ def _batchnorm(tmp_path):
                  [("w", _w(4, 3, 3, 3))] + stats("1") + stats("2"))
 
 
-MODELS = {"sum": _sum, "batchnorm": _batchnorm, "softmax_opset11": _softmax_opset11, "softmax_opset9_classifier": _softmax_opset9_classifier,
+def _resize_nearest(tmp_path):
+    """Nearest upsampling x2 (H) and x3 (W) after a conv (stored NHWC), half_pixel (the default)."""
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], kernel_shape=[1, 1]),
+             helper.make_node("Resize", ["c", "", "scales"], ["y"], mode="nearest")]
+    return _save(tmp_path, "resize", nodes, [_vi("x", [1, 3, 4, 5])], [_vi("y", [1, 4, 8, 15])],
+                 [("w", _w(4, 3, 1, 1)), ("scales", np.array([1, 1, 2, 3], np.float32))])
+
+
+MODELS = {"sum": _sum, "resize_nearest": _resize_nearest, "batchnorm": _batchnorm, "softmax_opset11": _softmax_opset11, "softmax_opset9_classifier": _softmax_opset9_classifier,
           "pool_1d": _pool_1d, "grouped_conv": _grouped_conv, "lrn": _lrn}
-INT8 = ("sum", "batchnorm", "softmax_opset9_classifier", "pool_1d", "grouped_conv")  # the ops with an int8 rule
+INT8 = ("sum", "resize_nearest", "batchnorm", "softmax_opset9_classifier", "pool_1d", "grouped_conv")  # the ops with an int8 rule
 
 
 def _feeds(path, n=3, seed=4):
@@ -133,8 +141,9 @@ def test_int8_qdq_within_one_lsb_of_onnxruntime(name, tmp_path, tmp_cache):
     calibration = [xs[0] if len(xs) == 1 else dict(zip(["a", "b"], xs)) for xs in _feeds(path, 8, seed=5)]
     qdq = quantize(path, calibration, tmp_path / f"{name}_int8.onnx").path
     graph = default_pipeline(load_onnx(qdq))
-    # int8 inside (softmax stays float in QDQ graphs by design, edgeai/passes/qdq.py: its reshapes are int8)
-    heavy = {"sum": "add", "batchnorm": "mul", "softmax_opset9_classifier": "reshape", "pool_1d": "max_pool2d", "grouped_conv": "conv2d"}
+    # int8 inside (softmax stays float in QDQ graphs by design, edgeai/passes/qdq.py: its reshapes are int8; the
+    # copies a nearest Resize becomes are two concats in a row, which the QDQ fusion leaves float)
+    heavy = {"sum": "add", "resize_nearest": "conv2d", "batchnorm": "mul", "softmax_opset9_classifier": "reshape", "pool_1d": "max_pool2d", "grouped_conv": "conv2d"}
     assert any(n.op == heavy[name] and graph.tensor(n.inputs[0]).dtype == "int8" for n in graph.nodes), \
         str([(n.op, graph.tensor(n.inputs[0]).dtype) for n in graph.nodes])
     assert all(graph.tensor(n.inputs[0]).dtype == "int8" for n in graph.nodes
