@@ -181,6 +181,12 @@ def _light_with_random_weights(name: str, seed: int = 0) -> onnx.ModelProto:
         a = {"var": np.abs(a) + 0.5, "scale": 1 + 0.2 * a}.get(role.get(n.output[0]), a if len(shape) > 1 else 0.1 * a)
         g.initializer.append(numpy_helper.from_array(a.astype(np.float32), n.output[0]))
         g.input.append(helper.make_tensor_value_info(n.output[0], TensorProto.FLOAT, shape))
+    # The classifier's Softmax over 1000 near-equal random logits quantizes (1/256 steps) to all zeros: compare
+    # the logits instead, which carry every layer's error.
+    tail = keep[-1]
+    assert tail.op_type == "Softmax" and tail.output[0] == g.output[0].name
+    keep.pop()
+    g.output[0].name = tail.input[0]
     del g.node[:]
     g.node.extend(keep)
     return model
@@ -209,10 +215,13 @@ def test_onnx_wheel_float_model_quantizes_and_compiles_to_int8(name, tmp_path, t
     assert not float_heavy, f"float convolutions/adds left: {float_heavy[:5]}"
     assert sum(n.op == "conv2d" and graph.tensor(n.inputs[0]).dtype == "int8" for n in graph.nodes) >= 20
     feeds = [[rng.standard_normal((1, 3, 224, 224)).astype(np.float32)]]
+    scale = _output_scale(onnx.load(str(qdq)), model.graph.output[0].name)
     for (got,), (want,) in _compiled_and_ort(qdq, feeds, tmp_path / "lib", numerics="onnx"):
         assert got.shape == want.shape
-        assert np.abs(got - want).max() <= 0.02, np.abs(got - want).max()
-        assert got.argmax() == want.argmax()
+        lsb = np.abs(got - want) / scale
+        cosine = float(np.dot(got.ravel(), want.ravel()) / (np.linalg.norm(got) * np.linalg.norm(want)))
+        print(f"{name}: logits {np.mean(lsb <= 1):.3f} within 1 LSB, max {lsb.max():.0f} LSB, cosine {cosine:.5f}")
+        assert np.mean(lsb <= 1) >= 0.95 and cosine >= 0.99 and got.argmax() == want.argmax()
 
 
 @pytest.mark.slow
