@@ -183,10 +183,10 @@ def _light_with_random_weights(name: str, seed: int = 0) -> onnx.ModelProto:
         g.input.append(helper.make_tensor_value_info(n.output[0], TensorProto.FLOAT, shape))
     # The classifier's Softmax over 1000 near-equal random logits quantizes (1/256 steps) to all zeros: compare
     # the logits instead, which carry every layer's error.
-    tail = keep[-1]
-    assert tail.op_type == "Softmax" and tail.output[0] == g.output[0].name
-    keep.pop()
-    g.output[0].name = tail.input[0]
+    tail = next(n for n in keep if g.output[0].name in n.output)
+    if tail.op_type == "Softmax":
+        keep.remove(tail)
+        g.output[0].name = tail.input[0]
     del g.node[:]
     g.node.extend(keep)
     return model
@@ -218,7 +218,7 @@ def test_onnx_wheel_float_model_quantizes_and_compiles_to_int8(name, tmp_path, t
     scale = _output_scale(onnx.load(str(qdq)), model.graph.output[0].name)
     for (got,), (want,) in _compiled_and_ort(qdq, feeds, tmp_path / "lib", numerics="onnx"):
         assert got.shape == want.shape
-        lsb = np.abs(got - want) / scale
+        lsb = np.rint(np.abs(got - want) / scale)  # both are multiples of the scale
         cosine = float(np.dot(got.ravel(), want.ravel()) / (np.linalg.norm(got) * np.linalg.norm(want)))
         print(f"{name}: logits {np.mean(lsb <= 1):.3f} within 1 LSB, max {lsb.max():.0f} LSB, cosine {cosine:.5f}")
         assert np.mean(lsb <= 1) >= 0.95 and cosine >= 0.99 and got.argmax() == want.argmax()
