@@ -27,7 +27,9 @@ REPO = HERE.parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-MODELS = Path(os.environ.get("EDGEAI_MODELS", REPO.parent / "shared" / "models")) / "mlperf_tiny"
+from edgeai import models_root  # noqa: E402  (after the path set-up above)
+
+MODELS = models_root() / "mlperf_tiny"
 
 
 def measure(session, seconds: float) -> dict:
