@@ -10,7 +10,7 @@ from typing import Callable
 import numpy as np
 
 from compilers.c.calls import ConstArg, KernelCall, LoweredModel
-from edgeai.errors import UnsupportedOpError
+from edgeai.errors import ModelError, UnsupportedOpError
 from edgeai.ir import Graph, Node
 
 C_KERNELS_DIR = Path(__file__).resolve().parent.parent / "c" / "kernels"
@@ -98,8 +98,14 @@ def lower_graph(graph: Graph, target=None, prefix: str = "model") -> LoweredMode
 
     ctx = LoweringContext(graph, prefix, target)
     calls: list[KernelCall] = []
+    where = graph.source or graph.name
     for node in graph.nodes:
-        calls.extend(rule_for(node, graph)(ctx, node))
+        try:
+            calls.extend(rule_for(node, graph)(ctx, node))
+        except ModelError as e:  # the rules name the node; the message names the file too
+            if str(e).startswith(where):
+                raise
+            raise type(e)(f"{where}: {e}") from None
     kernels = list(ctx.kernels.values())
     source = freestanding(build_c_source(kernels)) if kernels else "/* No TVM kernels. */\n#include <stdint.h>\n"
     return LoweredModel(tuple(calls), source, dict(ctx.prototypes), tuple(sorted(ctx.c_files)), dict(ctx.generic))

@@ -75,6 +75,9 @@ def load_onnx(path: str | Path) -> Graph:
     if not model.graph.node:
         raise ModelError(f"{path}: the ONNX graph has no nodes")
     _decode_strings(model)
+    if not model.graph.output:
+        raise ModelError(f"{path}: the ONNX graph has no outputs: nothing would be computed")
+    _check_opset(model, path)
     try:
         onnx.checker.check_model(model)
     except Exception as e:
@@ -112,6 +115,17 @@ def _decode_strings(message) -> None:
                         value[i] = item.decode("utf-8", "backslashreplace")
             elif isinstance(value, bytes):
                 setattr(message, field.name, value.decode("utf-8", "backslashreplace"))
+
+
+def _check_opset(model, path):
+    """An ai.onnx opset newer than the installed onnx knows may have changed what an operator means."""
+    import onnx
+
+    known = onnx.defs.onnx_opset_version()
+    for entry in model.opset_import:
+        if entry.domain in ("", "ai.onnx") and entry.version > known:
+            raise ModelError(f"{path}: the model imports ai.onnx opset {entry.version}; the installed onnx "
+                             f"{onnx.__version__} knows opsets up to {known}")
 
 
 def _pin_batch(model, path):
@@ -506,7 +520,17 @@ class _Importer(Rewrites):
     def op_Identity(self, node):
         self.values[node.output[0]] = self.get(node, 0)
 
-    op_Dropout = op_Identity
+    def op_Dropout(self, node):
+        """Inference-mode Dropout is the identity; training mode (opset 12's third input, true) drops values at
+        random, which no compiled inference library can do."""
+        if len(node.input) > 2 and node.input[2]:
+            training = self.const_of(node, 2, "training_mode")
+            if np.any(training):
+                raise self.fail(node, "training_mode is true: Dropout would drop values at random; export the "
+                                      "model for inference", True)
+        if len(node.output) > 1 and node.output[1]:
+            raise self.fail(node, "the mask output is not supported", True)
+        self.op_Identity(node)
 
     def op_Transpose(self, node):
         v = self.get(node, 0)

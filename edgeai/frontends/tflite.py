@@ -28,7 +28,7 @@ def load_tflite(path: str | Path) -> Graph:
         raise ModelError(f"{path}: not a TFLite file (bytes 4-7 are {buf[4:8]!r}, expected b'TFL3')")
     try:
         model = tflite.Model.GetRootAsModel(buf, 0)
-        return _Reader(tflite, model, buf, path).graph()
+        graph = _Reader(tflite, model, buf, path).graph()
     except (ModelError, UnsupportedOpError):
         raise
     except struct.error:  # an offset or a vector length points past the end of the buffer
@@ -36,6 +36,25 @@ def load_tflite(path: str | Path) -> Graph:
                          f"bytes") from None
     except Exception as e:  # a truncated or corrupted flatbuffer fails anywhere inside the accessors
         raise ModelError(f"{path}: corrupted or truncated TFLite file ({type(e).__name__}: {e})") from None
+    _verify_flatbuffer(buf, path)  # after the reader, whose errors say more where it finds something wrong
+    return graph
+
+
+def _verify_flatbuffer(buf: bytes, path: Path) -> None:
+    """LiteRT's flatbuffer verifier: offsets, vector lengths and union tags inside the buffer, strings terminated.
+    The tflite package's accessors check none of it, so a file LiteRT refuses could otherwise be read as some
+    other model. The verifier runs when an interpreter is built from bytes; only its verdict is used here (an
+    operator LiteRT lacks is the importer's to report)."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    except ImportError:  # tflite-runtime is the accepted fallback where it is installed
+        from tflite_runtime.interpreter import Interpreter, OpResolverType
+    try:
+        Interpreter(model_content=buf, experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    except ValueError as e:
+        if "not a valid flatbuffer" in str(e).lower():
+            raise ModelError(f"{path}: corrupted or truncated TFLite file: LiteRT's flatbuffer verifier rejects it "
+                             f"(an offset, length or table inside its {len(buf):,} bytes is out of bounds)") from None
 
 
 class _Reader:

@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
+from edgeai.errors import ModelError
+
+
+def check_window(node) -> None:
+    """Strides, dilations and pool kernels of at least 1 (TFLite's and ONNX's rule); anything else has no output
+    size, or one no kernel computes."""
+    for key in ("strides", "dilations", "kernel"):
+        values = node.attrs.get(key, (1,))
+        if any(v < 1 for v in values):
+            raise ModelError(f"node {node.name!r} ({node.op}): {key} {list(values)} must be at least 1")
+
 
 def window_output(size: int, kernel: int, stride: int, dilation: int, pad_before: int, pad_after: int) -> int:
     effective = (kernel - 1) * dilation + 1

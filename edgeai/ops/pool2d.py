@@ -1,7 +1,7 @@
 """average_pool2d and max_pool2d over NHWC, explicit padding (padded cells are not counted in averages)."""
 
 from edgeai.errors import ModelError
-from edgeai.ops._shapes import window_output
+from edgeai.ops._shapes import check_window, window_output
 from edgeai.ops.registry import ACTIVATIONS, Attr, OpDef, register
 
 
@@ -9,6 +9,7 @@ def _shapes(node, graph):
     x = graph.tensor(node.inputs[0]).shape
     if len(x) != 4:
         raise ModelError(f"node {node.name!r} ({node.op}): needs a 4-D NHWC input, got {list(x)}")
+    check_window(node)
     (kh, kw), (sh, sw), (pt, pl, pb, pr) = node.attrs["kernel"], node.attrs["strides"], node.attrs["padding"]
     return [(x[0], window_output(x[1], kh, sh, 1, pt, pb), window_output(x[2], kw, sw, 1, pl, pr), x[3])]
 
