@@ -14,11 +14,11 @@ from compilers.c.calls import KernelCall, TensorArg
 from compilers.lowering._quant import numerics, scale_zp
 from compilers.lowering.registry import rule
 from compilers.tvm.kernels.mean import MeanInt8Params, mean_int8
-from compilers.tvm.requant import exact_multiplier, quantize_multiplier
+from compilers.tvm.requant import exact_multiplier, output_multiplier
 
 
 def tflite_mean_multiplier(input_scale: float, output_scale: float, count: int) -> tuple[int, int]:
-    multiplier, shift = quantize_multiplier(float(input_scale) / float(output_scale))
+    multiplier, shift = output_multiplier(float(input_scale) / float(output_scale))
     k = min(count.bit_length() - 1, 32, 31 + shift)
     return (multiplier << k) // count, shift - k
 

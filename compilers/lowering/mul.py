@@ -15,12 +15,12 @@ from compilers.c.calls import KernelCall, TensorArg
 from compilers.lowering._quant import int8_activation_range, numerics, scale_zp
 from compilers.lowering.registry import rule
 from compilers.tvm.kernels.mul import MulParams, mul_int8
-from compilers.tvm.requant import exact_multiplier, quantize_multiplier
+from compilers.tvm.requant import exact_multiplier, output_multiplier
 
 
 def tflite_mul_multiplier(s1: float, s2: float, so: float) -> tuple[int, int]:
     """(multiplier, shift) as LiteRT's MUL Prepare derives them: float32 product and quotient, widened."""
-    return quantize_multiplier(float(np.float32(s1) * np.float32(s2) / np.float32(so)))
+    return output_multiplier(float(np.float32(s1) * np.float32(s2) / np.float32(so)))
 
 
 @rule("mul", "int8")

@@ -35,6 +35,24 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
     return int(q_fixed), int(shift)
 
 
+# What the int8 stage keeps of a scaled accumulator before adding the zero point: every value past it clamps
+# to -128 or 127 anyway, and the sum with a zero point stays inside int32.
+SATURATION = 1 << 30
+
+
+def output_multiplier(real: float) -> tuple[int, int]:
+    """quantize_multiplier for a multiplier whose product goes straight to an int8 output (conv, FC, MUL, MEAN,
+    ADD's output stage), with TFLite's saturation of a shift past 30 (QuantizeMultiplier under
+    TFLITE_SINGLE_ROUNDING): the largest multiplier at shift 30. A real multiplier of 2**30 or more (a weight
+    scale of 1e30, an output scale of 1e-42) saturates every non-zero accumulator either way, as the
+    real-number arithmetic, LiteRT and onnxruntime do; without the clamp the left shift would pass an int32's
+    width (undefined in C). Below 2**-31 quantize_multiplier already flushes to zero, as TFLite does."""
+    q_fixed, shift = quantize_multiplier(real)
+    if shift > 30:
+        return INT32_MAX, 30
+    return q_fixed, shift
+
+
 def per_channel_multipliers(
     input_scale: float, weight_scales, output_scale: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -45,14 +63,14 @@ def per_channel_multipliers(
     Returns (multiplier int32[C], shift int32[C]).
     """
     ins, outs = float(np.float32(input_scale)), float(np.float32(output_scale))
-    pairs = [quantize_multiplier(ins * float(np.float32(w)) / outs) for w in np.atleast_1d(weight_scales)]
+    pairs = [output_multiplier(ins * float(np.float32(w)) / outs) for w in np.atleast_1d(weight_scales)]
     return (np.array([m for m, _ in pairs], dtype=np.int32), np.array([s for _, s in pairs], dtype=np.int32))
 
 
 def per_tensor_fc_multiplier(input_scale: float, weight_scale: float, output_scale: float) -> tuple[int, int]:
     """FULLY_CONNECTED per-tensor (GetQuantizedConvolutionMultipler): the scale product is float32."""
     product = float(np.float32(input_scale) * np.float32(weight_scale))
-    return quantize_multiplier(product / float(np.float32(output_scale)))
+    return output_multiplier(product / float(np.float32(output_scale)))
 
 
 @dataclass(frozen=True)
@@ -74,7 +92,7 @@ def add_quant_params(input1_scale: float, input2_scale: float, output_scale: flo
     twice_max = 2.0 * max(s1, s2)
     m1 = quantize_multiplier(s1 / twice_max)
     m2 = quantize_multiplier(s2 / twice_max)
-    mo = quantize_multiplier(twice_max / ((1 << left_shift) * so))
+    mo = output_multiplier(twice_max / ((1 << left_shift) * so))
     return AddQuantParams(left_shift, m1[0], m1[1], m2[0], m2[1], mo[0], mo[1])
 
 
@@ -85,13 +103,17 @@ class SoftmaxQuantParams:
     diff_min: int
 
 
-def softmax_quant_params(input_scale: float, beta: float = 1.0) -> SoftmaxQuantParams:
-    """PreprocessSoftmaxScaling + CalculateInputRadius with 5 integer bits for the scaled diff."""
+def softmax_quant_params(input_scale: float, beta: float, what: str) -> SoftmaxQuantParams:
+    """PreprocessSoftmaxScaling + CalculateInputRadius with 5 integer bits for the scaled diff. An input scale
+    times beta under 2**-26 has no such multiplier (TFLite's check fails there): ModelError naming `what`."""
+    from edgeai.errors import ModelError
+
     integer_bits = 5
     real = min(float(beta) * float(np.float32(input_scale)) * (1 << (31 - integer_bits)), (1 << 31) - 1.0)
     multiplier, left_shift = quantize_multiplier(real)
     if left_shift < 0:
-        raise ValueError(f"softmax input scale {input_scale} * beta {beta} is too small for int8 softmax")
+        raise ModelError(f"{what}: input scale {input_scale:g} * beta {beta:g} is too small for int8 softmax "
+                         f"(must be at least 2**-26)")
     radius = math.floor(((1 << integer_bits) - 1) * (1 << (31 - integer_bits)) / (1 << left_shift))
     return SoftmaxQuantParams(multiplier, left_shift, -int(radius))
 
@@ -118,11 +140,14 @@ def te_requantize(shape, value, multiplier, shift, name: str):
     def high(*i):
         s = shift(*i)
         x = value(*i)
+        # x * 2**left in int64 (a multiplication: shifting a negative value left is undefined in C), kept within
+        # +-SATURATION: TFLite's int32 product wherever that does not overflow, and past it a value that
+        # saturates the int8 output just as well (a left shift means no right shift follows)
         if isinstance(s, int):
-            a = x * (1 << s) if s > 0 else x
-        else:  # x * (1 << left) in int32, as TFLite does (values that would overflow do not occur);
-            # a multiplication, since shifting a negative value left is undefined in C
-            a = (x.astype("int64") * (tirx.const(1, "int64") << tirx.max(s, 0).astype("int64"))).astype("int32")
+            a = x if s <= 0 else _saturate(x.astype("int64") * tirx.const(1 << s, "int64")).astype("int32")
+        else:
+            left = tirx.const(1, "int64") << tirx.max(s, 0).astype("int64")
+            a = tirx.Select(s > 0, _saturate(x.astype("int64") * left).astype("int32"), x)
         return te_saturating_rounding_doubling_high_mul(a, _const(multiplier(*i)))
 
     hi = te.compute(shape, high, name=f"{name}_high")
@@ -151,11 +176,18 @@ def te_requantize_single_rounding(shape, value, multiplier, shift, name: str, ha
         total = tirx.const(31 - s, "int64") if isinstance(s, int) else (31 - s).astype("int64")
         product = x.astype("int64") * m.astype("int64")
         if half_even:
-            return te_shift_half_even(product, total).astype("int32")
+            return _saturate(te_shift_half_even(product, total)).astype("int32")
         rnd = tirx.const(1, "int64") << (total - 1)
-        return ((product + rnd) >> total).astype("int32")
+        return _saturate((product + rnd) >> total).astype("int32")
 
     return te.compute(shape, body, name=name)
+
+
+def _saturate(x):
+    """An int64 value clamped to +-SATURATION, so that it fits an int32 and stays there with a zero point added."""
+    from tvm import tirx
+
+    return tirx.min(tirx.max(x, tirx.const(-SATURATION, "int64")), tirx.const(SATURATION, "int64"))
 
 
 def te_shift_half_even(x, total):
