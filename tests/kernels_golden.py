@@ -207,7 +207,7 @@ def lower_layer(layer: Layer, prefix: str) -> None:
         depth = x.shape[-1]
         outer = ctypes.c_int32(x.size // depth)
         if is_int8:
-            sp = requant.softmax_quant_params(qin[0][0], o.Beta())
+            sp = requant.softmax_quant_params(qin[0][0], o.Beta(), name)
             kernel = "edgeai_softmax_int8"
             layer.args = [x, np.empty_like(out), outer, ctypes.c_int32(depth), ctypes.c_int32(sp.input_multiplier),
                           ctypes.c_int32(sp.input_left_shift), ctypes.c_int32(sp.diff_min)]

@@ -39,7 +39,7 @@ def add_int8_rule(ctx, node):
     lo, hi = int8_activation_range(node.attrs["activation"], so, zo)
     onnx = numerics(node) == "onnx"
     quant = None if onnx else add_quant_params(s1, s2, so)
-    exact = exact_add_multipliers(s1, s2, so) if onnx else None
+    exact = exact_add_multipliers(s1, s2, so, f"node {node.name!r} (add)") if onnx else None
     if cortex_m.has_dsp(ctx.target):
         if any(g.tensor(n).is_constant for n in node.inputs[:2]):
             ctx.decline(node, "edgeai_add_s8 declines: an operand is a constant")

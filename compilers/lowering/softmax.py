@@ -27,7 +27,7 @@ def softmax_int8_rule(ctx, node):
     if abs(out_scale - 1.0 / 256) > 1e-9 or out_zp != -128:
         raise ModelError(f"node {node.name!r} (softmax): int8 softmax output must have scale 1/256 and zero point "
                          f"-128 (TFLite's rule), got scale {out_scale} zero point {out_zp}")
-    q = softmax_quant_params(in_scale, node.attrs["beta"])
+    q = softmax_quant_params(in_scale, node.attrs["beta"], f"node {node.name!r} (softmax)")
     outer, depth = _dims(ctx, node)
     symbol = ctx.c_kernel("softmax_int8.c", "edgeai_softmax_int8", _INT8)
     args = (TensorArg(node.inputs[0]), TensorArg(node.outputs[0]), ScalarArg(outer), ScalarArg(depth),

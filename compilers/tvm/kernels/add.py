@@ -78,18 +78,23 @@ def add_float32(name: str, p: AddParams) -> Kernel:
     return plain_c_kernel(name, [KernelArg(a, "input1"), KernelArg(b, "input2"), KernelArg(out, "output", const=False)])
 
 
-def exact_add_multipliers(input1_scale: float, input2_scale: float, output_scale: float) -> tuple[int, int, int]:
+def exact_add_multipliers(input1_scale: float, input2_scale: float, output_scale: float,
+                          what: str) -> tuple[int, int, int]:
     """(m1, m2, total) with s1 / s_out = m1 / 2**total and s2 / s_out = m2 / 2**total: a common denominator, so
     the sum is rounded once. The larger multiplier has 22 bits (a relative error under 2**-22, float32's order),
-    so that 255 * (m1 + m2) fits an int32 and the Cortex-M kernel sums two table entries in 32 bits."""
+    so that 255 * (m1 + m2) fits an int32 and the Cortex-M kernel sums two table entries in 32 bits. Scales the
+    model gives that admit no such pair are its fault: ModelError naming `what` (the node)."""
     import math
+
+    from edgeai.errors import ModelError
 
     ratios = (float(input1_scale) / float(output_scale), float(input2_scale) / float(output_scale))
     total = 22 - math.frexp(max(ratios))[1]
     while max(round(r * 2.0 ** total) for r in ratios) >= 1 << 22:
         total -= 1
-    if total < 1:
-        raise ValueError(f"add: input/output scale ratios {ratios} are too large to requantize")
+    if total < 1 or total > 62:  # the sum is shifted right by total in int64
+        raise ModelError(f"{what}: input/output scale ratios {ratios[0]:g}, {ratios[1]:g} cannot be requantized "
+                         f"(the larger must be in [2**-41, 2**21))")
     return round(ratios[0] * 2.0 ** total), round(ratios[1] * 2.0 ** total), total
 
 
