@@ -22,14 +22,18 @@ ACTIVATION_OPS = {"relu": "relu", "relu6": "relu6"}
 _WITH_BIAS = ("conv2d", "depthwise_conv2d", "fully_connected")
 
 
-def _quantize_bias(name: str, real: np.ndarray, x: Tensor, w: Tensor, tensors: dict) -> str:
+def _quantize_bias(name: str, real: np.ndarray, x: Tensor, w: Tensor, tensors: dict) -> str | None:
     """A real bias of an int8 op as int32 with scale input_scale × weight_scale (per output channel),
-    zero point 0, rounded half to even and saturated, as onnxruntime's quantizer does."""
+    zero point 0, rounded half to even; None when a channel's bias does not fit an int32 at that scale (a tiny
+    weight scale): saturating it would compute another model, so the op then stays in float."""
     w_scale = np.asarray(w.quant.scale, np.float64)
     scale = x.quant.scale[0] * w_scale
     channels = real.size
     scale = np.broadcast_to(scale, (channels,))
-    q = np.clip(np.rint(real.reshape(channels).astype(np.float64) / scale), -2**31, 2**31 - 1).astype(np.int32)
+    q = np.rint(real.reshape(channels).astype(np.float64) / scale)
+    if not np.all(np.abs(q) <= 2**31 - 1):
+        return None
+    q = q.astype(np.int32)
     name = f"{name}:int32"
     per_tensor = w.quant.per_tensor
     tensors[name] = Tensor(name, (channels,), "int32", q, Quantization(
@@ -38,7 +42,7 @@ def _quantize_bias(name: str, real: np.ndarray, x: Tensor, w: Tensor, tensors: d
     return name
 
 
-def _matched_bias(bias: Tensor, x: Tensor, w: Tensor, tensors: dict) -> str:
+def _matched_bias(bias: Tensor, x: Tensor, w: Tensor, tensors: dict) -> str | None:
     """An int32 bias whose scale is not input_scale × weight_scale (within float32 rounding) brought to it, since
     the int8 kernels add the bias to the accumulator: one rounding, halves to even."""
     channels = bias.size
@@ -116,6 +120,8 @@ def fuse_qdq(graph: Graph) -> PassResult:
         elif node.op in _WITH_BIAS and len(new_inputs) > 2 and new_inputs[2]:
             new_inputs[2] = _matched_bias(graph.tensor(new_inputs[2]), graph.tensor(new_inputs[0]),
                                           graph.tensor(new_inputs[1]), tensors)
+        if len(new_inputs) > 2 and node.op in _WITH_BIAS and new_inputs[2] is None:
+            continue  # the bias does not fit the int8 op's int32 accumulator scale
         attrs = dict(node.attrs)
         # A quantize that rounds halves to even is ONNX's QuantizeLinear: the fused node then computes what
         # the QDQ graph means (one exact rounding), not TFLite's fixed-point approximation of it.
