@@ -9,6 +9,10 @@ import pytest
 
 from edgeai import models_root
 
+# Every compile in the tests verifies the graph after each pass (run_passes' debug mode), naming the pass that
+# breaks it.
+os.environ["EDGEAI_VERIFY_PASSES"] = "1"
+
 MODELS = models_root()  # models/ in the repository, or $EDGEAI_MODELS
 INT8_TFLITE = ["kws_ref_model", "vww_96_int8", "pretrainedResnet_quant", "ad01_int8"]
 FLOAT_TFLITE = ["kws_ref_model_float32", "vww_96_float", "pretrainedResnet", "ad01_fp32"]

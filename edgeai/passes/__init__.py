@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import os
+
 from edgeai.ir import Graph
 from edgeai.passes.base import Pass, PassResult, run_passes
 from edgeai.passes.batchnorm import fold_batch_norm
@@ -27,8 +29,12 @@ DEFAULT_PASSES: tuple[Pass, ...] = (
 )
 
 
+# Set to 1 (the test suite does, in tests/conftest.py), every compile verifies the graph after each pass.
+VERIFY_PASSES_ENV = "EDGEAI_VERIFY_PASSES"
+
+
 def default_pipeline(graph: Graph, debug: bool = False) -> Graph:
-    return run_passes(graph, DEFAULT_PASSES, debug=debug)
+    return run_passes(graph, DEFAULT_PASSES, debug=debug or os.environ.get(VERIFY_PASSES_ENV) == "1")
 
 
 __all__ = [
