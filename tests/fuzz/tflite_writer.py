@@ -54,14 +54,15 @@ def _offsets(b: flatbuffers.Builder, offsets: list[int]) -> int:
 
 
 def _table(b: flatbuffers.Builder, nfields: int, fields) -> int:
-    """fields: (slot, kind, value) with kind 'off', 'u8', 'i8', 'i32', 'u32'; written in the order given."""
+    """fields: (slot, kind, value) with kind 'off', 'u8', 'i8', 'i32', 'u32', 'f32'; written in the order given."""
     b.StartObject(nfields)
     for slot, kind, value in fields:
         if kind == "off":
             b.PrependUOffsetTRelativeSlot(slot, value, 0)
         else:
             # Always written, even when equal to the schema's default.
-            getattr(b, {"u8": "PrependUint8", "i8": "PrependInt8", "i32": "PrependInt32", "u32": "PrependUint32"}[kind])(value)
+            getattr(b, {"u8": "PrependUint8", "i8": "PrependInt8", "i32": "PrependInt32", "u32": "PrependUint32",
+                        "f32": "PrependFloat32"}[kind])(value)
             b.Slot(slot)
     return b.EndObject()
 
