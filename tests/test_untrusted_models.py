@@ -250,6 +250,18 @@ def test_a_tflite_graph_with_no_outputs_is_refused(tmp_path):
         load(path)
 
 
+def test_options_of_another_type_read_as_defaults_as_in_litert(tmp_path):
+    """A corrupted union tag: CONV_2D #4 with options of type 172. LiteRT reads no Conv2DOptions (all zero) and
+    refuses stride 0 at prepare; on main we read the bytes as Conv2DOptions anyway and compiled the model."""
+    data = bytearray(tflite("kws_ref_model").read_bytes())
+    op = _schema_model(bytes(data)).Subgraphs(0).Operators(4)
+    data[op._tab.Pos + op._tab.Offset(10)] = 172  # Operator.builtin_options_type (slot 3, a ubyte)
+    path = write(tmp_path, "union.tflite", bytes(data))
+    with pytest.raises(ModelError) as e:
+        load(path)
+    assert str(path) in str(e.value) and "operator #4 CONV_2D" in str(e.value) and "strides [0, 0]" in str(e.value)
+
+
 def _onnx_file(path: Path, nodes, inputs, outputs, inits=(), opset: int = 13) -> Path:
     import onnx
     from onnx import helper

@@ -207,9 +207,13 @@ class _Reader:
         return Node(name, kind, inputs, outs, attrs)
 
     def options(self, op, cls_name):
+        """The operator's options table. Options of another type (a corrupted union tag) or none read as all
+        defaults, as in LiteRT (builtin_options_as_X() is null there): a CONV_2D then has stride 0, refused."""
         opts = op.BuiltinOptions()
         obj = getattr(self.tfl, cls_name)()
-        if opts is not None:
+        if opts is None or op.BuiltinOptionsType() != getattr(self.tfl.BuiltinOptions, cls_name):
+            obj.Init(*_empty_table())
+        else:
             obj.Init(opts.Bytes, opts.Pos)
         return obj
 
@@ -231,6 +235,17 @@ class _Refused(Exception):
         self.refusal = refusal
 
 
+def _empty_table() -> tuple[bytes, int]:
+    """A flatbuffer table with no fields, whose accessors return the schema's defaults: (bytes, position)."""
+    import flatbuffers
+
+    b = flatbuffers.Builder(16)
+    b.StartObject(0)
+    b.Finish(b.EndObject())
+    buf = bytes(b.Output())
+    return buf, flatbuffers.encode.Get(flatbuffers.packer.uoffset, buf, 0)
+
+
 def _activation(code):
     if code not in _ACTIVATIONS:
         raise UnsupportedOpError(f"fused activation {code} is not supported")
@@ -240,6 +255,8 @@ def _activation(code):
 def _padding(kind, size_hw, kernel_hw, strides, dilations):
     from edgeai.ops._shapes import same_padding
 
+    if min(*strides, *dilations) < 1:  # LiteRT's prepare refuses them too (options of another type read as 0)
+        raise ModelError(f"strides {list(strides)} and dilations {list(dilations)} must be at least 1")
     if kind == 1:  # VALID
         return (0, 0, 0, 0)
     (top, bottom), (left, right) = (same_padding(s, k, st, d) for s, k, st, d in zip(size_hw, kernel_hw, strides, dilations))
