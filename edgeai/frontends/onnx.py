@@ -528,8 +528,10 @@ class _Importer(Rewrites):
             if np.any(training):
                 raise self.fail(node, "training_mode is true: Dropout would drop values at random; export the "
                                       "model for inference", True)
-        if len(node.output) > 1 and node.output[1]:
-            raise self.fail(node, "the mask output is not supported", True)
+        mask = node.output[1] if len(node.output) > 1 else ""
+        g = self.model.graph
+        if mask and (any(mask in n.input for n in g.node) or any(o.name == mask for o in g.output)):
+            raise self.fail(node, "its mask output is used, which is not supported", True)
         self.op_Identity(node)
 
     def op_Transpose(self, node):
