@@ -114,8 +114,8 @@ def footprint(graph, plan, lowered, target) -> Footprint:
 
 
 def _const_name(arg, call) -> str:
-    """A constant as a person knows it: the model tensor it is, or the lowering's array derived from one."""
-    return f"{arg.name} ({arg.data.dtype.name}[{arg.data.size:,}], {call.symbol})"
+    """A constant as the firmware stores it: its C type and length, and the kernel that reads it."""
+    return f"an {arg.data.dtype.name}[{arg.data.size:,}] array for {call.symbol},"
 
 
 def firmware_footprint(graph, target) -> Footprint:
