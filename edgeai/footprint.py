@@ -56,9 +56,8 @@ def _figures(target) -> dict:
 
 def _kernel_code(symbol: str, source_lines: dict[str, int], figures: dict) -> int:
     table = figures["kernel_code_bytes"]
-    base = symbol.removesuffix("_one_rounding")  # the other requantization entry: the same loops
-    if base in table:
-        return table[base]
+    if symbol in table:
+        return table[symbol]
     # A TVM kernel: its C source's length times the bytes per line measured on TVM kernels (a rough estimate).
     return round(source_lines.get(symbol, 0) * figures["tvm_bytes_per_line"])
 
