@@ -114,7 +114,7 @@ def footprint(graph, plan, lowered, target) -> Footprint:
 
 def _const_name(arg, call) -> str:
     """A constant as the firmware stores it: its C type and length, and the kernel that reads it."""
-    return f"an {arg.data.dtype.name}[{arg.data.size:,}] array for {call.symbol},"
+    return f"a {arg.data.dtype.name}[{arg.data.size:,}] array for {call.symbol},"
 
 
 def firmware_footprint(graph, target) -> Footprint:
@@ -141,7 +141,9 @@ def check_fits(fp: Footprint, graph, plan, target, model: str) -> None:
     if target.sram_bytes and fp.ram_bytes > target.sram_bytes:
         fixed = fp.ram_bytes - fp.arena_bytes
         tensor, high = _arena_tipping(graph, plan, target.sram_bytes - fixed)
-        what = (f"the stack, runtime statics, input and output alone take {fixed:,} bytes" if tensor is None else
+        io = max((graph.tensor(n) for n in (*graph.inputs, *graph.outputs)), key=lambda t: t.nbytes)
+        what = (f"the stack, runtime statics, input and output alone take {fixed:,} bytes (the largest of these "
+                f"tensors is {io.name!r}, {io.nbytes:,} bytes)" if tensor is None else
                 f"tensor {tensor!r} tips it over (the arena reaches {high:,} bytes with it)")
         raise TargetError(
             f"{model}: needs {fp.ram_bytes:,} bytes of RAM (arena {fp.arena_bytes:,} + input {fp.input_bytes:,} + "
