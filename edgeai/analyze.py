@@ -42,6 +42,17 @@ class Analysis:
         return d
 
 
+def firmware_footprints(graph: Graph, targets=None) -> dict:
+    """Target name -> edgeai.footprint.Footprint of the firmware `graph` becomes there (graph after the default
+    passes), for every Cortex-M target with measured figures; the lowering runs, no C is built."""
+    from edgeai.footprint import firmware_footprint
+    from edgeai.passes import default_pipeline
+    from edgeai.targets import list_targets
+
+    graph = default_pipeline(graph)
+    return {t.name: firmware_footprint(graph, t) for t in (targets or list_targets()) if t.footprint}
+
+
 def analyze(graph: Graph) -> Analysis:
     """The costs of what will be compiled: the graph after the default passes (QDQ fused, biases folded)."""
     from edgeai.passes import default_pipeline

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -86,6 +87,13 @@ def _run(cmd: list[str], cwd: Path, what: str) -> None:
     proc = children.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if proc.returncode != 0:
         tool_ran_out_of_space(proc.stdout, cwd, proc.returncode)
+        overflow = re.search(r"region [`'\"]?(\w+)['\"]? overflowed by (\d+) bytes", proc.stdout)
+        placed = re.search(r"section [`'\"]?([\w.]+)['\"]? will not fit in region [`'\"]?(\w+)", proc.stdout)
+        if overflow or placed:  # one line a person can act on, not the whole build log
+            what_over = (f"region {overflow.group(1)} overflowed by {int(overflow.group(2)):,} bytes" if overflow
+                         else f"section {placed.group(1)} does not fit region {placed.group(2)}")
+            raise ToolchainError(f"{what} failed: the program does not fit the target's memory: {what_over} (the "
+                                 f"target's linker script declares the board's memories; see `edgeai analyze`)")
         tail = "\n".join(proc.stdout.strip().splitlines()[-40:])
         raise ToolchainError(f"{what} failed (exit {proc.returncode}):\n  {' '.join(cmd)}\n{tail}")
 

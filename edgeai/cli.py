@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -41,9 +42,18 @@ def _cmd_analyze(args) -> int:
     from edgeai.analyze import analyze
     from edgeai.table import format_table
 
-    result = analyze(edgeai.load(args.model))
+    from edgeai.analyze import firmware_footprints
+
+    graph = edgeai.load(args.model)
+    result = analyze(graph)
+    from edgeai.targets import list_targets
+
+    targets = [t for t in list_targets() if t.sram_bytes]
+    firmware = firmware_footprints(graph, targets)
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
+        print(json.dumps({**result.to_dict(), "firmware": {
+            name: {**dataclasses.asdict(fp), "flash_bytes": fp.flash_bytes, "ram_bytes": fp.ram_bytes}
+            for name, fp in firmware.items()}}, indent=2))
         return 0
     rows = [[i, layer.op, layer.macs, layer.params, layer.output, layer.node] for i, layer in enumerate(result.layers)]
     print(format_table(["#", "op", "MACs", "params", "output", "node"], rows, "rlrrll"))
@@ -51,21 +61,25 @@ def _cmd_analyze(args) -> int:
     print(f"model        {result.model} ({args.model})")
     print(f"ops          {', '.join(f'{k} {v}' for k, v in result.ops.items())}")
     print(f"MACs         {result.macs:,}")
-    print(f"parameters   {result.params:,} ({result.weight_bytes:,} bytes of constants, in flash)")
-    print(f"peak RAM     {result.ram_bytes:,} bytes = arena {result.arena_bytes:,} + input {result.input_bytes:,}"
+    print(f"parameters   {result.params:,} ({result.weight_bytes:,} bytes of constants as in the model)")
+    print(f"model RAM    {result.ram_bytes:,} bytes = arena {result.arena_bytes:,} + input {result.input_bytes:,}"
           f" + output {result.output_bytes:,}")
     print()
-    from edgeai.targets import list_targets
-
     fits = []
-    for t in list_targets():
-        if not t.sram_bytes:
-            continue
-        ok = result.ram_bytes <= t.sram_bytes and (not t.flash_bytes or result.weight_bytes <= t.flash_bytes)
-        fits.append([t.name, f"{result.ram_bytes / t.sram_bytes:.1%} of {t.sram_bytes:,}",
-                     f"{result.weight_bytes / t.flash_bytes:.1%} of {t.flash_bytes:,}" if t.flash_bytes else "-",
+    for t in targets:
+        fp = firmware.get(t.name)
+        if fp is None:  # a Linux board: the model's own arena, I/O and constants against its memory
+            ram, flash, what = result.ram_bytes, result.weight_bytes, "model"
+        else:  # the linked firmware's: weights as the kernels store them, code, runtime, stack
+            ram, flash, what = fp.ram_bytes, fp.flash_bytes, "firmware"
+        ok = ram <= t.sram_bytes and (not t.flash_bytes or flash <= t.flash_bytes)
+        fits.append([t.name, what, f"{ram:,} = {ram / t.sram_bytes:.1%} of {t.sram_bytes:,}",
+                     f"{flash:,} = {flash / t.flash_bytes:.1%} of {t.flash_bytes:,}" if t.flash_bytes else "-",
                      "yes" if ok else "NO"])
-    print(format_table(["target", "RAM (arena + I/O)", "flash (weights)", "fits"], fits, "lrrl"))
+    print(format_table(["target", "counted", "RAM", "flash", "fits"], fits, "llrrl"))
+    print("firmware: weights as the target's kernels store them + model code + runtime and libc (flash); arena + "
+          "I/O + stack + runtime statics (RAM); code, runtime and stack are figures measured per target "
+          "(target.json 'footprint')")
     return 0
 
 

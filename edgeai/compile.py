@@ -77,6 +77,10 @@ def compile_model(model: str | Path | Graph, target: str = "host", out_dir: str 
 
     step("lower")
     lowered = lower_graph(graph, tgt, prefix)
+    if getattr(tgt, "footprint", None):  # the firmware's flash and RAM, before anything is built
+        from edgeai.footprint import check_fits, footprint
+
+        check_fits(footprint(graph, plan, lowered, tgt), graph, plan, tgt, str(graph.source or graph.name))
     step("emit")
 
     out_dir = Path(out_dir)
@@ -168,7 +172,12 @@ def hybrid_notes(hybrid) -> list[str]:
 
 
 def _check_fits(graph, plan, target, hybrid=()) -> None:
-    """Refuse a model that cannot fit the target, naming the tensor (or the hybrid layer) that tips it over."""
+    """Refuse, before lowering, a model whose arena and I/O or constants alone exceed a target without measured
+    firmware figures, naming the tensor (or the hybrid layer) that tips it over. A target with them gets the
+    firmware's whole footprint (weights as stored, code, stack, runtime) checked after lowering (edgeai.footprint),
+    the numbers `edgeai analyze` prints; a hybrid model still gets the hybrid layer named here first."""
+    if getattr(target, "footprint", None) and not hybrid:
+        return
     ram = getattr(target, "sram_bytes", None)
     flash = getattr(target, "flash_bytes", None)
     if ram:

@@ -38,6 +38,7 @@ class Target:
     energy: Mapping[str, Any] | None  # estimates: active_power_w, cycles_per_instruction, with sources
     toolchain: Path  # absolute path of the CMake toolchain file
     path: Path  # the target's directory
+    footprint: Mapping[str, Any] | None = None  # measured firmware figures for edgeai.footprint (Cortex-M)
 
     def __hash__(self) -> int:  # the mapping fields are not hashable; a target is its name and place
         return hash((self.name, self.path))
@@ -75,6 +76,8 @@ _FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "toolchain": ((str,), False),
 }
 
+_OPTIONAL = ("footprint",)  # Cortex-M: figures measured on linked firmwares (edgeai.footprint)
+
 
 def _fail(file: Path, field: str, problem: str) -> TargetError:
     return TargetError(f"{file}: field '{field}' {problem}")
@@ -93,7 +96,7 @@ def _validate(data: Any, file: Path, dirname: str) -> None:
             continue
         if isinstance(value, bool) or not isinstance(value, types):
             raise _fail(file, field, f"must be {' or '.join(t.__name__ for t in types)}, got {value!r}")
-    unknown = sorted(set(data) - set(_FIELDS))
+    unknown = sorted(set(data) - set(_FIELDS) - set(_OPTIONAL))
     if unknown:
         raise _fail(file, unknown[0], f"is not a known field (known: {', '.join(_FIELDS)})")
     if data["name"] != dirname:
@@ -147,6 +150,8 @@ def _read(directory: Path) -> Target:
     _validate(data, file, directory.name)
     fields = dict(data)
     fields["cflags"] = tuple(data["cflags"])
+    if fields.get("footprint") is not None and not isinstance(fields["footprint"], dict):
+        raise _fail(file, "footprint", "must be an object of measured figures")
     fields["toolchain"] = (directory / data["toolchain"]).resolve()
     return Target(path=directory.resolve(), **fields)
 

@@ -22,7 +22,7 @@ def test_targets_lists_all_six(capsys):
 def test_analyze_prints_costs_and_fit(capsys):
     assert main(["analyze", str(tflite("vww_96_int8"))]) == 0
     out = capsys.readouterr().out
-    assert "MACs         7,491,970" in out and "peak RAM     82,960 bytes" in out
+    assert "MACs         7,491,970" in out and "model RAM    82,960 bytes" in out
     assert "cortex-m7" in out and "fits" in out
     assert main(["analyze", str(tflite("ad01_int8")), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)

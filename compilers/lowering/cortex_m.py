@@ -31,6 +31,9 @@ def _entry(name: str, args: str, one_rounding: bool) -> tuple[str, str]:
 
 
 MAX_PATCH, MAX_TAPS, MAX_DW_CHANNELS = 1152, 64, 1024  # nn_s8.h
+# Bytes each kernel keeps on the stack per call (nn_s8.c): conv's im2col patch; dwconv's zero row and tap
+# pointers (4-byte pointers on these cores). It lives inside the firmware's stack reservation (edgeai.footprint).
+STACK_SCRATCH = {"edgeai_conv_s8": MAX_PATCH, "edgeai_dwconv_s8": MAX_DW_CHANNELS + 4 * MAX_TAPS}
 _INT32_MAX = (1 << 31) - 1
 DSP_CPUS = {"cortex-m4", "cortex-m7", "cortex-m33", "cortex-m35p", "cortex-m55", "cortex-m85"}
 
