@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,12 @@ from edgeai import models_root
 # Every compile in the tests verifies the graph after each pass (run_passes' debug mode), naming the pass that
 # breaks it.
 os.environ["EDGEAI_VERIFY_PASSES"] = "1"
+
+# Every host library the tests run is built with UBSan; each report lands in UBSAN_LOG_DIR (subprocesses too), and
+# pytest_sessionfinish fails the run when there is one: undefined behaviour in generated C is a failure, not a log.
+UBSAN_LOG_DIR = Path(tempfile.mkdtemp(prefix="edgeai-ubsan-"))
+os.environ["EDGEAI_HOST_UBSAN"] = "1"
+os.environ["UBSAN_OPTIONS"] = f"log_path={UBSAN_LOG_DIR}/report:print_stacktrace=1"
 
 MODELS = models_root()  # models/ in the repository, or $EDGEAI_MODELS
 INT8_TFLITE = ["kws_ref_model", "vww_96_int8", "pretrainedResnet_quant", "ad01_int8"]
@@ -51,3 +58,14 @@ def pytest_sessionstart(session):
         if missing:
             pytest.exit(f"CI machine lacks {', '.join(missing)}: scripts/setup.sh should have installed them",
                         returncode=3)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Any UBSan report from a host library the tests ran fails the run, with the reports printed."""
+    reports = sorted(UBSAN_LOG_DIR.glob("report*"))
+    if reports:
+        text = "\n".join(f"{p.name}:\n{p.read_text(errors='replace')[:4000]}" for p in reports[:5])
+        print(f"\nUndefined behaviour in a host library ({len(reports)} UBSan report(s), {UBSAN_LOG_DIR}):\n{text}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    else:
+        UBSAN_LOG_DIR.rmdir()

@@ -35,6 +35,8 @@ def build_shared_library(lib_dir: Path, opt: str = "-O2", extra_flags: tuple[str
     sources = library_sources(lib_dir, desc)
     # the warnings last: no extra flag (-Wno-error, -Wno-error=...) can let a warning in generated C pass
     flags = ["-std=c99", opt, "-fPIC", "-shared", *extra_flags, *WARNINGS, f"-I{lib_dir}", f"-I{RUNTIME_DIR}"]
+    if os.environ.get("EDGEAI_HOST_UBSAN"):  # the test suite: every library it runs is checked for undefined behaviour
+        flags += ["-fsanitize=undefined", "-fno-omit-frame-pointer"]
     digest = hashlib.sha256(" ".join(flags).encode())
     for s in [*sources, *sorted(lib_dir.glob("*.h")), *sorted(RUNTIME_DIR.glob("*.h"))]:
         digest.update(s.read_bytes())
