@@ -8,7 +8,6 @@ from functools import lru_cache
 from pathlib import Path
 
 from edgeai import REPO_ROOT
-from edgeai.errors import ModelError
 
 
 def cache_root() -> Path:

@@ -232,7 +232,6 @@ def _cmd_validate(args) -> int:
     from edgeai import progress
     from edgeai.compile import COMPILE_STAGES
     from edgeai.errors import ValidationFailed
-    from edgeai.runtime.device import session_target
     from edgeai.validate import check_same_io, compare, random_inputs, reference_sessions
 
     shown = progress.wanted(args.json)

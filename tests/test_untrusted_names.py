@@ -107,7 +107,6 @@ ONNX_CASES = {
 
 def hostile_onnx(path: Path, **hostile: str) -> Path:
     """y = W2 relu(W1 x + b1) on [1, 8]; `hostile` renames inputs, nodes, tensors and weights (see PLAIN)."""
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     n = {**PLAIN, **hostile}

@@ -11,7 +11,6 @@ from compilers.lowering._quant import float_activation_range, int8_activation_ra
 from compilers.lowering.registry import rule
 from compilers.tvm.kernels.add import AddParams, add_float32, add_int8, add_int8_onnx, exact_add_multipliers
 from compilers.tvm.requant import add_quant_params
-from edgeai.errors import UnsupportedOpError
 
 
 def _operands(ctx, node):

@@ -350,7 +350,7 @@ def session_target(target: str) -> str:
     if target.startswith("serial:") and len(target) > len("serial:"):
         return target
     raise TargetError(f"unknown session target {target!r}; valid: host, "
-                      f"{', '.join('qemu:' + d for d in devices)} (or the name alone), serial:<port>")
+                      f"{', '.join('qemu:' + d for d in devices)} (or the name alone), serial:<port>[@<baud>], labgrid:<ENV.yaml>[:<role>]")
 
 
 def open_session(lib_dir: str | Path, target: str, baudrate: int | None = None, timeout: float | None = None):
