@@ -39,6 +39,8 @@ class Target:
     toolchain: Path  # absolute path of the CMake toolchain file
     path: Path  # the target's directory
     footprint: Mapping[str, Any] | None = None  # measured firmware figures for edgeai.footprint (Cortex-M)
+    # Instruction sets with hand-written kernels, preferred first (compilers/lowering/kernel_table.py)
+    isa: tuple[str, ...] = ()
 
     def __hash__(self) -> int:  # the mapping fields are not hashable; a target is its name and place
         return hash((self.name, self.path))
@@ -76,7 +78,8 @@ _FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "toolchain": ((str,), False),
 }
 
-_OPTIONAL = ("footprint",)  # Cortex-M: figures measured on linked firmwares (edgeai.footprint)
+_OPTIONAL = ("footprint",  # Cortex-M: figures measured on linked firmwares (edgeai.footprint)
+             "isa")  # instruction sets whose hand-written kernels the target runs, preferred first
 
 
 def _fail(file: Path, field: str, problem: str) -> TargetError:
@@ -153,6 +156,10 @@ def _read(directory: Path) -> Target:
     if fields.get("footprint") is not None and not isinstance(fields["footprint"], dict):
         raise _fail(file, "footprint", "must be an object of measured figures")
     fields["toolchain"] = (directory / data["toolchain"]).resolve()
+    isa = data.get("isa", [])
+    if not isinstance(isa, list) or not all(isinstance(x, str) and x for x in isa):
+        raise _fail(file, "isa", "must be a list of instruction-set names (compilers/lowering/kernel_table.py)")
+    fields["isa"] = tuple(isa)
     return Target(path=directory.resolve(), **fields)
 
 

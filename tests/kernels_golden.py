@@ -222,7 +222,7 @@ def lower_layer(layer: Layer, prefix: str) -> None:
 def compile_so(c_files: list[Path], so: Path, extra: list[str] = ()) -> None:
     from compilers.tvm.build import include_dirs
 
-    cmd = ["gcc", *CFLAGS, *extra, *(f"-I{d}" for d in include_dirs()), f"-I{C_KERNELS}", *map(str, c_files),
+    cmd = ["gcc", *CFLAGS, *extra, *(f"-I{d}" for d in include_dirs()), f"-I{C_KERNELS / 'portable'}", *map(str, c_files),
            "-o", str(so), "-lm"]
     subprocess.run(cmd, check=True, capture_output=True, text=True)
 
@@ -252,7 +252,7 @@ def build_model(model_name: str) -> BuiltModel:
     tmp = Path(tempfile.mkdtemp(prefix="edgeai_kernels_"))
     (tmp / "kernels.c").write_text(source)
     so = tmp / "kernels.so"
-    compile_so([tmp / "kernels.c", C_KERNELS / "softmax_int8.c", C_KERNELS / "softmax_float.c"], so)
+    compile_so([tmp / "kernels.c", C_KERNELS / "portable" / "softmax_int8.c", C_KERNELS / "portable" / "softmax_float.c"], so)
     return BuiltModel(layers, ctypes.CDLL(str(so)), source, time.perf_counter() - t0)
 
 

@@ -1,4 +1,4 @@
-"""The four MLPerf Tiny int8 models on Cortex-M4 under QEMU: the DSP kernels (compilers/c/kernels/nn_s8.c)
+"""The four MLPerf Tiny int8 models on Cortex-M4 under QEMU: the DSP kernels (compilers/c/kernels/dsp/nn_s8.c)
 stay bit-exact with LiteRT. Performance lives in benchmarks/cortex_m4, not here."""
 
 from __future__ import annotations

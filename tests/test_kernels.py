@@ -81,7 +81,7 @@ def test_generated_c_compiles_warning_free_c99(tmp_path):
 
     c = tmp_path / "k.c"
     c.write_text(build_c_source(_small_kernels()))
-    kg.compile_so([c, kg.C_KERNELS / "softmax_int8.c", kg.C_KERNELS / "softmax_float.c"], tmp_path / "k.so")
+    kg.compile_so([c, kg.C_KERNELS / "portable" / "softmax_int8.c", kg.C_KERNELS / "portable" / "softmax_float.c"], tmp_path / "k.so")
     lib = ctypes.CDLL(str(tmp_path / "k.so"))
     # all-zero input at zero point -3, with padding: padded points contribute nothing either.
     x = np.full((1, 5, 5, 3), -3, np.int8)

@@ -7,6 +7,7 @@ pointers at offsets fixed by the memory plan; weights are const so they stay in 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -198,13 +199,29 @@ def emit_library(graph: Graph, plan: MemoryPlan, lowered: LoweredModel, prefix: 
     }
     for name, text in files.items():  # ASCII by construction: model names reach the text only through c_text
         (out_dir / name).write_text(text, encoding="ascii")
-    for path in lowered.c_files:  # hand-written kernels travel with the library, header included
-        for part in (Path(path), Path(path).with_suffix(".h")):
+    for path in lowered.c_files:  # hand-written kernels travel with the library, their headers included
+        for part in kernel_source_files(Path(path)):
             (out_dir / part.name).write_bytes(part.read_bytes())
     desc["layers"] = _layers(graph, lowered)
     # Written last: a folder with model.json holds the whole library.
     (out_dir / "model.json").write_text(json.dumps(desc, indent=2) + "\n")
     return desc
+
+
+_LOCAL_INCLUDE = re.compile(r'^#include "([A-Za-z0-9_]+\.h)"', re.M)
+
+
+def kernel_source_files(c_file: Path) -> list[Path]:
+    """A hand-written kernel's .c, its .h, and the headers of its instruction-set folder that either includes
+    (a library folder is flat: kernel file names are unique across compilers/c/kernels/<isa>/)."""
+    files, todo = [], [c_file, c_file.with_suffix(".h")]
+    while todo:
+        f = todo.pop()
+        if f in files or not f.is_file():
+            continue
+        files.append(f)
+        todo.extend(c_file.parent / h for h in _LOCAL_INCLUDE.findall(f.read_text()))
+    return files
 
 
 def _layers(graph, lowered) -> list[dict]:

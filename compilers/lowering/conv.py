@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from compilers.c.calls import KernelCall, TensorArg
-from compilers.lowering import cortex_m
 from compilers.lowering._quant import (accumulator_rounding, float_activation_range, int8_activation_range, scale_zp,
                                        tensor_quant)
+from compilers.lowering.kernel_table import first_taker
 from compilers.lowering.registry import rule
 from compilers.tvm.kernels.conv2d import Conv2DParams, conv2d_float32, conv2d_int8
 from compilers.tvm.kernels.depthwise_conv2d import DepthwiseConv2DParams, depthwise_conv2d_float32, depthwise_conv2d_int8
@@ -44,26 +44,24 @@ def _window(node):
     return dict(stride=tuple(a["strides"]), dilation=tuple(a["dilations"]), padding=tuple(a["padding"]))
 
 
-# Per op: TVM params class and kernels, the weights' output-channel axis, the Cortex-M fast path, a name tag.
+# Per op: TVM params class and kernels, the weights' output-channel axis, a name tag.
 _WINDOWED = {
-    "conv2d": (Conv2DParams, conv2d_int8, conv2d_float32, 0, cortex_m.conv_call, "conv"),
-    "depthwise_conv2d": (DepthwiseConv2DParams, depthwise_conv2d_int8, depthwise_conv2d_float32, 3,
-                         cortex_m.dwconv_call, "dwconv"),
+    "conv2d": (Conv2DParams, conv2d_int8, conv2d_float32, 0, "conv"),
+    "depthwise_conv2d": (DepthwiseConv2DParams, depthwise_conv2d_int8, depthwise_conv2d_float32, 3, "dwconv"),
 }
 
 
 def windowed_int8_rule(ctx, node):
-    params_cls, make_int8, _, axis, fast_call, tag = _WINDOWED[node.op]
+    params_cls, make_int8, _, axis, tag = _WINDOWED[node.op]
     g = ctx.graph
     x, w = g.tensor(node.inputs[0]), g.tensor(node.inputs[1])
     channels = w.shape[axis]
     in_zp, out_zp, lo, hi, mult, shift = _int8_requant(ctx, node, channels)
     rounding = accumulator_rounding(node)
-    if cortex_m.has_dsp(ctx.target):
-        call = fast_call(ctx, node, x.shape, w.data, _bias_data(g, node), in_zp, out_zp, lo, hi, mult, shift,
-                         g.tensor(node.outputs[0]).shape, node.attrs, rounding)
-        if call is not None:
-            return [call]
+    call = first_taker(ctx.target, node.op, ctx, node, x.shape, w.data, _bias_data(g, node), in_zp, out_zp, lo, hi,
+                       mult, shift, g.tensor(node.outputs[0]).shape, node.attrs, rounding)
+    if call is not None:
+        return [call]
     params = params_cls(x.shape, w.shape, input_zero_point=in_zp, output_zero_point=out_zp, act_min=lo, act_max=hi,
                         rounding=rounding, **_window(node))
     args = (TensorArg(x.name), ctx.const(w.name), _bias(ctx, node, channels, "int32"), ctx.derived(mult),
@@ -72,7 +70,7 @@ def windowed_int8_rule(ctx, node):
 
 
 def windowed_float_rule(ctx, node):
-    params_cls, _, make_float, axis, _, tag = _WINDOWED[node.op]
+    params_cls, _, make_float, axis, tag = _WINDOWED[node.op]
     g = ctx.graph
     x, w = g.tensor(node.inputs[0]), g.tensor(node.inputs[1])
     lo, hi = float_activation_range(node.attrs["activation"])

@@ -1,5 +1,5 @@
 """int8 conv2d / depthwise_conv2d / fully_connected / add on Cortex-M DSP cores → the hand-written SMLAD kernels
-in compilers/c/kernels/nn_s8.c, with everything layer-specific prepared here as derived constants.
+in compilers/c/kernels/dsp/nn_s8.c, with everything layer-specific prepared here as derived constants.
 
 Each `*_call` returns None when a layer is outside what the kernel handles exactly (batch > 1, dilation,
 depth multiplier, a multiplier whose shift the fast requantization cannot express, an accumulator that
@@ -19,7 +19,7 @@ import numpy as np
 from compilers.c.calls import KernelCall, TensorArg
 from compilers.tvm.requant import half_even_ties_possible
 
-NN_FILE = "nn_s8.c"
+NN_FILE = "dsp/nn_s8.c"
 _ARGS = "(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* geom, int8_t* output)"
 _ADD_ARGS = "(const int8_t* input1, const int8_t* input2, const int32_t* tables, const int32_t* p, int8_t* output)"
 
@@ -35,14 +35,6 @@ MAX_PATCH, MAX_TAPS, MAX_DW_CHANNELS = 1152, 64, 1024  # nn_s8.h
 # pointers (4-byte pointers on these cores). It lives inside the firmware's stack reservation (edgeai.footprint).
 STACK_SCRATCH = {"edgeai_conv_s8": MAX_PATCH, "edgeai_dwconv_s8": MAX_DW_CHANNELS + 4 * MAX_TAPS}
 _INT32_MAX = (1 << 31) - 1
-DSP_CPUS = {"cortex-m4", "cortex-m7", "cortex-m33", "cortex-m35p", "cortex-m55", "cortex-m85"}
-
-
-def has_dsp(target) -> bool:
-    """Cores with the DSP extension (SMLAD, SXTB16): where these kernels are the fast path."""
-    return target is not None and getattr(target, "is_cortex_m", False) and target.cpu in DSP_CPUS
-
-
 def _pairs(words16: np.ndarray) -> np.ndarray:
     """int16 [..., 2k] → int32 [..., k]: element 2i in the low half of word i, 2i+1 in the high half."""
     w = np.ascontiguousarray(words16.astype(np.int16))
@@ -171,6 +163,13 @@ def conv_call(ctx, node, x_shape, w: np.ndarray, bias, in_zp, out_zp, lo, hi, mu
     return KernelCall(node.name, node.op, symbol, (TensorArg(node.inputs[0]), ctx.derived(packed),
                                                    ctx.derived(chan.reshape(-1)), ctx.derived(geom),
                                                    TensorArg(node.outputs[0])))
+
+
+def fc_call(ctx, node, rows, k, n, w: np.ndarray, bias, in_zp, out_zp, lo, hi, mult, shift, rounding="single"):
+    """FULLY_CONNECTED (w [n, k]) as a 1x1 conv over `rows` pixels → edgeai_conv_s8."""
+    attrs = {"strides": (1, 1), "dilations": (1, 1), "padding": (0, 0, 0, 0)}
+    return conv_call(ctx, node, (1, rows, 1, k), w.reshape(n, 1, 1, k), bias, in_zp, out_zp, lo, hi, mult, shift,
+                     (1, rows, 1, n), attrs, rounding)
 
 
 def dwconv_call(ctx, node, x_shape, w: np.ndarray, bias, in_zp, out_zp, lo, hi, mult, shift, out_shape, attrs,

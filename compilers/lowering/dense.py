@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from compilers.c.calls import KernelCall, TensorArg
-from compilers.lowering import cortex_m
+from compilers.lowering.kernel_table import first_taker
 from compilers.lowering._quant import (accumulator_rounding, float_activation_range, int8_activation_range, numerics,
                                        scale_zp, tensor_quant)
 from compilers.lowering.registry import rule
@@ -44,14 +44,12 @@ def fc_int8_rule(ctx, node):
     lo, hi = int8_activation_range(node.attrs["activation"], out_scale, out_zp)
     params = FullyConnectedParams(rows, k, n, input_zero_point=in_zp, output_zero_point=out_zp, act_min=lo, act_max=hi,
                                   rounding=accumulator_rounding(node, "single"))
-    if cortex_m.has_dsp(ctx.target):
-        w = g.tensor(node.inputs[1]).data.reshape(n, 1, 1, k)
-        bias = g.tensor(node.inputs[2]).data if len(node.inputs) > 2 and node.inputs[2] else None
-        attrs = {"strides": (1, 1), "dilations": (1, 1), "padding": (0, 0, 0, 0)}
-        call = cortex_m.conv_call(ctx, node, (1, rows, 1, k), w, bias, in_zp, out_zp, lo, hi, mult, shift,
-                                  (1, rows, 1, n), attrs, params.rounding)
-        if call is not None:
-            return [call]
+    w = g.tensor(node.inputs[1]).data.reshape(n, k)
+    bias = g.tensor(node.inputs[2]).data if len(node.inputs) > 2 and node.inputs[2] else None
+    call = first_taker(ctx.target, "fully_connected", ctx, node, rows, k, n, w, bias, in_zp, out_zp, lo, hi, mult,
+                       shift, params.rounding)
+    if call is not None:
+        return [call]
     symbol = ctx.tvm_kernel(fully_connected_int8, params, "fc")
     args = (TensorArg(node.inputs[0]), ctx.const(node.inputs[1]), _bias(ctx, node, n, "int32"), ctx.derived(mult),
             ctx.derived(shift), TensorArg(node.outputs[0]))

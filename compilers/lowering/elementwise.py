@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from compilers.c.calls import KernelCall, TensorArg
-from compilers.lowering import cortex_m
+from compilers.lowering.kernel_table import first_taker, kernels_for
 from compilers.lowering._quant import float_activation_range, int8_activation_range, numerics, scale_zp
 from compilers.lowering.registry import rule
 from compilers.tvm.kernels.add import AddParams, add_float32, add_int8, add_int8_onnx, exact_add_multipliers
@@ -39,13 +39,13 @@ def add_int8_rule(ctx, node):
     onnx = numerics(node) == "onnx"
     quant = None if onnx else add_quant_params(s1, s2, so)
     exact = exact_add_multipliers(s1, s2, so, f"node {node.name!r} (add)") if onnx else None
-    if cortex_m.has_dsp(ctx.target):
+    if any(kernels_for(ctx.target, "add")):
         if any(g.tensor(n).is_constant for n in node.inputs[:2]):
-            ctx.decline(node, "edgeai_add_s8 declines: an operand is a constant")
+            ctx.decline(node, "the hand-written add kernels decline: an operand is a constant")
         elif shape1 is not None or shape2 is not None:
-            ctx.decline(node, "edgeai_add_s8 declines: an operand broadcasts")
+            ctx.decline(node, "the hand-written add kernels decline: an operand broadcasts")
         else:
-            call = cortex_m.add_call(ctx, node, int(np.prod(shape)), z1, z2, zo, lo, hi, quant, exact)
+            call = first_taker(ctx.target, "add", ctx, node, int(np.prod(shape)), z1, z2, zo, lo, hi, quant, exact)
             if call is not None:
                 return [call]
     params = AddParams(shape, input1_zero_point=z1, input2_zero_point=z2, output_zero_point=zo, quant=quant,

@@ -12,7 +12,7 @@ _COPY = "int32_t edgeai_copy(const uint8_t* source, uint8_t* destination, int32_
 def _reshape(ctx, node):
     if node.outputs[0] in inplace_aliases(ctx.graph):
         return []
-    symbol = ctx.c_kernel("copy.c", "edgeai_copy", _COPY)
+    symbol = ctx.c_kernel("portable/copy.c", "edgeai_copy", _COPY)
     src = ctx.graph.tensor(node.inputs[0])
     source = ctx.const(src.name) if src.is_constant else TensorArg(src.name)
     # The copy works on bytes whatever the dtype; the emitter casts the pointers to the kernel's types.

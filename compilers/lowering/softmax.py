@@ -29,7 +29,7 @@ def softmax_int8_rule(ctx, node):
                          f"-128 (TFLite's rule), got scale {out_scale} zero point {out_zp}")
     q = softmax_quant_params(in_scale, node.attrs["beta"], f"node {node.name!r} (softmax)")
     outer, depth = _dims(ctx, node)
-    symbol = ctx.c_kernel("softmax_int8.c", "edgeai_softmax_int8", _INT8)
+    symbol = ctx.c_kernel("portable/softmax_int8.c", "edgeai_softmax_int8", _INT8)
     args = (TensorArg(node.inputs[0]), TensorArg(node.outputs[0]), ScalarArg(outer), ScalarArg(depth),
             ScalarArg(q.input_multiplier), ScalarArg(q.input_left_shift), ScalarArg(q.diff_min))
     return [KernelCall(node.name, node.op, symbol, args)]
@@ -38,7 +38,7 @@ def softmax_int8_rule(ctx, node):
 @rule("softmax", "float32")
 def softmax_float_rule(ctx, node):
     outer, depth = _dims(ctx, node)
-    symbol = ctx.c_kernel("softmax_float.c", "edgeai_softmax_float", _FLOAT)
+    symbol = ctx.c_kernel("portable/softmax_float.c", "edgeai_softmax_float", _FLOAT)
     args = (TensorArg(node.inputs[0]), TensorArg(node.outputs[0]), ScalarArg(outer), ScalarArg(depth),
             ScalarArg(node.attrs["beta"], "float"))
     return [KernelCall(node.name, node.op, symbol, args)]

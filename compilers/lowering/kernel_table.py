@@ -1,0 +1,54 @@
+"""The one table that picks hand-written kernels: instruction set → op → the function that lowers a layer to that
+instruction set's kernel.
+
+A target names its instruction sets in target.json "isa", preferred first (cortex-m55 would list "mve" before
+"dsp"). A layer goes to the first kernel that takes it; a kernel that cannot take a layer returns None after
+saying why (ctx.decline), and the layer falls through to the next instruction set, then to the TVM kernel.
+Adding an instruction set is a folder compilers/c/kernels/<isa>/ with its C, a module with its call makers, and a
+row here: no rule changes.
+
+The call makers of one op share a signature, the one its rule calls with:
+  conv2d, depthwise_conv2d: (ctx, node, x_shape, w, bias, in_zp, out_zp, lo, hi, mult, shift, out_shape, attrs,
+                             rounding) with w as the graph stores it (conv [O, KH, KW, C], depthwise [1, KH, KW, C])
+  fully_connected: (ctx, node, rows, k, n, w [n, k], bias, in_zp, out_zp, lo, hi, mult, shift, rounding)
+  add (two same-shape activations): (ctx, node, size, zp1, zp2, zo, lo, hi, quant, exact)
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterator
+
+from compilers.lowering import cortex_m
+from edgeai.errors import TargetError
+
+KERNELS: dict[str, dict[str, Callable]] = {
+    # Armv7E-M DSP extension (SMLAD, SXTB16): Cortex-M4/M7/M33/M55 — compilers/c/kernels/dsp
+    "dsp": {
+        "conv2d": cortex_m.conv_call,
+        "depthwise_conv2d": cortex_m.dwconv_call,
+        "fully_connected": cortex_m.fc_call,
+        "add": cortex_m.add_call,
+    },
+}
+
+
+def kernels_for(target, op: str) -> Iterator[Callable]:
+    """The call makers for `op` on `target`, in the target's order of preference (none for a generic build)."""
+    for isa in getattr(target, "isa", ()) if target is not None else ():
+        if isa not in KERNELS:
+            raise TargetError(f"target {target.name}: instruction set {isa!r} has no kernels "
+                              f"(known: {', '.join(sorted(KERNELS))})")
+        maker = KERNELS[isa].get(op)
+        if maker is not None:
+            yield maker
+
+
+def first_taker(target, op: str, ctx, node, *args) -> object | None:
+    """The first kernel call a maker returns for this layer, or None: every maker declined, and the reasons are
+    on record (ctx.decline; the last one is what the compile report shows)."""
+    for maker in kernels_for(target, op):
+        call = maker(ctx, node, *args)
+        if call is not None:
+            ctx.generic.pop(node.name, None)  # an earlier instruction set declined, a later one took the layer
+            return call
+    return None
