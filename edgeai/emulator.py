@@ -4,8 +4,11 @@ qemu-aarch64-static, host programs directly.
 On Cortex-M the instruction-counting plugin (edgeai.qemu_plugin) counts the
 instructions between edgeai_mark_begin() and edgeai_mark_end(); each counted
 region is one line of a file that `RunResult.instructions` and
-`EmulatorProcess.instruction_counts()` read. The firmware leaves QEMU through
-semihosting, so QEMU's exit status is the program's.
+`EmulatorProcess.instruction_counts()` read. With count_classes the plugin
+also counts each region's instructions by class (`RunResult.classes`,
+`EmulatorProcess.instruction_classes()`; edgeai.cycles turns them into a cycle
+estimate). The firmware leaves QEMU through semihosting, so QEMU's exit status
+is the program's.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ class RunResult:
     stderr: bytes  # the emulator's own messages
     instructions: list[int] = field(default_factory=list)  # one count per marked region
     wall_time: float = 0.0  # seconds
+    classes: list[dict] = field(default_factory=list)  # per marked region, with count_classes: class -> count
 
     @property
     def text(self) -> str:
@@ -97,6 +101,21 @@ def read_counts(path: Path) -> list[int]:
     return counts
 
 
+def read_classes(path: Path) -> list[dict]:
+    """Per-region class counts from a plugin output file in class mode, in region order. A region's classes line
+    precedes its instructions line, so a region whose instructions line is complete has its classes here."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return []
+    regions = []
+    for line in text.splitlines(keepends=True):
+        parts = line.split()
+        if line.endswith("\n") and len(parts) > 3 and parts[0] == "region" and parts[2] == "classes":
+            regions.append({name: int(value) for name, value in (p.split("=", 1) for p in parts[3:])})
+    return regions
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nobody listens on right now (the OS picks it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -119,7 +138,8 @@ def _listening(port: int) -> bool:
 
 
 def _command(target: Target, elf: Path, count_file: Path | None, serial: str, port: int | None,
-             extra_args: Sequence[str], icount_shift: int | None, wait_for_client: bool = False) -> list[str]:
+             extra_args: Sequence[str], icount_shift: int | None, wait_for_client: bool = False,
+             count_classes: bool = False) -> list[str]:
     if target.is_cortex_m:
         q = target.qemu
         qemu = _need(q["system"], "qemu-system-arm")
@@ -138,7 +158,8 @@ def _command(target: Target, elf: Path, count_file: Path | None, serial: str, po
         if count_file is not None:
             marks = marker_addresses(target, elf)
             if marks is not None:
-                cmd += ["-plugin", f"{plugin_path()},begin={marks[0]:#x},end={marks[1]:#x},out={count_file}"]
+                mode = ",classes=on" if count_classes else ""
+                cmd += ["-plugin", f"{plugin_path()},begin={marks[0]:#x},end={marks[1]:#x},out={count_file}{mode}"]
         return cmd + list(extra_args) + ["-kernel", str(elf)]
     if serial != "stdio":
         raise TargetError(f"target {target.name}: a serial port over TCP exists only for Cortex-M targets")
@@ -157,13 +178,14 @@ def _kill_group(proc: subprocess.Popen) -> None:
 
 def run_program(target: Target | str, elf: Path | str, timeout: float = 60.0, count_instructions: bool = True,
                 serial: Serial = "stdio", extra_args: Sequence[str] = (), *,
-                icount_shift: int | None = None) -> RunResult:
+                icount_shift: int | None = None, count_classes: bool = False) -> RunResult:
     """Run a program to completion and collect its output, exit status and instruction counts.
 
     Instruction counts come only from Cortex-M targets (qemu-aarch64-static
     rejects plugins; on Linux targets the list is empty). `icount_shift`
     runs QEMU with `-icount shift=N` (virtual time = 2**N ns per instruction)
-    for the SysTick fallback. A program still running after `timeout` seconds
+    for the SysTick fallback. `count_classes` also counts the instructions by class
+    (`RunResult.classes`). A program still running after `timeout` seconds
     is killed with its process group and RuntimeFailure is raised.
     """
     if serial != "stdio":
@@ -174,7 +196,8 @@ def run_program(target: Target | str, elf: Path | str, timeout: float = 60.0, co
         raise RuntimeFailure(f"program {elf} does not exist (build it first)")
     with tempfile.TemporaryDirectory(prefix="edgeai-run-") as tmp:
         count_file = Path(tmp) / "regions.txt" if count_instructions and target.is_cortex_m else None
-        cmd = _command(target, elf, count_file, "stdio", None, extra_args, icount_shift)
+        cmd = _command(target, elf, count_file, "stdio", None, extra_args, icount_shift,
+                       count_classes=count_classes)
         start = time.monotonic()
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 start_new_session=True)
@@ -191,7 +214,8 @@ def run_program(target: Target | str, elf: Path | str, timeout: float = 60.0, co
             raise
         wall = time.monotonic() - start
         counts = read_counts(count_file) if count_file is not None else []
-    return RunResult(elf, cmd, proc.returncode, out, err, counts, wall)
+        classes = read_classes(count_file) if count_file is not None and count_classes else []
+    return RunResult(elf, cmd, proc.returncode, out, err, counts, wall, classes)
 
 
 class EmulatorProcess:
@@ -236,6 +260,10 @@ class EmulatorProcess:
     def instruction_counts(self) -> list[int]:
         return read_counts(self._count_file) if self._count_file is not None else []
 
+    def instruction_classes(self) -> list[dict]:
+        """Per-region class counts (started with count_classes; else empty)."""
+        return read_classes(self._count_file) if self._count_file is not None else []
+
     def wait(self, timeout: float | None = None) -> int:
         """Wait for the firmware to exit; on timeout kill it and raise RuntimeFailure."""
         try:
@@ -270,7 +298,7 @@ class EmulatorProcess:
 def start_program(target: Target | str, elf: Path | str, count_instructions: bool = True,
                   serial: Serial = ("tcp", 0), extra_args: Sequence[str] = (), *,
                   icount_shift: int | None = None, wait_for_client: bool = False,
-                  startup_timeout: float = 10.0) -> EmulatorProcess:
+                  startup_timeout: float = 10.0, count_classes: bool = False) -> EmulatorProcess:
     """Start a Cortex-M firmware in QEMU with UART0 on a TCP server and return as soon as QEMU listens.
 
     By default the server does not wait (the firmware runs at once; UART output
@@ -281,7 +309,7 @@ def start_program(target: Target | str, elf: Path | str, count_instructions: boo
     if not target.is_cortex_m:
         raise TargetError(f"target {target.name}: start_program serves a UART over TCP, only Cortex-M targets have one")
     if serial == "pipe":
-        return _start_piped(target, elf, count_instructions, extra_args, icount_shift)
+        return _start_piped(target, elf, count_instructions, extra_args, icount_shift, count_classes)
     if not (isinstance(serial, tuple) and len(serial) == 2 and serial[0] == "tcp"):
         raise TargetError(f"start_program needs serial=('tcp', port), got {serial!r}")
     elf = Path(elf).resolve()
@@ -294,7 +322,8 @@ def start_program(target: Target | str, elf: Path | str, count_instructions: boo
         port = wanted or free_port()
         workdir = Path(tempfile.mkdtemp(prefix="edgeai-qemu-"))
         count_file = workdir / "regions.txt" if count_instructions else None
-        cmd = _command(target, elf, count_file, "tcp", port, extra_args, icount_shift, wait_for_client)
+        cmd = _command(target, elf, count_file, "tcp", port, extra_args, icount_shift, wait_for_client,
+                       count_classes)
         with open(workdir / "qemu.log", "wb") as log:
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                     start_new_session=True)
@@ -318,7 +347,7 @@ def start_program(target: Target | str, elf: Path | str, count_instructions: boo
 
 
 def _start_piped(target: Target, elf: Path | str, count_instructions: bool, extra_args: Sequence[str],
-                 icount_shift: int | None) -> EmulatorProcess:
+                 icount_shift: int | None, count_classes: bool = False) -> EmulatorProcess:
     """Firmware whose link is the semihosting console (semihost_link_port.c): QEMU's stdin and stdout are the
     link (`EmulatorProcess.pipe_link()`), its own messages go to the log."""
     elf = Path(elf).resolve()
@@ -326,7 +355,7 @@ def _start_piped(target: Target, elf: Path | str, count_instructions: bool, extr
         raise RuntimeFailure(f"program {elf} does not exist (build it first)")
     workdir = Path(tempfile.mkdtemp(prefix="edgeai-qemu-"))
     count_file = workdir / "regions.txt" if count_instructions else None
-    cmd = _command(target, elf, count_file, "pipe", None, extra_args, icount_shift)
+    cmd = _command(target, elf, count_file, "pipe", None, extra_args, icount_shift, count_classes=count_classes)
     with open(workdir / "qemu.log", "wb") as log:
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
                                 start_new_session=True, bufsize=0)

@@ -2,7 +2,7 @@
 
 The plugin is compiled with the host gcc into a cache directory
 ($EDGEAI_CACHE, else ~/.cache/edgeai) the first time it is needed and again
-whenever its source or header is newer than the built library.
+whenever one of its sources or headers is newer than the built library.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from edgeai.errors import ToolchainError
 PLUGIN_DIR = REPO_ROOT / "targets" / "qemu"
 PLUGIN_SOURCE = PLUGIN_DIR / "icount_plugin.c"
 PLUGIN_HEADER = PLUGIN_DIR / "qemu_plugin_api.h"
+CLASSES_SOURCE = PLUGIN_DIR / "thumb_classes.c"  # the instruction classes of the class mode
+PLUGIN_INPUTS = (PLUGIN_SOURCE, PLUGIN_HEADER, CLASSES_SOURCE, PLUGIN_DIR / "thumb_classes.h")
 
 
 def cache_dir() -> Path:
@@ -30,7 +32,7 @@ def cache_dir() -> Path:
 def plugin_path(cc: str | None = None) -> Path:
     """Path of the built plugin (.so), building it first if missing or stale."""
     out = cache_dir() / "qemu" / "edgeai_icount.so"
-    newest_input = max(PLUGIN_SOURCE.stat().st_mtime, PLUGIN_HEADER.stat().st_mtime)
+    newest_input = max(path.stat().st_mtime for path in PLUGIN_INPUTS)
     if out.is_file() and out.stat().st_mtime >= newest_input:
         return out
     compiler = cc or os.environ.get("CC") or "gcc"
@@ -44,7 +46,7 @@ def plugin_path(cc: str | None = None) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=".icount-", suffix=".so", dir=out.parent)
     os.close(fd)
     cmd = [compiler, "-shared", "-fPIC", "-O2", "-Wall", "-Wextra", "-Werror",
-           "-fvisibility=hidden", f"-I{PLUGIN_DIR}", "-o", tmp, str(PLUGIN_SOURCE)]
+           "-fvisibility=hidden", f"-I{PLUGIN_DIR}", "-o", tmp, str(PLUGIN_SOURCE), str(CLASSES_SOURCE)]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:

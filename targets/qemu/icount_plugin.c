@@ -2,7 +2,7 @@
  * edgeai instruction counter: a QEMU TCG plugin that counts the guest
  * instructions executed between calls of two marker functions.
  *
- *   -plugin icount_plugin.so,begin=0x<addr>,end=0x<addr>,out=<file>
+ *   -plugin icount_plugin.so,begin=0x<addr>,end=0x<addr>,out=<file>[,classes=on]
  *
  * begin/end are the entry addresses of edgeai_mark_begin() and
  * edgeai_mark_end() (Thumb bit ignored). Every translation block adds its
@@ -14,6 +14,18 @@
  *   region <n> instructions <count>
  * to the output file and flushes it, so a host program can read the counts
  * while QEMU keeps running. Single vCPU (Cortex-M) only.
+ *
+ * With the argument classes=on the plugin also sorts every executed
+ * instruction into a class (thumb_classes.h), decoded once per translation
+ * block from its bytes and added per block with inline ops, so the class
+ * counts sum to the instruction count exactly. It counts the registers moved
+ * by multiple loads/stores ("transfers") and the taken branches: a block
+ * ending in an instruction that can write the PC leaves its fall-through
+ * address, and the next block executed (a callback on every block) counts a
+ * taken branch if it starts elsewhere. Each end marker then writes, before
+ * the line above,
+ *   region <n> classes alu=<count> load=<count> ... transfers=<count> taken=<count>
+ * Without the argument nothing of this runs: the plain count is unchanged.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -21,6 +33,7 @@
 #include <string.h>
 
 #include "qemu_plugin_api.h"
+#include "thumb_classes.h"
 
 EDGEAI_PLUGIN_EXPORT int qemu_plugin_version = EDGEAI_PLUGIN_API_VERSION;
 
@@ -32,12 +45,33 @@ static int in_region;
 static unsigned regions;
 static FILE *out;
 
+static int classes;                    /* class mode on */
+static uint64_t class_count[CLS_COUNT]; /* inline counters, like `executed` */
+static uint64_t transfers;
+static uint64_t taken;
+static uint64_t pending_fallthrough;   /* where the last block's branch falls through; 0: it ended in none */
+static uint64_t class_start[CLS_COUNT]; /* counters at the last begin marker */
+static uint64_t transfers_start;
+static uint64_t taken_start;
+
 static void on_begin(unsigned int vcpu, void *udata)
 {
     (void)vcpu;
     (void)udata;
     region_start = executed;
+    memcpy(class_start, class_count, sizeof class_start);
+    transfers_start = transfers;
+    taken_start = taken;
     in_region = 1;
+}
+
+static void write_classes(void)
+{
+    fprintf(out, "region %u classes", regions);
+    for (int c = 0; c < CLS_COUNT; c++) {
+        fprintf(out, " %s=%" PRIu64, thumb_class_names[c], class_count[c] - class_start[c]);
+    }
+    fprintf(out, " transfers=%" PRIu64 " taken=%" PRIu64 "\n", transfers - transfers_start, taken - taken_start);
 }
 
 static void on_end(unsigned int vcpu, void *udata)
@@ -48,14 +82,62 @@ static void on_end(unsigned int vcpu, void *udata)
         return;
     }
     in_region = 0;
+    if (classes) {
+        write_classes();
+    }
     fprintf(out, "region %u instructions %" PRIu64 "\n", regions++, executed - region_start);
     fflush(out);
+}
+
+/* udata of a block: its start address (low half) and the fall-through address of its last instruction if that
+ * can branch, else 0 (high half). Cortex-M addresses are 32-bit. */
+static void on_block(unsigned int vcpu, void *udata)
+{
+    (void)vcpu;
+    uint64_t packed = (uint64_t)(uintptr_t)udata;
+    if (pending_fallthrough != 0 && (packed & 0xffffffffu) != pending_fallthrough) {
+        taken++;
+    }
+    pending_fallthrough = packed >> 32;
+}
+
+static void count_classes(struct qemu_plugin_tb *tb, uint64_t pc)
+{
+    uint64_t per_class[CLS_COUNT] = {0};
+    uint64_t moved = 0, fallthrough = 0;
+    struct thumb_insn prev = {CLS_ALU, 0, 0, -1, -1, -1};
+    size_t n = qemu_plugin_tb_n_insns(tb);
+    for (size_t i = 0; i < n; i++) {
+        struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
+        size_t size = qemu_plugin_insn_size(insn);
+        struct thumb_insn cur;
+        thumb_classify(qemu_plugin_insn_data(insn), size, &cur);
+        thumb_pipeline(&prev, &cur);
+        per_class[cur.cls]++;
+        moved += cur.transfers;
+        fallthrough = cur.may_branch ? (qemu_plugin_insn_vaddr(insn) & ~(uint64_t)1) + size : 0;
+        prev = cur;
+    }
+    /* First, so that the marker callbacks registered after it see this block's branch decision. */
+    qemu_plugin_register_vcpu_tb_exec_cb(tb, on_block, QEMU_PLUGIN_CB_NO_REGS,
+                                         (void *)(uintptr_t)((fallthrough << 32) | (pc & 0xffffffffu)));
+    for (int c = 0; c < CLS_COUNT; c++) {
+        if (per_class[c] != 0) {
+            qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &class_count[c], per_class[c]);
+        }
+    }
+    if (moved != 0) {
+        qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &transfers, moved);
+    }
 }
 
 static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 {
     (void)id;
     uint64_t pc = qemu_plugin_tb_vaddr(tb) & ~(uint64_t)1;
+    if (classes) {
+        count_classes(tb, pc);
+    }
     /* Callbacks are registered before the inline add, so they see the count
      * of everything executed before this block. */
     if (pc == begin_addr) {
@@ -98,13 +180,15 @@ EDGEAI_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_inf
             have_end = parse_addr(arg + 4, &end_addr);
         } else if (strncmp(arg, "out=", 4) == 0) {
             path = arg + 4;
+        } else if (strcmp(arg, "classes=on") == 0) {
+            classes = 1;
         } else {
             fprintf(stderr, "edgeai icount plugin: unknown argument '%s'\n", arg);
             return -1;
         }
     }
     if (!have_begin || !have_end || path == NULL) {
-        fprintf(stderr, "edgeai icount plugin: needs begin=<addr>,end=<addr>,out=<file>\n");
+        fprintf(stderr, "edgeai icount plugin: needs begin=<addr>,end=<addr>,out=<file>[,classes=on]\n");
         return -1;
     }
     out = fopen(path, "w");
