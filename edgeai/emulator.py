@@ -87,33 +87,27 @@ def marker_addresses(target: Target, elf: Path) -> tuple[int, int] | None:
     return None
 
 
-def read_counts(path: Path) -> list[int]:
-    """Region counts from a plugin output file (a partly written last line is skipped)."""
+def _region_lines(path: Path, kind: str) -> list[list[str]]:
+    """The words of each complete `region <n> <kind> ...` line of a plugin output file (a partly written last
+    line is skipped)."""
     try:
         text = path.read_text()
     except FileNotFoundError:
         return []
-    counts = []
-    for line in text.splitlines(keepends=True):
-        parts = line.split()
-        if line.endswith("\n") and len(parts) == 4 and parts[0] == "region" and parts[2] == "instructions":
-            counts.append(int(parts[3]))
-    return counts
+    lines = (line.split() for line in text.splitlines(keepends=True) if line.endswith("\n"))
+    return [parts for parts in lines if len(parts) > 3 and parts[0] == "region" and parts[2] == kind]
+
+
+def read_counts(path: Path) -> list[int]:
+    """Region counts from a plugin output file."""
+    return [int(parts[3]) for parts in _region_lines(path, "instructions") if len(parts) == 4]
 
 
 def read_classes(path: Path) -> list[dict]:
     """Per-region class counts from a plugin output file in class mode, in region order. A region's classes line
     precedes its instructions line, so a region whose instructions line is complete has its classes here."""
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        return []
-    regions = []
-    for line in text.splitlines(keepends=True):
-        parts = line.split()
-        if line.endswith("\n") and len(parts) > 3 and parts[0] == "region" and parts[2] == "classes":
-            regions.append({name: int(value) for name, value in (p.split("=", 1) for p in parts[3:])})
-    return regions
+    return [{name: int(value) for name, value in (word.split("=", 1) for word in parts[3:])}
+            for parts in _region_lines(path, "classes")]
 
 
 def free_port() -> int:

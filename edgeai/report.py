@@ -8,21 +8,35 @@ from edgeai.elfsize import memory_report
 from edgeai.table import format_table
 
 
-def energy_estimate(target, instructions: int | None) -> dict | None:
-    """Cycles, latency and energy from the target's model. Always labelled estimates, with their sources."""
+def energy_estimate(target, instructions: int | None, classes: dict | None = None) -> dict | None:
+    """Cycles, latency and energy from the target's model. Always labelled estimates, with their sources.
+
+    With the run's instruction classes (the QEMU plugin's class mode) and a target cycle model, the cycles are
+    the class-by-class estimate (edgeai.cycles); otherwise the instruction count times the target's single
+    cycles_per_instruction."""
     e = target.energy
     if not e or instructions is None or not target.clock_hz:
         return None
-    cycles = instructions * e["cycles_per_instruction"]
+    model = getattr(target, "cycle_model", None)
+    if classes and model:
+        from edgeai.cycles import estimate_cycles
+
+        by_class = estimate_cycles(model, classes)
+        cycles, cpi = by_class["cycles"], by_class["cycles_per_instruction"]
+        cycle_sources, how = by_class["sources"], "instruction classes x cycles per class (target cycle_model)"
+    else:
+        cycles, cpi = instructions * e["cycles_per_instruction"], e["cycles_per_instruction"]
+        cycle_sources, how = [e.get("cycles_per_instruction_source", "")], "instructions x cycles_per_instruction"
     seconds = cycles / target.clock_hz
     return {
         "estimate": True,
         "cycles": round(cycles),
+        "cycles_model": how,
         "latency_ms": seconds * 1e3,
         "energy_mj": seconds * e["active_power_w"] * 1e3,
-        "cycles_per_instruction": e["cycles_per_instruction"],
+        "cycles_per_instruction": cpi,
         "active_power_w": e["active_power_w"],
-        "sources": [e.get("cycles_per_instruction_source", ""), e.get("active_power_source", "")],
+        "sources": [*cycle_sources, e.get("active_power_source", "")],
     }
 
 
@@ -55,7 +69,7 @@ def format_report(r: dict) -> str:
         rows.append(["MACs / instruction", f"{r['macs_per_instruction']:.3f}", f"{r['macs']:,} MACs"])
     est = r.get("estimate")
     if est:
-        rows.append(["cycles", f"{est['cycles']:,}", f"estimate: {est['cycles_per_instruction']} CPI"])
+        rows.append(["cycles", f"{est['cycles']:,}", f"estimate: {est['cycles_per_instruction']:.3f} CPI"])
         rows.append(["latency", f"{est['latency_ms']:.2f} ms", "estimate at the target clock"])
         rows.append(["energy / inference", f"{est['energy_mj']:.3f} mJ", f"estimate: {est['active_power_w'] * 1e3:.1f} mW active"])
     m = r["memory"]

@@ -41,6 +41,8 @@ class Target:
     footprint: Mapping[str, Any] | None = None  # measured firmware figures for edgeai.footprint (Cortex-M)
     # Instruction sets with hand-written kernels, preferred first (compilers/lowering/kernel_table.py)
     isa: tuple[str, ...] = ()
+    # Cortex-M: cycles per instruction class with sources (edgeai.cycles), for the plugin's class counts
+    cycle_model: Mapping[str, Any] | None = None
 
     def __hash__(self) -> int:  # the mapping fields are not hashable; a target is its name and place
         return hash((self.name, self.path))
@@ -79,7 +81,8 @@ _FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
 }
 
 _OPTIONAL = ("footprint",  # Cortex-M: figures measured on linked firmwares (edgeai.footprint)
-             "isa")  # instruction sets whose hand-written kernels the target runs, preferred first
+             "isa",  # instruction sets whose hand-written kernels the target runs, preferred first
+             "cycle_model")  # cycles per instruction class, with sources (edgeai.cycles)
 
 
 def _fail(file: Path, field: str, problem: str) -> TargetError:
@@ -135,6 +138,10 @@ def _validate(data: Any, file: Path, dirname: str) -> None:
                 raise _fail(file, f"energy.{key}", "must be a positive number")
             if not isinstance(energy.get(source), str) or not energy[source]:
                 raise _fail(file, f"energy.{source}", "must name the document the value comes from")
+    if data.get("cycle_model") is not None:
+        from edgeai.cycles import validate_model
+
+        validate_model(data["cycle_model"], lambda field, problem: _fail(file, field, problem))
     toolchain = file.parent / data["toolchain"]
     if not toolchain.is_file():
         raise _fail(file, "toolchain", f"names {toolchain}, which does not exist")

@@ -1,6 +1,8 @@
 """Cortex-M4 benchmark: instructions per inference of the four MLPerf Tiny int8 models under QEMU
 (mps2-an386, exact icount plugin), MACs per instruction, arena and flash, bit-exactness against LiteRT,
 side by side with TFLite Micro + CMSIS-NN (figures in TFLM_CMSIS below, from the project's ANCHORS.md).
+Beside the exact count, a cycle estimate: the plugin's instruction classes priced by the target's cycle_model
+(edgeai.cycles; every cost with its Technical Reference Manual table in targets/<target>/target.json).
 
     .venv/bin/python benchmarks/cortex_m4/run.py [--target cortex-m4] [--models kws,vww,ic,ad] [--per-layer]
                                        [--out benchmarks/cortex_m4/results.json]
@@ -35,6 +37,9 @@ MODELS = {"kws": "kws_ref_model", "vww": "vww_96_int8", "ic": "pretrainedResnet_
 TFLM_CMSIS = {"kws": 7_700_080, "vww": 24_102_360, "ic": 29_863_520, "ad": 583_120}
 TFLM_ARENA = {"kws": 22_820, "vww": 100_708, "ic": 54_996, "ad": 2_580}
 MICROTVM_WORKSPACE = {"kws": 17_232, "vww": 64_800, "ic": 66_112, "ad": 1_160}
+# Published cycles on the STM32L4R5 (NUCLEO-L4R5ZI) at 120 MHz, microTVM + CMSIS-NN (ANCHORS.md): about 1.5-1.8
+# cycles per instruction of TFLM_CMSIS's kernels. Other kernels than edgeai's, so only a plausibility check.
+MICROTVM_CMSIS_CYCLES = {"kws": 11_980_000, "vww": 36_100_000, "ic": 46_750_000, "ad": 1_030_000}
 # edgeai before issue 5 (naive TVM kernels, commit 4d365eb), same harness.
 BASELINE = {"kws": 28_010_761, "vww": 71_381_187, "ic": 160_968_758, "ad": 1_658_985}
 
@@ -69,14 +74,25 @@ def measure(key: str, target: str, work: Path, per_layer: bool) -> dict:
     spec = ref.inputs[0]
     x = rng.integers(-128, 128, size=spec.shape).astype(spec.dtype)
     want = ref.run([x])[0]
-    with QemuSession(compiled.path, target) as session:
+    with QemuSession(compiled.path, target, count_classes=True) as session:
         got = session.run([x])[0]
         instructions = session.stats.instructions
+        classes = session.stats.extra["instruction_classes"]
         elf = session.elf
+    from edgeai.cycles import estimate_cycles
+    from edgeai.targets import load_target
+
+    cycles = estimate_cycles(load_target(target).cycle_model, classes)
     kernel_bytes = sum((compiled.path / f).stat().st_size for f in compiled.desc["sources"])  # C source, not flash
     row = {
         "model": key, "file": path.name, "target": target, "macs": int(macs), "instructions": int(instructions),
         "macs_per_instruction": round(macs / instructions, 3),
+        "cycles_estimate": cycles["cycles"],
+        "cycles_per_instruction_estimate": round(cycles["cycles_per_instruction"], 3),
+        "cycles_by_class_estimate": cycles["by_class"], "instruction_classes": classes,
+        "cycle_model": f"estimate: targets/{target}/target.json cycle_model ({cycles['model']})",
+        "microtvm_cmsis_cycles_stm32l4r5": MICROTVM_CMSIS_CYCLES[key],
+        "microtvm_cmsis_cycles_per_tflm_instruction": round(MICROTVM_CMSIS_CYCLES[key] / TFLM_CMSIS[key], 2),
         "bit_exact": bool(np.array_equal(got, want)),
         "arena_bytes": compiled.desc["arena_size"], "arena_budget_microtvm_cmsis": MICROTVM_WORKSPACE[key],
         "weight_bytes_model": compiled.desc["weight_bytes"], "firmware": _elf_sizes(elf),
@@ -93,11 +109,13 @@ def measure(key: str, target: str, work: Path, per_layer: bool) -> dict:
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| model | MACs | instructions | MACs/instr | TFLM+CMSIS-NN | speed-up | before (naive) | arena (budget) "
-             "| firmware text+data | bit-exact |", "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| model | MACs | instructions | est. cycles (CPI) | MACs/instr | TFLM+CMSIS-NN | speed-up | before (naive) "
+             "| arena (budget) | firmware text+data | bit-exact |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         fw = r["firmware"]
-        lines.append(f"| {r['model']} | {r['macs'] / 1e6:.2f} M | {r['instructions']:,} | {r['macs_per_instruction']:.3f} "
+        lines.append(f"| {r['model']} | {r['macs'] / 1e6:.2f} M | {r['instructions']:,} "
+                     f"| {r['cycles_estimate']:,} ({r['cycles_per_instruction_estimate']:.2f}) "
+                     f"| {r['macs_per_instruction']:.3f} "
                      f"| {r['tflm_cmsis_instructions']:,} ({r['macs'] / r['tflm_cmsis_instructions']:.2f}) "
                      f"| {r['speedup_vs_tflm_cmsis']:.2f}x | {r['baseline_instructions']:,} "
                      f"| {r['arena_bytes']:,} ({r['arena_budget_microtvm_cmsis']:,}) | {fw['text'] + fw['data']:,} "
@@ -121,10 +139,13 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for key in args.models.split(","):
             row = measure(key, args.target, Path(tmp), args.per_layer)
-            print(f"{key}: {row['instructions']:,} instructions, {row['macs_per_instruction']:.3f} MACs/instr, "
-                  f"bit-exact {row['bit_exact']}", flush=True)
+            print(f"{key}: {row['instructions']:,} instructions (exact), {row['cycles_estimate']:,} cycles "
+                  f"(estimate, {row['cycles_per_instruction_estimate']:.2f} per instruction), "
+                  f"{row['macs_per_instruction']:.3f} MACs/instr, bit-exact {row['bit_exact']}", flush=True)
             rows.append(row)
     print(table(rows))
+    print("est. cycles: instruction classes x cycles per class, an estimate; costs and their sources in "
+          f"targets/{args.target}/target.json cycle_model")
     result = {"benchmark": "cortex_m4_mlperf_tiny", "target": args.target, "commit": _git_commit(),
               "host": platform.node(),
               "harness": f"QEMU {machine} (qemu-system-arm), exact TCG-plugin instruction count between "

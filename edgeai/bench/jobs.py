@@ -84,20 +84,24 @@ def _measure(model, target: str, samples: int, repeats: int, host_backends) -> l
     from edgeai.runtime.device import QemuSession, build_firmware
 
     elf = build_firmware(compiled.path, tgt)
-    got, counts = [], []
-    with QemuSession(compiled.path, tgt.name, elf=elf) as session:
+    got, counts, classes = [], [], []
+    # Cortex-M: the plugin also counts instruction classes, for the class-by-class cycle estimate.
+    with QemuSession(compiled.path, tgt.name, elf=elf, count_classes=tgt.is_cortex_m) as session:
         for x in inputs:
             got.append(session.run(x))
             counts.append(session.stats.instructions)
+            classes.append(session.stats.extra.get("instruction_classes"))
     agreement = compare(session.outputs, got, want)[0]
     memory = memory_report(elf, compiled.path, tgt.cc, compiled.desc["arena_size"])
     counted = [c for c in counts if c is not None]
     instructions = max(counted) if counted else None  # the worst input: a budget must hold for all
+    worst_classes = classes[counts.index(instructions)] if counted else None
     record = {**base, "backend": "edgeai", "compile_seconds": compile_s, **memory, **_accuracy(agreement),
               "instructions": instructions, "instructions_min": min(counted) if counted else None,
               "macs_per_instruction": macs / instructions if instructions else None,
               "runs_on": "qemu-system-arm" if tgt.is_cortex_m else "qemu-aarch64-static",
-              "estimate": energy_estimate(tgt, instructions)}
+              "instruction_classes": worst_classes,
+              "estimate": energy_estimate(tgt, instructions, worst_classes)}
     results.append(record)
     return results
 

@@ -23,7 +23,8 @@ def _device_rows(results):
         if r.get("status") != "ok" or r["target"] == "host" or r["backend"] != "edgeai":
             continue
         est = r.get("estimate") or {}
-        rows.append([r["model"], r["target"], _fmt(r.get("instructions")), _fmt(r.get("macs_per_instruction")),
+        rows.append([r["model"], r["target"], _fmt(r.get("instructions")), _fmt(est.get("cycles")),
+                     _fmt(est.get("cycles_per_instruction"), 2), _fmt(r.get("macs_per_instruction")),
                      _fmt(est.get("latency_ms"), 2), _fmt(est.get("energy_mj")), _fmt(r.get("flash_bytes")),
                      _fmt(r.get("model_weight_bytes")), _fmt(r.get("model_code_bytes")),
                      _fmt(r.get("model_library_flash_bytes")), _fmt(r.get("arena_bytes")), _fmt(r.get("ram_bytes")),
@@ -42,7 +43,7 @@ def _host_rows(results):
     return rows
 
 
-DEVICE_HEAD = ["model", "target", "instructions", "MACs/instr", "est. latency ms", "est. energy mJ", "flash B",
+DEVICE_HEAD = ["model", "target", "instructions", "est. cycles", "est. cycles/instr", "MACs/instr", "est. latency ms", "est. energy mJ", "flash B",
                "weights B", "model code B", "library B", "arena B", "RAM B", "bit-exact"]
 HOST_HEAD = ["model", "backend", "median ms", "edgeai speed-up", "bit-exact"]
 
@@ -57,9 +58,11 @@ def markdown(data: dict) -> str:
     out = [f"# {data['suite']}: benchmark results", "",
            f"Run {data['created']} on {data['machine']['platform']}.", "",
            "## Targets (QEMU)", "",
-           "Instructions: exact count per inference under QEMU (worst of the inputs); latency and energy are "
-           "estimates from each target's model (cycles per instruction, active power at clock, with the "
-           "datasheets named in targets/<name>/target.json). aarch64 targets run under qemu-aarch64-static, "
+           "Instructions: exact count per inference under QEMU (worst of the inputs). Cycles, latency and energy "
+           "are estimates: on Cortex-M the plugin counts the instructions by class (loads, multiple transfers, "
+           "MACs, taken branches...) and each target's cycle_model prices every class from the Technical "
+           "Reference Manuals named in targets/<name>/target.json; energy is cycles at the clock times the "
+           "datasheet's active power. aarch64 targets run under qemu-aarch64-static, "
            "which counts nothing. Sizes are as linked (the firmware ELF and its link map): weights and model code "
            "are the library's share, library = both, the library a user links measured alone.", "",
            table(DEVICE_HEAD, _device_rows(results)), "",
@@ -85,6 +88,8 @@ def html(data: dict) -> str:
 
     charts = [
         bar_chart("Instructions per inference (QEMU, exact)", models, series(lambda r: r.get("instructions"))),
+        bar_chart("Cycles per inference (estimate)", models,
+                  series(lambda r: (r.get("estimate") or {}).get("cycles"))),
         bar_chart("Flash (firmware)", models, series(lambda r: r.get("flash_bytes")), " B"),
         bar_chart("RAM (firmware)", models, series(lambda r: r.get("ram_bytes")), " B"),
         bar_chart("Energy per inference (estimate)", models,

@@ -83,12 +83,14 @@ class DeviceSession:
     drops and can be reopened is recovered: the session checks it still runs the same firmware and does the
     inference again from the upload."""
 
-    def __init__(self, client: Client, desc: dict, where: str, counter=None, lib_dir: Path | None = None):
+    def __init__(self, client: Client, desc: dict, where: str, counter=None, lib_dir: Path | None = None,
+                 class_counter=None):
         self.client = client
         self.desc = desc
         self.where = where
         self.lib_dir = lib_dir
         self._counter = counter  # () -> list of per-inference instruction counts so far
+        self._class_counter = class_counter  # () -> list of per-inference instruction classes so far
         self.recoveries = 0  # device restarts or reconnections this session survived
         self.info = self._hello()
         self.inputs = [TensorSpec(t["name"], t["dtype"], tuple(t["shape"]), t["scale"], t["zero_point"])
@@ -127,7 +129,12 @@ class DeviceSession:
         if self._counter:
             counts = self._wait_counts(before + repeat)
             instructions = counts[-1] if counts else None
-        self.stats = RunStats(wall_seconds=wall, instructions=instructions, extra={"ticks": cycles})
+        extra = {"ticks": cycles}
+        if self._class_counter and instructions is not None:
+            classes = self._class_counter()  # complete up to the last instructions line
+            if len(classes) >= len(counts):
+                extra["instruction_classes"] = classes[len(counts) - 1]
+        self.stats = RunStats(wall_seconds=wall, instructions=instructions, extra=extra)
         return [np.frombuffer(out[t["offset"]: t["offset"] + t["nbytes"]], t["dtype"]).reshape(t["shape"]).copy()
                 for t in self.desc["outputs"]]
 
@@ -187,9 +194,12 @@ class QemuSession(DeviceSession):
 
     Cortex-M: without `elf`, the firmware is built with the semihosting link (its bytes on QEMU's stdin/stdout,
     in blocks: fast); an `elf` is served on the link its name says, UART0 on a TCP socket for the firmware a
-    board runs (`build_firmware(...)`), the pipe for `build_firmware(..., link="semihosting")`."""
+    board runs (`build_firmware(...)`), the pipe for `build_firmware(..., link="semihosting")`. With
+    count_classes the plugin also counts each inference's instructions by class: stats.extra["instruction_classes"]
+    (edgeai.cycles turns them into a cycle estimate)."""
 
-    def __init__(self, lib_dir: str | Path, target: str = "cortex-m4", timeout: float = 20.0, elf: Path | None = None):
+    def __init__(self, lib_dir: str | Path, target: str = "cortex-m4", timeout: float = 20.0, elf: Path | None = None,
+                 count_classes: bool = False):
         from edgeai.emulator import start_program
 
         tgt = load_target(target)
@@ -197,18 +207,22 @@ class QemuSession(DeviceSession):
         desc = json.loads((lib_dir / "model.json").read_text())
         elf = Path(elf) if elf else build_firmware(lib_dir, tgt, link="semihosting")
         self.elf, self.target, self.lib_dir = elf, tgt, lib_dir
-        counter = None
+        counter = class_counter = None
         if tgt.is_cortex_m and elf.stem.endswith(SEMIHOST_SUFFIX):
-            self.emulator = start_program(tgt, elf, count_instructions=True, serial="pipe")
+            self.emulator = start_program(tgt, elf, count_instructions=True, serial="pipe", count_classes=count_classes)
             link, counter = self.emulator.pipe_link(), self.emulator.instruction_counts
         elif tgt.is_cortex_m:
-            self.emulator = start_program(tgt, elf, count_instructions=True, wait_for_client=True)
+            self.emulator = start_program(tgt, elf, count_instructions=True, wait_for_client=True,
+                                          count_classes=count_classes)
             link, counter = _open_url(self.emulator.url, timeout), self.emulator.instruction_counts
         else:
             self.emulator = _start_process(tgt, elf)
             link = _open_url(self.emulator.url, timeout)
+        if counter is not None and count_classes:
+            class_counter = self.emulator.instruction_classes
         try:
-            super().__init__(Client(link, timeout=timeout), desc, f"{tgt.name} ({elf.name})", counter, lib_dir)
+            super().__init__(Client(link, timeout=timeout), desc, f"{tgt.name} ({elf.name})", counter, lib_dir,
+                             class_counter)
         except BaseException:
             self.emulator.stop()
             raise
