@@ -31,6 +31,11 @@ def test_suite_measures_targets_and_host_side_by_side(small_results):
     assert m4["status"] == "ok" and m4["instructions"] > 100_000 and m4["bit_exact"] == 2
     assert m4["flash_bytes"] > m4["model_weight_bytes"] > 260_000  # ad01's weights are in flash
     assert m4["estimate"]["estimate"] is True and m4["estimate"]["energy_mj"] > 0
+    # Cortex-M: the cycles come from the instruction classes of the same (worst) run, priced by the target's model.
+    from edgeai.cycles import CLASSES
+
+    assert sum(m4["instruction_classes"][c] for c in CLASSES) == m4["instructions"]
+    assert "classes" in m4["estimate"]["cycles_model"] and m4["estimate"]["cycles"] > m4["instructions"]
     host = {r["backend"]: r for r in small_results["results"] if r["target"] == "host"}
     assert set(host) == {"edgeai", "litert", "onnxruntime"}
     assert all(r["wall_ms"] > 0 for r in host.values())
@@ -42,8 +47,10 @@ def test_reports_are_written_json_first(small_results, tmp_path):
     assert json.loads(paths["json"].read_text())["results"] == small_results["results"]
     md = paths["markdown"].read_text()
     assert "| ad | cortex-m4 |" in md and "| ad | litert |" in md
+    m4 = _one(small_results, "cortex-m4")
+    assert "est. cycles" in md and f"| {m4['instructions']:,} | {m4['estimate']['cycles']:,} |" in md
     page = paths["html"].read_text()
-    assert page.count("<svg") == 5 and "Instructions per inference" in page
+    assert page.count("<svg") == 6 and "Instructions per inference" in page and "Cycles per inference (estimate)" in page
 
 
 def _five_percent_worse(results, measure, folder=None):
