@@ -74,6 +74,13 @@ def test_target_json_is_valid(name):
         assert target.energy["estimate"] is True
         assert target.energy["active_power_w"] > 0 and target.energy["active_power_source"]
         assert target.energy["cycles_per_instruction"] > 0 and target.energy["cycles_per_instruction_source"]
+    if target.is_cortex_m:  # every instruction class priced, each with its source, labelled an estimate
+        from edgeai.cycles import COSTS
+
+        model = target.cycle_model
+        assert model["estimate"] is True and set(model["cycles"]) == set(COSTS)
+        assert all("estimate" in c["source"] or "unused" in c["source"] for c in model["cycles"].values())
+        assert "estimate" in model["flash"]["source"]
 
 
 def test_target_json_errors_name_file_and_field(tmp_path, monkeypatch):
@@ -89,6 +96,12 @@ def test_target_json_errors_name_file_and_field(tmp_path, monkeypatch):
     with pytest.raises(TargetError) as err:
         targets_mod.load_target("cortex-m4")
     assert str(broken / "target.json") in str(err.value) and "clock_hz" in str(err.value)
+
+    data["clock_hz"] = 120_000_000
+    del data["cycle_model"]["cycles"]["mac"]["source"]
+    (broken / "target.json").write_text(json.dumps(data))
+    with pytest.raises(TargetError, match=r"cycle_model\.cycles\.mac\.source"):
+        targets_mod.load_target("cortex-m4")
 
     del data["clock_hz"]
     data["qemu"] = {"system": "qemu-system-arm"}
