@@ -1,0 +1,10 @@
+"""TFLite activations of the Keras zoo: HARD_SWISH (MobileNetV3's h-swish)."""
+
+from __future__ import annotations
+
+
+def _hard_swish(r, op, ins, outs):
+    return "hard_swish", ins[:1], {}
+
+
+CONVERTERS = {"HARD_SWISH": _hard_swish}

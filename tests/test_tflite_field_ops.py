@@ -1,0 +1,126 @@
+"""Operators the Keras zoo's TFLite files use (MobileNetV3's HARD_SWISH, PRELU, STRIDED_SLICE / SPLIT / SPLIT_V /
+UNPACK, UpSampling2D's RESIZE_* and TILE), imported and compiled, against LiteRT's reference kernels.
+
+The models are what TensorFlow 2.21's TFLiteConverter writes for small Keras models (field_models/
+make_tf_op_models.py), each as float32 and as full-integer int8: int8 is bit-exact with LiteRT, float32 within
+the float tests' tolerance. Hand-written models (fuzz/tflite_writer.py) add what the converter does not write:
+an int8 UNPACK (the converter leaves it in float), the HARD_SWISH table over many scales, refusals.
+"""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tflite
+
+from compilers.lowering.hard_swish import tflite_hard_swish_table
+from edgeai.compile import compile_model
+from edgeai.errors import ModelError, UnsupportedOpError
+from edgeai.runtime.host import HostSession
+from edgeai.runtime.reference import LiteRTSession
+from fuzz import tflite_writer as tw
+
+FIELD = Path(__file__).parent / "field_models" / "ops_tf2.21"
+HARD_SWISH, TILE = 117, 69  # BuiltinOperator
+ALL_INT8 = np.arange(-128, 128, dtype=np.int8)
+
+
+def _close(got, want, rel=1e-5):
+    span = float(np.abs(want).max()) or 1.0
+    assert np.abs(got - want).max() <= rel * span, f"max error {np.abs(got - want).max()} (span {span})"
+
+
+def reference_copy(path: Path, tmp_path: Path) -> Path:
+    """The model as LiteRT 2.3's reference kernels accept it. Its reference op resolver registers TILE up to
+    version 2, and the converter writes an int8 TILE as version 3; the builtin resolver registers version 3 with
+    the same kernel (tile.cc copies bytes whatever the type). The copy declares version 2, so the reference
+    kernels run everything else (an int8 RESIZE_BILINEAR's optimized kernel may round otherwise)."""
+    buf = bytearray(path.read_bytes())
+    model = tflite.Model.GetRootAsModel(bytes(buf), 0)
+    changed = False
+    for k in range(model.OperatorCodesLength()):
+        code = model.OperatorCodes(k)
+        slot = code._tab.Offset(8)  # OperatorCode.version
+        if max(code.BuiltinCode(), code.DeprecatedBuiltinCode()) == TILE and slot and code.Version() > 2:
+            struct.pack_into("<i", buf, code._tab.Pos + slot, 2)
+            changed = True
+    if not changed:
+        return path
+    copy = tmp_path / f"{path.stem}_reference.tflite"
+    copy.write_bytes(bytes(buf))
+    return copy
+
+
+def _inputs(spec, samples: int, seed: int = 0):
+    """int8: each sample holds every int8 value (a fresh permutation, repeated to fill the shape), then all -128,
+    all 127; float32: uniform in [-5, 5] (past hard_swish's +-3 knees)."""
+    rng = np.random.default_rng(seed)
+    size = int(np.prod(spec.shape))
+    if spec.dtype == "int8":
+        out = [np.resize(rng.permutation(ALL_INT8), size).reshape(spec.shape) for _ in range(samples)]
+        return out + [np.full(spec.shape, v, np.int8) for v in (-128, 127)]
+    return [rng.uniform(-5, 5, spec.shape).astype(np.float32) for _ in range(samples)]
+
+
+def matches_litert(path: Path, tmp_path: Path, target: str = "host", samples: int = 3) -> dict:
+    """Compile for the host, run it and LiteRT's reference kernels on the same inputs, compare every output
+    (int8 bit-exact, float32 within 1e-5 of the span); returns the compiled library's description."""
+    compiled = compile_model(path, target, tmp_path / f"{path.stem}_lib")
+    session, reference = HostSession(compiled.path), LiteRTSession(reference_copy(path, tmp_path))
+    assert len(reference.outputs) == len(session.outputs)
+    for x in _inputs(reference.inputs[0], samples):
+        for k, (got, want) in enumerate(zip(session.run([x]), reference.run([x]))):
+            assert got.shape == want.shape, f"output {k}"
+            if want.dtype == np.int8:
+                diff = np.abs(got.astype(int) - want.astype(int))
+                assert diff.max() == 0, f"{path.name} output {k}: {np.count_nonzero(diff)}/{diff.size} values " \
+                                        f"differ, max {diff.max()} LSB"
+            else:
+                _close(got, want)
+    return compiled.desc
+
+
+def _ops(desc) -> set[str]:
+    return {layer["op"] for layer in desc["layers"]}
+
+
+@pytest.mark.toolchain
+@pytest.mark.parametrize("kind", ["int8", "float"])
+def test_hard_swish_matches_litert(kind, tmp_path, tmp_cache):
+    assert "hard_swish" in _ops(matches_litert(FIELD / f"hard_swish_{kind}.tflite", tmp_path))
+
+
+def _hard_swish_model(path: Path, qin, qout) -> Path:
+    model = tw.Model([tw.T("x", (1, 256), tw.INT8, scale=qin[0], zero_point=qin[1]),
+                      tw.T("y", (1, 256), tw.INT8, scale=qout[0], zero_point=qout[1])],
+                     [tw.Op(HARD_SWISH, [0], [1])], inputs=[0], outputs=[1])
+    path.write_bytes(tw.write(model))
+    return path
+
+
+def test_hard_swish_tables_equal_litert_for_many_scales(tmp_path):
+    """The compile-time model of LiteRT's 16-bit fixed-point HARD_SWISH against LiteRT itself, on all 256 inputs
+    of 120 quantizations: input scales from 0.001 (the reluish multiplier shifts right) to 0.5 (it saturates
+    left), output scales down to a tenth of the input's."""
+    rng = np.random.default_rng(4)
+    for k in range(120):
+        s_in = float(np.float32(np.exp(rng.uniform(np.log(0.001), np.log(0.5)))))
+        s_out = float(np.float32(s_in * rng.uniform(0.1, 2.0)))
+        qin, qout = (s_in, int(rng.integers(-128, 128))), (s_out, int(rng.integers(-128, 128)))
+        path = _hard_swish_model(tmp_path / f"hs{k}.tflite", qin, qout)
+        want = LiteRTSession(path).run([ALL_INT8.reshape(1, 256)])[0].reshape(-1)
+        got = tflite_hard_swish_table(qin, qout)
+        assert np.array_equal(got, want), f"scales {qin} -> {qout}: {np.count_nonzero(got != want)} entries differ"
+
+
+def test_hard_swish_with_an_output_scale_litert_refuses_is_refused(tmp_path):
+    """An output scale under input scale / 128 makes LiteRT's Prepare fail; the compiler says so too."""
+    path = _hard_swish_model(tmp_path / "hs_tiny_out.tflite", (0.5, 0), (0.001, 0))
+    with pytest.raises(ModelError, match="LiteRT cannot load it"):
+        LiteRTSession(path)
+    with pytest.raises(UnsupportedOpError, match="output multiplier must be below 1"):
+        compile_model(path, "host", tmp_path / "lib")
+
