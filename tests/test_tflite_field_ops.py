@@ -17,6 +17,7 @@ import pytest
 import tflite
 
 from compilers.lowering.hard_swish import tflite_hard_swish_table
+from edgeai import load
 from edgeai.compile import compile_model
 from edgeai.errors import ModelError, UnsupportedOpError
 from edgeai.runtime.host import HostSession
@@ -24,7 +25,8 @@ from edgeai.runtime.reference import LiteRTSession
 from fuzz import tflite_writer as tw
 
 FIELD = Path(__file__).parent / "field_models" / "ops_tf2.21"
-HARD_SWISH, TILE = 117, 69  # BuiltinOperator
+HARD_SWISH, UNPACK, STRIDED_SLICE, TILE = 117, 88, 45, 69  # BuiltinOperator
+UNPACK_OPTIONS, STRIDED_SLICE_OPTIONS = 64, 32  # BuiltinOptions
 ALL_INT8 = np.arange(-128, 128, dtype=np.int8)
 
 
@@ -123,4 +125,55 @@ def test_hard_swish_with_an_output_scale_litert_refuses_is_refused(tmp_path):
         LiteRTSession(path)
     with pytest.raises(UnsupportedOpError, match="output multiplier must be below 1"):
         compile_model(path, "host", tmp_path / "lib")
+
+
+@pytest.mark.toolchain
+@pytest.mark.parametrize("kind", ["int8", "float"])
+def test_slicing_matches_litert(kind, tmp_path, tmp_cache):
+    """STRIDED_SLICE (stride 2, a reversed axis, a shrunk axis), SPLIT, SPLIT_V and UNPACK (float in both files:
+    the converter dequantizes around it)."""
+    desc = matches_litert(FIELD / f"slicing_{kind}.tflite", tmp_path)
+    layers = [layer["op"] for layer in desc["layers"]]
+    # the three UNPACK outputs the model reads (the other five are pruned), SPLIT's two, SPLIT_V's two, four slices
+    assert layers.count("strided_slice") == 3 + 2 + 2 + 4
+
+
+def _int8_unpack(path: Path, axis: int) -> Path:
+    """UNPACK of an int8 [2, 3, 4] along `axis`, every output a graph output."""
+    shape = (2, 3, 4)
+    piece = tuple(d for a, d in enumerate(shape) if a != axis % len(shape))
+    q = dict(type=tw.INT8, scale=0.05, zero_point=-3)
+    outs = [tw.T(f"part{k}", piece, **q) for k in range(shape[axis])]
+    model = tw.Model([tw.T("x", shape, **q)] + outs,
+                     [tw.Op(UNPACK, [0], list(range(1, len(outs) + 1)), UNPACK_OPTIONS,
+                            options=((0, "i32", len(outs)), (1, "i32", axis)))],
+                     inputs=[0], outputs=list(range(1, len(outs) + 1)))
+    path.write_bytes(tw.write(model))
+    return path
+
+
+@pytest.mark.toolchain
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_int8_unpack_matches_litert(axis, tmp_path, tmp_cache):
+    matches_litert(_int8_unpack(tmp_path / f"unpack{axis % 3}.tflite", axis), tmp_path, samples=2)
+
+
+def test_strided_slice_with_an_ellipsis_is_refused_with_the_other_unsupported_nodes(tmp_path):
+    """A mask the converter resolves for Keras (ellipsis) is refused by name, in the one grouped message the
+    frontend gives every unsupported node of a file (here with two TRANSPOSE_CONV of a Conv2DTranspose model)."""
+    ints = dict(type=tw.INT32)
+    model = tw.Model([tw.T("x", (1, 4, 4, 2)), tw.T("b", (2,), data=np.array([0, 1], np.int32), **ints),
+                      tw.T("e", (2,), data=np.array([0, 3], np.int32), **ints),
+                      tw.T("s", (2,), data=np.array([1, 1], np.int32), **ints), tw.T("y", (1, 4, 4, 2))],
+                     [tw.Op(STRIDED_SLICE, [0, 1, 2, 3], [4], STRIDED_SLICE_OPTIONS, options=((2, "i32", 1),))],
+                     inputs=[0], outputs=[4])
+    path = tmp_path / "ellipsis.tflite"
+    path.write_bytes(tw.write(model))
+    with pytest.raises(UnsupportedOpError, match=r"#0 STRIDED_SLICE \('y'\): ellipsis_mask 1 / new_axis_mask 0 are not supported"):
+        load(path)
+    with pytest.raises(UnsupportedOpError) as refused:
+        load(FIELD / "transpose_conv_int8.tflite")
+    lines = str(refused.value).splitlines()
+    assert lines[0].endswith("2 nodes cannot be compiled, of 1 operator type:")
+    assert "operator TRANSPOSE_CONV is not supported: 2 nodes (#0 " in lines[1] and len(lines) == 2
 
