@@ -177,3 +177,11 @@ def test_strided_slice_with_an_ellipsis_is_refused_with_the_other_unsupported_no
     assert lines[0].endswith("2 nodes cannot be compiled, of 1 operator type:")
     assert "operator TRANSPOSE_CONV is not supported: 2 nodes (#0 " in lines[1] and len(lines) == 2
 
+
+@pytest.mark.toolchain
+@pytest.mark.parametrize("kind", ["int8", "float"])
+def test_prelu_matches_litert(kind, tmp_path, tmp_cache):
+    """Keras PReLU: a slope per element ([8, 8, 4]) and one shared over H and W ([1, 1, 4], some negative)."""
+    desc = matches_litert(FIELD / f"prelu_{kind}.tflite", tmp_path)
+    assert [layer["op"] for layer in desc["layers"]].count("prelu") == 2
+

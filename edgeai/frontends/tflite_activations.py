@@ -1,4 +1,4 @@
-"""TFLite activations of the Keras zoo: HARD_SWISH (MobileNetV3's h-swish)."""
+"""TFLite activations of the Keras zoo: HARD_SWISH (MobileNetV3's h-swish) and PRELU."""
 
 from __future__ import annotations
 
@@ -7,4 +7,8 @@ def _hard_swish(r, op, ins, outs):
     return "hard_swish", ins[:1], {}
 
 
-CONVERTERS = {"HARD_SWISH": _hard_swish}
+def _prelu(r, op, ins, outs):
+    return "prelu", ins[:2], {}
+
+
+CONVERTERS = {"HARD_SWISH": _hard_swish, "PRELU": _prelu}
