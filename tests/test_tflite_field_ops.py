@@ -9,6 +9,7 @@ an int8 UNPACK (the converter leaves it in float), the HARD_SWISH table over man
 
 from __future__ import annotations
 
+import shutil
 import struct
 from pathlib import Path
 
@@ -185,3 +186,45 @@ def test_prelu_matches_litert(kind, tmp_path, tmp_cache):
     desc = matches_litert(FIELD / f"prelu_{kind}.tflite", tmp_path)
     assert [layer["op"] for layer in desc["layers"]].count("prelu") == 2
 
+
+@pytest.mark.toolchain
+@pytest.mark.parametrize("kind", ["int8", "float"])
+def test_resize_and_tile_match_litert(kind, tmp_path, tmp_cache):
+    """UpSampling2D nearest (RESHAPE + TILE) and bilinear, Resizing up and down (half-pixel centres),
+    align_corners, neither flag, and a plain TILE."""
+    layers = [layer["op"] for layer in matches_litert(FIELD / f"resize_{kind}.tflite", tmp_path)["layers"]]
+    assert (layers.count("resize_bilinear"), layers.count("resize_nearest"), layers.count("tile")) == (5, 3, 3)
+
+
+@pytest.mark.toolchain
+def test_combined_float_block_matches_litert(tmp_path, tmp_cache):
+    matches_litert(FIELD / "combined_float.tflite", tmp_path)
+
+
+COMBINED_OPS = {"conv2d", "hard_swish", "prelu", "strided_slice", "tile", "resize_bilinear", "add"}
+
+
+@pytest.fixture(scope="module")
+def combined_m4(tmp_path_factory, tmp_cache):
+    """The int8 MobileNetV3-shaped block (conv, hard_swish, prelu, split, strided slice, UpSampling2D's tiles,
+    bilinear resize, add) compiled once for a Cortex-M4."""
+    return compile_model(FIELD / "combined_int8.tflite", "cortex-m4", tmp_path_factory.mktemp("combined") / "m4")
+
+
+@pytest.mark.toolchain
+def test_combined_int8_block_compiles_for_cortex_m4_and_matches_litert_on_the_host(combined_m4, tmp_path):
+    assert COMBINED_OPS <= _ops(combined_m4.desc)
+    matches_litert(FIELD / "combined_int8.tflite", tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.qemu
+@pytest.mark.skipif(shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None,
+                    reason="needs qemu-system-arm and arm-none-eabi-gcc")
+def test_combined_int8_block_bit_exact_on_cortex_m4_under_qemu(combined_m4, tmp_path):
+    from edgeai.runtime.device import QemuSession
+
+    reference = LiteRTSession(reference_copy(FIELD / "combined_int8.tflite", tmp_path))
+    with QemuSession(combined_m4.path, "cortex-m4") as session:
+        for x in _inputs(reference.inputs[0], 2, seed=7):
+            np.testing.assert_array_equal(session.run([x])[0], reference.run([x])[0])

@@ -2,7 +2,7 @@
 
 from edgeai.ops.registry import ACTIVATIONS, Attr, OpDef, all_ops, get_op, register
 from edgeai.ops import (  # noqa: F401
-    activations, conv2d, depthwise_conv2d, elementwise, fully_connected, layout, pool2d, slicing, unary,
+    activations, conv2d, depthwise_conv2d, elementwise, fully_connected, layout, pool2d, resize, slicing, unary,
 )
 
 __all__ = ["ACTIVATIONS", "Attr", "OpDef", "all_ops", "get_op", "register"]
