@@ -55,18 +55,20 @@ def prelu(name: str, p: PreluParams) -> Kernel:
                          name="prelu")
         return plain_c_kernel(name, args + [KernelArg(out, "output", const=False)])
 
-    def centered(i):
+    def centered(*i):
         return x[i].astype("int32") - p.input_zero_point
 
-    def value(*i):
-        v = centered(i)
-        return tirx.Select(v >= 0, v, v * (a(i).astype("int32") - p.alpha_zero_point))
+    def product(*i):
+        return centered(*i) * (a(i).astype("int32") - p.alpha_zero_point)
 
-    def pick(k):
-        return lambda *i: tirx.Select(centered(i) >= 0, tirx.const(p.identity[k], "int32"),
-                                      tirx.const(p.slope[k], "int32"))
-
-    out = scale_to_int8(p.shape, value, pick(0), pick(1), p.output_zero_point, -128, 127, "double", "prelu")
-    producers = requant_stages("double", "prelu")[-2::-1]
+    # Both sides requantized with their compile-time multiplier, then one picked: a shift chosen per element
+    # makes TVM's simplifier take seconds over the nested selects.
+    sides = {"prelu_identity": (centered, p.identity), "prelu_slope": (product, p.slope)}
+    stages = {stage: scale_to_int8(p.shape, value, lambda *i, m=m: m, lambda *i, s=s: s, p.output_zero_point, -128,
+                                   127, "double", stage)
+              for stage, (value, (m, s)) in sides.items()}
+    identity, slope = stages.values()
+    out = te.compute(p.shape, lambda *i: tirx.Select(centered(*i) >= 0, identity[i], slope[i]), name="prelu")
+    producers = [name for stage in stages for name in requant_stages("double", stage)[::-1]]
     return plain_c_kernel(name, args + [KernelArg(out, "output", const=False)],
                           fuse_elementwise([x, alpha, out], "prelu", producers))
