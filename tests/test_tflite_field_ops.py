@@ -159,9 +159,8 @@ def test_int8_unpack_matches_litert(axis, tmp_path, tmp_cache):
     matches_litert(_int8_unpack(tmp_path / f"unpack{axis % 3}.tflite", axis), tmp_path, samples=2)
 
 
-def test_strided_slice_with_an_ellipsis_is_refused_with_the_other_unsupported_nodes(tmp_path):
-    """A mask the converter resolves for Keras (ellipsis) is refused by name, in the one grouped message the
-    frontend gives every unsupported node of a file (here with two TRANSPOSE_CONV of a Conv2DTranspose model)."""
+def test_strided_slice_with_an_ellipsis_is_refused_by_name(tmp_path):
+    """A mask the converter resolves for Keras (ellipsis) is refused, naming the operator and the mask."""
     ints = dict(type=tw.INT32)
     model = tw.Model([tw.T("x", (1, 4, 4, 2)), tw.T("b", (2,), data=np.array([0, 1], np.int32), **ints),
                       tw.T("e", (2,), data=np.array([0, 3], np.int32), **ints),
@@ -172,11 +171,16 @@ def test_strided_slice_with_an_ellipsis_is_refused_with_the_other_unsupported_no
     path.write_bytes(tw.write(model))
     with pytest.raises(UnsupportedOpError, match=r"#0 STRIDED_SLICE \('y'\): ellipsis_mask 1 / new_axis_mask 0 are not supported"):
         load(path)
+
+
+def test_operators_still_missing_are_refused_in_one_grouped_message():
+    """A converted model with two CUMSUM and a GELU: one error, a heading and a line per operator type."""
     with pytest.raises(UnsupportedOpError) as refused:
-        load(FIELD / "transpose_conv_int8.tflite")
+        load(FIELD / "unsupported_float.tflite")
     lines = str(refused.value).splitlines()
-    assert lines[0].endswith("2 nodes cannot be compiled, of 1 operator type:")
-    assert "operator TRANSPOSE_CONV is not supported: 2 nodes (#0 " in lines[1] and len(lines) == 2
+    assert lines[0].endswith("3 nodes cannot be compiled, of 2 operator types:"), lines
+    assert "operator CUMSUM is not supported: 2 nodes (#0 " in lines[1] and ", #1 " in lines[1], lines
+    assert "operator #2 GELU" in lines[2] and len(lines) == 3, lines
 
 
 @pytest.mark.toolchain
@@ -194,6 +198,15 @@ def test_resize_and_tile_match_litert(kind, tmp_path, tmp_cache):
     align_corners, neither flag, and a plain TILE."""
     layers = [layer["op"] for layer in matches_litert(FIELD / f"resize_{kind}.tflite", tmp_path)["layers"]]
     assert (layers.count("resize_bilinear"), layers.count("resize_nearest"), layers.count("tile")) == (5, 3, 3)
+
+
+@pytest.mark.toolchain
+@pytest.mark.parametrize("kind", ["int8", "float"])
+def test_transpose_conv_matches_litert(kind, tmp_path, tmp_cache):
+    """Conv2DTranspose: stride 2 SAME with a fused ReLU, stride 2 VALID (2x2 kernel), stride 1 VALID (3x3,
+    8 -> 10), each with a bias."""
+    desc = matches_litert(FIELD / f"transpose_conv_{kind}.tflite", tmp_path, samples=2)
+    assert [layer["op"] for layer in desc["layers"]].count("transpose_conv2d") == 3
 
 
 @pytest.mark.toolchain

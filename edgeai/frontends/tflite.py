@@ -368,9 +368,9 @@ _CONVERTERS = {
 
 def _register_families() -> None:
     """The operator families kept in their own modules (tflite_<family>.py), each with its CONVERTERS."""
-    from edgeai.frontends import tflite_activations, tflite_resize, tflite_slicing
+    from edgeai.frontends import tflite_activations, tflite_resize, tflite_slicing, tflite_transpose_conv
 
-    for family in (tflite_activations, tflite_resize, tflite_slicing):
+    for family in (tflite_activations, tflite_resize, tflite_slicing, tflite_transpose_conv):
         _CONVERTERS.update(family.CONVERTERS)
 
 

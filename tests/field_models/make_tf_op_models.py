@@ -1,11 +1,11 @@
 """How tests/field_models/ops_tf2.21/*.tflite were made: small Keras models whose layers TensorFlow 2.21's
 TFLiteConverter turns into the operators the Keras zoo uses (MobileNetV3's HARD_SWISH, PReLU, slicing and
-splitting, UpSampling2D's RESIZE_*/TILE, Conv2DTranspose's TRANSPOSE_CONV), each converted twice: float32 and full-integer int8 (a representative
+splitting, UpSampling2D's RESIZE_*/TILE, Conv2DTranspose's TRANSPOSE_CONV; and one with operators we lack), each converted twice: float32 and full-integer int8 (a representative
 dataset, int8 inputs and outputs). Random initial weights, seed 0; the representative inputs are uniform in
 [-4, 4], so the int8 scales are those of real activations.
 
 Not run by the tests (TensorFlow is not a dependency): `pip install tensorflow-cpu==2.21.0` in a separate
-environment, then `python tests/field_models/make_tf_op_models.py tests/field_models/ops_tf2.21`. The
+environment, then `python tests/field_models/make_tf_op_models.py tests/field_models/ops_tf2.21 [NAME...]`. The
 converter's output is not byte-for-byte reproducible (its buffers' order varies); tests/test_tflite_field_ops.py
 checks what the files hold against LiteRT, not their bytes.
 """
@@ -101,18 +101,32 @@ def combined(out: Path) -> None:
 
 
 def transpose_conv(out: Path) -> None:
-    """Conv2DTranspose (a decoder's upsampling): TRANSPOSE_CONV, twice."""
+    """Conv2DTranspose (a decoder's upsampling): TRANSPOSE_CONV with SAME and VALID padding, a bias and a
+    fused ReLU (a zero bias would be dropped by the converter)."""
     x = _input()
-    y = L.Conv2DTranspose(4, 3, strides=2, padding="same")(x)
-    _convert(keras.Model(x, L.Conv2DTranspose(4, 2, strides=2)(y)), out, "transpose_conv")
+    bias = keras.initializers.RandomUniform(-0.5, 0.5)
+    y = L.Conv2DTranspose(6, 3, strides=2, padding="same", activation="relu", bias_initializer=bias)(x)
+    y = L.Conv2DTranspose(4, 2, strides=2, bias_initializer=bias)(y)
+    z = L.Conv2DTranspose(3, 3, strides=1, padding="valid", bias_initializer=bias)(x)  # 8 -> 10
+    _convert(keras.Model(x, [y, z]), out, "transpose_conv")
 
 
-def main(out: Path) -> None:
-    keras.utils.set_random_seed(0)
+def unsupported(out: Path) -> None:
+    """Operators the compiler does not have (CUMSUM twice, GELU once), for the grouped refusal."""
+    x = _input()
+    y = L.Lambda(lambda t: tf.math.cumsum(t, axis=1))(x)
+    y = L.Lambda(lambda t: tf.math.cumsum(t, axis=2))(y)
+    _convert(keras.Model(x, L.Activation("gelu")(y)), out, "unsupported")
+
+
+def main(out: Path, names: list[str]) -> None:
+    """Every model, or those named; each made right after seeding Keras with 0."""
     out.mkdir(parents=True, exist_ok=True)
-    for make in (hard_swish, slicing, prelu, resize, combined, transpose_conv):
-        make(out)
+    for make in (hard_swish, slicing, prelu, resize, combined, transpose_conv, unsupported):
+        if not names or make.__name__ in names:
+            keras.utils.set_random_seed(0)
+            make(out)
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    main(Path(sys.argv[1]), sys.argv[2:])
