@@ -1,5 +1,6 @@
 """Operators the Keras zoo's TFLite files use (MobileNetV3's HARD_SWISH, PRELU, STRIDED_SLICE / SPLIT / SPLIT_V /
-UNPACK, UpSampling2D's RESIZE_* and TILE), imported and compiled, against LiteRT's reference kernels.
+UNPACK, UpSampling2D's RESIZE_* and TILE, Conv2DTranspose's TRANSPOSE_CONV), imported and compiled, against
+LiteRT's reference kernels.
 
 The models are what TensorFlow 2.21's TFLiteConverter writes for small Keras models (field_models/
 make_tf_op_models.py), each as float32 and as full-integer int8: int8 is bit-exact with LiteRT, float32 within
@@ -26,8 +27,8 @@ from edgeai.runtime.reference import LiteRTSession
 from fuzz import tflite_writer as tw
 
 FIELD = Path(__file__).parent / "field_models" / "ops_tf2.21"
-HARD_SWISH, UNPACK, STRIDED_SLICE, TILE = 117, 88, 45, 69  # BuiltinOperator
-UNPACK_OPTIONS, STRIDED_SLICE_OPTIONS = 64, 32  # BuiltinOptions
+HARD_SWISH, UNPACK, STRIDED_SLICE, TILE, TRANSPOSE_CONV = 117, 88, 45, 69, 67  # BuiltinOperator
+UNPACK_OPTIONS, STRIDED_SLICE_OPTIONS, TRANSPOSE_CONV_OPTIONS = 64, 32, 49  # BuiltinOptions
 ALL_INT8 = np.arange(-128, 128, dtype=np.int8)
 
 
@@ -191,8 +192,11 @@ def test_prelu_matches_litert(kind, tmp_path, tmp_cache):
     assert [layer["op"] for layer in desc["layers"]].count("prelu") == 2
 
 
+SLOW = pytest.mark.slow  # a few seconds each: the larger models' compiles
+
+
 @pytest.mark.toolchain
-@pytest.mark.parametrize("kind", ["int8", "float"])
+@pytest.mark.parametrize("kind", [pytest.param("int8", marks=SLOW), pytest.param("float", marks=SLOW)])
 def test_resize_and_tile_match_litert(kind, tmp_path, tmp_cache):
     """UpSampling2D nearest (RESHAPE + TILE) and bilinear, Resizing up and down (half-pixel centres),
     align_corners, neither flag, and a plain TILE."""
@@ -201,12 +205,28 @@ def test_resize_and_tile_match_litert(kind, tmp_path, tmp_cache):
 
 
 @pytest.mark.toolchain
-@pytest.mark.parametrize("kind", ["int8", "float"])
+@pytest.mark.parametrize("kind", [pytest.param("int8", marks=SLOW), "float"])
 def test_transpose_conv_matches_litert(kind, tmp_path, tmp_cache):
     """Conv2DTranspose: stride 2 SAME with a fused ReLU, stride 2 VALID (2x2 kernel), stride 1 VALID (3x3,
     8 -> 10), each with a bias."""
     desc = matches_litert(FIELD / f"transpose_conv_{kind}.tflite", tmp_path, samples=2)
     assert [layer["op"] for layer in desc["layers"]].count("transpose_conv2d") == 3
+
+
+def test_transpose_conv_bias_of_the_wrong_size_is_refused_naming_the_node(tmp_path):
+    """A bias with fewer values than output channels would be read past its end: refused at import."""
+    ints = dict(type=tw.INT32)
+    model = tw.Model([tw.T("shape", (4,), data=np.array([1, 8, 8, 3], np.int32), **ints),
+                      tw.T("w", (3, 3, 3, 2), data=np.ones((3, 3, 3, 2), np.float32)), tw.T("x", (1, 4, 4, 2)),
+                      tw.T("b", (2,), data=np.ones(2, np.float32)), tw.T("y", (1, 8, 8, 3))],
+                     [tw.Op(TRANSPOSE_CONV, [0, 1, 2, 3], [4], TRANSPOSE_CONV_OPTIONS,
+                            options=((0, "i8", 0), (1, "i32", 2), (2, "i32", 2)))],
+                     inputs=[2], outputs=[4])
+    path = tmp_path / "tconv_bias.tflite"
+    path.write_bytes(tw.write(model))
+    with pytest.raises(ModelError, match=r"node 'y' \(transpose_conv2d\): bias \[2\] must hold one value per "
+                                         r"output channel \(3\)"):
+        load(path)
 
 
 @pytest.mark.toolchain
