@@ -27,8 +27,8 @@ from edgeai.runtime.reference import LiteRTSession
 from fuzz import tflite_writer as tw
 
 FIELD = Path(__file__).parent / "field_models" / "ops_tf2.21"
-HARD_SWISH, UNPACK, STRIDED_SLICE, TILE, TRANSPOSE_CONV = 117, 88, 45, 69, 67  # BuiltinOperator
-UNPACK_OPTIONS, STRIDED_SLICE_OPTIONS, TRANSPOSE_CONV_OPTIONS = 64, 32, 49  # BuiltinOptions
+HARD_SWISH, UNPACK, STRIDED_SLICE, SLICE, TILE, TRANSPOSE_CONV = 117, 88, 45, 65, 69, 67  # BuiltinOperator
+UNPACK_OPTIONS, STRIDED_SLICE_OPTIONS, SLICE_OPTIONS, TRANSPOSE_CONV_OPTIONS = 64, 32, 48, 49  # BuiltinOptions
 ALL_INT8 = np.arange(-128, 128, dtype=np.int8)
 
 
@@ -158,6 +158,18 @@ def _int8_unpack(path: Path, axis: int) -> Path:
 @pytest.mark.parametrize("axis", [0, 1, -1])
 def test_int8_unpack_matches_litert(axis, tmp_path, tmp_cache):
     matches_litert(_int8_unpack(tmp_path / f"unpack{axis % 3}.tflite", axis), tmp_path, samples=2)
+
+
+@pytest.mark.toolchain
+def test_int8_slice_with_a_size_to_the_end_matches_litert(tmp_path, tmp_cache):
+    """SLICE (tf.slice), begin [0, 1, 2] and size [-1, 2, -1] of an int8 [2, 4, 5]."""
+    ints, q = dict(type=tw.INT32), dict(type=tw.INT8, scale=0.1, zero_point=4)
+    model = tw.Model([tw.T("x", (2, 4, 5), **q), tw.T("begin", (3,), data=np.array([0, 1, 2], np.int32), **ints),
+                      tw.T("size", (3,), data=np.array([-1, 2, -1], np.int32), **ints), tw.T("y", (2, 2, 3), **q)],
+                     [tw.Op(SLICE, [0, 1, 2], [3], SLICE_OPTIONS)], inputs=[0], outputs=[3])
+    path = tmp_path / "slice.tflite"
+    path.write_bytes(tw.write(model))
+    matches_litert(path, tmp_path, samples=2)
 
 
 def test_strided_slice_with_an_ellipsis_is_refused_by_name(tmp_path):
