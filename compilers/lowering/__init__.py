@@ -8,6 +8,9 @@ from __future__ import annotations
 from compilers.lowering.registry import LoweringContext, lower_graph, rule_for
 
 # Importing the rule modules registers them.
-from compilers.lowering import conv, dense, elementwise, generic, layout, lut, mean, mul, pool, softmax  # noqa: E402,F401
+from compilers.lowering import (  # noqa: E402,F401
+    conv, dense, elementwise, generic, hard_swish, layout, lut, mean, movement, mul, pool, prelu, resize, softmax,
+    transpose_conv,
+)
 
 __all__ = ["LoweringContext", "lower_graph", "rule_for"]

@@ -72,7 +72,7 @@ class _Reader:
             if self._fold_float16_dequantize(i):
                 continue
             try:
-                nodes.append(self._node(i))
+                nodes.extend(self._nodes(i))
             except _Refused as e:
                 unsupported.append(e.refusal)
         if unsupported:  # all of them at once, grouped: the user fixes the model once, not op by op
@@ -178,7 +178,9 @@ class _Reader:
         self.tensors[int(op.Outputs(0))] = out.with_(data=weights.data)
         return True
 
-    def _node(self, index: int) -> Node:
+    def _nodes(self, index: int) -> list[Node]:
+        """The IR node(s) of operator `index`: one, or one per output for an operator whose outputs are separate
+        computations (SPLIT, UNPACK: each output is a slice of its own)."""
         op = self.sg.Operators(index)
         code = self.model.OperatorCodes(op.OpcodeIndex())
         builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
@@ -198,13 +200,16 @@ class _Reader:
             raise _Refused(Refusal(opname, what, name, f"{self.path}: operator #{index} {opname} (output {name!r}) "
                                                         f"is not supported", label))
         try:
-            kind, inputs, attrs = convert(self, op, ins, outs)
+            converted = convert(self, op, ins, outs)
         except UnsupportedOpError as e:
             raise _Refused(Refusal(opname, f"{opname}: {e}", name, f"{self.path}: operator #{index} {opname} "
                                                                     f"({name!r}): {e}", label)) from None
         except ModelError as e:
             raise ModelError(f"{self.path}: operator #{index} {opname} ({name!r}): {e}") from None
-        return Node(name, kind, inputs, outs, attrs)
+        if isinstance(converted, list):  # (kind, inputs, output, attrs) per output
+            return [Node(out, kind, inputs, [out], attrs) for kind, inputs, out, attrs in converted]
+        kind, inputs, attrs = converted
+        return [Node(name, kind, inputs, outs, attrs)]
 
     def options(self, op, cls_name):
         """The operator's options table. Options of another type (a corrupted union tag) or none read as all
@@ -359,3 +364,14 @@ _CONVERTERS = {
     "QUANTIZE": lambda r, op, ins, outs: ("quantize", ins, {"rounding": "half_away"}),
     "DEQUANTIZE": _plain("dequantize"),
 }
+
+
+def _register_families() -> None:
+    """The operator families kept in their own modules (tflite_<family>.py), each with its CONVERTERS."""
+    from edgeai.frontends import tflite_activations, tflite_resize, tflite_slicing, tflite_transpose_conv
+
+    for family in (tflite_activations, tflite_resize, tflite_slicing, tflite_transpose_conv):
+        _CONVERTERS.update(family.CONVERTERS)
+
+
+_register_families()
