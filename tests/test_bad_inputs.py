@@ -393,3 +393,19 @@ def test_object_arrays_are_not_unpickled(npy, tmp_path, capsys):
 
 
 # Calibration data: edgeai has no quantizer yet (DESIGN.md: edgeai/quantize); its checks come with it.
+
+
+@pytest.mark.parametrize("bias_len", [3, 9])
+def test_a_conv_bias_without_one_value_per_channel_is_refused(tmp_path, capsys, bias_len):
+    """A CONV_2D whose bias is shorter than its output channels made the kernel read past the bias array."""
+    rng = np.random.default_rng(5)
+    t = [tw.T("x", (1, 4, 4, 2), tw.INT8, scale=0.1, zero_point=0),
+         tw.T("w", (6, 1, 1, 2), tw.INT8, rng.integers(-127, 128, (6, 1, 1, 2), dtype=np.int8), 0.02, 0),
+         tw.T("short_bias", (bias_len,), tw.INT32, rng.integers(-50, 50, bias_len, dtype=np.int32), 0.002, 0),
+         tw.T("y", (1, 4, 4, 6), tw.INT8, scale=0.2, zero_point=0)]
+    options = ((0, "u8", 1), (1, "i32", 1), (2, "i32", 1))
+    model = write(tmp_path, "bias.tflite", tw.write(tw.Model(t, [tw.Op(3, [0, 1, 2], [3], 1, options=options)],
+                                                             [0], [3])))
+    rc, err = cli(capsys, "compile", str(model), "--target", "host", "-o", str(tmp_path / "lib"))
+    assert rc != 0 and "bias" in err and f"[{bias_len}]" in err and "one value per output channel (6)" in err
+    assert "Traceback" not in err and not (tmp_path / "lib").exists()

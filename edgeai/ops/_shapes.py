@@ -33,3 +33,12 @@ def broadcast(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...] | None:
             return None
         out.append(max(x, y))
     return tuple(out)
+
+
+def check_bias(node, graph, channels: int) -> None:
+    """An optional bias (input 2) holds one value per output channel: the kernels read exactly that many."""
+    if len(node.inputs) > 2 and node.inputs[2]:
+        shape = graph.tensor(node.inputs[2]).shape
+        if tuple(shape) != (channels,):
+            raise ModelError(f"node {node.name!r} ({node.op}): bias {list(shape)} must hold one value per output "
+                             f"channel ({channels})")

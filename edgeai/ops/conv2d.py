@@ -1,6 +1,6 @@
 """conv2d: NHWC input, OHWI weights, optional bias, fused activation."""
 
-from edgeai.ops._shapes import check_window, window_output
+from edgeai.ops._shapes import check_bias, check_window, window_output
 from edgeai.ops.registry import ACTIVATIONS, Attr, OpDef, register
 from edgeai.errors import ModelError
 
@@ -11,6 +11,7 @@ def _shapes(node, graph):
         raise ModelError(f"node {node.name!r} (conv2d): needs 4-D input and weights, got {list(x)} and {list(w)}")
     if w[3] != x[3]:
         raise ModelError(f"node {node.name!r} (conv2d): weights expect {w[3]} input channels, input has {x[3]}")
+    check_bias(node, graph, w[0])
     check_window(node)
     (sh, sw), (dh, dw), (pt, pl, pb, pr) = node.attrs["strides"], node.attrs["dilations"], node.attrs["padding"]
     return [(x[0], window_output(x[1], w[1], sh, dh, pt, pb), window_output(x[2], w[2], sw, dw, pl, pr), w[0])]

@@ -1,7 +1,7 @@
 """depthwise_conv2d: NHWC input, weights [1, KH, KW, C*multiplier], optional bias, fused activation."""
 
 from edgeai.errors import ModelError
-from edgeai.ops._shapes import check_window, window_output
+from edgeai.ops._shapes import check_bias, check_window, window_output
 from edgeai.ops.registry import ACTIVATIONS, Attr, OpDef, register
 
 
@@ -13,6 +13,7 @@ def _shapes(node, graph):
             f"node {node.name!r} (depthwise_conv2d): input {list(x)} and weights {list(w)} "
             f"do not match depth multiplier {mult}"
         )
+    check_bias(node, graph, w[3])
     check_window(node)
     (sh, sw), (dh, dw), (pt, pl, pb, pr) = node.attrs["strides"], node.attrs["dilations"], node.attrs["padding"]
     return [(x[0], window_output(x[1], w[1], sh, dh, pt, pb), window_output(x[2], w[2], sw, dw, pl, pr), w[3])]

@@ -1,6 +1,7 @@
 """fully_connected: input flattened to [rows, in], weights [out, in], optional bias, fused activation."""
 
 from edgeai.errors import ModelError
+from edgeai.ops._shapes import check_bias
 from edgeai.ops.registry import ACTIVATIONS, Attr, OpDef, register
 
 
@@ -11,6 +12,7 @@ def _shapes(node, graph):
         size *= d
     if len(w) != 2 or w[1] == 0 or size % w[1]:
         raise ModelError(f"node {node.name!r} (fully_connected): input {list(x)} does not fit weights {list(w)}")
+    check_bias(node, graph, w[0])
     if node.attrs["keep_num_dims"]:
         return [tuple(x[:-1]) + (w[0],)]
     return [(size // w[1], w[0])]

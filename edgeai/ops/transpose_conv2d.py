@@ -6,7 +6,7 @@ i * stride + ky - pad_top = y (and the same for columns): each input pixel sprea
 output, `stride` apart, and what falls outside the output is dropped."""
 
 from edgeai.errors import ModelError
-from edgeai.ops._shapes import check_window
+from edgeai.ops._shapes import check_bias, check_window
 from edgeai.ops.registry import ACTIVATIONS, Attr, OpDef, register
 
 
@@ -15,9 +15,7 @@ def _shapes(node, graph):
     if len(x) != 4 or len(w) != 4 or w[3] != x[3]:
         raise ModelError(f"node {node.name!r} (transpose_conv2d): input {list(x)} and weights {list(w)} do not fit "
                          f"(NHWC input, OHWI weights)")
-    if len(node.inputs) > 2 and node.inputs[2] and graph.tensor(node.inputs[2]).shape != (w[0],):
-        raise ModelError(f"node {node.name!r} (transpose_conv2d): bias {list(graph.tensor(node.inputs[2]).shape)} "
-                         f"must hold one value per output channel ({w[0]})")
+    check_bias(node, graph, w[0])
     check_window(node)
     h, w_out = node.attrs["size"]
     if min(h, w_out) < 1 or min(node.attrs["pad_before"]) < 0:
