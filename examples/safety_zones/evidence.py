@@ -52,7 +52,7 @@ def required_stop_mm(cfg: zones.Config, lim: zones.Limits) -> int:
 
 def call(frame: dict, f: int) -> dict:
     return {"counter": f + 1, "updated": 1, "range_mm": frame["range_mm"], "status": frame["status"],
-            "ambient": frame["ambient"]}
+            "ambient": frame["ambient"], "signal": frame["signal"]}
 
 
 def decide(cfg, lim, seq: dict, milli: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

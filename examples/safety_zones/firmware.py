@@ -19,7 +19,7 @@ def call(frame: dict, now_us: int, counter: int, updated: int = 1, reset: int = 
          op: str = "run") -> dict:
     return {"op": op, "now_us": int(now_us), "counter": int(counter), "updated": int(updated), "reset": int(reset),
             "inject": int(inject), "range_mm": frame["range_mm"], "status": frame["status"],
-            "ambient": frame["ambient"]}
+            "ambient": frame["ambient"], "signal": frame["signal"]}
 
 
 def sequence_calls(seq: dict) -> list[dict]:
@@ -41,12 +41,13 @@ def calls_header(calls: list[dict], cfg: zones.Config, quant: dict) -> str:
              f"#define ZC_Z_MM {cfg.z_mm}",
              *[f"#define ZC_{k.upper()} {v}" for k, v in quant.items()],
              "typedef struct { uint32_t now_us, counter; uint8_t op, updated, reset, inject;",
-             "    uint16_t range_mm[64]; uint8_t status[64]; uint16_t ambient[64]; } zc_call_t;",
+             "    uint16_t range_mm[64]; uint8_t status[64]; uint16_t ambient[64]; uint16_t signal[64]; } zc_call_t;",
              "static const zc_call_t zc_calls[ZC_CALLS] = {"]
     for c in calls:
         arr = lambda a: "{" + ",".join(str(int(v)) for v in np.asarray(a).reshape(64)) + "}"  # noqa: E731
         lines.append(f"    {{{c['now_us']}u,{c['counter']}u,{1 if c['op'] == 'teach' else 0},{c['updated']},"
-                     f"{c['reset']},{c['inject']},{arr(c['range_mm'])},{arr(c['status'])},{arr(c['ambient'])}}},")
+                     f"{c['reset']},{c['inject']},{arr(c['range_mm'])},{arr(c['status'])},{arr(c['ambient'])},"
+                     f"{arr(c['signal'])}}},")
     lines += ["};", "#endif", ""]
     return "\n".join(lines)
 

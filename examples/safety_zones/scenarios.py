@@ -12,8 +12,9 @@ P = sensor.PERIOD_US
 POLL = 1000  # zone_default_config's poll_us
 
 
-def _cell(seed: int, objects: list[dict], frames: int = 1, arm: bool = True) -> tuple[list, list]:
-    s = sensor.static(seed, objects, frames=frames, arm=arm)
+def _cell(seed: int, objects: list[dict], frames: int = 1, arm: bool = True, ambient: float = 50.0
+          ) -> tuple[list, list]:
+    s = sensor.static(seed, objects, ambient_level=ambient, frames=frames, arm=arm)
     return s["teach"], s["frames"]
 
 
@@ -47,8 +48,9 @@ class Script:
         self.show(self.clear_frame(), reset=1)
         self.show(self.clear_frame(), reset=0)
 
-    def objects(self, objects: list[dict], frames: int, reset_each: bool = False):
-        for f in _cell(self.seed, objects, frames=frames)[1]:
+    def objects(self, objects: list[dict], frames: int, reset_each: bool = False, ambient: float = 50.0):
+        """Frames of the cell (taught at the default ambient) with `objects`, under `ambient` light."""
+        for f in _cell(self.seed, objects, frames=frames, ambient=ambient)[1]:
             self.show(f, reset=int(reset_each and self.frame % 2 == 0))
 
     def reset_then_clear(self):
@@ -101,6 +103,28 @@ def covered() -> Script:
     s.reset()
     s.mark("in")
     s.objects([{"d": 0.15, "w": 2.0, "bottom": -1.0, "top": 3.0, "rho": 0.5}], 3)
+    return s
+
+
+def dark_beyond_the_edge() -> Script:
+    """A person of the darkest test piece's reflectance (1.8 %) 3.1 m out, beyond the protective field edge but
+    within the warning edge: the zones it covers only partly return less than the test piece would at that range,
+    so their ranges are not believed (STOP, not a warning)."""
+    s = Script(19)
+    s.reset()
+    s.mark("in")
+    s.objects([{"d": 3.1, "w": 0.45, "top": 1.8, "rho": sensor.DARK_REFLECTANCE}], 3)
+    return s
+
+
+def sunlight_below_rated() -> Script:
+    """Running FREE, then sunlight at 80 % of the rated ambient level on the 4.5 m back wall: no zone over the
+    rated level, but the outer zones (most oblique) could no longer see the 1.8 % test piece at the field edge, so
+    their "no target" proves nothing (sensor fault, STOP); the sun goes, the operator resets."""
+    s = running(20, "sun")
+    s.objects([], 3, ambient=sensor.RATED_AMBIENT)
+    s.show(s.clear_frame())
+    s.reset_then_clear()
     return s
 
 
@@ -188,6 +212,18 @@ def _expect_fault(s, z, st):
     assert z[s.marks["after"]] == zones.FREE, z
 
 
+def _expect_weak_stop(s, z, st):
+    _expect_stop_from("in")(s, z, st)
+    assert all(v == zones.OK for v in st), st  # an intrusion (a return not believed), not a fault
+
+
+def _expect_blind(s, z, st):
+    k, r = s.marks["sun"], s.marks["reset"]
+    assert z[k - 1] == zones.FREE and st[k] == zones.FAULT_SENSOR, (z, st)
+    assert all(v == zones.STOP for v in z[k:r + 1]), z  # latched after the sun went
+    assert z[s.marks["after"]] == zones.FREE, z
+
+
 def _expect_crouch(s, z, st):
     k = s.marks["crouch"]
     assert z[1] != zones.STOP and zones.STOP in z[2:k], z  # stopped while still upright...
@@ -202,6 +238,8 @@ SCENARIOS = {
     "walk in upright, crouch at 1.0 m": (walk_in_and_crouch, _expect_crouch),
     "cart 1.0 x 0.8 m at 0.8 m": (cart, _expect_stop_from("in")),
     "view covered at 0.15 m": (covered, _expect_stop_from("in")),
+    "dark person (1.8 %) beyond the field edge, edges too weak": (dark_beyond_the_edge, _expect_weak_stop),
+    "sunlight below the rated level, outer zones blind": (sunlight_below_rated, _expect_blind),
     "stop latched with the field clear until reset": (latched_until_reset, _expect_latched),
     "power-up in stop": (power_up, _expect_power_up),
     "frozen frame (same counter)": (lambda: frozen(1), _expect_watchdog),

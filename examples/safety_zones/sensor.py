@@ -20,7 +20,9 @@ range at which dark targets are found.
 SIGNAL_K is an assumption of this model, not a VL53L5CX figure: it keeps the darkest test piece IEC 61496-3 uses
 (1.8 % reflectance), filling a central zone, 30 % (3 jitter sigmas) above the detection threshold out to 3.2 m
 under the rated ambient (400), the range zone_config_t.detect_range_mm states. A real VL53L5CX sees such dark
-targets only far closer; that is one reason this sensor is not a protective device.
+targets only far closer; that is one reason this sensor is not a protective device. The zone logic's
+dark_signal_1m (zone_config_t) is SIGNAL_K x DARK_REFLECTANCE, and its min_snr_milli DETECT_SNR plus 3 jitter
+sigmas: the firmware judges signal and ambient with this model's physics.
 """
 
 from __future__ import annotations

@@ -15,7 +15,8 @@ ZONE_NAMES = ("free", "warning", "stop")
 OK, FAULT_WATCHDOG, FAULT_SENSOR, FAULT_INFERENCE = 0, 1, 2, 3
 ERR_ARG, ERR_CONFIG, ERR_BUDGET, ERR_RANGE, ERR_TEACH = -1, -2, -3, -4, -5
 STATUS_NAMES = {OK: "ok", FAULT_WATCHDOG: "watchdog: no new frame (stop latched)",
-                FAULT_SENSOR: "sensor fault: invalid zones or ambient over the rated level (stop latched)",
+                FAULT_SENSOR: "sensor fault: invalid zones, or ambient too strong to see the dark test piece "
+                              "(stop latched)",
                 FAULT_INFERENCE: "inference failed or not finite (stop latched)", ERR_ARG: "null argument",
                 ERR_CONFIG: "configuration out of range", ERR_BUDGET: "reaction-time budget exceeded",
                 ERR_RANGE: "protective field beyond the sensor's rated dark-target range",
@@ -42,8 +43,8 @@ class Config:
     sensor_frames: int = 2
     poll_us: int = 1000
     inference_us: int = 0
-    output_us: int = 10_000
-    reaction_budget_us: int = 160_000
+    output_us: int = 20_000
+    reaction_budget_us: int = 170_000
     intrusion_c_mm: int = 1200
     z_mm: int = 0
     restricted_mm: int = 700
@@ -55,6 +56,8 @@ class Config:
     max_invalid_zones: int = 2
     max_ambient: int = 400
     detect_range_mm: int = 3200
+    dark_signal_1m: int = 1242
+    min_snr_milli: int = 5200
 
     def as_tuple(self) -> tuple[int, ...]:
         return tuple(asdict(self).values())
@@ -91,7 +94,8 @@ def limits(cfg: Config) -> tuple[int, Limits | None]:
             or not 0 <= c.warning_margin_mm <= 10_000 or not 0 <= c.exit_margin_mm <= 10_000
             or c.exit_frames < 1 or c.presence_on_milli <= 0 or not 0 <= c.background_margin_mm <= 10_000
             or c.max_invalid_zones < 0 or c.max_ambient < 0 or not 0 < c.detect_range_mm <= 10_000
-            or not 0 <= c.intrusion_c_mm <= 10_000 or not 0 <= c.z_mm <= 10_000):
+            or not 0 <= c.intrusion_c_mm <= 10_000 or not 0 <= c.z_mm <= 10_000
+            or not 0 < c.dark_signal_1m <= 65535 or not 0 <= c.min_snr_milli <= 100_000):
         return ERR_CONFIG, None
     reaction = c.sensor_frames * c.frame_period_us + 3 * c.poll_us + c.inference_us + c.output_us
     total = c.robot_stop_us + reaction
@@ -110,6 +114,23 @@ def forward_mm(ranges) -> np.ndarray:
     """zone_forward_mm over [..., 64] ranges (0..65535): range x the zone's smallest cos / 1000, floored."""
     r = np.asarray(ranges, np.int64)
     return np.where((r >= 0) & (r <= 65535), r * ZONE_COS_MILLI // 1000, 0)
+
+
+def dark_signal(ranges, dark_signal_1m: int) -> np.ndarray:
+    """zone_dark_signal over [..., 64] ranges: the dark test piece's signal at each range, the zone's smallest cos,
+    in the C code's 32-bit steps (floored twice, saturated to 65535); 0 where the range is not > 0."""
+    r = np.asarray(ranges, np.int64)
+    ok = (r > 0) & (0 < dark_signal_1m <= 65535)
+    rs = np.where(ok, r, 1)
+    q = dark_signal_1m * ZONE_COS_MILLI // rs
+    s = np.where(q > 4_294_967, 65535, np.minimum(q * 1000 // rs, 65535))
+    return np.where(ok, s, 0)
+
+
+def snr_reaches(signal, ambient, min_snr_milli: int) -> np.ndarray:
+    """signal / sqrt(signal + ambient + 1) >= min_snr_milli / 1000, squared, in integers (zone_logic.c)."""
+    s = np.asarray(signal, np.int64)
+    return s * s * 1_000_000 >= min_snr_milli * min_snr_milli * (s + np.asarray(ambient, np.int64) + 1)
 
 
 def is_valid(status) -> np.ndarray:
@@ -172,7 +193,7 @@ class FrameView:
     warn_zone: bool
     leave_zone: bool
     invalid: int
-    over_ambient: int
+    blind: int
 
 
 def scan(cfg: Config, lim: Limits, bg: np.ndarray, frame: dict) -> FrameView:
@@ -181,15 +202,24 @@ def scan(cfg: Config, lim: Limits, bg: np.ndarray, frame: dict) -> FrameView:
     looks = ~((taught > 0) & (forward_mm(taught) <= cfg.restricted_mm))  # not the robot's own space
     status = np.asarray(frame["status"])
     r = np.asarray(frame["range_mm"], np.int64)
-    over = looks & (np.asarray(frame["ambient"], np.int64) > cfg.max_ambient)
+    ambient = np.asarray(frame["ambient"], np.int64)
+    signal = np.asarray(frame["signal"], np.int64)
+    # the farthest point of the field a zone sees: the field edge along its outermost ray, or its background
+    far = lim.field_edge_mm * 1000 // ZONE_COS_MILLI
+    far = np.where((taught > 0) & (taught < far), taught, far)
+    blind = looks & ((ambient > cfg.max_ambient)
+                     | ~snr_reaches(dark_signal(far, cfg.dark_signal_1m), ambient, cfg.min_snr_milli))
     valid = is_valid(status)
     invalid = looks & ~valid & (status != TS_NO_TARGET)
-    nearer = valid & ((taught == 0) | (r + cfg.background_margin_mm < taught))  # in front of the robot too
     fwd = forward_mm(r)
-    return FrameView(bool((nearer & (fwd <= lim.field_edge_mm)).any()),
+    # too weak: below the dark test piece's signal at a true range up to Z beyond the reported one, or a low SNR
+    weak = valid & (fwd <= lim.warning_mm) & ((signal < dark_signal(r + cfg.z_mm, cfg.dark_signal_1m))
+                                             | ~snr_reaches(signal, ambient, cfg.min_snr_milli))
+    nearer = valid & ~weak & ((taught == 0) | (r + cfg.background_margin_mm < taught))  # in front of the robot too
+    return FrameView(bool(weak.any() or (nearer & (fwd <= lim.field_edge_mm)).any()),
                      bool((nearer & (fwd > lim.field_edge_mm) & (fwd <= lim.warning_mm)).any()),
-                     bool((nearer & (fwd <= lim.warning_mm + cfg.exit_margin_mm)).any()),
-                     int(invalid.sum()), int(over.sum()))
+                     bool(weak.any() or (nearer & (fwd <= lim.warning_mm + cfg.exit_margin_mm)).any()),
+                     int(invalid.sum()), int(blind.sum()))
 
 
 @dataclass
@@ -224,7 +254,7 @@ class ZoneState:
         if fresh:
             self.have_frame, self.last_counter, self.last_new_us = True, counter, now_us
             v = scan(cfg, lim, bg, frame)
-            if v.over_ambient > 0 or v.invalid > cfg.max_invalid_zones:
+            if v.blind > 0 or v.invalid > cfg.max_invalid_zones:
                 fault = FAULT_SENSOR
             elif inference_status != 0 or presence_milli == MILLI_INVALID or distance_mm == MILLI_INVALID:
                 fault = FAULT_INFERENCE

@@ -33,7 +33,8 @@ class Background(ctypes.Structure):
 
 class Frame(ctypes.Structure):
     _fields_ = [("counter", ctypes.c_uint32), ("updated", ctypes.c_int32), ("range_mm", ctypes.c_uint16 * N),
-                ("status", ctypes.c_uint8 * N), ("ambient", ctypes.c_uint16 * N)]
+                ("status", ctypes.c_uint8 * N), ("ambient", ctypes.c_uint16 * N),
+                ("signal", ctypes.c_uint16 * N)]
 
 
 class State(ctypes.Structure):
@@ -63,6 +64,7 @@ def to_frame(f: dict) -> Frame:
     out.range_mm[:] = [int(v) for v in np.asarray(f["range_mm"]).reshape(N)]
     out.status[:] = [int(v) for v in np.asarray(f["status"]).reshape(N)]
     out.ambient[:] = [int(v) for v in np.asarray(f["ambient"]).reshape(N)]
+    out.signal[:] = [int(v) for v in np.asarray(f["signal"]).reshape(N)]
     return out
 
 
@@ -92,6 +94,8 @@ class ZoneLogicC:
         lib.zone_float_milli.restype = ctypes.c_int32
         lib.zone_model_range.argtypes = [P(Frame), ctypes.c_int32]
         lib.zone_model_range.restype = ctypes.c_uint16
+        lib.zone_dark_signal.argtypes = [ctypes.c_int32] * 3
+        lib.zone_dark_signal.restype = ctypes.c_int32
         for f in (lib.zone_separation_mm, lib.zone_limits, lib.zone_init, lib.zone_update, lib.zone_teach_begin,
                   lib.zone_teach_frame, lib.zone_teach_end):
             f.restype = ctypes.c_int
@@ -119,6 +123,9 @@ class ZoneLogicC:
 
     def forward_mm(self, zone: int, range_mm: int) -> int:
         return self.lib.zone_forward_mm(zone, range_mm)
+
+    def dark_signal(self, zone: int, range_mm: int, dark_signal_1m: int) -> int:
+        return self.lib.zone_dark_signal(zone, range_mm, dark_signal_1m)
 
     def model_range(self, frame: dict, zone: int) -> int:
         return self.lib.zone_model_range(ctypes.byref(to_frame(frame)), zone)

@@ -29,6 +29,7 @@ static void load_frame(const zc_call_t *c)
         frame.range_mm[z] = c->range_mm[z];
         frame.status[z] = c->status[z];
         frame.ambient[z] = c->ambient[z];
+        frame.signal[z] = c->signal[z];
     }
 }
 

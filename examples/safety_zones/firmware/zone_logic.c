@@ -21,8 +21,8 @@ void zone_default_config(zone_config_t *cfg)
     cfg->sensor_frames = 2;
     cfg->poll_us = 1000;
     cfg->inference_us = 0; /* from the firmware's instruction count, filled in */
-    cfg->output_us = 10000;
-    cfg->reaction_budget_us = 160000;
+    cfg->output_us = 20000; /* Pilz PNOZ s4.1 datasheet: delay-on de-energisation with E-STOP, max. (README) */
+    cfg->reaction_budget_us = 170000;
     cfg->intrusion_c_mm = 1200;
     cfg->z_mm = 0; /* measured on the sensor model, filled in */
     cfg->restricted_mm = 700;
@@ -34,6 +34,8 @@ void zone_default_config(zone_config_t *cfg)
     cfg->max_invalid_zones = 2;
     cfg->max_ambient = 400;
     cfg->detect_range_mm = 3200;
+    cfg->dark_signal_1m = 1242;  /* the sensor model: SIGNAL_K 69000 x 1.8 % */
+    cfg->min_snr_milli = 5200;   /* the detection threshold 4 + 3 jitter sigmas (30 %) of the sensor model */
 }
 
 /* ceil(k_mm_per_s x t_us / 1e6) without overflow for t_us < 2^31. */
@@ -68,7 +70,8 @@ zone_status_t zone_limits(const zone_config_t *cfg, zone_limits_t *lim)
         cfg->warning_margin_mm > 10000 || cfg->exit_margin_mm < 0 || cfg->exit_margin_mm > 10000 ||
         cfg->exit_frames < 1 || cfg->presence_on_milli <= 0 || cfg->background_margin_mm < 0 ||
         cfg->background_margin_mm > 10000 || cfg->max_invalid_zones < 0 || cfg->max_ambient < 0 ||
-        cfg->detect_range_mm <= 0 || cfg->detect_range_mm > 10000) {
+        cfg->detect_range_mm <= 0 || cfg->detect_range_mm > 10000 || cfg->dark_signal_1m <= 0 ||
+        cfg->dark_signal_1m > 65535 || cfg->min_snr_milli < 0 || cfg->min_snr_milli > 100000) {
         return ZONE_ERR_CONFIG;
     }
     /* Sensor latency: an intrusion just after a frame's integration began is seen one frame later, read up to
@@ -150,15 +153,42 @@ zone_status_t zone_init(zone_state_t *st, uint32_t now_us)
     return ZONE_OK;
 }
 
+static uint32_t zone_cos_milli(int32_t zone)
+{
+    int32_t r = zone / 8, c = zone % 8;
+    int32_t dr = r < 4 ? 3 - r : r - 4, dc = c < 4 ? 3 - c : c - 4;
+    return COS_MILLI[dr][dc];
+}
+
 int32_t zone_forward_mm(int32_t zone, int32_t range_mm)
 {
     if (zone < 0 || zone >= ZONE_COUNT || range_mm < 0 || range_mm > 65535) {
         return 0;
     }
-    int32_t r = zone / 8, c = zone % 8;
-    int32_t dr = r < 4 ? 3 - r : r - 4, dc = c < 4 ? 3 - c : c - 4;
     /* 65535 x 1000 fits 32 bits: one hardware multiply and divide on a Cortex-M4 */
-    return (int32_t)(((uint32_t)range_mm * COS_MILLI[dr][dc]) / 1000u);
+    return (int32_t)(((uint32_t)range_mm * zone_cos_milli(zone)) / 1000u);
+}
+
+int32_t zone_dark_signal(int32_t zone, int32_t range_mm, int32_t dark_signal_1m)
+{
+    if (zone < 0 || zone >= ZONE_COUNT || range_mm <= 0 || dark_signal_1m <= 0 || dark_signal_1m > 65535) {
+        return 0;
+    }
+    /* signal x cos(incidence) / r^2 in 32-bit steps (no 64-bit division on the target): dark x cos <= 6.5e7 */
+    uint32_t q = ((uint32_t)dark_signal_1m * zone_cos_milli(zone)) / (uint32_t)range_mm;
+    if (q > 4294967u) {
+        return 65535;
+    }
+    uint32_t s = q * 1000u / (uint32_t)range_mm;
+    return s > 65535u ? 65535 : (int32_t)s;
+}
+
+/* signal / sqrt(signal + ambient + 1) >= min_snr_milli / 1000, squared and in integers (64-bit multiplies only). */
+static int32_t snr_reaches(int32_t signal, int32_t ambient, int32_t min_snr_milli)
+{
+    uint64_t lhs = (uint64_t)signal * (uint64_t)signal * 1000000u;
+    uint64_t rhs = (uint64_t)min_snr_milli * (uint64_t)min_snr_milli * (uint64_t)(signal + ambient + 1);
+    return lhs >= rhs;
 }
 
 int32_t zone_dequant_milli(int8_t q, int32_t zero_point, int32_t scale_micro)
@@ -206,7 +236,7 @@ typedef struct {
     int32_t warn_zone;  /* an object between the field edge and the warning edge */
     int32_t leave_zone; /* an object up to the warning edge + exit margin */
     int32_t invalid;
-    int32_t over_ambient;
+    int32_t blind; /* zones looking into the field that cannot show the dark test piece (ambient light) */
 } frame_view_t;
 
 static frame_view_t scan(const zone_config_t *cfg, const zone_limits_t *lim, const zone_background_t *bg,
@@ -219,8 +249,19 @@ static frame_view_t scan(const zone_config_t *cfg, const zone_limits_t *lim, con
          * faults do not count, but an object in front of the robot still does. */
         int32_t looks = taught == 0 || zone_forward_mm(z, taught) > cfg->restricted_mm;
         uint8_t s = frame->status[z];
-        if (looks && frame->ambient[z] > cfg->max_ambient) {
-            v.over_ambient++;
+        int32_t ambient = frame->ambient[z];
+        if (looks) {
+            /* "No target" and the background prove free space only if the dark test piece would have been seen
+             * at the farthest point of the field this zone sees: the field edge along its outermost ray, or
+             * the taught background if nearer. */
+            int32_t far_mm = (int32_t)(((uint32_t)lim->field_edge_mm * 1000u) / zone_cos_milli(z));
+            if (taught > 0 && taught < far_mm) {
+                far_mm = taught;
+            }
+            if (ambient > cfg->max_ambient ||
+                !snr_reaches(zone_dark_signal(z, far_mm, cfg->dark_signal_1m), ambient, cfg->min_snr_milli)) {
+                v.blind++;
+            }
         }
         if (s == ZONE_TS_NO_TARGET) {
             continue; /* free space */
@@ -230,10 +271,18 @@ static frame_view_t scan(const zone_config_t *cfg, const zone_limits_t *lim, con
             continue;
         }
         int32_t r = frame->range_mm[z];
+        int32_t fwd = zone_forward_mm(z, r);
+        int32_t signal = frame->signal[z];
+        /* the weakest return of the dark test piece at a true range up to Z beyond the reported one */
+        if (fwd <= lim->warning_mm && (signal < zone_dark_signal(z, r + cfg->z_mm, cfg->dark_signal_1m) ||
+                                       !snr_reaches(signal, ambient, cfg->min_snr_milli))) {
+            v.intrusion = 1; /* too weak for its range to be believed, background or not: fail safe */
+            v.leave_zone = 1;
+            continue;
+        }
         if (taught > 0 && r + cfg->background_margin_mm >= taught) {
             continue; /* the background (or not clearly nearer) */
         }
-        int32_t fwd = zone_forward_mm(z, r);
         if (fwd <= lim->field_edge_mm) {
             v.intrusion = 1;
         } else if (fwd <= lim->warning_mm) {
@@ -266,7 +315,7 @@ zone_status_t zone_update(zone_state_t *st, const zone_config_t *cfg, const zone
         st->last_counter = frame->counter;
         st->last_new_us = now_us;
         frame_view_t v = scan(cfg, lim, bg, frame);
-        if (v.over_ambient > 0 || v.invalid > cfg->max_invalid_zones) {
+        if (v.blind > 0 || v.invalid > cfg->max_invalid_zones) {
             fault = ZONE_FAULT_SENSOR;
         } else if (inference_status != 0 || presence_milli == ZONE_MILLI_INVALID ||
                    distance_mm == ZONE_MILLI_INVALID) {

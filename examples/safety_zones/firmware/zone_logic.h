@@ -11,9 +11,16 @@
  *   1. Protective field (deterministic geometry, no classifier): any zone with a valid return (target status 5, 6
  *      or 9) nearer than its taught background by more than background_margin_mm, whose point lies within the
  *      protective field (forward distance <= field_edge_mm), requests STOP.
+ *      A valid return is trusted only when its signal reaches what the dark test piece (1.8 %) would return at
+ *      the reported range (dark_signal_1m x cos / r^2, the zone's smallest cos) and its SNR against the zone's
+ *      ambient, signal / sqrt(signal + ambient + 1), reaches min_snr_milli / 1000: an edge return merged with
+ *      what lies behind it, a partly covered zone, a target darker than rated. An untrusted return reported
+ *      within the warning edge requests STOP whether or not it matches the background: its range is not believed.
  *   2. Faults: no new frame within the watchdog time, more than max_invalid_zones zones with an invalid status
- *      among the zones that look into the field, ambient light above the rated level in such a zone, a failed
- *      inference, a non-finite model output -> STOP.
+ *      among the zones that look into the field, ambient light above the rated level in such a zone or too much
+ *      ambient for the dark test piece to reach min_snr_milli at the farthest point of the field that zone sees
+ *      (so that "no target" and the background are evidence of free space), a failed inference, a non-finite
+ *      model output -> STOP.
  *   3. A STOP from 1 or 2 is latched: it stays until the reset input is released (1 -> 0) while a new, fault-free
  *      frame shows the field clear (start/restart interlock, ISO 13849-1 5.2.2, IEC 61496-1). After power-up
  *      the state is a latched STOP: no automatic start (ISO 14118).
@@ -54,7 +61,8 @@ typedef enum {
 typedef enum {
     ZONE_OK = 0,
     ZONE_FAULT_WATCHDOG = 1,   /* zone_update: no new frame within the watchdog time: STOP latched */
-    ZONE_FAULT_SENSOR = 2,     /* too many invalid zones or ambient light over the rated level: STOP latched */
+    ZONE_FAULT_SENSOR = 2,     /* too many invalid zones, or ambient light over the rated level or too strong to
+                                * see the dark test piece at the field edge: STOP latched */
     ZONE_FAULT_INFERENCE = 3,  /* the inference failed or gave a non-finite output: STOP latched */
     ZONE_ERR_ARG = -1,         /* a NULL pointer */
     ZONE_ERR_CONFIG = -2,      /* a configuration value out of its range */
@@ -82,6 +90,9 @@ typedef struct {
     int32_t max_invalid_zones;    /* more invalid zones than this among those looking into the field: fault */
     int32_t max_ambient;          /* the rated ambient level (kcps/SPAD) up to which dark targets are detected */
     int32_t detect_range_mm;      /* the rated range for the dark test piece (1.8 %) at max_ambient */
+    int32_t dark_signal_1m;       /* signal of the dark test piece filling a zone face-on at 1 m (kcps/SPAD) */
+    int32_t min_snr_milli;        /* the SNR x 1000 a return needs to be trusted, and the dark test piece at the
+                                   * field edge needs for "no target" to mean free space */
 } zone_config_t;
 
 typedef struct {
@@ -104,6 +115,7 @@ typedef struct {
     uint16_t range_mm[ZONE_COUNT];
     uint8_t status[ZONE_COUNT];    /* target status per zone */
     uint16_t ambient[ZONE_COUNT];  /* ambient per zone, kcps/SPAD */
+    uint16_t signal[ZONE_COUNT];   /* return signal per zone, kcps/SPAD */
 } zone_frame_t;
 
 typedef struct {
@@ -140,6 +152,11 @@ zone_status_t zone_init(zone_state_t *st, uint32_t now_us);
 /* A zone's forward distance for range mm (0..65535, else 0), on the safe (near) side: range x its smallest cos,
  * floored. */
 int32_t zone_forward_mm(int32_t zone, int32_t range_mm);
+
+/* The signal the dark test piece (a vertical face square to the optical axis filling the zone) returns at range
+ * mm (> 0) in the zone, at the zone's smallest cos: floor(floor(dark_signal_1m x cos_milli / range) x 1000 / range),
+ * saturated to 65535; 0 for a zone or range out of bounds. */
+int32_t zone_dark_signal(int32_t zone, int32_t range_mm, int32_t dark_signal_1m);
 
 /* A model output (int8, with its quantization: real = (q - zero_point) x scale, scale given in millionths)
  * in thousandths of a unit: metres -> millimetres, a [0, 1] score -> per mille. Rounds toward zero. */
