@@ -78,9 +78,10 @@ def _tvm_lines(source: str) -> dict[str, int]:
 
 
 def scratch_bytes(symbol: str) -> int:
-    from compilers.lowering.cortex_m import STACK_SCRATCH
+    from compilers.lowering import cortex_m, neon_conv
 
-    return STACK_SCRATCH.get(symbol.removesuffix("_one_rounding"), 0)
+    name = symbol.removesuffix("_one_rounding")
+    return cortex_m.STACK_SCRATCH.get(name, neon_conv.STACK_SCRATCH.get(name, 0))
 
 
 def footprint(graph, plan, lowered, target) -> Footprint:

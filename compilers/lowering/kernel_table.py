@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterator
 
-from compilers.lowering import cortex_m
+from compilers.lowering import cortex_m, neon_conv
 from edgeai.errors import TargetError
 
 KERNELS: dict[str, dict[str, Callable]] = {
@@ -28,6 +28,19 @@ KERNELS: dict[str, dict[str, Callable]] = {
         "depthwise_conv2d": cortex_m.dwconv_call,
         "fully_connected": cortex_m.fc_call,
         "add": cortex_m.add_call,
+    },
+    # Armv8.2-A dot product (SDOT): Cortex-A76 (rpi5) — compilers/c/kernels/neon/conv_s8_dot.c; the layers it has
+    # no kernel for fall through to "neon", listed after it
+    "dotprod": {
+        "conv2d": neon_conv.conv_call_dot,
+        "fully_connected": neon_conv.fc_call_dot,
+    },
+    # Armv8-A Advanced SIMD: Cortex-A72 (rpi4) and later — compilers/c/kernels/neon
+    "neon": {
+        "conv2d": neon_conv.conv_call_neon,
+        "depthwise_conv2d": neon_conv.dwconv_call,
+        "fully_connected": neon_conv.fc_call_neon,
+        "add": neon_conv.add_call,
     },
 }
 
