@@ -19,8 +19,9 @@ class T:
     shape: tuple[int, ...]
     type: int = FLOAT32
     data: np.ndarray | None = None  # constant contents (written little-endian as given)
-    scale: float | None = None
+    scale: float | tuple[float, ...] | None = None  # a tuple: per-channel scales along quantized_dimension
     zero_point: int = 0
+    quantized_dimension: int = 0
 
 
 @dataclass
@@ -86,9 +87,13 @@ def write(model: Model) -> bytes:
         shape = _ints(b, t.shape)
         fields = [(0, "off", shape), (3, "off", name), (1, "u8", t.type), (2, "u32", buf)]
         if t.scale is not None:
-            scale = b.CreateNumpyVector(np.asarray([t.scale], np.float32))
-            zp = _ints(b, [t.zero_point], np.int64)
-            fields.append((4, "off", _table(b, 7, [(2, "off", scale), (3, "off", zp)])))
+            scales = np.atleast_1d(np.asarray(t.scale, np.float32))
+            scale = b.CreateNumpyVector(scales)
+            zp = _ints(b, [t.zero_point] * scales.size, np.int64)
+            quant = [(2, "off", scale), (3, "off", zp)]
+            if scales.size > 1:
+                quant.append((6, "i32", t.quantized_dimension))
+            fields.append((4, "off", _table(b, 7, quant)))
         tensor_offsets.append(_table(b, 8, fields))
 
     codes, op_offsets = [], []
