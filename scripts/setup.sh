@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(gcc g++ make cmake ninja-build gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
-              qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross python3-venv python3-dev)
+              qemu-user-static qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross python3-venv python3-dev)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
