@@ -5,8 +5,8 @@
   (the border patches), 1x1 convolutions read in place (C % 16 == 0) and through the patch (C = 13), depthwise
   3x3 stride 2 with 13 channels (8 at a time, then one at a time) and 5x5 (the generic tap loop) with 32,
   per-channel scales, odd channel counts, a fully connected layer (LiteRT's one rounding), a same-shape add, and
-  a layer whose multipliers are powers of two, so RoundingDivideByPOT meets negative ties (where SRSHL alone
-  rounds the other way);
+  layers whose multipliers are powers of two, so RoundingDivideByPOT meets negative ties (where SRSHL alone
+  rounds the other way), one of them with a channel shifting left and one not shifting right;
 - two MLPerf Tiny int8 models (ad01: fully connected; kws: convolution, depthwise, fully connected).
 Instruction counts live in benchmarks/neon, not here."""
 
@@ -52,30 +52,35 @@ class _Builder:
     def activation(self, name, shape, scale, zp) -> int:
         return self.tensor(name, shape, scale, zp)
 
-    def weights(self, name, shape, axis, channels, scales=None):
-        w = self.rng.integers(-127, 128, shape, dtype=np.int8)
+    def weights(self, name, shape, axis, channels, scales=None, limit=127):
+        w = self.rng.integers(-limit, limit + 1, shape, dtype=np.int8)
         s = tuple(scales) if scales is not None else tuple(self.rng.uniform(0.004, 0.02, channels))
         return self.tensor(name, shape, s if len(s) > 1 else s[0], 0, data=w, axis=axis), np.asarray(s)
 
-    def bias(self, name, s_in, s_w, n=None):
+    def bias(self, name, s_in, s_w, n=None, limit=3000):
         n = n or s_w.size
-        b = self.rng.integers(-3000, 3000, n, dtype=np.int32)
+        b = self.rng.integers(-limit, limit + 1, n, dtype=np.int32)
         s = tuple(s_in * s_w)
         return self.tensor(name, (n,), s if len(s) > 1 else s[0], 0, tw.INT32, b)
 
-    def conv(self, x, s_in, shape_in, o, k, stride, out_scale, out_zp, relu=False, depthwise=False, scales=None):
+    def conv(self, x, s_in, shape_in, o, k, stride, out_scale, out_zp, relu=False, depthwise=False, scales=None,
+             limit=127):
+        """out_scale None: one that puts the accumulator's spread (about sqrt(taps) * 74 * 73 weight-input LSB for
+        uniform int8) at some 50 output LSB."""
         _, h, w, c = shape_in
         oh, ow = -(-h // stride), -(-w // stride)  # SAME
         if depthwise:
-            wi, sw = self.weights(f"dw{len(self.ops)}/w", (1, k, k, c), 3, c, scales)
+            wi, sw = self.weights(f"dw{len(self.ops)}/w", (1, k, k, c), 3, c, scales, limit)
             opts = ((0, "u8", SAME), (1, "i32", stride), (2, "i32", stride), (3, "i32", 1), (4, "u8", RELU * relu))
-            o, code, kind = c, DEPTHWISE_CONV_2D, DW_OPTIONS
+            o, code, kind, taps = c, DEPTHWISE_CONV_2D, DW_OPTIONS, k * k
         else:
-            wi, sw = self.weights(f"conv{len(self.ops)}/w", (o, k, k, c), 0, o, scales)
+            wi, sw = self.weights(f"conv{len(self.ops)}/w", (o, k, k, c), 0, o, scales, limit)
+            taps = k * k * c
             opts = ((0, "u8", SAME), (1, "i32", stride), (2, "i32", stride), (3, "u8", RELU * relu))
             code, kind = CONV_2D, CONV_OPTIONS
-        bi = self.bias(f"op{len(self.ops)}/b", s_in, sw)
+        bi = self.bias(f"op{len(self.ops)}/b", s_in, sw, limit=min(3000, 20 * limit))
         shape = (1, oh, ow, o)
+        out_scale = out_scale or float(s_in * np.median(sw) * np.sqrt(taps) * 74 * 73 / 50)
         y = self.activation(f"op{len(self.ops)}/y", shape, out_scale, out_zp)
         self.ops.append(tw.Op(code, [x, wi, bi], [y], kind, options=opts))
         return y, shape
@@ -84,23 +89,29 @@ class _Builder:
 def _layers_model(path):
     m = _Builder(seed=13)
     x = m.activation("x", (1, 9, 7, 5), 0.05, -3)
-    a, sa = m.conv(x, 0.05, (1, 9, 7, 5), 13, 3, 1, 0.2, -20, relu=True)  # 3x3 SAME s1, patch K = 45
-    b, sb = m.conv(a, 0.2, sa, 0, 3, 2, 0.15, 4, depthwise=True)  # depthwise 3x3 s2, C = 13
-    c, sc = m.conv(b, 0.15, sb, 32, 1, 1, 0.25, 3)  # 1x1 through the patch (C = 13)
-    d, sd = m.conv(a, 0.2, sa, 32, 3, 2, 0.3, -7)  # 3x3 SAME s2
-    e = m.activation("sum", sd, 0.4, 2)
+    a, sa = m.conv(x, 0.05, (1, 9, 7, 5), 13, 3, 1, None, -20, relu=True)  # 3x3 SAME s1, patch K = 45
+    s_a = m.tensors[a].scale
+    b, sb = m.conv(a, s_a, sa, 0, 3, 2, None, 4, depthwise=True)  # depthwise 3x3 s2, C = 13
+    c, sc = m.conv(b, m.tensors[b].scale, sb, 32, 1, 1, None, 3)  # 1x1 through the patch (C = 13)
+    d, sd = m.conv(a, s_a, sa, 32, 3, 2, None, -7)  # 3x3 SAME s2
+    s_e = 1.5 * max(m.tensors[c].scale, m.tensors[d].scale)
+    e = m.activation("sum", sd, s_e, 2)
     m.ops.append(tw.Op(ADD, [c, d], [e], ADD_OPTIONS, options=((0, "u8", 0),)))
-    f, sf = m.conv(e, 0.4, sd, 7, 1, 1, 0.35, -1, relu=True)  # 1x1 read in place (C = 32), O = 7
-    h, _ = m.conv(e, 0.4, sd, 0, 5, 1, 0.1, 0, depthwise=True)  # depthwise 5x5: the generic tap loop
-    fw, fs = m.weights("fc/w", (10, int(np.prod(sf))), 0, 1)
-    fb = m.bias("fc/b", 0.35, fs, 10)
-    g = m.activation("fc/y", (1, 10), 0.5, 6)
+    f, sf = m.conv(e, s_e, sd, 7, 1, 1, None, -1, relu=True)  # 1x1 read in place (C = 32), O = 7
+    h, _ = m.conv(e, s_e, sd, 0, 5, 1, None, 0, depthwise=True)  # depthwise 5x5: the generic tap loop
+    k_fc, s_f = int(np.prod(sf)), m.tensors[f].scale
+    fw, fs = m.weights("fc/w", (10, k_fc), 0, 1)
+    fb = m.bias("fc/b", s_f, fs, 10)
+    g = m.activation("fc/y", (1, 10), float(s_f * fs[0] * np.sqrt(k_fc) * 40 * 73 / 50), 6)  # ReLU inputs: ~40
     m.ops.append(tw.Op(FULLY_CONNECTED, [f, fw, fb], [g], FC_OPTIONS, options=((0, "u8", 0),)))
     # Multipliers 1/4 and 1/8 (weight scales of powers of two): SaturatingRoundingDoublingHighMul is exact and
     # RoundingDivideByPOT rounds a half in two of every 2^e accumulators, half of them negative.
     t = m.activation("t", (1, 16, 16, 1), 0.5, 0)
-    u, _ = m.conv(t, 0.5, (1, 16, 16, 1), 3, 1, 1, 1.0, 0, scales=(0.5, 0.5, 0.25))
-    model = tw.Model(m.tensors, m.ops, inputs=[x, t], outputs=[g, h, u])
+    u, _ = m.conv(t, 0.5, (1, 16, 16, 1), 3, 1, 1, 1.0, 0, scales=(0.5, 0.5, 0.25), limit=3)
+    # Multipliers 0.25, 1 (a left shift) and 0.75 (no right shift): the general two-rounding path with its
+    # per-channel fix mask.
+    v, _ = m.conv(t, 0.5, (1, 16, 16, 1), 3, 1, 1, 1.0, 0, scales=(0.5, 2.0, 1.5), limit=1)
+    model = tw.Model(m.tensors, m.ops, inputs=[x, t], outputs=[g, h, u, v, a, b, c, d, e, f])
     path.write_bytes(tw.write(model))
     return path
 
