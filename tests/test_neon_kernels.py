@@ -86,7 +86,8 @@ class _Builder:
         return y, shape
 
 
-def _layers_model(path):
+def _layers_model(path, minus_128: bool = False):
+    """minus_128: the first weight of the first convolution and of the first depthwise layer is -128."""
     m = _Builder(seed=13)
     x = m.activation("x", (1, 9, 7, 5), 0.05, -3)
     a, sa = m.conv(x, 0.05, (1, 9, 7, 5), 13, 3, 1, None, -20, relu=True)  # 3x3 SAME s1, patch K = 45
@@ -111,6 +112,10 @@ def _layers_model(path):
     # Multipliers 0.25, 1 (a left shift) and 0.75 (no right shift): the general two-rounding path with its
     # per-channel fix mask.
     v, _ = m.conv(t, 0.5, (1, 16, 16, 1), 3, 1, 1, 1.0, 0, scales=(0.5, 2.0, 1.5), limit=1)
+    if minus_128:
+        for t_ in m.tensors:
+            if t_.name in ("conv0/w", "dw1/w"):
+                t_.data.flat[0] = -128
     model = tw.Model(m.tensors, m.ops, inputs=[x, t], outputs=[g, h, u, v, a, b, c, d, e, f])
     path.write_bytes(tw.write(model))
     return path
@@ -171,3 +176,23 @@ def test_onnx_numerics_match_the_host_library_on_rpi5(tmp_cache):
         for _ in range(2):
             x = rng.uniform(-1, 1, size=spec.shape).astype(spec.dtype)
             np.testing.assert_array_equal(session.run([x])[0], host.run([x])[0])
+
+
+def test_a_weight_of_minus_128_declines_neon_with_its_reason_and_sdot_takes_it(tmp_path):
+    """Two int8 products of -128 overflow an int16 lane: the NEON convolution and depthwise kernels decline such a
+    layer (it runs on TVM's kernel, the reason on record); SDOT accumulates in 32 bits and takes it."""
+    from compilers.lowering import lower_graph
+    from edgeai.frontends import load
+    from edgeai.passes import default_pipeline
+    from edgeai.targets import load_target
+
+    graph = default_pipeline(load(_layers_model(tmp_path / "minus_128.tflite", minus_128=True)))
+    conv = next(n for n in graph.nodes if n.op == "conv2d")
+    dw = next(n for n in graph.nodes if n.op == "depthwise_conv2d")
+    assert graph.tensor(conv.inputs[1]).data.min() == graph.tensor(dw.inputs[1]).data.min() == -128
+    rpi4, rpi5 = lower_graph(graph, load_target("rpi4"), "model"), lower_graph(graph, load_target("rpi5"), "model")
+    for node in (conv, dw):
+        assert "a weight of -128" in rpi4.generic[node.name]
+        assert not next(c for c in rpi4.calls if c.node == node.name).symbol.startswith("edgeai_")
+    assert next(c for c in rpi5.calls if c.node == conv.name).symbol == "edgeai_conv_s8_dot"
+    assert conv.name not in rpi5.generic and "a weight of -128" in rpi5.generic[dw.name]
