@@ -337,6 +337,12 @@ def _cmd_bench(args) -> int:
 
     if args.per_layer:
         return _per_layer(args)
+    if args.setup_peers:
+        from edgeai.bench.peer_setup import ensure_setup
+
+        folder = ensure_setup(progress=lambda line: print(line, file=sys.stderr))
+        print(f"peer set-up ready: {folder}")
+        return 0
 
     from edgeai.bench import load_suite, regressions, run_suite, write_reports
     from edgeai.bench.gate import parse_percent
@@ -492,6 +498,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ray-retries", type=int, default=2, metavar="N",
                    help="times Ray reruns a job whose worker died (default 2); then the job is an error result")
     p.add_argument("--results", help="gate an existing results.json instead of running")
+    p.add_argument("--setup-peers", action="store_true",
+                   help="create (once, cached) the arm64 Python with LiteRT and onnxruntime that rpi4/rpi5 jobs count "
+                        "side by side with edgeai; needs mmdebstrap, qemu-user and internet access")
     p.add_argument("--per-layer", metavar="MODEL", help="instructions per layer of MODEL on --targets (one Cortex-M)")
     p.add_argument("--baseline", help="results.json to compare with: fail on regressions")
     p.add_argument("--max-regression", default="2%",

@@ -1,14 +1,16 @@
 """Run built programs: Cortex-M firmware in qemu-system-arm, aarch64 Linux programs in
-qemu-aarch64-static, host programs directly.
+qemu-aarch64-static (or the dynamic qemu-aarch64 when counting), host programs directly.
 
-On Cortex-M the instruction-counting plugin (edgeai.qemu_plugin) counts the
-instructions between edgeai_mark_begin() and edgeai_mark_end(); each counted
-region is one line of a file that `RunResult.instructions` and
-`EmulatorProcess.instruction_counts()` read. With count_classes the plugin
-also counts each region's instructions by class (`RunResult.classes`,
-`EmulatorProcess.instruction_classes()`; edgeai.cycles turns them into a cycle
-estimate). The firmware leaves QEMU through semihosting, so QEMU's exit status
-is the program's.
+The instruction-counting plugin (edgeai.qemu_plugin) counts the instructions
+between edgeai_mark_begin() and edgeai_mark_end(); each counted region is one
+line of a file that `RunResult.instructions` and
+`EmulatorProcess.instruction_counts()` read. On aarch64 Linux targets it runs
+in Debian's dynamic qemu-aarch64 (package qemu-user: the static build rejects
+plugins), on the target's CPU (-cpu), when that emulator is installed. With
+count_classes the plugin also counts each region's Cortex-M instructions by
+class (`RunResult.classes`, `EmulatorProcess.instruction_classes()`;
+edgeai.cycles turns them into a cycle estimate). The firmware leaves QEMU
+through semihosting, so QEMU's exit status is the program's.
 """
 
 from __future__ import annotations
@@ -72,8 +74,9 @@ def _need(tool: str, package: str) -> str:
 
 
 def marker_addresses(target: Target, elf: Path) -> tuple[int, int] | None:
-    """Entry addresses of edgeai_mark_begin/end in a Cortex-M ELF (Thumb bit cleared), or None."""
-    nm = _need(target.cc[: -len("gcc")] + "nm" if target.cc.endswith("gcc") else "nm", "binutils-arm-none-eabi")
+    """Entry addresses of edgeai_mark_begin/end in an ELF (Thumb bit cleared), or None."""
+    binutils = "binutils-arm-none-eabi" if target.is_cortex_m else "binutils-aarch64-linux-gnu"
+    nm = _need(target.cc[: -len("gcc")] + "nm" if target.cc.endswith("gcc") else "nm", binutils)
     proc = subprocess.run([nm, str(elf)], capture_output=True, text=True)
     if proc.returncode != 0:
         raise ToolchainError(f"{nm} {elf} failed: {proc.stderr.strip()}")
@@ -158,9 +161,41 @@ def _command(target: Target, elf: Path, count_file: Path | None, serial: str, po
     if serial != "stdio":
         raise TargetError(f"target {target.name}: a serial port over TCP exists only for Cortex-M targets")
     if target.qemu is not None:
-        user = _need(target.qemu["user"], "qemu-user-static")
-        return [user, *extra_args, str(elf)]
+        return user_mode_command(target, elf, count_file, extra_args)
     return [str(elf), *extra_args]
+
+
+def counting_emulator(target: Target) -> str | None:
+    """The plugin-capable user-mode QEMU of an aarch64 Linux target, or None when it is not installed."""
+    q = target.qemu or {}
+    return shutil.which(q["counting_user"]) if q.get("counting_user") else None
+
+
+def user_mode_command(target: Target, program: Path, count_file: Path | None = None, extra_args: Sequence[str] = (),
+                      prefix: Path | None = None, require_count: bool = False,
+                      program_args: Sequence[str] = ()) -> list[str]:
+    """The qemu-user command line of an aarch64 Linux program. With `count_file` and the dynamic qemu-aarch64
+    installed, the plugin counts the instructions between the program's markers, on the target's CPU (the CPU
+    decides which kernels a runtime picks); without it the program just runs (require_count: refuse instead).
+    `extra_args` go to QEMU, `program_args` to the program; `prefix` is qemu's -L folder: the guest's / for a
+    dynamically linked program."""
+    q = target.qemu
+    counting = counting_emulator(target) if count_file is not None else None
+    if counting is None:
+        if require_count:
+            raise ToolchainError(f"counting instructions on {target.name} needs the dynamic '{q.get('counting_user')}'"
+                                 f" (the static build rejects plugins); install it (Debian: apt-get install qemu-user)")
+        cmd = [_need(q["user"], "qemu-user-static")]
+    else:
+        cmd = [counting, "-cpu", q.get("cpu", target.cpu)]
+        marks = marker_addresses(target, program)
+        if marks is not None:
+            cmd += ["-plugin", f"{plugin_path()},begin={marks[0]:#x},end={marks[1]:#x},out={count_file}"]
+        elif require_count:
+            raise ToolchainError(f"{program} has no edgeai_mark_begin/edgeai_mark_end to count between")
+    if prefix is not None:
+        cmd += ["-L", str(prefix)]
+    return cmd + list(extra_args) + [str(program), *program_args]
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
@@ -175,8 +210,8 @@ def run_program(target: Target | str, elf: Path | str, timeout: float = 60.0, co
                 icount_shift: int | None = None, count_classes: bool = False) -> RunResult:
     """Run a program to completion and collect its output, exit status and instruction counts.
 
-    Instruction counts come only from Cortex-M targets (qemu-aarch64-static
-    rejects plugins; on Linux targets the list is empty). `icount_shift`
+    Instruction counts come from Cortex-M targets and, when the dynamic
+    qemu-aarch64 is installed, aarch64 Linux targets (else the list is empty). `icount_shift`
     runs QEMU with `-icount shift=N` (virtual time = 2**N ns per instruction)
     for the SysTick fallback. `count_classes` also counts the instructions by class
     (`RunResult.classes`). A program still running after `timeout` seconds
@@ -189,7 +224,7 @@ def run_program(target: Target | str, elf: Path | str, timeout: float = 60.0, co
     if not elf.is_file():
         raise RuntimeFailure(f"program {elf} does not exist (build it first)")
     with tempfile.TemporaryDirectory(prefix="edgeai-run-") as tmp:
-        count_file = Path(tmp) / "regions.txt" if count_instructions and target.is_cortex_m else None
+        count_file = Path(tmp) / "regions.txt" if count_instructions and not target.is_host else None
         cmd = _command(target, elf, count_file, "stdio", None, extra_args, icount_shift,
                        count_classes=count_classes)
         start = time.monotonic()

@@ -33,7 +33,8 @@ class Target:
     sram_bytes: int | None
     flash_bytes: int | None
     source: str  # the reference board and datasheet the budgets come from
-    qemu: Mapping[str, Any] | None  # {"system","machine","cpu","systick_hz"} or {"user"}; None: run natively
+    # {"system","machine","cpu","systick_hz"} or {"user", "counting_user"?, "cpu"?}; None: run natively
+    qemu: Mapping[str, Any] | None
     llvm: Mapping[str, Any]  # TVM LLVM target as a dict
     energy: Mapping[str, Any] | None  # estimates: active_power_w, cycles_per_instruction, with sources
     toolchain: Path  # absolute path of the CMake toolchain file

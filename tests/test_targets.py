@@ -66,7 +66,7 @@ def test_target_json_is_valid(name):
             assert (target.path / file).is_file()
         assert target.llvm["mtriple"].startswith("thumbv")
     elif name != "host":
-        assert target.qemu == {"user": "qemu-aarch64-static"}
+        assert target.qemu == {"user": "qemu-aarch64-static", "counting_user": "qemu-aarch64", "cpu": target.cpu}
         assert target.llvm["mtriple"] == "aarch64-linux-gnu"
     if name != "host":
         assert target.clock_hz > 0 and target.sram_bytes > 0 and target.flash_bytes > 0

@@ -21,11 +21,13 @@ def _median_ms(run, inputs, repeats: int) -> float:
     return statistics.median(times) * 1e3
 
 
-def measure(model, target: str, samples: int, repeats: int, host_backends=("edgeai", "litert", "onnxruntime")) -> list[dict]:
+def measure(model, target: str, samples: int, repeats: int, host_backends=("edgeai", "litert", "onnxruntime"),
+            peers: bool = False) -> list[dict]:
     """Every result of one (model, target) pair; errors become results with status "error", never exceptions.
-    Each names the process that measured it ("worker": host:pid), so a cluster's failing node can be found."""
+    Each names the process that measured it ("worker": host:pid), so a cluster's failing node can be found.
+    `peers`: on aarch64 Linux targets, also count LiteRT and onnxruntime (edgeai.bench.peers) on the same inputs."""
     try:
-        results = _measure(model, target, samples, repeats, host_backends)
+        results = _measure(model, target, samples, repeats, host_backends, peers)
     except Exception as e:  # a job must report, not take the whole sweep down
         from edgeai.errors import EdgeAIError
 
@@ -35,7 +37,7 @@ def measure(model, target: str, samples: int, repeats: int, host_backends=("edge
     return [{**r, "worker": worker} for r in results]
 
 
-def _measure(model, target: str, samples: int, repeats: int, host_backends) -> list[dict]:
+def _measure(model, target: str, samples: int, repeats: int, host_backends, peers: bool = False) -> list[dict]:
     from edgeai.analyze import analyze
     from edgeai.compile import compile_model
     from edgeai.frontends import load
@@ -99,11 +101,27 @@ def _measure(model, target: str, samples: int, repeats: int, host_backends) -> l
     record = {**base, "backend": "edgeai", "compile_seconds": compile_s, **memory, **_accuracy(agreement),
               "instructions": instructions, "instructions_min": min(counted) if counted else None,
               "macs_per_instruction": macs / instructions if instructions else None,
-              "runs_on": "qemu-system-arm" if tgt.is_cortex_m else "qemu-aarch64-static",
-              "instruction_classes": worst_classes,
+              "runs_on": _runs_on(tgt, counted), "instruction_classes": worst_classes,
               "estimate": energy_estimate(tgt, instructions, worst_classes)}
     results.append(record)
+    if peers and not tgt.is_cortex_m:
+        from edgeai.bench.peers import peer_results
+
+        try:
+            results += peer_results(model, tgt.name, inputs, want, reference.outputs, base, instructions)
+        except Exception as e:  # edgeai's own result stands; the peers' failure is a result of its own
+            from edgeai.errors import EdgeAIError
+
+            detail = str(e) if isinstance(e, EdgeAIError) else f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=3)}"
+            results.append({"model": model.name, "target": tgt.name, "backend": "peers", "status": "error",
+                            "error": detail})
     return results
+
+
+def _runs_on(tgt, counted) -> str:
+    if tgt.is_cortex_m:
+        return "qemu-system-arm"
+    return f"qemu-aarch64 -cpu {tgt.qemu.get('cpu', tgt.cpu)}" if counted else "qemu-aarch64-static"
 
 
 def measure_board(model, board: dict, samples: int) -> list[dict]:

@@ -43,6 +43,39 @@ def _host_rows(results):
     return rows
 
 
+def _peer_rows(results):
+    """aarch64 targets: edgeai and each peer's instructions per inference side by side, and edgeai ÷ peer."""
+    from edgeai.bench.peers import PEERS
+
+    ok = [r for r in results if r.get("status") == "ok"]
+    rows = []
+    for r in ok:
+        if r["backend"] != "edgeai" or not any(p["backend"] in PEERS and (p["model"], p["target"]) ==
+                                               (r["model"], r["target"]) for p in ok):
+            continue
+        found = {p["backend"]: p for p in ok if (p["model"], p["target"]) == (r["model"], r["target"])}
+        row = [r["model"], r["target"], _fmt(r.get("instructions"))]
+        for peer in PEERS:
+            p = found.get(peer, {})
+            row += [_fmt(p.get("instructions")), _fmt(p.get("edgeai_ratio"), 2)]
+        row.append(", ".join(f"{found[peer]['desktop_identical']}/{found[peer]['samples']}" if peer in found else "–"
+                             for peer in PEERS))
+        marks = {p["marker_instructions"] for p in found.values() if "marker_instructions" in p}
+        row.append(_fmt(marks.pop()) if len(marks) == 1 else "–")
+        rows.append(row)
+    return rows
+
+
+PEER_HEAD = ["model", "target", "edgeai", "LiteRT XNNPACK", "edgeai ÷ XNNPACK", "LiteRT builtin", "edgeai ÷ builtin",
+             "onnxruntime", "edgeai ÷ onnxruntime", "same as desktop (X, B, O)", "markers subtracted"]
+PEER_TEXT = ("Instructions per inference, all counted in the same emulator and run: qemu-aarch64 on the target's CPU "
+             "with edgeai's icount plugin. The peers are the aarch64 wheels of the LiteRT and onnxruntime releases "
+             "installed here, one thread, run by an arm64 Python (`edgeai bench --setup-peers` creates it); each "
+             "inference call is bracketed by marker calls from Python, whose cost (counted in the same run) is "
+             "subtracted. Worst input; a ratio below 1 means edgeai executes fewer instructions. \"Same as "
+             "desktop\": inputs whose outputs equal the same runtime and kernels on this machine, bit for bit.")
+
+
 DEVICE_HEAD = ["model", "target", "instructions", "est. cycles", "est. cycles/instr", "MACs/instr", "est. latency ms", "est. energy mJ", "flash B",
                "weights B", "model code B", "library B", "arena B", "RAM B", "bit-exact"]
 HOST_HEAD = ["model", "backend", "median ms", "edgeai speed-up", "bit-exact"]
@@ -62,12 +95,17 @@ def markdown(data: dict) -> str:
            "are estimates: on Cortex-M the plugin counts the instructions by class (loads, multiple transfers, "
            "MACs, taken branches...) and each target's cycle_model prices every class from the Technical "
            "Reference Manuals named in targets/<name>/target.json; energy is cycles at the clock times the "
-           "datasheet's active power. aarch64 targets run under qemu-aarch64-static, "
-           "which counts nothing. Sizes are as linked (the firmware ELF and its link map): weights and model code "
+           "datasheet's active power. aarch64 targets are counted under Debian's dynamic qemu-aarch64 "
+           "(package qemu-user) when it is installed, else run uncounted under qemu-aarch64-static. Sizes are as linked (the firmware ELF and its link map): weights and model code "
            "are the library's share, library = both, the library a user links measured alone.", "",
-           table(DEVICE_HEAD, _device_rows(results)), "",
-           "## Host, side by side (single thread, median of repeated runs)", "",
+           table(DEVICE_HEAD, _device_rows(results)), ""]
+    peer_rows = _peer_rows(results)
+    if peer_rows:
+        out += ["## aarch64 targets: edgeai and its peers", "", PEER_TEXT, "", table(PEER_HEAD, peer_rows), ""]
+    out += ["## Host, side by side (single thread, median of repeated runs)", "",
            table(HOST_HEAD, _host_rows(results)), ""]
+    if data.get("notes"):
+        out += ["## Notes", ""] + [f"- {n}" for n in data["notes"]] + [""]
     errors = [r for r in results if r.get("status") != "ok"]
     if errors:
         out += ["## Errors", ""] + [f"- {r['model']} on {r['target']}: {r['error'].splitlines()[0]}" for r in errors]
@@ -112,4 +150,7 @@ def html(data: dict) -> str:
             f"{escape(data['machine']['platform'])}. Latency and energy on targets are estimates.</p>"
             + "".join(f"<div>{c}</div>" for c in charts)
             + "<h2>Targets</h2>" + table(DEVICE_HEAD, _device_rows(data["results"]))
+            + (f"<h2>aarch64 targets: edgeai and its peers</h2><p>{escape(PEER_TEXT)}</p>"
+               + table(PEER_HEAD, _peer_rows(data["results"])) if _peer_rows(data["results"]) else "")
+            + "".join(f"<p>{escape(n)}</p>" for n in data.get("notes", ()))
             + "<h2>Host</h2>" + table(HOST_HEAD, _host_rows(data["results"])) + "</body></html>\n")

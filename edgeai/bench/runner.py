@@ -36,7 +36,17 @@ def run_suite(suite: Suite, jobs: int = 2, ray_address: str | None = None, progr
         if bar:
             bar.update(1)
 
-    args = (suite.samples, suite.repeats, suite.host_backends)
+    notes = []
+    peers = suite.peers and any(_is_linux_device(t) for t in suite.targets)
+    if peers:
+        from edgeai.bench.peer_setup import setup_problem
+
+        problem = setup_problem()
+        if problem is not None:
+            peers = False
+            notes.append(f"peers (LiteRT, onnxruntime on aarch64) skipped: {problem}")
+            print(f"edgeai bench: {notes[-1]}", file=sys.stderr)
+    args = (suite.samples, suite.repeats, suite.host_backends, peers)
     if ray_address:
         for batch in _run_on_ray(ray_address, emulated, args, ray_retries):
             done(batch)
@@ -63,7 +73,18 @@ def run_suite(suite: Suite, jobs: int = 2, ray_address: str | None = None, progr
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": {"platform": platform.platform(), "python": platform.python_version(), "processor": platform.machine()},
         "results": results,
+        **({"notes": notes} if notes else {}),
     }
+
+
+def _is_linux_device(target: str) -> bool:
+    from edgeai.targets import load_target
+
+    try:
+        tgt = load_target(target)
+    except EdgeAIError:
+        return False  # the job reports the unknown target
+    return not tgt.is_host and not tgt.is_cortex_m
 
 
 def _run_on_ray(address: str, pairs, args, retries: int):

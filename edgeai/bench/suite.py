@@ -30,6 +30,7 @@ class Suite:
     # Boards: {"port" (PORT[@BAUD]), "target", "library"?, "baudrate"?, "timeout"?, "power"?, "repeat"?} or
     # {"labgrid": place}
     boards: tuple[dict, ...] = ()
+    peers: bool = True  # count LiteRT and onnxruntime next to edgeai on aarch64 targets (edgeai.bench.peers)
     source: Path | None = field(default=None, compare=False)
 
 
@@ -58,6 +59,7 @@ def load_suite(path: str | Path) -> Suite:
                 raise EdgeAIError(f"{path}: each board needs a port and the target its firmware was built for, "
                                   f"or a labgrid place (\"labgrid\": \"ENV.yaml[:ROLE]\")")
         return Suite(data.get("name", path.stem), models, tuple(data.get("targets", ())), int(data.get("samples", 5)),
-                     int(data.get("repeats", 30)), tuple(data.get("host_backends", Suite.host_backends)), boards, path)
+                     int(data.get("repeats", 30)), tuple(data.get("host_backends", Suite.host_backends)), boards,
+                     bool(data.get("peers", True)), path)
     except KeyError as e:
         raise EdgeAIError(f"{path}: suite lacks field {e}") from None

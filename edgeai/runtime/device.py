@@ -1,10 +1,12 @@
 """Sessions that talk the serial protocol to the benchmark firmware: QEMU Cortex-M, aarch64 under
-qemu-aarch64-static, a process on this machine, or a real board on a serial port. One client for all."""
+qemu-aarch64 (counting) or qemu-aarch64-static, a process on this machine, or a real board on a serial port. One client for all."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -218,7 +220,8 @@ class QemuSession(DeviceSession):
         else:
             self.emulator = _start_process(tgt, elf)
             link = _open_url(self.emulator.url, timeout)
-        if counter is not None and count_classes:
+            counter = self.emulator.instruction_counts if self.emulator.count_file else None
+        if counter is not None and count_classes and tgt.is_cortex_m:  # classes decode Thumb only
             class_counter = self.emulator.instruction_classes
         try:
             super().__init__(Client(link, timeout=timeout), desc, f"{tgt.name} ({elf.name})", counter, lib_dir,
@@ -311,26 +314,40 @@ class SerialSession(DeviceSession):
 
 
 class _Process:
-    """The benchmark program as a Linux process (natively or under qemu-aarch64-static), serving one TCP link."""
+    """The benchmark program as a Linux process (natively or under qemu-aarch64), serving one TCP link; under the
+    counting qemu-aarch64 the plugin writes its per-inference counts to `count_file`."""
 
-    def __init__(self, proc: subprocess.Popen, port: int):
-        self.process, self.port = proc, port
+    def __init__(self, proc: subprocess.Popen, port: int, workdir: Path | None = None):
+        self.process, self.port, self.workdir = proc, port, workdir
 
     @property
     def url(self) -> str:
         return f"socket://127.0.0.1:{self.port}"
 
+    @property
+    def count_file(self) -> Path | None:
+        return self.workdir / "regions.txt" if self.workdir else None
+
+    def instruction_counts(self) -> list[int]:
+        from edgeai.emulator import read_counts
+
+        return read_counts(self.count_file)
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def _start_process(target: Target, elf: Path, startup_timeout: float = 20.0) -> _Process:
+    workdir = None
     if target.qemu and "user" in target.qemu:
-        from edgeai.emulator import _need
+        from edgeai.emulator import counting_emulator, user_mode_command
 
-        cmd = [_need(target.qemu["user"], "qemu-user-static"), str(elf)]
+        workdir = Path(tempfile.mkdtemp(prefix="edgeai-run-")) if counting_emulator(target) else None
+        cmd = user_mode_command(target, elf, workdir / "regions.txt" if workdir else None)
     else:
         cmd = [str(elf)]
     try:
@@ -348,7 +365,7 @@ def _start_process(target: Target, elf: Path, startup_timeout: float = 20.0) -> 
         proc.kill()
         raise RuntimeFailure(f"{elf.name} on {target.name} did not start its link: {line!r} "
                              f"{proc.stderr.read().decode(errors='replace')[-500:]}")
-    return _Process(proc, int(line.split()[-1]))
+    return _Process(proc, int(line.split()[-1]), workdir)
 
 
 def session_target(target: str) -> str:
