@@ -1,10 +1,10 @@
 """The peer set-up: an arm64 Debian Python with LiteRT and onnxruntime's aarch64 wheels, for counting their
 instructions per inference under qemu-aarch64 next to edgeai's (edgeai.bench.peers).
 
-`edgeai bench --setup-peers` builds it once into the cache ($EDGEAI_CACHE/peers/aarch64-<key>): mmdebstrap
-extracts Debian's arm64 python3 (no package scripts run, nothing needs root), pip downloads the aarch64 wheels of
-the LiteRT and onnxruntime versions installed here (so the desktop reference is the same release), and a tiny
-launcher (targets/qemu/peer_python.c) gives the plugin marker addresses it can know before the run. The folder is
+`edgeai bench --setup-peers` builds it once into the cache ($EDGEAI_CACHE/peers/aarch64-<key>, or
+$EDGEAI_PEERS/aarch64-<key>): mmdebstrap extracts Debian's arm64 python3 (no package scripts run), pip downloads
+the aarch64 wheels of the LiteRT and onnxruntime versions installed here (so the desktop reference is the same
+release), and a tiny launcher (targets/qemu/peer_python.c) gives the plugin marker addresses it can know before the run. The folder is
 published whole with a SHA256SUMS manifest (edgeai.manifest) and checked before use; the key covers everything it
 is made from, so a new LiteRT here makes a new set-up rather than a stale comparison.
 
@@ -42,6 +42,7 @@ LAUNCHER_SOURCE = REPO_ROOT / "targets" / "qemu" / "peer_python.c"
 LAUNCHER = "opt/edgeai/python"  # in the rootfs
 SITE = "opt/edgeai/site"  # the wheels, unpacked
 MARKER = "setup.json"  # what the set-up was made from
+LAYOUT = 1  # raise when _build changes what it makes: the key changes, and a new set-up is built
 
 # What /proc/cpuinfo says on the boards (MIDR fields of the SoC's cores; Features as their kernels print them).
 # The instruction set a runtime uses comes from the hwcaps qemu gives the -cpu it emulates; these name the core.
@@ -73,12 +74,18 @@ def _recipe() -> dict:
     return {"suite": DEBIAN_SUITE, "packages": list(PACKAGES), "python": PYTHON_VERSION,
             "wheels": runtime_versions(), "cpus": CPUS,
             "launcher_sha256": hashlib.sha256(LAUNCHER_SOURCE.read_bytes()).hexdigest(),
-            "setup_sha256": hashlib.sha256(Path(__file__).read_bytes()).hexdigest()}
+            "layout": LAYOUT}
+
+
+def peers_root() -> Path:
+    """Where set-ups live: $EDGEAI_PEERS, else the cache's peers/ (a test's private cache can still find the
+    user's set-up through EDGEAI_PEERS)."""
+    return Path(os.environ.get("EDGEAI_PEERS") or cache_root() / "peers")
 
 
 def setup_dir() -> Path:
     key = hashlib.sha256(json.dumps(_recipe(), sort_keys=True).encode()).hexdigest()[:16]
-    return cache_root() / "peers" / f"aarch64-{key}"
+    return peers_root() / f"aarch64-{key}"
 
 
 @lru_cache(maxsize=None)

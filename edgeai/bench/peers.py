@@ -11,6 +11,7 @@ same inputs) and against the reference kernels edgeai is held to.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -61,8 +62,10 @@ def count_peers(model, target, inputs, timeout: float = 900.0) -> dict:
         job = _job(model, inputs, work)
         (work / "job.json").write_text(json.dumps(job))
         count_file = work / "counts.txt"
-        cmd = user_mode_command(tgt, launcher(), count_file, prefix=prefix(tgt.qemu.get("cpu", tgt.cpu)),
+        cpu = tgt.qemu.get("cpu", tgt.cpu)
+        cmd = user_mode_command(tgt, launcher(), count_file, prefix=prefix(cpu),
                                 require_count=True, program_args=[str(GUEST), str(work / "job.json")])
+        cmd = _without_aslr(cmd)
         try:
             proc = subprocess.run(cmd, env=guest_environment(), capture_output=True, timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -84,7 +87,16 @@ def count_peers(model, target, inputs, timeout: float = 900.0) -> dict:
             k = r["sample"]
             entry["outputs"].append([np.load(p) for p in sorted(work.glob(f"{r['peer']}-{k}-*.npy"),
                                                                 key=lambda p: int(p.stem.rsplit("-", 1)[1]))])
-    return {"marker_instructions": marker, "command": " ".join(cmd[:3]), "peers": peers}
+    return {"marker_instructions": marker, "command": f"qemu-aarch64 -cpu {cpu}", "peers": peers}
+
+
+def _without_aslr(cmd: list[str]) -> list[str]:
+    """Address-space randomisation off (setarch -R): the guest's mmap addresses come from the host's, and
+    onnxruntime's work depends on where its allocations land (counts varied by ~0.4% run to run without)."""
+    setarch = shutil.which("setarch")
+    if setarch is None:
+        raise PeersUnavailable("setarch (util-linux) not found: it turns address randomisation off for the count")
+    return [setarch, "-R", *cmd]
 
 
 def desktop_outputs(model, peer: str, inputs) -> list[list[np.ndarray]]:
