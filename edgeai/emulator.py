@@ -173,12 +173,13 @@ def counting_emulator(target: Target) -> str | None:
 
 def user_mode_command(target: Target, program: Path, count_file: Path | None = None, extra_args: Sequence[str] = (),
                       prefix: Path | None = None, require_count: bool = False,
-                      program_args: Sequence[str] = ()) -> list[str]:
+                      program_args: Sequence[str] = (), marked_thread_only: bool = False) -> list[str]:
     """The qemu-user command line of an aarch64 Linux program. With `count_file` and the dynamic qemu-aarch64
     installed, the plugin counts the instructions between the program's markers, on the target's CPU (the CPU
     decides which kernels a runtime picks); without it the program just runs (require_count: refuse instead).
     `extra_args` go to QEMU, `program_args` to the program; `prefix` is qemu's -L folder: the guest's / for a
-    dynamically linked program."""
+    dynamically linked program. `marked_thread_only`: count only the thread that called the begin marker (a
+    runtime's idle helper threads would add noise)."""
     q = target.qemu
     counting = counting_emulator(target) if count_file is not None else None
     if counting is None:
@@ -190,7 +191,8 @@ def user_mode_command(target: Target, program: Path, count_file: Path | None = N
         cmd = [counting, "-cpu", q.get("cpu", target.cpu)]
         marks = marker_addresses(target, program)
         if marks is not None:
-            cmd += ["-plugin", f"{plugin_path()},begin={marks[0]:#x},end={marks[1]:#x},out={count_file}"]
+            only = ",thread=marked" if marked_thread_only else ""
+            cmd += ["-plugin", f"{plugin_path()},begin={marks[0]:#x},end={marks[1]:#x},out={count_file}{only}"]
         elif require_count:
             raise ToolchainError(f"{program} has no edgeai_mark_begin/edgeai_mark_end to count between")
     if prefix is not None:

@@ -112,7 +112,8 @@ def _measure(model, target: str, samples: int, repeats: int, host_backends, peer
         except Exception as e:  # edgeai's own result stands; the peers' failure is a result of its own
             from edgeai.errors import EdgeAIError
 
-            detail = str(e) if isinstance(e, EdgeAIError) else f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=3)}"
+            detail = (str(e) if isinstance(e, EdgeAIError)
+                      else f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=3)}")
             results.append({"model": model.name, "target": tgt.name, "backend": "peers", "status": "error",
                             "error": detail})
     return results

@@ -58,6 +58,9 @@ def litert(run, regions, kernels):
 def onnxruntime(run, regions):
     import onnxruntime as ort
 
+    # Its Linux build sends telemetry (1DS) from threads of its own, on timers: events logged from the inference
+    # call made its count vary run to run.
+    ort.disable_telemetry_events()
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
     opts.inter_op_num_threads = 1

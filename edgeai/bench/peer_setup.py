@@ -4,9 +4,9 @@ instructions per inference under qemu-aarch64 next to edgeai's (edgeai.bench.pee
 `edgeai bench --setup-peers` builds it once into the cache ($EDGEAI_CACHE/peers/aarch64-<key>, or
 $EDGEAI_PEERS/aarch64-<key>): mmdebstrap extracts Debian's arm64 python3 (no package scripts run), pip downloads
 the aarch64 wheels of the LiteRT and onnxruntime versions installed here (so the desktop reference is the same
-release), and a tiny launcher (targets/qemu/peer_python.c) gives the plugin marker addresses it can know before the run. The folder is
-published whole with a SHA256SUMS manifest (edgeai.manifest) and checked before use; the key covers everything it
-is made from, so a new LiteRT here makes a new set-up rather than a stale comparison.
+release), and a tiny launcher (targets/qemu/peer_python.c) gives the plugin marker addresses it can know before
+the run. The folder is published whole with a SHA256SUMS manifest (edgeai.manifest) and checked before use; the
+key covers everything it is made from, so a new LiteRT here makes a new set-up rather than a stale comparison.
 
 Runtimes probe the CPU from /proc/cpuinfo and /sys/devices/system/cpu, which qemu-user passes through from the x86
 host (LiteRT crashes at interpreter creation on what it reads there). qemu-user looks every absolute path up in
@@ -126,7 +126,8 @@ def guest_environment() -> dict[str, str]:
     -L), a fixed hash seed (allocations, hence counts, do not vary run to run), no bytecode written into the
     published rootfs."""
     return {"PATH": "/usr/bin:/bin", "PYTHONHOME": "/usr", "PYTHONPATH": f"/{SITE}", "PYTHONNOUSERSITE": "1",
-            "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1"}
+            "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1",
+            "ORT_DISABLE_TELEMETRY": "1"}
 
 
 def ensure_setup(progress=print) -> Path:

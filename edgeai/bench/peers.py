@@ -64,12 +64,14 @@ def count_peers(model, target, inputs, timeout: float = 900.0) -> dict:
         count_file = work / "counts.txt"
         cpu = tgt.qemu.get("cpu", tgt.cpu)
         cmd = user_mode_command(tgt, launcher(), count_file, prefix=prefix(cpu),
-                                require_count=True, program_args=[str(GUEST), str(work / "job.json")])
+                                require_count=True, program_args=[str(GUEST), str(work / "job.json")],
+                                marked_thread_only=True)
         cmd = _without_aslr(cmd)
         try:
             proc = subprocess.run(cmd, env=guest_environment(), capture_output=True, timeout=timeout)
         except subprocess.TimeoutExpired:
-            raise RuntimeFailure(f"the peers of {model.name} on {tgt.name} did not finish within {timeout:g} s") from None
+            raise RuntimeFailure(f"the peers of {model.name} on {tgt.name} did not finish within {timeout:g} s "
+                                 f"(killed)") from None
         if proc.returncode != 0:
             tail = "\n".join((proc.stdout + proc.stderr).decode(errors="replace").strip().splitlines()[-12:])
             raise RuntimeFailure(f"the peers of {model.name} on {tgt.name} failed (exit {proc.returncode}):\n{tail}")
@@ -120,11 +122,14 @@ def peer_results(model, target, inputs, want, output_specs, base: dict, edgeai_i
     for peer, got in counted["peers"].items():
         desktop = desktop_outputs(model, peer, inputs)
         same = sum(all(np.array_equal(g, d) for g, d in zip(gs, ds)) for gs, ds in zip(got["outputs"], desktop))
+        apart = max(float(np.max(np.abs(g.astype(np.float64) - d.astype(np.float64)), initial=0.0))
+                    for gs, ds in zip(got["outputs"], desktop) for g, d in zip(gs, ds))
         worst = max(got["counts"])
         results.append({**base, "backend": peer, "status": "ok", "instructions": worst,
                         "instructions_min": min(got["counts"]), "instructions_per_sample": got["counts"],
                         "marker_instructions": counted["marker_instructions"],
                         "edgeai_ratio": edgeai_instructions / worst if edgeai_instructions and worst else None,
-                        "desktop_identical": same, **_accuracy(compare(output_specs, got["outputs"], want)[0]),
+                        "desktop_identical": same, "desktop_max_abs_diff": apart,
+                        **_accuracy(compare(output_specs, got["outputs"], want)[0]),
                         "runs_on": counted["command"]})
     return results

@@ -1,5 +1,6 @@
 """Sessions that talk the serial protocol to the benchmark firmware: QEMU Cortex-M, aarch64 under
-qemu-aarch64 (counting) or qemu-aarch64-static, a process on this machine, or a real board on a serial port. One client for all."""
+qemu-aarch64 (counting) or qemu-aarch64-static, a process on this machine, or a real board on a serial port. One
+client for all."""
 
 from __future__ import annotations
 

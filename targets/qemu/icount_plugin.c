@@ -2,7 +2,7 @@
  * edgeai instruction counter: a QEMU TCG plugin that counts the guest
  * instructions executed between calls of two marker functions.
  *
- *   -plugin icount_plugin.so,begin=0x<addr>,end=0x<addr>,out=<file>[,classes=on]
+ *   -plugin icount_plugin.so,begin=0x<addr>,end=0x<addr>,out=<file>[,classes=on][,thread=marked]
  *
  * begin/end are the entry addresses of edgeai_mark_begin() and
  * edgeai_mark_end() (Thumb bit ignored). Every translation block adds its
@@ -13,7 +13,7 @@
  * own instructions run. Each end marker appends
  *   region <n> instructions <count>
  * to the output file and flushes it, so a host program can read the counts
- * while QEMU keeps running. Single vCPU (Cortex-M) only.
+ * while QEMU keeps running. One vCPU (Cortex-M), or see thread=marked.
  *
  * With the argument classes=on the plugin also sorts every executed
  * instruction into a class (thumb_classes.h), decoded once per translation
@@ -26,6 +26,14 @@
  * the line above,
  *   region <n> classes alu=<count> load=<count> ... transfers=<count> taken=<count>
  * Without the argument nothing of this runs: the plain count is unchanged.
+ *
+ * thread=marked (qemu-user, for a multi-threaded guest): count only the
+ * instructions of the guest thread (vCPU) that called the begin marker. A
+ * runtime's helper threads (onnxruntime starts four, idle for a one-thread
+ * session) would otherwise add whatever they happen to run during the region,
+ * and counts would vary run to run. Each block then calls back to the plugin
+ * instead of the inline add: slower, so it is not the default. Not combined
+ * with classes=on (Thumb only).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -45,6 +53,10 @@ static int in_region;
 static unsigned regions;
 static FILE *out;
 
+static int marked_thread_only;
+static unsigned region_vcpu;  /* thread=marked: the vCPU inside the region */
+static uint64_t region_count; /* thread=marked: its instructions since the begin marker */
+
 static int classes;                    /* class mode on */
 static uint64_t class_count[CLS_COUNT]; /* inline counters, like `executed` */
 static uint64_t transfers;
@@ -56,9 +68,10 @@ static uint64_t taken_start;
 
 static void on_begin(unsigned int vcpu, void *udata)
 {
-    (void)vcpu;
     (void)udata;
     region_start = executed;
+    region_vcpu = vcpu;
+    region_count = 0;
     memcpy(class_start, class_count, sizeof class_start);
     transfers_start = transfers;
     taken_start = taken;
@@ -76,17 +89,24 @@ static void write_classes(void)
 
 static void on_end(unsigned int vcpu, void *udata)
 {
-    (void)vcpu;
     (void)udata;
-    if (!in_region) {
+    if (!in_region || (marked_thread_only && vcpu != region_vcpu)) {
         return;
     }
     in_region = 0;
     if (classes) {
         write_classes();
     }
-    fprintf(out, "region %u instructions %" PRIu64 "\n", regions++, executed - region_start);
+    uint64_t count = marked_thread_only ? region_count : executed - region_start;
+    fprintf(out, "region %u instructions %" PRIu64 "\n", regions++, count);
     fflush(out);
+}
+
+static void on_block_of_marked_thread(unsigned int vcpu, void *udata)
+{
+    if (in_region && vcpu == region_vcpu) {
+        region_count += (uint64_t)(uintptr_t)udata; /* the block's instruction count */
+    }
 }
 
 /* udata of a block: its start address (low half) and the fall-through address of its last instruction if that
@@ -145,8 +165,13 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
     } else if (pc == end_addr) {
         qemu_plugin_register_vcpu_tb_exec_cb(tb, on_end, QEMU_PLUGIN_CB_NO_REGS, NULL);
     }
-    qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &executed,
-                                             qemu_plugin_tb_n_insns(tb));
+    if (marked_thread_only) {
+        qemu_plugin_register_vcpu_tb_exec_cb(tb, on_block_of_marked_thread, QEMU_PLUGIN_CB_NO_REGS,
+                                             (void *)(uintptr_t)qemu_plugin_tb_n_insns(tb));
+    } else {
+        qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &executed,
+                                                 qemu_plugin_tb_n_insns(tb));
+    }
 }
 
 static void on_qemu_exit(qemu_plugin_id_t id, void *udata)
@@ -182,13 +207,20 @@ EDGEAI_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_inf
             path = arg + 4;
         } else if (strcmp(arg, "classes=on") == 0) {
             classes = 1;
+        } else if (strcmp(arg, "thread=marked") == 0) {
+            marked_thread_only = 1;
         } else {
             fprintf(stderr, "edgeai icount plugin: unknown argument '%s'\n", arg);
             return -1;
         }
     }
     if (!have_begin || !have_end || path == NULL) {
-        fprintf(stderr, "edgeai icount plugin: needs begin=<addr>,end=<addr>,out=<file>[,classes=on]\n");
+        fprintf(stderr,
+                "edgeai icount plugin: needs begin=<addr>,end=<addr>,out=<file>[,classes=on][,thread=marked]\n");
+        return -1;
+    }
+    if (classes && marked_thread_only) {
+        fprintf(stderr, "edgeai icount plugin: classes=on and thread=marked do not combine\n");
         return -1;
     }
     out = fopen(path, "w");
