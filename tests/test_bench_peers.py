@@ -2,9 +2,7 @@
 qemu-aarch64 with the icount plugin. Needs the peer set-up (`edgeai bench --setup-peers`, not part of CI's set-up):
 without it the counting test skips and says so."""
 
-import json
 
-import numpy as np
 import pytest
 
 from edgeai.bench.peer_setup import peers_root, setup_problem

@@ -1,8 +1,8 @@
 """Instructions per inference of edgeai's firmware on rpi4/rpi5, under qemu-aarch64 with the icount plugin.
 
-`edgeai bench` counts instructions on Cortex-M only (it runs aarch64 firmware under qemu-aarch64-static, which takes
-no plugins). This script runs the same firmware under Debian's dynamic qemu-aarch64 (package qemu-user) with
-targets/qemu/icount_plugin.c between edgeai_mark_begin/end, and checks every output bit-exact against LiteRT.
+QemuSession (and so `edgeai bench`) runs aarch64 firmware under Debian's dynamic qemu-aarch64 (package qemu-user)
+on the target's CPU with targets/qemu/icount_plugin.c between edgeai_mark_begin/end; this script adds the per-layer
+profile and checks every output bit-exact against LiteRT.
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/neon/count_rpi.py rpi4 ad01_int8 [kws_ref_model ...]
     ... count_rpi.py --per-layer rpi5 kws_ref_model      (one region per layer: edgeai.bench.per_layer's hooks)
@@ -10,18 +10,14 @@ targets/qemu/icount_plugin.c between edgeai_mark_begin/end, and checks every out
 
 from __future__ import annotations
 
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
 from edgeai.compile import compile_model
-from edgeai.emulator import marker_addresses, read_counts
-from edgeai.qemu_plugin import plugin_path
-from edgeai.runtime import device
+from edgeai.emulator import read_counts
 from edgeai.runtime.device import QemuSession, build_firmware
 from edgeai.runtime.reference import LiteRTSession
 from edgeai.validate import random_inputs
@@ -30,26 +26,13 @@ MODELS = Path("/work/shared/models/mlperf_tiny")
 
 
 def counting_session(lib_dir, target: str, elf: Path) -> tuple[QemuSession, Path]:
-    """A QemuSession whose firmware runs under qemu-aarch64 with the plugin; returns it and the count file."""
-    count_file = Path(tempfile.mkdtemp(prefix="edgeai-count-")) / "regions.txt"
-    original = device.subprocess.Popen
-
-    def popen(cmd, *args, **kwargs):
-        if cmd and str(cmd[0]).endswith("qemu-aarch64-static"):
-            begin, end = marker_addresses(session_target, Path(cmd[-1]))
-            cmd = ["qemu-aarch64", "-plugin", f"{plugin_path()},begin={begin:#x},end={end:#x},out={count_file}",
-                   *cmd[1:]]
-        return original(cmd, *args, **kwargs)
-
-    from edgeai.targets import load_target
-
-    session_target = load_target(target)
-    device.subprocess.Popen = popen
-    try:
-        session = QemuSession(lib_dir, target, elf=elf)
-    finally:
-        device.subprocess.Popen = original
-    return session, count_file
+    """A QemuSession whose firmware runs under qemu-aarch64 with the plugin (the session's own, on the target's
+    CPU, when qemu-user is installed); returns it and the plugin's count file."""
+    session = QemuSession(lib_dir, target, elf=elf)
+    if session.emulator.count_file is None:
+        session.close()
+        sys.exit("counting needs Debian's dynamic qemu-aarch64 (apt-get install qemu-user)")
+    return session, session.emulator.count_file
 
 
 def profiling_firmware(lib_dir: Path, target: str) -> Path:
@@ -87,10 +70,12 @@ def measure(name: str, target: str, samples: int = 2, per_layer: bool = False):
                 if len(counts) >= 1:
                     break
                 time.sleep(0.1)
+        if per_layer:
+            time.sleep(0.5)
+        counts = read_counts(count_file)  # before the session ends: closing it removes the file
     if per_layer:
-        time.sleep(0.5)
-        return compiled.desc["layers"], read_counts(count_file)
-    return read_counts(count_file)[-1]
+        return compiled.desc["layers"], counts
+    return counts[-1]
 
 
 if __name__ == "__main__":
