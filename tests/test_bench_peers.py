@@ -43,6 +43,11 @@ def test_ad01_peers_are_counted_identically_run_to_run_and_match_the_desktop(tmp
             assert r["edgeai_ratio"] == pytest.approx(edgeai["instructions"] / r["instructions"])
     first, second = runs
     assert first["edgeai"]["instructions"] == second["edgeai"]["instructions"]
+    from edgeai.bench.report import markdown
+
+    page = markdown({"suite": "ad", "created": "now", "machine": {"platform": "here"}, "results": list(first.values())})
+    row = f"| ad | rpi4 | {first['edgeai']['instructions']:,} | {first['litert-xnnpack']['instructions']:,} | "
+    assert row in page  # the side-by-side table: edgeai, then each peer with edgeai ÷ peer
     for peer in PEERS:
         assert first[peer]["marker_instructions"] == second[peer]["marker_instructions"]
         a, b = first[peer]["instructions_per_sample"], second[peer]["instructions_per_sample"]

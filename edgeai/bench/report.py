@@ -47,13 +47,13 @@ def _peer_rows(results):
     """aarch64 targets: edgeai and each peer's instructions per inference side by side, and edgeai ÷ peer."""
     from edgeai.bench.peers import PEERS
 
-    ok = [r for r in results if r.get("status") == "ok"]
+    ok = [r for r in results if r.get("status") == "ok" and r["target"] != "host"]  # the host has an "onnxruntime" too
+    peers = [p for p in ok if p["backend"] in PEERS]
     rows = []
     for r in ok:
-        if r["backend"] != "edgeai" or not any(p["backend"] in PEERS and (p["model"], p["target"]) ==
-                                               (r["model"], r["target"]) for p in ok):
+        found = {p["backend"]: p for p in peers if (p["model"], p["target"]) == (r["model"], r["target"])}
+        if r["backend"] != "edgeai" or not found:
             continue
-        found = {p["backend"]: p for p in ok if (p["model"], p["target"]) == (r["model"], r["target"])}
         row = [r["model"], r["target"], _fmt(r.get("instructions"))]
         for peer in PEERS:
             p = found.get(peer, {})
