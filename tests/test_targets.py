@@ -305,3 +305,36 @@ def test_plugin_builds_into_cache_and_rebuilds_when_stale(tmp_path, monkeypatch)
     path.unlink()
     with pytest.raises(ToolchainError, match="gcc"):
         qemu_plugin.plugin_path()
+
+
+@pytest.mark.qemu
+@pytest.mark.toolchain
+@needs_aarch64
+def test_plugin_counts_only_the_marking_thread_when_asked(build_dir):
+    """thread=marked: a helper thread spinning beside the marked region adds nothing to its count (the runtimes
+    edgeai.bench.peers counts start threads of their own); the default mode counts every thread."""
+    import subprocess
+
+    from edgeai.build import build_executable
+    from edgeai.emulator import counting_emulator, read_counts, user_mode_command
+
+    target = load_target("rpi4")
+    if counting_emulator(target) is None:
+        pytest.skip("needs Debian's dynamic qemu-aarch64 (qemu-user): the static build takes no plugin")
+    exe = build_executable(target, [PROGRAMS / "threads.c"], build_dir / "threads", name="threads")
+
+    def count(marked: bool, *args: str) -> tuple[int, int]:
+        out = build_dir / f"threads-{marked}-{len(args)}.txt"
+        cmd = user_mode_command(target, exe, out, marked_thread_only=marked, program_args=args)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        (n,) = read_counts(out)
+        return n, int(proc.stdout.split()[-1])  # the helper's spins during the region
+
+    alone, _ = count(False, "solo")
+    assert count(True, "solo")[0] == alone  # one thread: both modes agree
+    marked, spun = count(True)
+    assert marked == alone  # the spinning helper is not counted
+    everything, spun_too = count(False)
+    if spun and spun_too:  # the helper ran during the region (a loaded host may not schedule it meanwhile)
+        assert everything > alone  # ... and the default mode counts it
