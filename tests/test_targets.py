@@ -307,6 +307,7 @@ def test_plugin_builds_into_cache_and_rebuilds_when_stale(tmp_path, monkeypatch)
         qemu_plugin.plugin_path()
 
 
+@pytest.mark.slow
 @pytest.mark.qemu
 @pytest.mark.toolchain
 @needs_aarch64
