@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterator
 
-from compilers.lowering import cortex_m, neon_conv
+from compilers.lowering import cortex_m, mve_conv, neon_conv
 from edgeai.errors import TargetError
 
 KERNELS: dict[str, dict[str, Callable]] = {
@@ -41,6 +41,11 @@ KERNELS: dict[str, dict[str, Callable]] = {
         "depthwise_conv2d": neon_conv.dwconv_call,
         "fully_connected": neon_conv.fc_call_neon,
         "add": neon_conv.add_call,
+    },
+    # M-profile Vector Extension (Helium: VMLADAVA, VQRDMULH): Cortex-M55/M85 — compilers/c/kernels/mve
+    "mve": {
+        "conv2d": mve_conv.conv_call,
+        "fully_connected": mve_conv.fc_call,
     },
 }
 

@@ -1,0 +1,292 @@
+/* int8 CONV_2D / FULLY_CONNECTED with Helium (MVE); see conv_s8_mve.h.
+ *
+ * The inner loop: two output pixels x four output channels. Per 16 input bytes: two input loads (one per
+ * pixel), four weight loads (one per channel) and eight VMLADAVA.S8 (16 int8 products summed into a scalar
+ * accumulator): 14 instructions per 128 MACs. The weights stay int8 (VMLADAVA multiplies int8 lanes directly).
+ * A row whose length is not a multiple of 16 ends with a predicated load (VCTP): the lanes past the row read
+ * nothing and count zero.
+ *
+ * Requantization, four channels at once (the accumulators moved into one vector), TFLite's arithmetic exactly:
+ *   acc << left (VSHL), SaturatingRoundingDoublingHighMul(acc, M) = VQRDMULH (same rounding, same saturation),
+ *   RoundingDivideByPOT(r, e) = VRSHL(r + (r < 0 && e > 0 ? -1 : 0), -e): VRSHL rounds halves up, TFLite away
+ *   from zero, so a negative value is moved down by one first ((r & -e) >> 31 is -1 exactly then).
+ * The single rounding (LiteRT FC, ONNX numerics) needs a 64-bit product: scalar SMLAL per output, with the DSP
+ * kernels' constants (compilers/lowering/cortex_m.py, _channel_constants).
+ */
+#include "conv_s8_mve.h"
+
+#include <string.h>
+
+#define EDGEAI_INLINE static inline __attribute__((always_inline))
+
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+#include <arm_mve.h>
+#define EDGEAI_HELIUM 1
+#else
+#define EDGEAI_HELIUM 0
+#endif
+
+/* n bytes from src to dst, and n bytes of value v to dst (window gathering; n small, so no library call). */
+EDGEAI_INLINE void copy_bytes(int8_t* dst, const int8_t* src, int32_t n)
+{
+#if EDGEAI_HELIUM
+    for (; n > 0; n -= 16, dst += 16, src += 16) {
+        const mve_pred16_t p = vctp8q((uint32_t)n);
+        vstrbq_p_s8(dst, vldrbq_z_s8(src, p), p);
+    }
+#else
+    memcpy(dst, src, (size_t)(n > 0 ? n : 0));
+#endif
+}
+
+EDGEAI_INLINE void fill_bytes(int8_t* dst, int32_t v, int32_t n)
+{
+#if EDGEAI_HELIUM
+    const int8x16_t x = vdupq_n_s8((int8_t)v);
+    for (; n > 0; n -= 16, dst += 16) {
+        vstrbq_p_s8(dst, x, vctp8q((uint32_t)n));
+    }
+#else
+    memset(dst, v, (size_t)(n > 0 ? n : 0));
+#endif
+}
+
+/* Eight accumulators: pixel 0 channels 0-3, pixel 1 channels 0-3. */
+typedef struct {
+    int32_t a[8];
+} acc8;
+
+/* Two pixels (x0, x1) x four channels over n input bytes; w: [n / 16 rounded up][4 channels][16]. */
+EDGEAI_INLINE void dot_2x4(const int8_t* x0, const int8_t* x1, const int8_t* w, int32_t n, acc8* acc)
+{
+    int32_t a0 = acc->a[0], a1 = acc->a[1], a2 = acc->a[2], a3 = acc->a[3];
+    int32_t b0 = acc->a[4], b1 = acc->a[5], b2 = acc->a[6], b3 = acc->a[7];
+#if EDGEAI_HELIUM
+    for (; n >= 16; n -= 16, x0 += 16, x1 += 16, w += 64) {
+        const int8x16_t u = vldrbq_s8(x0), v = vldrbq_s8(x1);
+        int8x16_t k = vldrbq_s8(w);
+        a0 = vmladavaq_s8(a0, u, k), b0 = vmladavaq_s8(b0, v, k);
+        k = vldrbq_s8(w + 16);
+        a1 = vmladavaq_s8(a1, u, k), b1 = vmladavaq_s8(b1, v, k);
+        k = vldrbq_s8(w + 32);
+        a2 = vmladavaq_s8(a2, u, k), b2 = vmladavaq_s8(b2, v, k);
+        k = vldrbq_s8(w + 48);
+        a3 = vmladavaq_s8(a3, u, k), b3 = vmladavaq_s8(b3, v, k);
+    }
+    if (n > 0) { /* the weights are zero-padded: only the inputs need the predicate */
+        const mve_pred16_t p = vctp8q((uint32_t)n);
+        const int8x16_t u = vldrbq_z_s8(x0, p), v = vldrbq_z_s8(x1, p);
+        int8x16_t k = vldrbq_s8(w);
+        a0 = vmladavaq_s8(a0, u, k), b0 = vmladavaq_s8(b0, v, k);
+        k = vldrbq_s8(w + 16);
+        a1 = vmladavaq_s8(a1, u, k), b1 = vmladavaq_s8(b1, v, k);
+        k = vldrbq_s8(w + 32);
+        a2 = vmladavaq_s8(a2, u, k), b2 = vmladavaq_s8(b2, v, k);
+        k = vldrbq_s8(w + 48);
+        a3 = vmladavaq_s8(a3, u, k), b3 = vmladavaq_s8(b3, v, k);
+    }
+#else
+    for (int32_t i = 0; i < n; i++) {
+        const int8_t* k = w + (i / 16) * 64 + i % 16;
+        a0 += x0[i] * k[0], a1 += x0[i] * k[16], a2 += x0[i] * k[32], a3 += x0[i] * k[48];
+        b0 += x1[i] * k[0], b1 += x1[i] * k[16], b2 += x1[i] * k[32], b3 += x1[i] * k[48];
+    }
+#endif
+    acc->a[0] = a0, acc->a[1] = a1, acc->a[2] = a2, acc->a[3] = a3;
+    acc->a[4] = b0, acc->a[5] = b1, acc->a[6] = b2, acc->a[7] = b3;
+}
+
+/* One pixel x four channels (the odd last pixel; fully connected with one row). */
+EDGEAI_INLINE void dot_1x4(const int8_t* x0, const int8_t* w, int32_t n, acc8* acc)
+{
+    int32_t a0 = acc->a[0], a1 = acc->a[1], a2 = acc->a[2], a3 = acc->a[3];
+#if EDGEAI_HELIUM
+    for (; n >= 16; n -= 16, x0 += 16, w += 64) {
+        const int8x16_t u = vldrbq_s8(x0);
+        a0 = vmladavaq_s8(a0, u, vldrbq_s8(w));
+        a1 = vmladavaq_s8(a1, u, vldrbq_s8(w + 16));
+        a2 = vmladavaq_s8(a2, u, vldrbq_s8(w + 32));
+        a3 = vmladavaq_s8(a3, u, vldrbq_s8(w + 48));
+    }
+    if (n > 0) {
+        const int8x16_t u = vldrbq_z_s8(x0, vctp8q((uint32_t)n));
+        a0 = vmladavaq_s8(a0, u, vldrbq_s8(w));
+        a1 = vmladavaq_s8(a1, u, vldrbq_s8(w + 16));
+        a2 = vmladavaq_s8(a2, u, vldrbq_s8(w + 32));
+        a3 = vmladavaq_s8(a3, u, vldrbq_s8(w + 48));
+    }
+#else
+    for (int32_t i = 0; i < n; i++) {
+        const int8_t* k = w + (i / 16) * 64 + i % 16;
+        a0 += x0[i] * k[0], a1 += x0[i] * k[16], a2 += x0[i] * k[32], a3 += x0[i] * k[48];
+    }
+#endif
+    acc->a[0] = a0, acc->a[1] = a1, acc->a[2] = a2, acc->a[3] = a3;
+}
+
+/* The window of output pixel p: a pointer to its first row, rows `*stride` bytes apart. Inside the image (and
+ * not FLAT) the window is read in place; otherwise it is gathered into `patch`, outside the image reading the
+ * input zero point. */
+EDGEAI_INLINE const int8_t* window(const int8_t* input, const int32_t* g, int32_t p, int8_t* patch, int32_t* stride)
+{
+    const int32_t H = g[EDGEAI_MVE_H], W = g[EDGEAI_MVE_W], C = g[EDGEAI_MVE_C], OW = g[EDGEAI_MVE_OW];
+    const int32_t KH = g[EDGEAI_MVE_KH], KW = g[EDGEAI_MVE_KW], zp = g[EDGEAI_MVE_ZP_IN];
+    const int32_t oy = p / OW, ox = p - oy * OW;
+    const int32_t iy0 = oy * g[EDGEAI_MVE_SH] - g[EDGEAI_MVE_PT], ix0 = ox * g[EDGEAI_MVE_SW] - g[EDGEAI_MVE_PL];
+    const int32_t flat = g[EDGEAI_MVE_FLAT];
+    if (!flat && iy0 >= 0 && ix0 >= 0 && iy0 + KH <= H && ix0 + KW <= W) {
+        *stride = W * C;
+        return input + (iy0 * W + ix0) * C;
+    }
+    const int32_t row = KW * C, pitch = flat ? row : g[EDGEAI_MVE_SEG];
+    const int32_t kx0 = ix0 < 0 ? -ix0 : 0, kx1 = ix0 + KW > W ? W - ix0 : KW;
+    for (int32_t ky = 0; ky < KH; ky++) {
+        int8_t* dst = patch + ky * pitch;
+        const int32_t iy = iy0 + ky;
+        if (iy < 0 || iy >= H || kx1 <= kx0) {
+            fill_bytes(dst, zp, row);
+            continue;
+        }
+        fill_bytes(dst, zp, kx0 * C);
+        copy_bytes(dst + kx0 * C, input + (iy * W + ix0 + kx0) * C, (kx1 - kx0) * C);
+        fill_bytes(dst + kx1 * C, zp, (KW - kx1) * C);
+    }
+    *stride = pitch;
+    return patch;
+}
+
+EDGEAI_INLINE int32_t clamp_to(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
+
+/* The single rounding of the DSP kernels, c: [start2, multiplier, rounding, shift] (4 lanes each), lane k. */
+EDGEAI_INLINE int32_t one_rounding(int32_t acc, const int32_t* c, int32_t k, int32_t lo, int32_t hi)
+{
+    const int32_t acc2 = (int32_t)((uint32_t)acc * 2u + (uint32_t)c[k]);
+    const int64_t p = (int64_t)acc2 * c[4 + k] + (int64_t)((uint64_t)(uint32_t)c[8 + k] << 32);
+    return clamp_to((int32_t)(p >> 32) >> c[12 + k], lo, hi);
+}
+
+#if EDGEAI_HELIUM
+/* TFLite's requantization of four channels (see the top), c: [start, left, multiplier, -right, offset][4]. */
+EDGEAI_INLINE int32x4_t requantize4(int32x4_t x, const int32_t* c, int32_t left, int32x4_t lo, int32x4_t hi)
+{
+    x = vaddq_s32(x, vldrwq_s32(c));
+    if (left) {
+        x = vshlq_s32(x, vldrwq_s32(c + 4));
+    }
+    x = vqrdmulhq_s32(x, vldrwq_s32(c + 8));
+    const int32x4_t neg_right = vldrwq_s32(c + 12);
+    x = vqaddq_s32(x, vshrq_n_s32(vandq_s32(x, neg_right), 31));
+    x = vaddq_s32(vrshlq_s32(x, neg_right), vldrwq_s32(c + 16));
+    return vminq_s32(vmaxq_s32(x, lo), hi);
+}
+
+EDGEAI_INLINE int32x4_t lanes4(int32_t a, int32_t b, int32_t c, int32_t d)
+{
+    int32x4_t v = vdupq_n_s32(a);
+    v = vsetq_lane_s32(b, v, 1);
+    v = vsetq_lane_s32(c, v, 2);
+    return vsetq_lane_s32(d, v, 3);
+}
+#else
+EDGEAI_INLINE int32_t sat_rounding_doubling_high_mul(int32_t a, int32_t b)
+{
+    if (a == INT32_MIN && b == INT32_MIN) {
+        return INT32_MAX;
+    }
+    return (int32_t)(((int64_t)a * b + (INT64_C(1) << 30)) >> 31); /* floor form: VQRDMULH */
+}
+
+EDGEAI_INLINE int32_t requantize1(int32_t acc, const int32_t* c, int32_t k, int32_t lo, int32_t hi)
+{
+    int32_t x = (int32_t)((uint32_t)acc + (uint32_t)c[k]);
+    x = (int32_t)((uint32_t)x << c[4 + k]);
+    x = sat_rounding_doubling_high_mul(x, c[8 + k]);
+    const int32_t e = -c[12 + k];
+    if (e > 0) {
+        x = (int32_t)(((int64_t)x - (x < 0) + (INT64_C(1) << (e - 1))) >> e);
+    }
+    return clamp_to(x + c[16 + k], lo, hi);
+}
+#endif
+
+/* Requantize the four channels a[0..3] of one pixel and store the first n (1..4) at out. */
+EDGEAI_INLINE void store_pixel(const int32_t* a, const int32_t* c, int8_t* out, int32_t n, int32_t mode,
+                               int32_t left, int32_t lo, int32_t hi)
+{
+    if (mode == 1) {
+        int8_t v[4];
+        for (int32_t k = 0; k < 4; k++) {
+            v[k] = (int8_t)one_rounding(a[k], c, k, lo, hi);
+        }
+        memcpy(out, v, (size_t)n);
+        return;
+    }
+#if EDGEAI_HELIUM
+    const int32x4_t x = requantize4(lanes4(a[0], a[1], a[2], a[3]), c, left, vdupq_n_s32(lo), vdupq_n_s32(hi));
+    if (n == 4) {
+        vstrbq_s32(out, x);
+    } else {
+        vstrbq_p_s32(out, x, vctp32q((uint32_t)n));
+    }
+#else
+    (void)left;
+    for (int32_t k = 0; k < n; k++) {
+        out[k] = (int8_t)requantize1(a[k], c, k, lo, hi);
+    }
+#endif
+}
+
+/* The layer. mode 0: two roundings (channel: 20 words per group), 1: one rounding (16 words per group). */
+EDGEAI_INLINE void conv_layer(const int8_t* input, const int8_t* weights, const int32_t* channel, const int32_t* g,
+                              int8_t* output, int32_t mode)
+{
+    const int32_t P = g[EDGEAI_MVE_OH] * g[EDGEAI_MVE_OW], O = g[EDGEAI_MVE_O];
+    const int32_t rows = g[EDGEAI_MVE_ROWS], row_bytes = g[EDGEAI_MVE_ROW_BYTES], seg = g[EDGEAI_MVE_SEG];
+    const int32_t skip = g[EDGEAI_MVE_SKIP], left = g[EDGEAI_MVE_LEFT];
+    const int32_t lo = g[EDGEAI_MVE_ACT_MIN], hi = g[EDGEAI_MVE_ACT_MAX];
+    const int32_t group_words = mode == 0 ? 20 : 16, group_bytes = rows * seg * 4;
+    int8_t patch0[EDGEAI_MVE_MAX_PATCH], patch1[EDGEAI_MVE_MAX_PATCH];
+
+    for (int32_t p = 0; p < P; p += 2) {
+        const int32_t two = P - p >= 2;
+        int32_t s0, s1 = 0;
+        const int8_t* x0 = window(input, g, p, patch0, &s0);
+        const int8_t* x1 = two ? window(input, g, p + 1, patch1, &s1) : x0;
+        int8_t* out = output + p * O;
+        const int8_t* w = weights;
+        const int32_t* c = channel;
+        for (int32_t oc = 0; oc < O; oc += 4, w += group_bytes, c += group_words) {
+            acc8 acc = {{0, 0, 0, 0, 0, 0, 0, 0}};
+            /* pruned groups (multipliers 0): the output does not depend on the sums */
+            const int32_t* m = c + (mode == 0 ? 8 : 4);
+            if (!skip || (m[0] | m[1] | m[2] | m[3]) != 0) {
+                for (int32_t r = 0; r < rows; r++) {
+                    if (two) {
+                        dot_2x4(x0 + r * s0, x1 + r * s1, w + r * seg * 4, row_bytes, &acc);
+                    } else {
+                        dot_1x4(x0 + r * s0, w + r * seg * 4, row_bytes, &acc);
+                    }
+                }
+            }
+            const int32_t n = O - oc < 4 ? O - oc : 4;
+            store_pixel(acc.a, c, out + oc, n, mode, left, lo, hi);
+            if (two) {
+                store_pixel(acc.a + 4, c, out + O + oc, n, mode, left, lo, hi);
+            }
+        }
+    }
+}
+
+int32_t edgeai_conv_s8_mve(const int8_t* input, const int8_t* weights, const int32_t* channel, const int32_t* geom,
+                           int8_t* output)
+{
+    conv_layer(input, weights, channel, geom, output, 0);
+    return 0;
+}
+
+int32_t edgeai_conv_s8_mve_one_rounding(const int8_t* input, const int8_t* weights, const int32_t* channel,
+                                        const int32_t* geom, int8_t* output)
+{
+    conv_layer(input, weights, channel, geom, output, 1);
+    return 0;
+}
