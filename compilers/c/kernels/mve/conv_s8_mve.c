@@ -56,23 +56,61 @@ typedef struct {
     int32_t a[8];
 } acc8;
 
-/* Two pixels (x0, x1) x four channels over n input bytes; w: [n / 16 rounded up][4 channels][16]. */
-EDGEAI_INLINE void dot_2x4(const int8_t* x0, const int8_t* x1, const int8_t* w, int32_t n, acc8* acc)
-{
-    int32_t a0 = acc->a[0], a1 = acc->a[1], a2 = acc->a[2], a3 = acc->a[3];
-    int32_t b0 = acc->a[4], b1 = acc->a[5], b2 = acc->a[6], b3 = acc->a[7];
 #if EDGEAI_HELIUM
-    for (; n >= 16; n -= 16, x0 += 16, x1 += 16, w += 64) {
-        const int8x16_t u = vldrbq_s8(x0), v = vldrbq_s8(x1);
-        int8x16_t k = vldrbq_s8(w);
-        a0 = vmladavaq_s8(a0, u, k), b0 = vmladavaq_s8(b0, v, k);
-        k = vldrbq_s8(w + 16);
-        a1 = vmladavaq_s8(a1, u, k), b1 = vmladavaq_s8(b1, v, k);
-        k = vldrbq_s8(w + 32);
-        a2 = vmladavaq_s8(a2, u, k), b2 = vmladavaq_s8(b2, v, k);
-        k = vldrbq_s8(w + 48);
-        a3 = vmladavaq_s8(a3, u, k), b3 = vmladavaq_s8(b3, v, k);
+/* One 16-byte chunk of two pixels x four channels (asm text; OP: vmladav to start the sums, vmladava to add). */
+#define EDGEAI_CHUNK_2X4(OP)                                 \
+    "vldrb.8 %q[u], [%[x0]], #16\n\t"                      \
+    "vldrb.8 %q[v], [%[x1]], #16\n\t"                      \
+    "vldrb.8 %q[k], [%[w]], #16\n\t"                       \
+    OP " %[a0], %q[u], %q[k]\n\t"                          \
+    OP " %[b0], %q[v], %q[k]\n\t"                          \
+    "vldrb.8 %q[k], [%[w]], #16\n\t"                       \
+    OP " %[a1], %q[u], %q[k]\n\t"                          \
+    OP " %[b1], %q[v], %q[k]\n\t"                          \
+    "vldrb.8 %q[k], [%[w]], #16\n\t"                       \
+    OP " %[a2], %q[u], %q[k]\n\t"                          \
+    OP " %[b2], %q[v], %q[k]\n\t"                          \
+    "vldrb.8 %q[k], [%[w]], #16\n\t"                       \
+    OP " %[a3], %q[u], %q[k]\n\t"                          \
+    OP " %[b3], %q[v], %q[k]\n\t"
+/* VMLADAV's accumulator must be an even register ("Te"): the eight sums take r0, r2, ..., lr, so the loop
+ * counts with SUBS/BNE (LE would need lr). In asm because GCC spilled a sum in the C version. */
+#define EDGEAI_DOT_POINTERS \
+    [x0] "+r"(x0), [x1] "+r"(x1), [w] "+r"(w), [n] "+r"(chunks), [u] "=&w"(u), [v] "=&w"(v), [k] "=&w"(k)
+#endif
+
+/* Two pixels (x0, x1) x four channels over n input bytes; w: [n / 16 rounded up][4 channels][16]. first: the
+ * sums start here (else they are added to). */
+EDGEAI_INLINE void dot_2x4(const int8_t* x0, const int8_t* x1, const int8_t* w, int32_t n, acc8* acc, int32_t first)
+{
+    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
+    if (!first) {
+        a0 = acc->a[0], a1 = acc->a[1], a2 = acc->a[2], a3 = acc->a[3];
+        b0 = acc->a[4], b1 = acc->a[5], b2 = acc->a[6], b3 = acc->a[7];
     }
+#if EDGEAI_HELIUM
+    int32_t chunks = n >> 4;
+    if (chunks > 0) {
+        int8x16_t u, v, k;
+        if (first) { /* the first chunk starts the sums (VMLADAV), the zeros above are not materialised */
+            __asm__("subs %[n], %[n], #1\n\t" EDGEAI_CHUNK_2X4("vmladav.s8") "beq 2f\n\t"
+                    "1:\n\t" EDGEAI_CHUNK_2X4("vmladava.s8") "subs %[n], %[n], #1\n\t"
+                    "bne 1b\n\t"
+                    "2:\n\t"
+                    : [a0] "=&Te"(a0), [a1] "=&Te"(a1), [a2] "=&Te"(a2), [a3] "=&Te"(a3), [b0] "=&Te"(b0),
+                      [b1] "=&Te"(b1), [b2] "=&Te"(b2), [b3] "=&Te"(b3), EDGEAI_DOT_POINTERS
+                    :
+                    : "memory", "cc");
+        } else {
+            __asm__("1:\n\t" EDGEAI_CHUNK_2X4("vmladava.s8") "subs %[n], %[n], #1\n\t"
+                    "bne 1b\n\t"
+                    : [a0] "+Te"(a0), [a1] "+Te"(a1), [a2] "+Te"(a2), [a3] "+Te"(a3), [b0] "+Te"(b0),
+                      [b1] "+Te"(b1), [b2] "+Te"(b2), [b3] "+Te"(b3), EDGEAI_DOT_POINTERS
+                    :
+                    : "memory", "cc");
+        }
+    }
+    n &= 15;
     if (n > 0) { /* the weights are zero-padded: only the inputs need the predicate */
         const mve_pred16_t p = vctp8q((uint32_t)n);
         const int8x16_t u = vldrbq_z_s8(x0, p), v = vldrbq_z_s8(x1, p);
@@ -180,13 +218,6 @@ EDGEAI_INLINE int32x4_t requantize4(int32x4_t x, const int32_t* c, int32_t left,
     return vminq_s32(vmaxq_s32(x, lo), hi);
 }
 
-EDGEAI_INLINE int32x4_t lanes4(int32_t a, int32_t b, int32_t c, int32_t d)
-{
-    int32x4_t v = vdupq_n_s32(a);
-    v = vsetq_lane_s32(b, v, 1);
-    v = vsetq_lane_s32(c, v, 2);
-    return vsetq_lane_s32(d, v, 3);
-}
 #else
 EDGEAI_INLINE int32_t sat_rounding_doubling_high_mul(int32_t a, int32_t b)
 {
@@ -209,29 +240,47 @@ EDGEAI_INLINE int32_t requantize1(int32_t acc, const int32_t* c, int32_t k, int3
 }
 #endif
 
-/* Requantize the four channels a[0..3] of one pixel and store the first n (1..4) at out. */
-EDGEAI_INLINE void store_pixel(const int32_t* a, const int32_t* c, int8_t* out, int32_t n, int32_t mode,
-                               int32_t left, int32_t lo, int32_t hi)
+/* Requantize the four channels of pixel 0 (acc a[0..3]) and, when two, of pixel 1 (a[4..7]); store the first n
+ * (1..4) of each at out0, out1. */
+EDGEAI_INLINE void store_pixels(const acc8* acc, const int32_t* c, int8_t* out0, int8_t* out1, int32_t two,
+                                int32_t n, int32_t mode, int32_t left, int32_t lo, int32_t hi)
 {
+    const int32_t* a = acc->a;
     if (mode == 1) {
-        int8_t v[4];
+        int8_t v[8];
         for (int32_t k = 0; k < 4; k++) {
             v[k] = (int8_t)one_rounding(a[k], c, k, lo, hi);
+            v[4 + k] = (int8_t)one_rounding(a[4 + k], c, k, lo, hi);
         }
-        memcpy(out, v, (size_t)n);
+        memcpy(out0, v, (size_t)n);
+        if (two) {
+            memcpy(out1, v + 4, (size_t)n);
+        }
         return;
     }
 #if EDGEAI_HELIUM
-    const int32x4_t x = requantize4(lanes4(a[0], a[1], a[2], a[3]), c, left, vdupq_n_s32(lo), vdupq_n_s32(hi));
+    const int32x4_t vlo = vdupq_n_s32(lo), vhi = vdupq_n_s32(hi);
+    const int32x4_t x0 = requantize4(vldrwq_s32(a), c, left, vlo, vhi);
+    const int32x4_t x1 = requantize4(vldrwq_s32(a + 4), c, left, vlo, vhi);
     if (n == 4) {
-        vstrbq_s32(out, x);
+        vstrbq_s32(out0, x0);
+        if (two) {
+            vstrbq_s32(out1, x1);
+        }
     } else {
-        vstrbq_p_s32(out, x, vctp32q((uint32_t)n));
+        const mve_pred16_t p = vctp32q((uint32_t)n);
+        vstrbq_p_s32(out0, x0, p);
+        if (two) {
+            vstrbq_p_s32(out1, x1, p);
+        }
     }
 #else
     (void)left;
     for (int32_t k = 0; k < n; k++) {
-        out[k] = (int8_t)requantize1(a[k], c, k, lo, hi);
+        out0[k] = (int8_t)requantize1(a[k], c, k, lo, hi);
+        if (two) {
+            out1[k] = (int8_t)requantize1(a[4 + k], c, k, lo, hi);
+        }
     }
 #endif
 }
@@ -256,23 +305,24 @@ EDGEAI_INLINE void conv_layer(const int8_t* input, const int8_t* weights, const 
         const int8_t* w = weights;
         const int32_t* c = channel;
         for (int32_t oc = 0; oc < O; oc += 4, w += group_bytes, c += group_words) {
-            acc8 acc = {{0, 0, 0, 0, 0, 0, 0, 0}};
+            acc8 acc;
             /* pruned groups (multipliers 0): the output does not depend on the sums */
             const int32_t* m = c + (mode == 0 ? 8 : 4);
-            if (!skip || (m[0] | m[1] | m[2] | m[3]) != 0) {
+            if (skip && (m[0] | m[1] | m[2] | m[3]) == 0) {
+                memset(&acc, 0, sizeof acc);
+            } else if (two) {
+                dot_2x4(x0, x1, w, row_bytes, &acc, 1);
+                for (int32_t r = 1; r < rows; r++) {
+                    dot_2x4(x0 + r * s0, x1 + r * s1, w + r * seg * 4, row_bytes, &acc, 0);
+                }
+            } else {
+                memset(&acc, 0, sizeof acc);
                 for (int32_t r = 0; r < rows; r++) {
-                    if (two) {
-                        dot_2x4(x0 + r * s0, x1 + r * s1, w + r * seg * 4, row_bytes, &acc);
-                    } else {
-                        dot_1x4(x0 + r * s0, w + r * seg * 4, row_bytes, &acc);
-                    }
+                    dot_1x4(x0 + r * s0, w + r * seg * 4, row_bytes, &acc);
                 }
             }
             const int32_t n = O - oc < 4 ? O - oc : 4;
-            store_pixel(acc.a, c, out + oc, n, mode, left, lo, hi);
-            if (two) {
-                store_pixel(acc.a + 4, c, out + O + oc, n, mode, left, lo, hi);
-            }
+            store_pixels(&acc, c, out + oc, out + O + oc, two, n, mode, left, lo, hi);
         }
     }
 }
