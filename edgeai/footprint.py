@@ -78,10 +78,10 @@ def _tvm_lines(source: str) -> dict[str, int]:
 
 
 def scratch_bytes(symbol: str) -> int:
-    from compilers.lowering import cortex_m, neon_conv
+    from compilers.lowering import cortex_m, mve_conv, neon_conv
 
     name = symbol.removesuffix("_one_rounding")
-    return cortex_m.STACK_SCRATCH.get(name, neon_conv.STACK_SCRATCH.get(name, 0))
+    return {**cortex_m.STACK_SCRATCH, **neon_conv.STACK_SCRATCH, **mve_conv.STACK_SCRATCH}.get(name, 0)
 
 
 def footprint(graph, plan, lowered, target) -> Footprint:
