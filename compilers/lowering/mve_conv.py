@@ -45,10 +45,11 @@ def _two_rounding_constants(w2d: np.ndarray, bias, in_zp: int, out_zp: int, lo: 
         return "an accumulator that could overflow int32"
     mult, shift = np.asarray(mult, np.int64), np.asarray(shift, np.int64)
     chan = np.zeros((_ceil(o, 4), 5), np.int64)
+    chan[o:, 3] = -1  # channels padding the last group (not stored): like a pruned one
     chan[:o] = np.stack([start, np.maximum(shift, 0), mult, -np.maximum(-shift, 0), np.full(o, out_zp)], axis=1)
-    for c in np.flatnonzero(~live):  # a constant output: every constant 0 but the offset
+    for c in np.flatnonzero(~live):  # a constant output v: multiplier 0, a right shift of 1 rounds 0 to 0
         v = min(max(out_zp + _requantize(int(bias64[c]), int(mult[c]), int(shift[c]), "double"), lo), hi)
-        chan[c] = (0, 0, 0, 0, v)
+        chan[c] = (0, 0, 0, -1, v)
     return chan
 
 
@@ -90,7 +91,8 @@ def conv_call(ctx, node, x_shape, w: np.ndarray, bias, in_zp, out_zp, lo, hi, mu
     multipliers = lanes[:, 2 if rounding == "double" else 1]
     geom = np.array([h, wd, c, out_shape[1], out_shape[2], o, kh, kw, sh, sw, pt, pl, in_zp, lo, hi, rows,
                      row_bytes, seg, int(flat), int(bool(np.any(np.all(multipliers == 0, axis=1)))),
-                     int(rounding == "double" and bool(np.any(lanes[:, 1] != 0)))], np.int32)
+                     int(rounding == "double" and bool(np.any(lanes[:, 1] != 0))),
+                     int(rounding == "double" and bool(np.all(lanes[:, 3] <= -1)))], np.int32)
     symbol = ctx.c_kernel(CONV_FILE, *_entry("edgeai_conv_s8_mve", _ARGS, rounding != "double"))
     return KernelCall(node.name, node.op, symbol, (TensorArg(node.inputs[0]), ctx.derived(np.ascontiguousarray(packed)),
                                                    ctx.derived(lanes.reshape(-1)), ctx.derived(geom),

@@ -73,14 +73,11 @@ typedef struct {
     "vldrb.8 %q[k], [%[w]], #16\n\t"                       \
     OP " %[a3], %q[u], %q[k]\n\t"                          \
     OP " %[b3], %q[v], %q[k]\n\t"
-/* VMLADAV's accumulator must be an even register ("Te"): the eight sums take r0, r2, ..., lr, so the loop
- * counts with SUBS/BNE (LE would need lr). In asm because GCC spilled a sum in the C version. */
-#define EDGEAI_DOT_POINTERS \
-    [x0] "+r"(x0), [x1] "+r"(x1), [w] "+r"(w), [n] "+r"(chunks), [u] "=&w"(u), [v] "=&w"(v), [k] "=&w"(k)
 #endif
 
-/* Two pixels (x0, x1) x four channels over n input bytes; w: [n / 16 rounded up][4 channels][16]. first: the
- * sums start here (else they are added to). */
+#if !EDGEAI_HELIUM
+/* The portable path of row_2x4 (below): two pixels (x0, x1) x four channels over n input bytes; w: [n / 16
+ * rounded up][4 channels][16]. first: the sums start here (else they are added to). */
 EDGEAI_INLINE void dot_2x4(const int8_t* x0, const int8_t* x1, const int8_t* w, int32_t n, acc8* acc, int32_t first)
 {
     int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
@@ -88,51 +85,76 @@ EDGEAI_INLINE void dot_2x4(const int8_t* x0, const int8_t* x1, const int8_t* w, 
         a0 = acc->a[0], a1 = acc->a[1], a2 = acc->a[2], a3 = acc->a[3];
         b0 = acc->a[4], b1 = acc->a[5], b2 = acc->a[6], b3 = acc->a[7];
     }
-#if EDGEAI_HELIUM
-    int32_t chunks = n >> 4;
-    if (chunks > 0) {
-        int8x16_t u, v, k;
-        if (first) { /* the first chunk starts the sums (VMLADAV), the zeros above are not materialised */
-            __asm__("subs %[n], %[n], #1\n\t" EDGEAI_CHUNK_2X4("vmladav.s8") "beq 2f\n\t"
-                    "1:\n\t" EDGEAI_CHUNK_2X4("vmladava.s8") "subs %[n], %[n], #1\n\t"
-                    "bne 1b\n\t"
-                    "2:\n\t"
-                    : [a0] "=&Te"(a0), [a1] "=&Te"(a1), [a2] "=&Te"(a2), [a3] "=&Te"(a3), [b0] "=&Te"(b0),
-                      [b1] "=&Te"(b1), [b2] "=&Te"(b2), [b3] "=&Te"(b3), EDGEAI_DOT_POINTERS
-                    :
-                    : "memory", "cc");
-        } else {
-            __asm__("1:\n\t" EDGEAI_CHUNK_2X4("vmladava.s8") "subs %[n], %[n], #1\n\t"
-                    "bne 1b\n\t"
-                    : [a0] "+Te"(a0), [a1] "+Te"(a1), [a2] "+Te"(a2), [a3] "+Te"(a3), [b0] "+Te"(b0),
-                      [b1] "+Te"(b1), [b2] "+Te"(b2), [b3] "+Te"(b3), EDGEAI_DOT_POINTERS
-                    :
-                    : "memory", "cc");
-        }
-    }
-    n &= 15;
-    if (n > 0) { /* the weights are zero-padded: only the inputs need the predicate */
-        const mve_pred16_t p = vctp8q((uint32_t)n);
-        const int8x16_t u = vldrbq_z_s8(x0, p), v = vldrbq_z_s8(x1, p);
-        int8x16_t k = vldrbq_s8(w);
-        a0 = vmladavaq_s8(a0, u, k), b0 = vmladavaq_s8(b0, v, k);
-        k = vldrbq_s8(w + 16);
-        a1 = vmladavaq_s8(a1, u, k), b1 = vmladavaq_s8(b1, v, k);
-        k = vldrbq_s8(w + 32);
-        a2 = vmladavaq_s8(a2, u, k), b2 = vmladavaq_s8(b2, v, k);
-        k = vldrbq_s8(w + 48);
-        a3 = vmladavaq_s8(a3, u, k), b3 = vmladavaq_s8(b3, v, k);
-    }
-#else
     for (int32_t i = 0; i < n; i++) {
         const int8_t* k = w + (i / 16) * 64 + i % 16;
         a0 += x0[i] * k[0], a1 += x0[i] * k[16], a2 += x0[i] * k[32], a3 += x0[i] * k[48];
         b0 += x1[i] * k[0], b1 += x1[i] * k[16], b2 += x1[i] * k[32], b3 += x1[i] * k[48];
     }
-#endif
     acc->a[0] = a0, acc->a[1] = a1, acc->a[2] = a2, acc->a[3] = a3;
     acc->a[4] = b0, acc->a[5] = b1, acc->a[6] = b2, acc->a[7] = b3;
 }
+#endif
+
+#if EDGEAI_HELIUM
+/* One window row (n bytes) of two pixels x four channels, start to finish in one asm block: the full chunks (the
+ * first starts the sums with VMLADAV), then the last n % 16 bytes under a VCTP predicate (the lanes past the row
+ * read nothing; the weights are zero-padded), then the sums moved into two vectors (pixel 0, pixel 1; lane =
+ * channel; VMOV of two lanes takes lane idx-2's register first), so GCC keeps no scalar sum alive outside the
+ * block. In asm because VMLADAV's accumulator must be an even register ("Te"): the eight sums take r0, r2, ...,
+ * lr, GCC's C version spilled one, and the loop counts down with SUBS/BPL (LE would need lr). "p0" is VPR. */
+EDGEAI_INLINE void row_2x4(const int8_t* x0, const int8_t* x1, const int8_t* w, int32_t n, int32x4_t* p0,
+                           int32x4_t* p1)
+{
+    int32_t a0, a1, a2, a3, b0, b1, b2, b3;
+    int8x16_t u, v, k;
+    int32x4_t p, q;
+    __asm__("subs %[n], %[n], #16\n\t"
+            "bpl 5f\n\t"
+            "movs %[a0], #0\n\t"
+            "movs %[a1], #0\n\t"
+            "movs %[a2], #0\n\t"
+            "movs %[a3], #0\n\t"
+            "movs %[b0], #0\n\t"
+            "movs %[b1], #0\n\t"
+            "movs %[b2], #0\n\t"
+            "movs %[b3], #0\n\t"
+            "b 2f\n\t"
+            "5:\n\t" EDGEAI_CHUNK_2X4("vmladav.s8") "subs %[n], %[n], #16\n\t"
+            "bmi 2f\n\t"
+            "1:\n\t" EDGEAI_CHUNK_2X4("vmladava.s8") "subs %[n], %[n], #16\n\t"
+            "bpl 1b\n\t"
+            "2:\n\t"
+            "adds %[n], %[n], #16\n\t" /* the bytes left, 0..15 */
+            "beq 3f\n\t"
+            "vctp.8 %[n]\n\t"
+            "vpstt\n\t"
+            "vldrbt.8 %q[u], [%[x0]]\n\t"
+            "vldrbt.8 %q[v], [%[x1]]\n\t"
+            "vldrb.8 %q[k], [%[w]], #16\n\t"
+            "vmladava.s8 %[a0], %q[u], %q[k]\n\t"
+            "vmladava.s8 %[b0], %q[v], %q[k]\n\t"
+            "vldrb.8 %q[k], [%[w]], #16\n\t"
+            "vmladava.s8 %[a1], %q[u], %q[k]\n\t"
+            "vmladava.s8 %[b1], %q[v], %q[k]\n\t"
+            "vldrb.8 %q[k], [%[w]], #16\n\t"
+            "vmladava.s8 %[a2], %q[u], %q[k]\n\t"
+            "vmladava.s8 %[b2], %q[v], %q[k]\n\t"
+            "vldrb.8 %q[k], [%[w]], #16\n\t"
+            "vmladava.s8 %[a3], %q[u], %q[k]\n\t"
+            "vmladava.s8 %[b3], %q[v], %q[k]\n\t"
+            "3:\n\t"
+            "vmov %q[p][2], %q[p][0], %[a0], %[a2]\n\t"
+            "vmov %q[p][3], %q[p][1], %[a1], %[a3]\n\t"
+            "vmov %q[q][2], %q[q][0], %[b0], %[b2]\n\t"
+            "vmov %q[q][3], %q[q][1], %[b1], %[b3]\n\t"
+            : [a0] "=&Te"(a0), [a1] "=&Te"(a1), [a2] "=&Te"(a2), [a3] "=&Te"(a3), [b0] "=&Te"(b0),
+              [b1] "=&Te"(b1), [b2] "=&Te"(b2), [b3] "=&Te"(b3), [x0] "+r"(x0), [x1] "+r"(x1), [w] "+r"(w),
+              [n] "+r"(n), [u] "=&w"(u), [v] "=&w"(v), [k] "=&w"(k), [p] "=&w"(p), [q] "=&w"(q)
+            :
+            : "memory", "cc", "p0");
+    *p0 = p, *p1 = q;
+}
+#endif
 
 /* One pixel x four channels (the odd last pixel; fully connected with one row). */
 EDGEAI_INLINE void dot_1x4(const int8_t* x0, const int8_t* w, int32_t n, acc8* acc)
@@ -204,20 +226,50 @@ EDGEAI_INLINE int32_t one_rounding(int32_t acc, const int32_t* c, int32_t k, int
 }
 
 #if EDGEAI_HELIUM
-/* TFLite's requantization of four channels (see the top), c: [start, left, multiplier, -right, offset][4]. */
-EDGEAI_INLINE int32x4_t requantize4(int32x4_t x, const int32_t* c, int32_t left, int32x4_t lo, int32x4_t hi)
+/* TFLite's requantization of four channels (see the top), c: [start, left, multiplier, -right, offset][4].
+ * right: every channel shifts right by at least 1, so the sign of the sum before the multiplication can move
+ * negative values down (it differs from the product's only when the product is 0, where both round to 0). */
+EDGEAI_INLINE int32x4_t requantize4(int32x4_t x, const int32_t* c, int32_t left, int32_t right, int32x4_t lo,
+                                    int32x4_t hi)
 {
     x = vaddq_s32(x, vldrwq_s32(c));
+    const int32x4_t neg_right = vldrwq_s32(c + 12);
+    int32x4_t fix;
+    if (right) {
+        fix = vshrq_n_s32(x, 31);
+    }
     if (left) {
         x = vshlq_s32(x, vldrwq_s32(c + 4));
     }
     x = vqrdmulhq_s32(x, vldrwq_s32(c + 8));
-    const int32x4_t neg_right = vldrwq_s32(c + 12);
-    x = vqaddq_s32(x, vshrq_n_s32(vandq_s32(x, neg_right), 31));
+    if (!right) {
+        fix = vshrq_n_s32(vandq_s32(x, neg_right), 31);
+    }
+    x = vqaddq_s32(x, fix);
     x = vaddq_s32(vrshlq_s32(x, neg_right), vldrwq_s32(c + 16));
     return vminq_s32(vmaxq_s32(x, lo), hi);
 }
 
+/* Requantize pixel 0 (x0) and, when two, pixel 1 (x1), four channels each; store the first n (1..4) of each. */
+EDGEAI_INLINE void store_vectors(int32x4_t x0, int32x4_t x1, const int32_t* c, int8_t* out0, int8_t* out1,
+                                 int32_t two, int32_t n, int32_t left, int32_t right, int32_t lo, int32_t hi)
+{
+    const int32x4_t vlo = vdupq_n_s32(lo), vhi = vdupq_n_s32(hi);
+    x0 = requantize4(x0, c, left, right, vlo, vhi);
+    x1 = requantize4(x1, c, left, right, vlo, vhi);
+    if (n == 4) {
+        vstrbq_s32(out0, x0);
+        if (two) {
+            vstrbq_s32(out1, x1);
+        }
+    } else {
+        const mve_pred16_t p = vctp32q((uint32_t)n);
+        vstrbq_p_s32(out0, x0, p);
+        if (two) {
+            vstrbq_p_s32(out1, x1, p);
+        }
+    }
+}
 #else
 EDGEAI_INLINE int32_t sat_rounding_doubling_high_mul(int32_t a, int32_t b)
 {
@@ -243,7 +295,7 @@ EDGEAI_INLINE int32_t requantize1(int32_t acc, const int32_t* c, int32_t k, int3
 /* Requantize the four channels of pixel 0 (acc a[0..3]) and, when two, of pixel 1 (a[4..7]); store the first n
  * (1..4) of each at out0, out1. */
 EDGEAI_INLINE void store_pixels(const acc8* acc, const int32_t* c, int8_t* out0, int8_t* out1, int32_t two,
-                                int32_t n, int32_t mode, int32_t left, int32_t lo, int32_t hi)
+                                int32_t n, int32_t mode, int32_t left, int32_t right, int32_t lo, int32_t hi)
 {
     const int32_t* a = acc->a;
     if (mode == 1) {
@@ -259,23 +311,9 @@ EDGEAI_INLINE void store_pixels(const acc8* acc, const int32_t* c, int8_t* out0,
         return;
     }
 #if EDGEAI_HELIUM
-    const int32x4_t vlo = vdupq_n_s32(lo), vhi = vdupq_n_s32(hi);
-    const int32x4_t x0 = requantize4(vldrwq_s32(a), c, left, vlo, vhi);
-    const int32x4_t x1 = requantize4(vldrwq_s32(a + 4), c, left, vlo, vhi);
-    if (n == 4) {
-        vstrbq_s32(out0, x0);
-        if (two) {
-            vstrbq_s32(out1, x1);
-        }
-    } else {
-        const mve_pred16_t p = vctp32q((uint32_t)n);
-        vstrbq_p_s32(out0, x0, p);
-        if (two) {
-            vstrbq_p_s32(out1, x1, p);
-        }
-    }
+    store_vectors(vldrwq_s32(a), vldrwq_s32(a + 4), c, out0, out1, two, n, left, right, lo, hi);
 #else
-    (void)left;
+    (void)left, (void)right;
     for (int32_t k = 0; k < n; k++) {
         out0[k] = (int8_t)requantize1(a[k], c, k, lo, hi);
         if (two) {
@@ -291,7 +329,7 @@ EDGEAI_INLINE void conv_layer(const int8_t* input, const int8_t* weights, const 
 {
     const int32_t P = g[EDGEAI_MVE_OH] * g[EDGEAI_MVE_OW], O = g[EDGEAI_MVE_O];
     const int32_t rows = g[EDGEAI_MVE_ROWS], row_bytes = g[EDGEAI_MVE_ROW_BYTES], seg = g[EDGEAI_MVE_SEG];
-    const int32_t skip = g[EDGEAI_MVE_SKIP], left = g[EDGEAI_MVE_LEFT];
+    const int32_t skip = g[EDGEAI_MVE_SKIP], left = g[EDGEAI_MVE_LEFT], right = g[EDGEAI_MVE_RIGHT];
     const int32_t lo = g[EDGEAI_MVE_ACT_MIN], hi = g[EDGEAI_MVE_ACT_MAX];
     const int32_t group_words = mode == 0 ? 20 : 16, group_bytes = rows * seg * 4;
     int8_t patch0[EDGEAI_MVE_MAX_PATCH], patch1[EDGEAI_MVE_MAX_PATCH];
@@ -308,21 +346,38 @@ EDGEAI_INLINE void conv_layer(const int8_t* input, const int8_t* weights, const 
             acc8 acc;
             /* pruned groups (multipliers 0): the output does not depend on the sums */
             const int32_t* m = c + (mode == 0 ? 8 : 4);
+            const int32_t n = O - oc < 4 ? O - oc : 4;
             if (skip && (m[0] | m[1] | m[2] | m[3]) == 0) {
                 memset(&acc, 0, sizeof acc);
             } else if (two) {
+#if EDGEAI_HELIUM
+                int32x4_t v0, v1;
+                row_2x4(x0, x1, w, row_bytes, &v0, &v1);
+                if (rows > 1) { /* a branch of its own: GCC allocates the one-row case better without the loop */
+                    for (int32_t r = 1; r < rows; r++) { /* the other rows' sums added as vectors */
+                        int32x4_t r0, r1;
+                        row_2x4(x0 + r * s0, x1 + r * s1, w + r * seg * 4, row_bytes, &r0, &r1);
+                        v0 = vaddq_s32(v0, r0), v1 = vaddq_s32(v1, r1);
+                    }
+                }
+                if (mode == 0) {
+                    store_vectors(v0, v1, c, out + oc, out + O + oc, 1, n, left, right, lo, hi);
+                    continue;
+                }
+                vst1q_s32(acc.a, v0), vst1q_s32(acc.a + 4, v1);
+#else
                 dot_2x4(x0, x1, w, row_bytes, &acc, 1);
                 for (int32_t r = 1; r < rows; r++) {
                     dot_2x4(x0 + r * s0, x1 + r * s1, w + r * seg * 4, row_bytes, &acc, 0);
                 }
+#endif
             } else {
                 memset(&acc, 0, sizeof acc);
                 for (int32_t r = 0; r < rows; r++) {
                     dot_1x4(x0 + r * s0, w + r * seg * 4, row_bytes, &acc);
                 }
             }
-            const int32_t n = O - oc < 4 ? O - oc : 4;
-            store_pixels(&acc, c, out + oc, out + O + oc, two, n, mode, left, lo, hi);
+            store_pixels(&acc, c, out + oc, out + O + oc, two, n, mode, left, right, lo, hi);
         }
     }
 }

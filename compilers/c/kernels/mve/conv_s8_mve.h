@@ -30,6 +30,7 @@ enum {
     EDGEAI_MVE_FLAT,      /* 1: every pixel's window is gathered into one contiguous row (ROWS 1) */
     EDGEAI_MVE_SKIP,      /* 1: some group of 4 channels is pruned (constant output): skip its sums */
     EDGEAI_MVE_LEFT,      /* 1: some channel has a left shift (two roundings only) */
+    EDGEAI_MVE_RIGHT,     /* 1: every channel has a right shift of at least 1 (two roundings only) */
     EDGEAI_MVE_GEOM
 };
 
