@@ -1,10 +1,10 @@
 /* int8 CONV_2D / FULLY_CONNECTED with Helium (MVE); see conv_s8_mve.h.
  *
  * The inner loop: two output pixels x four output channels. Per 16 input bytes: two input loads (one per
- * pixel), four weight loads (one per channel) and eight VMLADAVA.S8 (16 int8 products summed into a scalar
- * accumulator): 14 instructions per 128 MACs. The weights stay int8 (VMLADAVA multiplies int8 lanes directly).
- * A row whose length is not a multiple of 16 ends with a predicated load (VCTP): the lanes past the row read
- * nothing and count zero.
+ * pixel), four weight loads (one per channel), eight VMLADAVA.S8 (16 int8 products summed into a scalar
+ * accumulator) and the loop's SUBS/BPL: 16 instructions per 128 MACs. The weights stay int8 (VMLADAVA multiplies
+ * int8 lanes directly). A row whose length is not a multiple of 16 ends with a predicated load (VCTP): the lanes
+ * past the row read nothing and count zero.
  *
  * Requantization, four channels at once (the accumulators moved into one vector), TFLite's arithmetic exactly:
  *   acc << left (VSHL), SaturatingRoundingDoublingHighMul(acc, M) = VQRDMULH (same rounding, same saturation),
