@@ -25,12 +25,13 @@ needs_qemu = pytest.mark.skipif(shutil.which("qemu-system-arm") is None or shuti
                                 reason="needs qemu-system-arm and arm-none-eabi-gcc")
 
 
-def _conv(tensors, ops, x, o, k, stride, padding, w_scales, out_q, rng, activation=0, pruned=()):
+def _conv(tensors, ops, x, o, k, stride, padding, w_scales, out_q, rng, activation=0, pruned=(), w_max=127,
+          bias_max=3000):
     """Append a per-channel int8 CONV_2D after tensor index x; returns the output's index."""
     _, h, w, c = tensors[x].shape
     in_scale = tensors[x].scale
-    weights = rng.integers(-127, 128, size=(o, k, k, c), dtype=np.int8)
-    bias = rng.integers(-3000, 3000, size=o).astype(np.int32)
+    weights = rng.integers(-w_max, w_max + 1, size=(o, k, k, c), dtype=np.int8)
+    bias = rng.integers(-bias_max, bias_max, size=o).astype(np.int32)
     for ch in pruned:  # all-zero weights, a bias far out of range: a constant output
         weights[ch] = 0
         bias[ch] = 1 << 30
@@ -47,23 +48,33 @@ def _conv(tensors, ops, x, o, k, stride, padding, w_scales, out_q, rng, activati
 
 
 def _small_layers(tmp_path):
-    """x [1, 10, 9, 3] → 3x3/2 SAME (C = 3: the gathered row; 5x5 = 25 pixels, odd) → 1x1 (C = 20, O = 19, left
-    shifts) → 3x3/1 SAME (C = 19: rows of 57 bytes, a pruned channel) → 3x3/2 VALID → fully connected (K = 64)."""
+    """x [1, 10, 9, 3] → 3x3/2 SAME (C = 3: the gathered row; 5x5 = 25 pixels, odd; a pruned group) → 1x1 (C = 20, O = 19, left
+    shifts) → 3x3/1 SAME (C = 19: rows of 57 bytes, a pruned channel) → 3x3/2 VALID → 1x1 (O = 7) → fully connected
+    (K = 28)."""
     rng = np.random.default_rng(7)
     tensors = [tw.T("x", (1, 10, 9, 3), tw.INT8, scale=0.02, zero_point=-5)]
     ops = []
-    y = _conv(tensors, ops, 0, 20, 3, 2, SAME, rng.uniform(0.002, 0.01, 20), (0.05, -20), rng, RELU)
-    y = _conv(tensors, ops, y, 19, 1, 1, SAME, rng.uniform(0.0005, 0.2, 19), (0.3, 3), rng)  # some scales > 1
+    y = _conv(tensors, ops, 0, 20, 3, 2, SAME, rng.uniform(0.002, 0.01, 20), (0.05, -20), rng, RELU,
+              pruned=(4, 5, 6, 7))  # a whole group of 4 pruned: its sums are skipped
+    # effective scales in_scale * w_scale / out_scale mostly < 0.5 (right shifts), one in [0.5, 1) (no shift),
+    # three > 1 (left shifts)
+    w_scales = np.r_[rng.uniform(0.0005, 0.2, 15), 4.0, 8.0, 20.0, 30.0]
+    y = _conv(tensors, ops, y, 19, 1, 1, SAME, w_scales, (0.3, 3), rng)
     y = _conv(tensors, ops, y, 17, 3, 1, SAME, rng.uniform(0.0005, 0.003, 17), (0.4, 10), rng, RELU, pruned=(5,))
     y = _conv(tensors, ops, y, 16, 3, 2, VALID, rng.uniform(0.001, 0.004, 16), (0.5, -7), rng)
-    fc_w = rng.integers(-127, 128, size=(6, 64), dtype=np.int8)
+    # O = 7 (a part group); effective scales in [1/16, 1/8) (a right shift of 3) on sums small enough not to
+    # saturate: an eighth of the outputs are ties, the negative ones rounded away from zero
+    y = _conv(tensors, ops, y, 7, 1, 1, SAME, rng.uniform(2.5, 4.99, 7), (20.0, 4), rng, w_max=3, bias_max=200)
+    fc_w = rng.integers(-127, 128, size=(6, 28), dtype=np.int8)
     n = len(tensors)
-    tensors += [tw.T("fc_w", (6, 64), tw.INT8, fc_w, 0.01, 0),
-                tw.T("fc_b", (6,), tw.INT32, rng.integers(-500, 500, size=6).astype(np.int32), 0.5 * 0.01, 0),
+    tensors += [tw.T("fc_w", (6, 28), tw.INT8, fc_w, 0.01, 0),
+                tw.T("fc_b", (6,), tw.INT32, rng.integers(-500, 500, size=6).astype(np.int32),
+                     tensors[y].scale * 0.01, 0),
                 tw.T("out", (1, 6), tw.INT8, scale=0.7, zero_point=2)]
     ops.append(tw.Op(FULLY_CONNECTED, [y, n, n + 1], [n + 2], FC_OPTIONS, options=((0, "i8", 0),)))
     path = tmp_path / "mve_layers.tflite"
-    path.write_bytes(tw.write(tw.Model(tensors, ops, inputs=[0], outputs=[n + 2])))
+    # the 1x1's output is a model output too: the fully connected layer's saturation would hide its ties
+    path.write_bytes(tw.write(tw.Model(tensors, ops, inputs=[0], outputs=[y, n + 2])))
     return path
 
 
@@ -84,9 +95,9 @@ def small_layers(tmp_path_factory):
 @pytest.mark.toolchain
 def test_small_layers_take_the_mve_kernels_on_m55_only(small_layers, tmp_path, tmp_cache):
     m55 = _mve_symbols(compile_model(small_layers, "cortex-m55", tmp_path / "m55"))
-    assert m55 == ["edgeai_conv_s8_mve"] * 4 + ["edgeai_conv_s8_mve_one_rounding"], m55
+    assert m55 == ["edgeai_conv_s8_mve"] * 5 + ["edgeai_conv_s8_mve_one_rounding"], m55
     m4 = _mve_symbols(compile_model(small_layers, "cortex-m4", tmp_path / "m4"))  # no "mve" in its isa
-    assert m4 == ["edgeai_conv_s8"] * 5, m4
+    assert "edgeai_conv_s8" in m4 and not any(s.startswith("edgeai_conv_s8_mve") for s in m4), m4
 
 
 @pytest.mark.toolchain
@@ -102,13 +113,14 @@ def test_portable_path_bit_exact_on_host(small_layers, tmp_path):
 
     graph = default_pipeline(load(small_layers))
     lowered = lower_graph(graph, load_target("cortex-m55"), "model")
-    assert sum(c.symbol.startswith("edgeai_conv_s8_mve") for c in lowered.calls) == 5
+    assert sum(c.symbol.startswith("edgeai_conv_s8_mve") for c in lowered.calls) == 6
     out = tmp_path / "lib"
     out.mkdir()
     emit_library(graph, plan_memory(graph), lowered, "model", out, target="host", source=str(graph.source))
     ref, host = LiteRTSession(small_layers), HostSession(out)
     for x in _inputs(ref.inputs[0], 20, 8):
-        np.testing.assert_array_equal(host.run([x])[0], ref.run([x])[0])
+        for got, want in zip(host.run([x]), ref.run([x]), strict=True):
+            np.testing.assert_array_equal(got, want)
 
 
 @pytest.mark.slow
@@ -125,7 +137,8 @@ def test_bit_exact_with_litert_on_m55_under_qemu(model, small_layers, tmp_path):
     ref = LiteRTSession(path)
     with QemuSession(compiled.path, "cortex-m55") as session:
         for x in _inputs(ref.inputs[0], 8 if model is None else 2, 9):
-            np.testing.assert_array_equal(session.run([x])[0], ref.run([x])[0])
+            for got, want in zip(session.run([x]), ref.run([x]), strict=True):
+                np.testing.assert_array_equal(got, want)
 
 
 @pytest.mark.slow

@@ -323,6 +323,50 @@ EDGEAI_INLINE void store_pixels(const acc8* acc, const int32_t* c, int8_t* out0,
 #endif
 }
 
+#if EDGEAI_HELIUM
+/* Two roundings, two pixels, one window row (1x1 or a gathered window): every group of 4 channels of the pair.
+ * skip: a literal in the specialisations below (each its own function: with the asm holding 12 registers, a flag
+ * tested per group is a reload from the stack). Windows of several rows stay in conv_layer: GCC finds no
+ * registers for the asm inside a row loop here. */
+EDGEAI_INLINE void pair_groups(const int8_t* x0, const int8_t* x1, const int8_t* w, const int32_t* c, int8_t* out,
+                               const int32_t* g, int32_t skip)
+{
+    const int32_t O = g[EDGEAI_MVE_O], row_bytes = g[EDGEAI_MVE_ROW_BYTES], group_bytes = g[EDGEAI_MVE_SEG] * 4;
+    const int32_t lo = g[EDGEAI_MVE_ACT_MIN], hi = g[EDGEAI_MVE_ACT_MAX];
+    int8_t* const end = out + O;
+    for (; out < end; out += 4, w += group_bytes, c += 20) {
+        int32x4_t v0, v1;
+        if (skip && (c[8] | c[9] | c[10] | c[11]) == 0) { /* pruned: the output does not depend on the sums */
+            v0 = v1 = vdupq_n_s32(0);
+        } else {
+            row_2x4(x0, x1, w, row_bytes, &v0, &v1);
+        }
+        v0 = requantize4(v0, c, 0, 1, vdupq_n_s32(lo), vdupq_n_s32(hi));
+        v1 = requantize4(v1, c, 0, 1, vdupq_n_s32(lo), vdupq_n_s32(hi));
+        if (end - out >= 4) {
+            vstrbq_s32(out, v0);
+            vstrbq_s32(out + O, v1);
+        } else {
+            const mve_pred16_t p = vctp32q((uint32_t)(end - out));
+            vstrbq_p_s32(out, v0, p);
+            vstrbq_p_s32(out + O, v1, p);
+        }
+    }
+}
+
+/* no left shift, every right shift >= 1 (geom LEFT 0, RIGHT 1) */
+static __attribute__((noinline)) void pair_row(const int8_t* x0, const int8_t* x1, const int8_t* w, const int32_t* c,
+                                               int8_t* out, const int32_t* g)
+{
+    pair_groups(x0, x1, w, c, out, g, 0);
+}
+static __attribute__((noinline)) void pair_row_skip(const int8_t* x0, const int8_t* x1, const int8_t* w,
+                                                    const int32_t* c, int8_t* out, const int32_t* g)
+{
+    pair_groups(x0, x1, w, c, out, g, 1);
+}
+#endif
+
 /* The layer. mode 0: two roundings (channel: 20 words per group), 1: one rounding (16 words per group). */
 EDGEAI_INLINE void conv_layer(const int8_t* input, const int8_t* weights, const int32_t* channel, const int32_t* g,
                               int8_t* output, int32_t mode)
@@ -340,6 +384,12 @@ EDGEAI_INLINE void conv_layer(const int8_t* input, const int8_t* weights, const 
         const int8_t* x0 = window(input, g, p, patch0, &s0);
         const int8_t* x1 = two ? window(input, g, p + 1, patch1, &s1) : x0;
         int8_t* out = output + p * O;
+#if EDGEAI_HELIUM
+        if (mode == 0 && two && rows == 1 && !left && right) {
+            (skip ? pair_row_skip : pair_row)(x0, x1, weights, channel, out, g);
+            continue;
+        }
+#endif
         const int8_t* w = weights;
         const int32_t* c = channel;
         for (int32_t oc = 0; oc < O; oc += 4, w += group_bytes, c += group_words) {
