@@ -28,7 +28,7 @@ def test_every_target_names_instruction_sets_the_table_has():
 
 def test_an_unknown_instruction_set_is_refused_naming_the_target(ad01):
     target = dataclasses.replace(load_target("cortex-m4"), isa=("avx9",))
-    with pytest.raises(TargetError, match="cortex-m4.*'avx9'.*known: dotprod, dsp, neon"):
+    with pytest.raises(TargetError, match="cortex-m4.*'avx9'.*known: dotprod, dsp, mve, neon"):
         lower_graph(ad01, target)
 
 
