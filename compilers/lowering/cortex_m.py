@@ -206,10 +206,11 @@ def dwconv_call(ctx, node, x_shape, w: np.ndarray, bias, in_zp, out_zp, lo, hi, 
                                                    TensorArg(node.outputs[0])))
 
 
-def add_call(ctx, node, size: int, zp1: int, zp2: int, zo: int, lo: int, hi: int, q=None, exact=None):
-    """ADD of two same-shape int8 tensors → edgeai_add_s8: TFLite's arithmetic (q: requant.AddQuantParams), or
-    ONNX numerics (exact: add.exact_add_multipliers). None when TFLite's output stage is outside the SMMLAR
-    requantization (right shift 0, or a sum that could overflow once scaled)."""
+def add_constants(size: int, zp1: int, zp2: int, zo: int, lo: int, hi: int, q=None, exact=None):
+    """(tables, p) of the table-driven ADD kernels (nn_s8.c's edgeai_add_s8, mve/add_s8_mve.c): TFLite's
+    arithmetic (q: requant.AddQuantParams), or ONNX numerics (exact: add.exact_add_multipliers); or a string
+    saying why not: TFLite's output stage is outside the SMMLAR requantization (right shift 0, or a sum that
+    could overflow once scaled)."""
     x = np.arange(256, dtype=np.int64)
     x = np.where(x >= 128, x - 256, x)  # the table index is the byte as unsigned
     if exact is not None:
@@ -219,17 +220,25 @@ def add_call(ctx, node, size: int, zp1: int, zp2: int, zo: int, lo: int, hi: int
     else:
         left, right = max(q.output_shift, 0), max(-q.output_shift, 0)
         if right < 1 or right > 30 or q.output_multiplier <= 0:
-            return ctx.decline(node, f"edgeai_add_s8 declines: output shift {q.output_shift} or multiplier "
-                                     f"{q.output_multiplier} outside its requantization")
+            return f"output shift {q.output_shift} or multiplier {q.output_multiplier} outside its requantization"
         tables = []
         for zp, m, sh in ((zp1, q.input1_multiplier, q.input1_shift), (zp2, q.input2_multiplier, q.input2_shift)):
             tables.append(np.array([_requantize((int(v) - zp) << q.left_shift, m, sh, "double") for v in x],
                                    np.int64))
         scale = 2 << left
         if (np.abs(tables[0]).max() + np.abs(tables[1]).max()) * scale > _INT32_MAX:
-            return ctx.decline(node, "edgeai_add_s8 declines: a sum that could overflow once scaled")
+            return "a sum that could overflow once scaled"
         t = (np.concatenate(tables) * scale).astype(np.int32)
         p = np.array([size, q.output_multiplier, right, (1 << (right - 1)) + (zo << right), lo, hi], np.int32)
+    return t, p
+
+
+def add_call(ctx, node, size: int, zp1: int, zp2: int, zo: int, lo: int, hi: int, q=None, exact=None):
+    """ADD of two same-shape int8 tensors → edgeai_add_s8 (add_constants); None when it declines."""
+    consts = add_constants(size, zp1, zp2, zo, lo, hi, q, exact)
+    if isinstance(consts, str):
+        return ctx.decline(node, f"edgeai_add_s8 declines: {consts}")
+    t, p = consts
     symbol = ctx.c_kernel(NN_FILE, *_entry("edgeai_add_s8", _ADD_ARGS, exact is not None))
     a, b = node.inputs[0], node.inputs[1]
     return KernelCall(node.name, node.op, symbol, (TensorArg(a), TensorArg(b), ctx.derived(t), ctx.derived(p),

@@ -12,13 +12,16 @@ The call makers of one op share a signature, the one its rule calls with:
                              rounding) with w as the graph stores it (conv [O, KH, KW, C], depthwise [1, KH, KW, C])
   fully_connected: (ctx, node, rows, k, n, w [n, k], bias, in_zp, out_zp, lo, hi, mult, shift, rounding)
   add (two same-shape activations): (ctx, node, size, zp1, zp2, zo, lo, hi, quant, exact)
+  avg_pool2d (int8): (ctx, node, x_shape, out_shape, kernel (kh, kw), strides, padding (top, left, bottom, right),
+                      lo, hi, rescale) with rescale None for TFLite's (same quantization in and out) or ONNX
+                      numerics' (zp_in, zp_out, multiplier, total) as AvgPool2DParams.rescale
 """
 
 from __future__ import annotations
 
 from typing import Callable, Iterator
 
-from compilers.lowering import cortex_m, mve_conv, neon_conv
+from compilers.lowering import cortex_m, mve_add, mve_conv, mve_dwconv, mve_pool, neon_conv
 from edgeai.errors import TargetError
 
 KERNELS: dict[str, dict[str, Callable]] = {
@@ -46,6 +49,9 @@ KERNELS: dict[str, dict[str, Callable]] = {
     "mve": {
         "conv2d": mve_conv.conv_call,
         "fully_connected": mve_conv.fc_call,
+        "depthwise_conv2d": mve_dwconv.dwconv_call,
+        "add": mve_add.add_call,
+        "avg_pool2d": mve_pool.avgpool_call,
     },
 }
 
