@@ -26,9 +26,10 @@ def compiler_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def library_key(model_path: Path, target: str, prefix: str, numerics: str | None = None) -> str:
+def library_key(model_path: Path, target: str, prefix: str, numerics: str | None = None,
+                weights: str = "int8") -> str:
     """Everything the library is compiled from: the model file, the files an ONNX model keeps its tensors in
-    (external data), the target, prefix, numerics and the compiler's own sources."""
+    (external data), the target, prefix, numerics, weight storage and the compiler's own sources."""
     from edgeai.frontends import external_data_files, read_model_bytes
 
     data = read_model_bytes(Path(model_path))
@@ -39,11 +40,14 @@ def library_key(model_path: Path, target: str, prefix: str, numerics: str | None
     digest.update(f"\0{target}\0{prefix}\0{compiler_fingerprint()}".encode())
     if numerics:
         digest.update(f"\0{numerics}".encode())
+    if weights != "int8":  # the default keeps the keys it had
+        digest.update(f"\0weights={weights}".encode())
     return digest.hexdigest()[:20]
 
 
-def library_dir(model_path: Path, target: str, prefix: str, numerics: str | None = None) -> Path:
+def library_dir(model_path: Path, target: str, prefix: str, numerics: str | None = None,
+                weights: str = "int8") -> Path:
     from edgeai.build import folder_name
 
-    key = library_key(model_path, target, prefix, numerics)  # the model's file name is only a readable hint
+    key = library_key(model_path, target, prefix, numerics, weights)  # the model's file name is only a readable hint
     return cache_root() / "libraries" / f"{folder_name(Path(model_path).stem)}-{target}-{key}"

@@ -90,7 +90,8 @@ def _cmd_compile(args) -> int:
 
     stages = progress.Stages(COMPILE_STAGES + (("build",) if args.build else ()), "compile", progress.wanted(args.json))
     with stages:
-        compiled = compile_model(args.model, args.target, args.output, args.prefix, args.numerics, progress=stages)
+        compiled = compile_model(args.model, args.target, args.output, args.prefix, args.numerics, progress=stages,
+                                 weights=args.weights)
         if args.build:
             stages("build")
         result = _compiled_summary(compiled, args.build)
@@ -100,6 +101,7 @@ def _cmd_compile(args) -> int:
         print(json.dumps(result, indent=2))
         return 0
     generic, linked = result.pop("generic_kernels"), result.pop("linked", None)
+    storage = result.pop("weight_storage", [])
     result.pop("notes", None)  # told on stderr above
     for key, value in result.items():
         print(f"{key:13}{value:,}" if isinstance(value, int) else f"{key:13}{value}")
@@ -109,6 +111,8 @@ def _cmd_compile(args) -> int:
                                           for g, v in groups.items()))
         print(f"library size {groups['model_weights']['flash'] + groups['model_code']['flash']:,} B flash "
               f"(the model's weights and code as linked into {Path(result['built']).name})")
+    for row in storage:
+        print(f"weights      layer {row['index']} {row['node']!r} ({row['op']}): {row['weights']}")
     for line in format_generic(generic):
         print(line)
     return 0
@@ -120,6 +124,10 @@ def _compiled_summary(compiled, build: bool) -> dict:
     result = {"library": str(compiled.path), "prefix": compiled.prefix, "target": compiled.target,
               "arena_bytes": compiled.desc["arena_size"], "weight_bytes": compiled.desc["weight_bytes"],
               "layers": len(compiled.desc["layers"]), "generic_kernels": generic_layers(compiled.desc["layers"])}
+    storage = [{"index": i, "node": layer["node"], "op": layer["op"], "weights": layer["weights"]}
+               for i, layer in enumerate(compiled.desc["layers"]) if "weights" in layer]
+    if storage:
+        result["weight_storage"] = storage
     if compiled.desc.get("notes"):
         result["notes"] = compiled.desc["notes"]
     if build:
@@ -445,6 +453,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--numerics", choices=("tflite", "onnx"),
                    help="integer arithmetic to reproduce: tflite (LiteRT's) or onnx (onnxruntime's, the QDQ "
                         "graph's meaning); default: the model format's own")
+    p.add_argument("--weights", choices=("int8", "int16", "auto"), default="int8",
+                   help="Cortex-M DSP kernels' weight storage: int8 (as in the model, least flash; default), int16 "
+                        "(pre-widened, fewest instructions, twice the bytes) or auto (int16 for the layers whose "
+                        "weights many output pixels reuse)")
     p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=_cmd_compile)
 

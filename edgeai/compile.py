@@ -27,12 +27,15 @@ class CompiledModel:
 
 
 def compile_model(model: str | Path | Graph, target: str = "host", out_dir: str | Path | None = None,
-                  prefix: str = "model", numerics: str | None = None, progress=None) -> CompiledModel:
+                  prefix: str = "model", numerics: str | None = None, progress=None,
+                  weights: str = "int8") -> CompiledModel:
     """Compile `model` for `target` into `out_dir`. The folder appears whole or not at all.
 
     numerics: None keeps each int8 node's own (TFLite files: 'tflite', ONNX QDQ: 'onnx'); 'tflite' or 'onnx'
     sets every int8 node to it (edgeai.ops.registry.NUMERICS). progress: called with each stage's name
-    (COMPILE_STAGES) as it starts."""
+    (COMPILE_STAGES) as it starts. weights: how the Cortex-M DSP kernels store int8 weights, "int8" (as they
+    are: the smallest flash), "int16" (pre-widened: the fewest instructions) or "auto" (int16 where it saves
+    many instructions per byte; compilers.lowering.cortex_m); the compile report says per layer."""
     from compilers.c.names import check_prefix
     from edgeai.build import check_buildable_path, folder_name
     from edgeai.frontends import load
@@ -41,6 +44,10 @@ def compile_model(model: str | Path | Graph, target: str = "host", out_dir: str 
     from edgeai.targets import load_target
 
     check_prefix(prefix)
+    from compilers.lowering.cortex_m import WEIGHT_STORAGES
+
+    if weights not in WEIGHT_STORAGES:
+        raise EdgeAIError(f"weights {weights!r}: choose one of {', '.join(WEIGHT_STORAGES)}")
     tgt = load_target(target)
     chosen = out_dir is not None  # a folder the user named, as opposed to ours in the cache
     if out_dir is None and isinstance(model, Graph):  # named after the graph, in characters any build takes
@@ -50,7 +57,7 @@ def compile_model(model: str | Path | Graph, target: str = "host", out_dir: str 
     if out_dir is None and not isinstance(model, Graph):
         from edgeai.cache import library_dir
 
-        cached = library_dir(Path(model), tgt.name, prefix, numerics)
+        cached = library_dir(Path(model), tgt.name, prefix, numerics, weights)
         check_buildable_path(cached.resolve(), "library cache folder (EDGEAI_CACHE)", EdgeAIError)
         with writing(f"the library cache {cached.parent}"):
             _recover(cached)
@@ -76,7 +83,7 @@ def compile_model(model: str | Path | Graph, target: str = "host", out_dir: str 
     from compilers.lowering import lower_graph
 
     step("lower")
-    lowered = lower_graph(graph, tgt, prefix)
+    lowered = lower_graph(graph, tgt, prefix, weights)
     if getattr(tgt, "footprint", None):  # the firmware's flash and RAM, before anything is built
         from edgeai.footprint import check_fits, footprint
 

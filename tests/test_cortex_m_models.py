@@ -44,17 +44,18 @@ def test_mlperf_tiny_bit_exact_on_cortex_m4(model, tmp_path):
         assert session.stats.instructions > 0
 
 
-@pytest.mark.parametrize("model, symbol", [("kws_ref_model", "edgeai_dwconv_s8"),
-                                           ("pretrainedResnet_quant", "edgeai_add_s8")])
-def test_dsp_kernels_portable_fallback_bit_exact_on_host(model, symbol, tmp_path):
+@pytest.mark.parametrize("model, symbol, weights", [("kws_ref_model", "edgeai_dwconv_s8", "int16"),
+                                                    ("kws_ref_model", "edgeai_dwconv_s8_w8", "int8"),
+                                                    ("pretrainedResnet_quant", "edgeai_add_s8", "int8")])
+def test_dsp_kernels_portable_fallback_bit_exact_on_host(model, symbol, weights, tmp_path):
     """The same library lowered for Cortex-M4, built with the host compiler (no __ARM_FEATURE_DSP):
-    the portable C path of nn_s8.c computes the same integers."""
+    the portable C path of nn_s8.c computes the same integers, with int16 and with int8 weight storage."""
     from compilers.lowering import lower_graph
     from edgeai.frontends import load
     from edgeai.targets import load_target
 
     graph = load(MODELS_DIR / f"{model}.tflite")
-    lowered = lower_graph(graph, load_target("cortex-m4"), "model")
+    lowered = lower_graph(graph, load_target("cortex-m4"), "model", weights)
     assert any(c.symbol == symbol for c in lowered.calls)
     from compilers.c.emit import emit_library
     from edgeai.memory import plan_memory

@@ -59,16 +59,18 @@ def _elf_sizes(elf: Path) -> dict:
     return {"text": text, "data": data, "bss": bss}
 
 
-def measure(key: str, target: str, work: Path, per_layer: bool) -> dict:
+def measure(key: str, target: str, work: Path, per_layer: bool, weights: str = "int8") -> dict:
     from edgeai.analyze import analyze
     from edgeai.compile import compile_model
+    from edgeai.elfsize import linked_sizes
     from edgeai.frontends import load
+    from edgeai.targets import load_target
     from edgeai.runtime.device import QemuSession
     from edgeai.runtime.reference import LiteRTSession
 
     path = MODELS_DIR / f"{MODELS[key]}.tflite"
     macs = analyze(load(path)).macs
-    compiled = compile_model(path, target, work / key)
+    compiled = compile_model(path, target, work / key, weights=weights)
     ref = LiteRTSession(path)
     rng = np.random.default_rng(0)
     spec = ref.inputs[0]
@@ -85,7 +87,8 @@ def measure(key: str, target: str, work: Path, per_layer: bool) -> dict:
     cycles = estimate_cycles(load_target(target).cycle_model, classes)
     kernel_bytes = sum((compiled.path / f).stat().st_size for f in compiled.desc["sources"])  # C source, not flash
     row = {
-        "model": key, "file": path.name, "target": target, "macs": int(macs), "instructions": int(instructions),
+        "model": key, "file": path.name, "target": target, "weights": weights, "macs": int(macs),
+        "instructions": int(instructions),
         "macs_per_instruction": round(macs / instructions, 3),
         "cycles_estimate": cycles["cycles"],
         "cycles_per_instruction_estimate": round(cycles["cycles_per_instruction"], 3),
@@ -100,6 +103,9 @@ def measure(key: str, target: str, work: Path, per_layer: bool) -> dict:
         "speedup_vs_tflm_cmsis": round(TFLM_CMSIS[key] / instructions, 2),
         "baseline_instructions": BASELINE[key], "library_source_bytes": kernel_bytes,
         "kernels": sorted({layer["symbol"] for layer in compiled.desc["layers"]}),
+        "weight_storage": {s: sum(1 for layer in compiled.desc["layers"] if layer.get("weights") == s)
+                           for s in sorted({layer["weights"] for layer in compiled.desc["layers"] if "weights" in layer})},
+        "linked": linked_sizes(elf, compiled.path, load_target(target).cc)["groups"],
     }
     if per_layer:
         from edgeai.bench.per_layer import per_layer_instructions
@@ -128,17 +134,21 @@ def main(argv=None) -> int:
     ap.add_argument("--target", default="cortex-m4")
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--per-layer", action="store_true", help="also count instructions per layer")
-    ap.add_argument("--out", default=None, help="default: results.json (cortex-m4), results_<target>.json")
+    ap.add_argument("--weights", choices=("int8", "int16", "auto"), default="int8",
+                    help="weight storage of the DSP kernels (edgeai compile --weights; default int8)")
+    ap.add_argument("--out", default=None, help="default: results.json (cortex-m4), results_<target>.json, with "
+                                                "_<weights> before .json unless int8")
     args = ap.parse_args(argv)
     if args.out is None:
-        args.out = str(HERE / ("results.json" if args.target == "cortex-m4" else f"results_{args.target}.json"))
+        stem = "results" if args.target == "cortex-m4" else f"results_{args.target}"
+        args.out = str(HERE / (stem + ("" if args.weights == "int8" else f"_{args.weights}") + ".json"))
     from edgeai.targets import load_target
 
     machine = load_target(args.target).qemu["machine"]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for key in args.models.split(","):
-            row = measure(key, args.target, Path(tmp), args.per_layer)
+            row = measure(key, args.target, Path(tmp), args.per_layer, args.weights)
             print(f"{key}: {row['instructions']:,} instructions (exact), {row['cycles_estimate']:,} cycles "
                   f"(estimate, {row['cycles_per_instruction_estimate']:.2f} per instruction), "
                   f"{row['macs_per_instruction']:.3f} MACs/instr, bit-exact {row['bit_exact']}", flush=True)

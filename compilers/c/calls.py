@@ -46,3 +46,4 @@ class LoweredModel:
     prototypes: dict[str, str] = field(default_factory=dict)  # symbol -> C prototype (without ';')
     c_files: tuple = ()  # hand-written kernel sources (Paths) copied into the library with their headers
     generic: dict = field(default_factory=dict)  # node name -> why it runs on a generic, not the target's, kernel
+    storage: dict = field(default_factory=dict)  # node name -> weight storage of its hand kernel (int8 / int16)

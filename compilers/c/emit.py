@@ -238,5 +238,7 @@ def _layers(graph, lowered) -> list[dict]:
         seen.add(c.node)
         if c.node in lowered.generic:
             layer["generic_kernel"] = lowered.generic[c.node]
+        if c.node in lowered.storage:
+            layer["weights"] = lowered.storage[c.node]
         layers.append(layer)
     return layers

@@ -7,9 +7,17 @@ could overflow once doubled); the rule then falls back to the TVM kernel, and th
 (ctx.decline) for the compile report. What is folded at compile time:
   * the input zero point: start = bias - zp_in * sum(w), so the inner loop multiplies raw int8 inputs
     (padding reads zp_in, which then contributes exactly zp_in * w);
-  * the requantization's doubling and left shift: weights and start are multiplied by 2 << left_shift,
-    so SMMULR gives TFLite's SaturatingRoundingDoublingHighMul directly;
-  * the weights' order: int16 pairs laid out as the inner loop reads them (see nn_s8.h).
+  * the requantization's doubling and left shift: int16 weights and start are multiplied by 2 << left_shift,
+    so SMMULR gives TFLite's SaturatingRoundingDoublingHighMul directly; int8 weights cannot carry it, so
+    their kernels (the _w8 entry points) shift the accumulator left by log2(2 << left_shift) instead, one
+    shift per layer (a layer whose channels need different shifts keeps int16 weights);
+  * the weights' order: int16 pairs, or int8 words of 4, laid out as the inner loop reads them (nn_s8.h).
+
+Weight storage (`edgeai compile --weights`, LoweringContext.weights): "int8" (the default) stores the model's
+int8 weights as they are, 4 to a word, and the kernel widens them (SXTB16); "int16" stores them pre-widened and
+pre-scaled (the fastest inner loop: per 16 MACs 4 LDRD instead of 2 LDRD + 8 SXTB16, about 6 instructions
+fewer); "auto" picks int16 for the layers where each added byte saves at least AUTO_INSTRUCTIONS_PER_BYTE
+instructions (a weight used by many output pixels), int8 elsewhere. ctx.storage says per layer which one it got.
 """
 
 from __future__ import annotations
@@ -35,6 +43,34 @@ MAX_PATCH, MAX_TAPS, MAX_DW_CHANNELS = 1152, 64, 1024  # nn_s8.h
 # pointers (4-byte pointers on these cores). It lives inside the firmware's stack reservation (edgeai.footprint).
 STACK_SCRATCH = {"edgeai_conv_s8": MAX_PATCH, "edgeai_dwconv_s8": MAX_DW_CHANNELS + 4 * MAX_TAPS}
 _INT32_MAX = (1 << 31) - 1
+WEIGHT_STORAGES = ("int8", "int16", "auto")
+# int16 weights save about 6 instructions per 16 MACs of conv (0.375 per MAC) and 2 per 4 of depthwise (0.5 per
+# MAC), and cost one byte more per weight (plus the depthwise two-row stream); "auto" stores a layer as int16
+# when this many instructions per added byte are saved, i.e. when each weight is used by at least ~43 output
+# pixels: the 1x1 and 3x3 convolutions of feature maps, not fully connected layers.
+AUTO_INSTRUCTIONS_PER_BYTE = 16
+
+
+def _storage(ctx, node, pixels: int, saved_per_mac: float, extra_bytes_per_weight: float) -> str:
+    """The weight storage this layer gets: the compile option, with "auto" decided by instructions per byte."""
+    choice = getattr(ctx, "weights", "int8")
+    if choice != "auto":
+        return choice
+    return "int16" if saved_per_mac * pixels / extra_bytes_per_weight >= AUTO_INSTRUCTIONS_PER_BYTE else "int8"
+
+
+def _bytes_words(w8: np.ndarray) -> np.ndarray:
+    """int8 [..., 4k] → int32 [..., k]: four weights to a word, the first in the lowest byte (LDR order)."""
+    return np.ascontiguousarray(w8.astype(np.int8)).view("<i4").astype(np.int32)
+
+
+def _acc_shift(scale: np.ndarray, chan: np.ndarray) -> int | None:
+    """log2 of the one scale every requantized channel shares (channels with multiplier 0 do not care), or None."""
+    live = scale[chan[:scale.size, 1] != 0]
+    shifts = {int(v).bit_length() - 1 for v in live} or {1}
+    return shifts.pop() if len(shifts) == 1 else None
+
+
 def _pairs(words16: np.ndarray) -> np.ndarray:
     """int16 [..., 2k] → int32 [..., k]: element 2i in the low half of word i, 2i+1 in the high half."""
     w = np.ascontiguousarray(words16.astype(np.int16))
@@ -98,7 +134,7 @@ def _channel_constants(w2d: np.ndarray, bias, in_zp: int, out_zp: int, lo: int, 
         chan[:o, 3] = (1 << np.maximum(right - 1, 0)) + (out_zp << right)  # + zp after the shift
     if np.any(live & (bound * scale > _INT32_MAX)) or np.any(np.abs(w64).max(initial=0) * scale > 32767):
         return "an accumulator or weight that could overflow once scaled"
-    chan[:o, 0] = start * scale
+    chan[:o, 0] = start * scale  # int16 weights; int8 weights' kernels start from start (_unscaled_starts)
     chan[:o, 1] = mult
     for c in np.flatnonzero(~live):  # constant output v: start 0, multiplier 0, rounding constant gives v
         v = min(max(out_zp + _requantize(int(bias64[c]), int(mult[c]), int(shift[c]), rounding), lo), hi)
@@ -106,9 +142,27 @@ def _channel_constants(w2d: np.ndarray, bias, in_zp: int, out_zp: int, lo: int, 
     return scale, chan.astype(np.int32)
 
 
-def _geom(h, w, c, oh, ow, o, kh, kw, sh, sw, pt, pl, in_zp, out_zp, lo, hi, mode, seg4, direct, skip=0, pairs=0):
+def _unscaled_starts(chan: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """The channel constants for int8 weights: the start values without the scale (the kernel shifts the sum)."""
+    out = chan.copy()
+    out[:scale.size, 0] = chan[:scale.size, 0] // scale
+    return out
+
+
+def _geom(h, w, c, oh, ow, o, kh, kw, sh, sw, pt, pl, in_zp, out_zp, lo, hi, mode, seg4, direct, skip=0, pairs=0,
+          acc_shift=0):
     return np.array([h, w, c, oh, ow, o, kh, kw, sh, sw, pt, pl, in_zp, out_zp, lo, hi, mode, seg4, direct, skip,
-                     pairs], np.int32)
+                     pairs, acc_shift], np.int32)
+
+
+def _pick_storage(ctx, node, wanted: str, scale, chan) -> tuple[str, int]:
+    """(storage, accumulator shift): int8 needs one shift for the whole layer; without it the layer keeps int16."""
+    shift = _acc_shift(scale, chan)
+    if wanted == "int8" and shift is None:
+        ctx.storage[node.name] = "int16 (int8 asked, but its channels need different accumulator shifts)"
+        return "int16", 0
+    ctx.storage[node.name] = wanted
+    return wanted, (shift or 0) if wanted == "int8" else 0
 
 
 def _two_row_stream(ws: np.ndarray, chan: np.ndarray, in_zp: int) -> np.ndarray:
@@ -150,16 +204,25 @@ def conv_call(ctx, node, x_shape, w: np.ndarray, bias, in_zp, out_zp, lo, hi, mu
         return ctx.decline(node, f"edgeai_conv_s8 declines: {consts}")
     scale, chan = consts
     o4 = chan.shape[0]
+    storage, acc_shift = _pick_storage(ctx, node, _storage(ctx, node, out_shape[1] * out_shape[2], 0.375, 1.0),
+                                       scale, chan)
     wr = np.zeros((o4, kh, seg4), np.int64)
-    wr[:o, :, :seg] = w.reshape(o, kh, seg).astype(np.int64) * scale[:, None, None]
-    # [group, ch, kh, chunk, 4 k] → [group, kh, chunk, ch, (k0, k2, k1, k3)]
-    wr = wr.reshape(o4 // 4, 4, kh, seg4 // 4, 4).transpose(0, 2, 3, 1, 4)[..., [0, 2, 1, 3]]
-    packed = _pairs(wr.reshape(-1, 4)).reshape(-1)
+    if storage == "int8":
+        wr[:o, :, :seg] = w.reshape(o, kh, seg)
+        # [group, ch, kh, chunk, 4 k] → [group, kh, chunk, ch, (k0, k1, k2, k3)]: SXTB16 / ROR 8 pair them
+        packed = _bytes_words(wr.reshape(o4 // 4, 4, kh, seg4 // 4, 4).transpose(0, 2, 3, 1, 4)).reshape(-1)
+        chan = _unscaled_starts(chan, scale)
+    else:
+        wr[:o, :, :seg] = w.reshape(o, kh, seg).astype(np.int64) * scale[:, None, None]
+        # [group, ch, kh, chunk, 4 k] → [group, kh, chunk, ch, (k0, k2, k1, k3)]
+        wr = wr.reshape(o4 // 4, 4, kh, seg4 // 4, 4).transpose(0, 2, 3, 1, 4)[..., [0, 2, 1, 3]]
+        packed = _pairs(wr.reshape(-1, 4)).reshape(-1)
     geom = _geom(h, wd, c, out_shape[1], out_shape[2], o, kh, kw, sh, sw, pt, pl, in_zp, out_zp, lo, hi,
                  int(rounding != "double"), seg4, int(seg % 4 == 0),
-                 int(bool(np.any(np.all(chan[:, 1].reshape(-1, 4) == 0, axis=1)))))
+                 int(bool(np.any(np.all(chan[:, 1].reshape(-1, 4) == 0, axis=1)))), acc_shift=acc_shift)
     # LiteRT's FC rounding ("single") keeps edgeai_conv_s8's own mode-1 path: TFLite models link one conv entry
-    symbol = ctx.c_kernel(NN_FILE, *_entry("edgeai_conv_s8", _ARGS, rounding == "half_even"))
+    name = "edgeai_conv_s8_w8" if storage == "int8" else "edgeai_conv_s8"
+    symbol = ctx.c_kernel(NN_FILE, *_entry(name, _ARGS, rounding == "half_even"))
     return KernelCall(node.name, node.op, symbol, (TensorArg(node.inputs[0]), ctx.derived(packed),
                                                    ctx.derived(chan.reshape(-1)), ctx.derived(geom),
                                                    TensorArg(node.outputs[0])))
@@ -190,17 +253,27 @@ def dwconv_call(ctx, node, x_shape, w: np.ndarray, bias, in_zp, out_zp, lo, hi, 
     if isinstance(consts, str):
         return ctx.decline(node, f"edgeai_dwconv_s8 declines: {consts}")
     scale, chan = consts
-    ws = wt.astype(np.int64) * scale[:, None]  # [C, taps]
-    # [group, 4 ch, taps] → [group, taps, (c0, c2, c1, c3)]
-    ws = ws.reshape(c // 4, 4, taps).transpose(0, 2, 1)[..., [0, 2, 1, 3]]
-    packed = _pairs(ws.reshape(-1, 4)).reshape(-1)
+    two_rows = (kh, kw, sh, sw) == (3, 3, 1, 1) and wd * c <= MAX_DW_CHANNELS  # two output rows per step
+    # int16: 2 bytes per weight, and the two-row stream's 48 bytes per channel (5.3 per 3x3 weight) on top
+    storage, acc_shift = _pick_storage(ctx, node, _storage(ctx, node, out_shape[1] * out_shape[2], 0.5,
+                                                           1.0 + (48 / taps if two_rows else 0.0)), scale, chan)
     pairs = 0
-    if (kh, kw, sh, sw) == (3, 3, 1, 1) and wd * c <= MAX_DW_CHANNELS:  # two output rows per step
-        pairs = packed.size
-        packed = np.concatenate([packed, _two_row_stream(wt.astype(np.int64) * scale[:, None], chan, in_zp)])
+    if storage == "int8":
+        # [group, 4 ch, taps] → [group, taps, (c0, c1, c2, c3)]: SXTB16 / ROR 8 give (c0, c2), (c1, c3)
+        packed = _bytes_words(wt.reshape(c // 4, 4, taps).transpose(0, 2, 1)).reshape(-1)
+        chan = _unscaled_starts(chan, scale)
+    else:
+        ws = wt.astype(np.int64) * scale[:, None]  # [C, taps]
+        # [group, 4 ch, taps] → [group, taps, (c0, c2, c1, c3)]
+        ws = ws.reshape(c // 4, 4, taps).transpose(0, 2, 1)[..., [0, 2, 1, 3]]
+        packed = _pairs(ws.reshape(-1, 4)).reshape(-1)
+        if two_rows:
+            pairs = packed.size
+            packed = np.concatenate([packed, _two_row_stream(wt.astype(np.int64) * scale[:, None], chan, in_zp)])
     geom = _geom(h, wd, c, out_shape[1], out_shape[2], o, kh, kw, sh, sw, pt, pl, in_zp, out_zp, lo, hi,
-                 int(rounding != "double"), 0, 0, pairs=pairs)
-    symbol = ctx.c_kernel(NN_FILE, *_entry("edgeai_dwconv_s8", _ARGS, rounding != "double"))
+                 int(rounding != "double"), 0, 0, pairs=pairs, acc_shift=acc_shift)
+    name = "edgeai_dwconv_s8_w8" if storage == "int8" else "edgeai_dwconv_s8"
+    symbol = ctx.c_kernel(NN_FILE, *_entry(name, _ARGS, rounding != "double"))
     return KernelCall(node.name, node.op, symbol, (TensorArg(node.inputs[0]), ctx.derived(packed),
                                                    ctx.derived(chan.reshape(-1)), ctx.derived(geom),
                                                    TensorArg(node.outputs[0])))

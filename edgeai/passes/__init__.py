@@ -8,6 +8,7 @@ import os
 from edgeai.ir import Graph
 from edgeai.passes.base import Pass, PassResult, run_passes
 from edgeai.passes.batchnorm import fold_batch_norm
+from edgeai.passes.dead_channels import remove_dead_channels
 from edgeai.passes.cleanup import dequantize_hybrid_weights, eliminate_dead_nodes, fold_constants, hybrid_layers
 from edgeai.passes.fusion import fold_bias_add, fuse_activation
 from edgeai.passes.layout import fold_transposes, remove_noop_reshapes
@@ -25,6 +26,7 @@ DEFAULT_PASSES: tuple[Pass, ...] = (
     fold_constants,            # what is left of constant dequantize/reshape/transpose/arithmetic becomes data
     dequantize_hybrid_weights, # float ops on int8 weights (TFLite hybrid models) get float weights
     remove_noop_reshapes,      # the integer-side reshapes QDQ fusion left next to each other
+    remove_dead_channels,      # int8 output channels with all-zero weights are constants: folded into readers
     eliminate_dead_nodes,      # nothing computes what nobody reads
 )
 
@@ -40,6 +42,6 @@ def default_pipeline(graph: Graph, debug: bool = False) -> Graph:
 __all__ = [
     "DEFAULT_PASSES", "Pass", "PassResult", "commute_qdq_with_layout", "default_pipeline", "dequantize_hybrid_weights",
     "drop_requantize_identity", "hybrid_layers",
-    "eliminate_dead_nodes", "fold_batch_norm", "fold_bias_add", "fold_constants", "fold_transposes", "fuse_activation",
+    "eliminate_dead_nodes", "fold_batch_norm", "remove_dead_channels", "fold_bias_add", "fold_constants", "fold_transposes", "fuse_activation",
     "fuse_qdq", "remove_noop_reshapes", "run_passes",
 ]

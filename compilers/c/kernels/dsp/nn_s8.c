@@ -206,6 +206,49 @@ EDGEAI_INLINE const int32_t* dot_1x4(const int8_t* p, int32_t n, const int32_t* 
     return w;
 }
 
+/* dot_1x4 against int8 weights: per chunk one word per channel, its bytes k0..k3 in input order, so SXTB16 and
+ * SXTB16 ROR 8 widen them to the same (k0, k2), (k1, k3) pairs as the input: per 16 MACs one LDR and two SXTB16
+ * (input), two LDRD and eight SXTB16 (weights), eight SMLAD. */
+EDGEAI_INLINE const int32_t* dot_1x4_i8(const int8_t* p, int32_t n, const int32_t* w, int32_t* a0, int32_t* a1,
+                                        int32_t* a2, int32_t* a3)
+{
+    int32_t s0 = *a0, s1 = *a1, s2 = *a2, s3 = *a3;
+    const int8_t* end = p + n;
+#define EDGEAI_CHUNK8                                                \
+    do {                                                             \
+        uint32_t v = read32(p), w0, w1;                              \
+        p += 4;                                                      \
+        uint32_t xe = sxtb16(v), xo = sxtb16_ror8(v);                \
+        LOAD_PAIR(w, w0, w1);                                        \
+        s0 = smlad(xe, sxtb16(w0), s0);                              \
+        s0 = smlad(xo, sxtb16_ror8(w0), s0);                         \
+        s1 = smlad(xe, sxtb16(w1), s1);                              \
+        s1 = smlad(xo, sxtb16_ror8(w1), s1);                         \
+        LOAD_PAIR(w, w0, w1);                                        \
+        s2 = smlad(xe, sxtb16(w0), s2);                              \
+        s2 = smlad(xo, sxtb16_ror8(w0), s2);                         \
+        s3 = smlad(xe, sxtb16(w1), s3);                              \
+        s3 = smlad(xo, sxtb16_ror8(w1), s3);                         \
+    } while (0)
+    if (n & 4) {
+        EDGEAI_CHUNK8;
+    }
+    while (p < end) {
+        EDGEAI_CHUNK8;
+        EDGEAI_CHUNK8;
+    }
+#undef EDGEAI_CHUNK8
+    *a0 = s0, *a1 = s1, *a2 = s2, *a3 = s3;
+    return w;
+}
+
+/* The accumulator of an int8-weight layer (narrow, a literal) is TFLite's own: scaled here by the 2 << left_shift
+ * that int16 weights carry (geom[EDGEAI_G_ACC_SHIFT], one per layer; compile time checks it cannot overflow). */
+EDGEAI_INLINE int32_t acc_scaled(int32_t acc, int32_t shift, int32_t narrow)
+{
+    return narrow ? (int32_t)((uint32_t)acc << shift) : acc;
+}
+
 /* rows x seg4 bytes (seg4 % 4 == 0) from src (rows `stride` apart) to dst, by words. Not inlined: the
  * pixel loop's registers are allocated better without it. */
 static __attribute__((noinline)) void gather_rows(int8_t* dst, const int8_t* src, int32_t rows, int32_t seg4,
@@ -221,7 +264,7 @@ static __attribute__((noinline)) void gather_rows(int8_t* dst, const int8_t* src
 
 EDGEAI_INLINE void conv_s8(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* g,
                            int8_t* output, int32_t mode, int32_t clamp, int32_t skip,
-                           int32_t overread)
+                           int32_t overread, int32_t narrow)
 {
     const int32_t H = g[EDGEAI_G_H], W = g[EDGEAI_G_W], C = g[EDGEAI_G_C], OH = g[EDGEAI_G_OH];
     const int32_t OW = g[EDGEAI_G_OW], O = g[EDGEAI_G_O], KH = g[EDGEAI_G_KH], KW = g[EDGEAI_G_KW];
@@ -229,7 +272,8 @@ EDGEAI_INLINE void conv_s8(const int8_t* input, const int32_t* weights, const in
     const int32_t zp_in = g[EDGEAI_G_ZP_IN];
     const uint32_t lo4 = bytes4(g[EDGEAI_G_ACT_MIN]), hi4 = bytes4(g[EDGEAI_G_ACT_MAX]);
     const int32_t seg4 = g[EDGEAI_G_SEG4], direct = g[EDGEAI_G_DIRECT];
-    const int32_t group_words = 2 * KH * seg4; /* 4 channels x (KH * seg4 / 4) chunks x 2 words */
+    /* 4 channels x (KH * seg4 / 4) chunks x 2 words (int16 weights) or 1 word (int8) */
+    const int32_t group_words = (narrow ? 1 : 2) * KH * seg4, acc_shift = g[EDGEAI_G_ACC_SHIFT];
     int8_t patch[EDGEAI_NN_MAX_PATCH];
 
     for (int32_t oy = 0; oy < OH; oy++) {
@@ -281,13 +325,14 @@ EDGEAI_INLINE void conv_s8(const int8_t* input, const int32_t* weights, const in
                 if (!skip || (ch[1] | ch[5] | ch[9] | ch[13]) != 0) {
                     const int32_t* wr = w;
                     for (int32_t r = 0; r < rows; r++) {
-                        wr = dot_1x4(x + r * row_stride, row_bytes, wr, &a0, &a1, &a2, &a3);
+                        wr = narrow ? dot_1x4_i8(x + r * row_stride, row_bytes, wr, &a0, &a1, &a2, &a3)
+                                    : dot_1x4(x + r * row_stride, row_bytes, wr, &a0, &a1, &a2, &a3);
                     }
                 }
-                a0 = requantize(a0, ch, mode);
-                a1 = requantize(a1, ch + 4, mode);
-                a2 = requantize(a2, ch + 8, mode);
-                a3 = requantize(a3, ch + 12, mode);
+                a0 = requantize(acc_scaled(a0, acc_shift, narrow), ch, mode);
+                a1 = requantize(acc_scaled(a1, acc_shift, narrow), ch + 4, mode);
+                a2 = requantize(acc_scaled(a2, acc_shift, narrow), ch + 8, mode);
+                a3 = requantize(acc_scaled(a3, acc_shift, narrow), ch + 12, mode);
                 if (O - oc >= 4) {
                     store4(out + oc, a0, a1, a2, a3, lo4, hi4, clamp);
                 } else {
@@ -303,11 +348,11 @@ EDGEAI_INLINE void conv_s8(const int8_t* input, const int32_t* weights, const in
 /* 1x1 convolution, stride 1, no padding, C % 8 == 0 and O % 4 == 0: a matrix product over the pixels, without
  * the window bookkeeping of conv_s8 (its per-group overhead is a third of the work when C is small). */
 EDGEAI_INLINE void pointwise_s8(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* g,
-                                int8_t* output, int32_t clamp, int32_t skip, int32_t mode)
+                                int8_t* output, int32_t clamp, int32_t skip, int32_t mode, int32_t narrow)
 {
     const int32_t pixels = g[EDGEAI_G_OH] * g[EDGEAI_G_OW], C = g[EDGEAI_G_C], O = g[EDGEAI_G_O];
     const uint32_t lo4 = bytes4(g[EDGEAI_G_ACT_MIN]), hi4 = bytes4(g[EDGEAI_G_ACT_MAX]);
-    const int32_t group_words = 2 * C;
+    const int32_t group_words = (narrow ? 1 : 2) * C, sh = g[EDGEAI_G_ACC_SHIFT];
     const int8_t* x = input;
     int8_t* out = output;
     for (int32_t pix = 0; pix < pixels; pix++, x += C) {
@@ -317,42 +362,19 @@ EDGEAI_INLINE void pointwise_s8(const int8_t* input, const int32_t* weights, con
         for (; out < end; out += 4, ch += 16) {
             int32_t a0 = ch[0], a1 = ch[4], a2 = ch[8], a3 = ch[12];
             if (!skip || (ch[1] | ch[5] | ch[9] | ch[13]) != 0) {
-                dot_1x4(x, C, w, &a0, &a1, &a2, &a3);
+                if (narrow) {
+                    dot_1x4_i8(x, C, w, &a0, &a1, &a2, &a3);
+                } else {
+                    dot_1x4(x, C, w, &a0, &a1, &a2, &a3);
+                }
             }
             w += group_words;
-            store4(out, requantize(a0, ch, mode), requantize(a1, ch + 4, mode), requantize(a2, ch + 8, mode),
-                   requantize(a3, ch + 12, mode), lo4, hi4, clamp);
+            store4(out, requantize(acc_scaled(a0, sh, narrow), ch, mode),
+                   requantize(acc_scaled(a1, sh, narrow), ch + 4, mode),
+                   requantize(acc_scaled(a2, sh, narrow), ch + 8, mode),
+                   requantize(acc_scaled(a3, sh, narrow), ch + 12, mode), lo4, hi4, clamp);
         }
     }
-}
-
-/* Separate functions: each gets its own register allocation. */
-#define EDGEAI_NOINLINE static __attribute__((noinline))
-EDGEAI_NOINLINE void pointwise_clamped(const int8_t* input, const int32_t* weights, const int32_t* channel,
-                                       const int32_t* g, int8_t* output)
-{
-    pointwise_s8(input, weights, channel, g, output, 2, 0, 0);
-}
-EDGEAI_NOINLINE void pointwise_skip(const int8_t* input, const int32_t* weights, const int32_t* channel,
-                                    const int32_t* g, int8_t* output)
-{
-    pointwise_s8(input, weights, channel, g, output, 0, 1, 0);
-}
-EDGEAI_NOINLINE void pointwise(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* g,
-                               int8_t* output)
-{
-    pointwise_s8(input, weights, channel, g, output, 1, 0, 0);
-}
-EDGEAI_NOINLINE void pointwise_unclamped(const int8_t* input, const int32_t* weights, const int32_t* channel,
-                                         const int32_t* g, int8_t* output)
-{
-    pointwise_s8(input, weights, channel, g, output, 0, 0, 0);
-}
-
-EDGEAI_NOINLINE void pointwise_one_rounding(const int8_t* input, const int32_t* weights, const int32_t* channel,
-                                            const int32_t* g, int8_t* output)
-{
-    pointwise_s8(input, weights, channel, g, output, 2, 0, 1);
 }
 
 /* 0: no clamp beyond saturation, 1: lower bound only, 2: both (the store4 levels). */
@@ -364,67 +386,94 @@ EDGEAI_INLINE int32_t clamp_level(const int32_t* geom)
     return geom[EDGEAI_G_ACT_MIN] == -128 ? 0 : 1;
 }
 
-int32_t edgeai_conv_s8(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* geom,
-                       int8_t* output)
+/* Separate functions: each gets its own register allocation. */
+#define EDGEAI_NOINLINE static __attribute__((noinline))
+#define EDGEAI_PW_ARGS const int8_t *input, const int32_t *weights, const int32_t *channel, const int32_t *g, int8_t *output
+
+/* The conv entry points for one weight storage (NARROW: 0 int16 pairs, 1 int8; a literal) and their pointwise
+ * specialisations. A macro, so each storage's entries are functions of their own: a firmware links only the
+ * storages its layers use (--gc-sections), and GCC allocates each hot loop on its own.
+ * Clamp level 0 (no clamp) is not specialised in the generic conv: GCC allocated its hot loop worse without the
+ * two clamp instructions (measured: +3% instructions on KWS). The _one_rounding entry (ONNX numerics, one
+ * rounding, geom[EDGEAI_G_MODE] 1) is its own function, so the TFLite loops keep the code they were measured
+ * with (GCC's allocation of them moved by 1.5% whenever these paths shared a body). */
+#define EDGEAI_CONV_ENTRIES(ENTRY, PW, NARROW)                                                                      \
+    EDGEAI_NOINLINE void PW##_clamped(EDGEAI_PW_ARGS) { pointwise_s8(input, weights, channel, g, output, 2, 0, 0, NARROW); } \
+    EDGEAI_NOINLINE void PW##_skip(EDGEAI_PW_ARGS) { pointwise_s8(input, weights, channel, g, output, 0, 1, 0, NARROW); } \
+    EDGEAI_NOINLINE void PW##_lower(EDGEAI_PW_ARGS) { pointwise_s8(input, weights, channel, g, output, 1, 0, 0, NARROW); } \
+    EDGEAI_NOINLINE void PW##_unclamped(EDGEAI_PW_ARGS) { pointwise_s8(input, weights, channel, g, output, 0, 0, 0, NARROW); } \
+    EDGEAI_NOINLINE void PW##_one_rounding(EDGEAI_PW_ARGS) { pointwise_s8(input, weights, channel, g, output, 2, 0, 1, NARROW); } \
+    int32_t ENTRY(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* geom,          \
+                  int8_t* output)                                                                                   \
+    {                                                                                                               \
+        const int32_t clamp = clamp_level(geom), skip = geom[EDGEAI_G_SKIP];                                       \
+        if (is_pointwise(geom) && geom[EDGEAI_G_MODE] == 0) {                                                       \
+            if (clamp == 2) {                                                                                       \
+                PW##_clamped(input, weights, channel, geom, output);                                                \
+            } else if (skip && clamp == 0) {                                                                        \
+                PW##_skip(input, weights, channel, geom, output);                                                   \
+            } else if (clamp == 0) {                                                                                \
+                PW##_unclamped(input, weights, channel, geom, output);                                              \
+            } else {                                                                                                \
+                PW##_lower(input, weights, channel, geom, output);                                                  \
+            }                                                                                                       \
+        } else if (geom[EDGEAI_G_MODE] != 0) {                                                                      \
+            conv_s8(input, weights, channel, geom, output, 1, 2, 0, 0, NARROW);                                     \
+        } else if (clamp == 2) {                                                                                    \
+            conv_s8(input, weights, channel, geom, output, 0, 2, 0, 0, NARROW);                                     \
+        } else if (!geom[EDGEAI_G_DIRECT]) {                                                                        \
+            conv_s8(input, weights, channel, geom, output, 0, 1, 0, 1, NARROW);                                     \
+        } else if (skip) {                                                                                          \
+            conv_s8(input, weights, channel, geom, output, 0, 1, 1, 0, NARROW);                                     \
+        } else {                                                                                                    \
+            conv_s8(input, weights, channel, geom, output, 0, 1, 0, 0, NARROW);                                     \
+        }                                                                                                           \
+        return 0;                                                                                                   \
+    }                                                                                                               \
+    int32_t ENTRY##_one_rounding(const int8_t* input, const int32_t* weights, const int32_t* channel,              \
+                                 const int32_t* geom, int8_t* output)                                               \
+    {                                                                                                               \
+        if (is_pointwise(geom)) {                                                                                   \
+            PW##_one_rounding(input, weights, channel, geom, output);                                               \
+        } else if (!geom[EDGEAI_G_DIRECT]) {                                                                        \
+            conv_s8(input, weights, channel, geom, output, 1, 2, 0, 1, NARROW);                                     \
+        } else {                                                                                                    \
+            conv_s8(input, weights, channel, geom, output, 1, 2, 0, 0, NARROW);                                     \
+        }                                                                                                           \
+        return 0;                                                                                                   \
+    }
+
+/* 1x1, stride 1, no padding, C % 8 == 0 and O % 4 == 0: the pointwise path. */
+EDGEAI_INLINE int32_t is_pointwise(const int32_t* geom)
 {
-    /* clamp level 0 (no clamp) is not specialised here: GCC allocates the hot loop worse without the
-     * two clamp instructions (measured: +3% instructions on KWS). */
-    /* Specialisations: GCC allocates the hot loops differently for each; the clamp level 0 and the
-     * overreading gather get their own copies so the others keep their measured code. */
-    const int32_t clamp = clamp_level(geom), skip = geom[EDGEAI_G_SKIP];
-    if (geom[EDGEAI_G_KH] == 1 && geom[EDGEAI_G_KW] == 1 && geom[EDGEAI_G_SH] == 1 && geom[EDGEAI_G_SW] == 1 &&
-        geom[EDGEAI_G_PT] == 0 && geom[EDGEAI_G_PL] == 0 && geom[EDGEAI_G_C] % 8 == 0 && geom[EDGEAI_G_O] % 4 == 0 &&
-        geom[EDGEAI_G_MODE] == 0) {
-        if (clamp == 2) {
-            pointwise_clamped(input, weights, channel, geom, output);
-        } else if (skip && clamp == 0) {
-            pointwise_skip(input, weights, channel, geom, output);
-        } else if (clamp == 0) {
-            pointwise_unclamped(input, weights, channel, geom, output);
-        } else {
-            pointwise(input, weights, channel, geom, output);
-        }
-        return 0;
-    }
-    if (geom[EDGEAI_G_MODE] != 0) {
-        conv_s8(input, weights, channel, geom, output, 1, 2, 0, 0);
-    } else if (clamp == 2) {
-        conv_s8(input, weights, channel, geom, output, 0, 2, 0, 0);
-    } else if (!geom[EDGEAI_G_DIRECT]) {
-        conv_s8(input, weights, channel, geom, output, 0, 1, 0, 1);
-    } else if (skip) {
-        conv_s8(input, weights, channel, geom, output, 0, 1, 1, 0);
-    } else {
-        conv_s8(input, weights, channel, geom, output, 0, 1, 0, 0);
-    }
-    return 0;
+    return geom[EDGEAI_G_KH] == 1 && geom[EDGEAI_G_KW] == 1 && geom[EDGEAI_G_SH] == 1 && geom[EDGEAI_G_SW] == 1 &&
+           geom[EDGEAI_G_PT] == 0 && geom[EDGEAI_G_PL] == 0 && geom[EDGEAI_G_C] % 8 == 0 && geom[EDGEAI_G_O] % 4 == 0;
 }
 
-/* ONNX numerics (one rounding, geom[EDGEAI_G_MODE] 1) with the fast shapes of edgeai_conv_s8; an entry point of
- * its own, so edgeai_conv_s8 keeps the code its TFLite loops were measured with (GCC's allocation of them moved
- * by 1.5% whenever these paths shared its body). */
-int32_t edgeai_conv_s8_one_rounding(const int8_t* input, const int32_t* weights, const int32_t* channel,
-                                    const int32_t* geom, int8_t* output)
-{
-    if (geom[EDGEAI_G_KH] == 1 && geom[EDGEAI_G_KW] == 1 && geom[EDGEAI_G_SH] == 1 && geom[EDGEAI_G_SW] == 1 &&
-        geom[EDGEAI_G_PT] == 0 && geom[EDGEAI_G_PL] == 0 && geom[EDGEAI_G_C] % 8 == 0 && geom[EDGEAI_G_O] % 4 == 0) {
-        pointwise_one_rounding(input, weights, channel, geom, output);
-    } else if (!geom[EDGEAI_G_DIRECT]) {
-        conv_s8(input, weights, channel, geom, output, 1, 2, 0, 1);
-    } else {
-        conv_s8(input, weights, channel, geom, output, 1, 2, 0, 0);
-    }
-    return 0;
-}
+EDGEAI_CONV_ENTRIES(edgeai_conv_s8, pointwise, 0)
+EDGEAI_CONV_ENTRIES(edgeai_conv_s8_w8, pointwise_w8, 1)
+
+/* One tap's weights of 4 channels as (c0, c2), (c1, c3) pairs: two int16 words, or one word of int8 (c0..c3)
+ * widened like the input. */
+#define DW_TAP_WEIGHTS(w, we, wo, narrow)       \
+    do {                                        \
+        if (narrow) {                           \
+            const uint32_t w4 = (uint32_t)*w++; \
+            we = sxtb16(w4), wo = sxtb16_ror8(w4); \
+        } else {                                \
+            LOAD_PAIR(w, we, wo);               \
+        }                                       \
+    } while (0)
 
 /* Four channels of one output pixel: `taps` window points (input pointers) against packed weights. */
-EDGEAI_INLINE void dw_taps(const int8_t* const* tap, int32_t taps, int32_t c, const int32_t* w, int32_t* acc)
+EDGEAI_INLINE void dw_taps(const int8_t* const* tap, int32_t taps, int32_t c, const int32_t* w, int32_t* acc,
+                           int32_t narrow)
 {
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
     for (int32_t t = 0; t < taps; t++) {
         uint32_t v = read32(tap[t] + c), we, wo;
         uint32_t xe = sxtb16(v), xo = sxtb16_ror8(v); /* (c0, c2), (c1, c3) */
-        LOAD_PAIR(w, we, wo);
+        DW_TAP_WEIGHTS(w, we, wo, narrow);
         a0 = smlabb(xe, we, a0);
         a2 = smlatt(xe, we, a2);
         a1 = smlabb(xo, wo, a1);
@@ -434,7 +483,7 @@ EDGEAI_INLINE void dw_taps(const int8_t* const* tap, int32_t taps, int32_t c, co
 }
 
 EDGEAI_INLINE void dwconv_s8(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* g,
-                             int8_t* output, int32_t taps, int32_t clamp, int32_t mode)
+                             int8_t* output, int32_t taps, int32_t clamp, int32_t mode, int32_t narrow)
 {
     const int32_t H = g[EDGEAI_G_H], W = g[EDGEAI_G_W], C = g[EDGEAI_G_C], OH = g[EDGEAI_G_OH];
     const int32_t OW = g[EDGEAI_G_OW], KH = g[EDGEAI_G_KH], KW = g[EDGEAI_G_KW];
@@ -442,6 +491,7 @@ EDGEAI_INLINE void dwconv_s8(const int8_t* input, const int32_t* weights, const 
     const uint32_t lo4 = bytes4(g[EDGEAI_G_ACT_MIN]), hi4 = bytes4(g[EDGEAI_G_ACT_MAX]);
     int8_t zero_row[EDGEAI_NN_MAX_DW_CHANNELS]; /* a pixel outside the image: the input zero point */
     const int8_t* tap[EDGEAI_NN_MAX_TAPS];
+    const int32_t sh = g[EDGEAI_G_ACC_SHIFT];
 
     memset(zero_row, g[EDGEAI_G_ZP_IN], (size_t)C);
     for (int32_t oy = 0; oy < OH; oy++) {
@@ -457,11 +507,13 @@ EDGEAI_INLINE void dwconv_s8(const int8_t* input, const int32_t* weights, const 
             int8_t* out = output + (oy * OW + ox) * C;
             const int32_t* w = weights;
             const int32_t* ch = channel;
-            for (int32_t c = 0; c < C; c += 4, ch += 16, w += 2 * taps) {
+            for (int32_t c = 0; c < C; c += 4, ch += 16, w += (narrow ? 1 : 2) * taps) {
                 int32_t acc[4] = {ch[0], ch[4], ch[8], ch[12]};
-                dw_taps(tap, taps, c, w, acc);
-                store4(out + c, requantize(acc[0], ch, mode), requantize(acc[1], ch + 4, mode),
-                       requantize(acc[2], ch + 8, mode), requantize(acc[3], ch + 12, mode), lo4, hi4, clamp);
+                dw_taps(tap, taps, c, w, acc, narrow);
+                store4(out + c, requantize(acc_scaled(acc[0], sh, narrow), ch, mode),
+                       requantize(acc_scaled(acc[1], sh, narrow), ch + 4, mode),
+                       requantize(acc_scaled(acc[2], sh, narrow), ch + 8, mode),
+                       requantize(acc_scaled(acc[3], sh, narrow), ch + 12, mode), lo4, hi4, clamp);
             }
         }
     }
@@ -469,14 +521,14 @@ EDGEAI_INLINE void dwconv_s8(const int8_t* input, const int32_t* weights, const 
 
 /* 3x3, four channels of one output pixel: the nine taps fully unrolled, weights [9][(c0, c2), (c1, c3)]. */
 EDGEAI_INLINE void dw3x3_group(const int8_t* const* tap, int32_t c, const int32_t* w, const int32_t* ch, int8_t* out,
-                               uint32_t lo4, uint32_t hi4, int32_t clamp, int32_t mode)
+                               uint32_t lo4, uint32_t hi4, int32_t clamp, int32_t mode, int32_t sh, int32_t narrow)
 {
     int32_t a0 = ch[0], a1 = ch[4], a2 = ch[8], a3 = ch[12];
 #define EDGEAI_TAP(t)                                             \
     do {                                                          \
         uint32_t v = read32(tap[t] + c), we, wo;                  \
         const uint32_t xo = sxtb16_ror8(v), xe = sxtb16(v);      \
-        LOAD_PAIR(w, we, wo);                                     \
+        DW_TAP_WEIGHTS(w, we, wo, narrow);                        \
         a0 = smlabb(xe, we, a0);                                  \
         a2 = smlatt(xe, we, a2);                                  \
         a1 = smlabb(xo, wo, a1);                                  \
@@ -486,13 +538,15 @@ EDGEAI_INLINE void dw3x3_group(const int8_t* const* tap, int32_t c, const int32_
     EDGEAI_TAP(3); EDGEAI_TAP(4); EDGEAI_TAP(5);
     EDGEAI_TAP(6); EDGEAI_TAP(7); EDGEAI_TAP(8);
 #undef EDGEAI_TAP
-    store4(out + c, requantize(a0, ch, mode), requantize(a1, ch + 4, mode), requantize(a2, ch + 8, mode),
-           requantize(a3, ch + 12, mode), lo4, hi4, clamp);
+    store4(out + c, requantize(acc_scaled(a0, sh, narrow), ch, mode), requantize(acc_scaled(a1, sh, narrow), ch + 4, mode),
+           requantize(acc_scaled(a2, sh, narrow), ch + 8, mode), requantize(acc_scaled(a3, sh, narrow), ch + 12, mode),
+           lo4, hi4, clamp);
 }
 
 /* One output pixel of a 3x3 depthwise, all channels; zero_row: C bytes of the input zero point. */
 EDGEAI_INLINE void dw3x3_pixel(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* g,
-                               int32_t oy, int32_t ox, const int8_t* zero_row, int8_t* out, int32_t clamp, int32_t mode)
+                               int32_t oy, int32_t ox, const int8_t* zero_row, int8_t* out, int32_t clamp, int32_t mode,
+                               int32_t narrow)
 {
     const int32_t H = g[EDGEAI_G_H], W = g[EDGEAI_G_W], C = g[EDGEAI_G_C];
     const int32_t iy0 = oy * g[EDGEAI_G_SH] - g[EDGEAI_G_PT], ix0 = ox * g[EDGEAI_G_SW] - g[EDGEAI_G_PL];
@@ -515,20 +569,22 @@ EDGEAI_INLINE void dw3x3_pixel(const int8_t* input, const int32_t* weights, cons
     }
     const int32_t* w = weights;
     const int32_t* ch = channel;
-    for (int32_t c = 0; c < C; c += 4, ch += 16, w += 18) {
-        dw3x3_group(tap, c, w, ch, out, lo4, hi4, clamp, mode);
+    const int32_t sh = g[EDGEAI_G_ACC_SHIFT];
+    for (int32_t c = 0; c < C; c += 4, ch += 16, w += narrow ? 9 : 18) {
+        dw3x3_group(tap, c, w, ch, out, lo4, hi4, clamp, mode, sh, narrow);
     }
 }
 
 /* Output rows [oy0, oy1) of a 3x3 depthwise, one pixel at a time. */
 EDGEAI_INLINE void dwconv3x3_s8(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* g,
                                 int8_t* output, int32_t oy0, int32_t oy1, const int8_t* zero_row, int32_t clamp,
-                                int32_t mode)
+                                int32_t mode, int32_t narrow)
 {
     const int32_t OW = g[EDGEAI_G_OW], C = g[EDGEAI_G_C];
     for (int32_t oy = oy0; oy < oy1; oy++) {
         for (int32_t ox = 0; ox < OW; ox++) {
-            dw3x3_pixel(input, weights, channel, g, oy, ox, zero_row, output + (oy * OW + ox) * C, clamp, mode);
+            dw3x3_pixel(input, weights, channel, g, oy, ox, zero_row, output + (oy * OW + ox) * C, clamp, mode,
+                        narrow);
         }
     }
 }
@@ -705,8 +761,8 @@ EDGEAI_INLINE void dwconv3x3_rows2(const int8_t* input, const int32_t* weights, 
         } else if (ix0 >= 0 && ix0 + 2 == W) {
             dw_pair_pixel(p, WC, C, pw, 0, 2, out, OWC, lo, hi, clamp, mode);
         } else {
-            dw3x3_pixel(input, weights, channel, g, oy, ox, zero_row, out, 2, mode);
-            dw3x3_pixel(input, weights, channel, g, oy + 1, ox, zero_row, out + OWC, 2, mode);
+            dw3x3_pixel(input, weights, channel, g, oy, ox, zero_row, out, 2, mode, 0);
+            dw3x3_pixel(input, weights, channel, g, oy + 1, ox, zero_row, out + OWC, 2, mode, 0);
         }
     }
 }
@@ -715,25 +771,25 @@ EDGEAI_INLINE void dwconv3x3_rows2(const int8_t* input, const int32_t* weights, 
  * macro, not an inline function they share: sharing one moved GCC's allocation of the TFLite loops (+1.5%
  * instructions). A pixel outside the image reads zero_row, the input zero point; stride 1 does the rows whose
  * window is inside the image two at a time. */
-#define EDGEAI_DWCONV_LAYER(MODE)                                                                                  \
+#define EDGEAI_DWCONV_LAYER(MODE, NARROW)                                                                                  \
     const int32_t taps = geom[EDGEAI_G_KH] * geom[EDGEAI_G_KW], clamp = clamp_level(geom);                         \
     const int32_t OH = geom[EDGEAI_G_OH], H = geom[EDGEAI_G_H], PT = geom[EDGEAI_G_PT];                            \
     const int32_t pairs = geom[EDGEAI_G_PAIRS];                                                                    \
     if (geom[EDGEAI_G_KH] != 3 || geom[EDGEAI_G_KW] != 3) {                                                        \
-        dwconv_s8(input, weights, channel, geom, output, taps, 2, (MODE));                                         \
+        dwconv_s8(input, weights, channel, geom, output, taps, 2, (MODE), (NARROW));                                         \
         return 0;                                                                                                  \
     }                                                                                                              \
     int8_t zero_row[EDGEAI_NN_MAX_DW_CHANNELS];                                                                    \
     memset(zero_row, geom[EDGEAI_G_ZP_IN], (size_t)geom[EDGEAI_G_C]);                                              \
     int32_t oy = 0;                                                                                                \
-    if (pairs != 0) {                                                                                              \
+    if (!(NARROW) && pairs != 0) { /* the two-row stream: int16 weights only */                                   \
         while (oy < OH && oy - PT < 0) {                                                                           \
             oy++;                                                                                                  \
         }                                                                                                          \
         if (clamp == 0) {                                                                                          \
-            dwconv3x3_s8(input, weights, channel, geom, output, 0, oy, zero_row, 0, (MODE));                       \
+            dwconv3x3_s8(input, weights, channel, geom, output, 0, oy, zero_row, 0, (MODE), (NARROW));                       \
         } else {                                                                                                   \
-            dwconv3x3_s8(input, weights, channel, geom, output, 0, oy, zero_row, 2, (MODE));                       \
+            dwconv3x3_s8(input, weights, channel, geom, output, 0, oy, zero_row, 2, (MODE), (NARROW));                       \
         }                                                                                                          \
         for (; oy + 1 < OH && oy + 1 - PT + 3 <= H; oy += 2) {                                                     \
             if (clamp == 0) {                                                                                      \
@@ -744,9 +800,9 @@ EDGEAI_INLINE void dwconv3x3_rows2(const int8_t* input, const int32_t* weights, 
         }                                                                                                          \
     }                                                                                                              \
     if (clamp == 0) {                                                                                              \
-        dwconv3x3_s8(input, weights, channel, geom, output, oy, OH, zero_row, 0, (MODE));                          \
+        dwconv3x3_s8(input, weights, channel, geom, output, oy, OH, zero_row, 0, (MODE), (NARROW));                          \
     } else {                                                                                                       \
-        dwconv3x3_s8(input, weights, channel, geom, output, oy, OH, zero_row, 2, (MODE));                          \
+        dwconv3x3_s8(input, weights, channel, geom, output, oy, OH, zero_row, 2, (MODE), (NARROW));                          \
     }                                                                                                              \
     return 0;
 
@@ -755,14 +811,28 @@ __attribute__((optimize("no-schedule-insns"))) int32_t edgeai_dwconv_s8(const in
                                                                         const int32_t* channel, const int32_t* geom,
                                                                         int8_t* output)
 {
-    EDGEAI_DWCONV_LAYER(0);
+    EDGEAI_DWCONV_LAYER(0, 0);
 }
 
 /* ONNX numerics (one rounding). */
 __attribute__((optimize("no-schedule-insns"))) int32_t edgeai_dwconv_s8_one_rounding(
     const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* geom, int8_t* output)
 {
-    EDGEAI_DWCONV_LAYER(1);
+    EDGEAI_DWCONV_LAYER(1, 0);
+}
+
+/* int8 weights ([C / 4][KH * KW] words of 4 channels' bytes), TFLite's arithmetic and one rounding. */
+__attribute__((optimize("no-schedule-insns"))) int32_t edgeai_dwconv_s8_w8(const int8_t* input, const int32_t* weights,
+                                                                           const int32_t* channel, const int32_t* geom,
+                                                                           int8_t* output)
+{
+    EDGEAI_DWCONV_LAYER(0, 1);
+}
+
+__attribute__((optimize("no-schedule-insns"))) int32_t edgeai_dwconv_s8_w8_one_rounding(
+    const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* geom, int8_t* output)
+{
+    EDGEAI_DWCONV_LAYER(1, 1);
 }
 
 /* ADD of two same-shape int8 tensors. Each input's rescaled value depends on its int8 value only: the lowering

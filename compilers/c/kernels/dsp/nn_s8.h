@@ -10,7 +10,9 @@
  *   geom[EDGEAI_NN_GEOM]   the layer's geometry and quantization, indices EDGEAI_G_* below;
  *   weights                int16 weights in pairs, one pair per 32-bit word (low half first), pre-packed
  *                          in the order the inner loop reads them, each weight already multiplied by
- *                          its channel's 2 << left_shift;
+ *                          its channel's 2 << left_shift; or (the _w8 entry points) the int8 weights
+ *                          themselves, 4 to a word, widened in the kernel, the scale applied to the
+ *                          accumulator (geom[EDGEAI_G_ACC_SHIFT]);
  *   channel[4 * O4]        per output channel (O rounded up to 4): the accumulator's start value
  *                          ((bias - input_zero_point * sum(weights)) * (2 << left_shift)), then the
  *                          requantization constants of geom[EDGEAI_G_MODE].
@@ -28,6 +30,8 @@ enum {
     EDGEAI_G_DIRECT, /* conv: 1 when KW * C is a multiple of 4, so interior pixels read the input in place */
     EDGEAI_G_SKIP, /* conv: 1 when some group of 4 channels has multipliers 0 (pruned): skip their sums */
     EDGEAI_G_PAIRS, /* depthwise 3x3 stride 1: word offset of the two-row weight layout in weights (0: none) */
+    EDGEAI_G_ACC_SHIFT, /* the _w8 entry points (int8 weights): the accumulator's left shift before requantization,
+                         * log2 of the 2 << left_shift that int16 weights carry */
     EDGEAI_NN_GEOM
 };
 
@@ -42,6 +46,12 @@ int32_t edgeai_conv_s8(const int8_t* input, const int32_t* weights, const int32_
                        int8_t* output);
 int32_t edgeai_conv_s8_one_rounding(const int8_t* input, const int32_t* weights, const int32_t* channel,
                                     const int32_t* geom, int8_t* output);
+/* The same with int8 weights, 4 to a word: [O4 / 4][KH][SEG4 / 4][4 channels][w0, w1, w2, w3 (bytes)], the
+ * accumulator shifted by geom[EDGEAI_G_ACC_SHIFT] before requantization. */
+int32_t edgeai_conv_s8_w8(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* geom,
+                          int8_t* output);
+int32_t edgeai_conv_s8_w8_one_rounding(const int8_t* input, const int32_t* weights, const int32_t* channel,
+                                       const int32_t* geom, int8_t* output);
 
 /* DEPTHWISE_CONV_2D with depth multiplier 1 and C a multiple of 4.
  * weights: [C / 4][KH * KW][(w_c0, w_c2), (w_c1, w_c3)], then for 3x3 stride 1 with W * C at most
@@ -52,6 +62,11 @@ int32_t edgeai_dwconv_s8(const int8_t* input, const int32_t* weights, const int3
                          int8_t* output);
 int32_t edgeai_dwconv_s8_one_rounding(const int8_t* input, const int32_t* weights, const int32_t* channel,
                                       const int32_t* geom, int8_t* output);
+/* The same with int8 weights: [C / 4][KH * KW] words, bytes (w_c0, w_c1, w_c2, w_c3); no two-row stream. */
+int32_t edgeai_dwconv_s8_w8(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* geom,
+                            int8_t* output);
+int32_t edgeai_dwconv_s8_w8_one_rounding(const int8_t* input, const int32_t* weights, const int32_t* channel,
+                                         const int32_t* geom, int8_t* output);
 
 /* ADD of two same-shape int8 tensors; tables: each input's rescaling per byte value, p: [n, multiplier, e,
  * rounding, lo, hi] (TFLite's arithmetic; _one_rounding: ONNX numerics; compilers/lowering/cortex_m.py:
