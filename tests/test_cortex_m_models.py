@@ -45,8 +45,7 @@ def test_mlperf_tiny_bit_exact_on_cortex_m4(model, tmp_path):
 
 
 @pytest.mark.parametrize("model, symbol, weights", [("kws_ref_model", "edgeai_dwconv_s8", "int16"),
-                                                    ("kws_ref_model", "edgeai_dwconv_s8_w8", "int8"),
-                                                    ("pretrainedResnet_quant", "edgeai_add_s8", "int8")])
+                                                    ("pretrainedResnet_quant", "edgeai_conv_s8_w8", "int8")])
 def test_dsp_kernels_portable_fallback_bit_exact_on_host(model, symbol, weights, tmp_path):
     """The same library lowered for Cortex-M4, built with the host compiler (no __ARM_FEATURE_DSP):
     the portable C path of nn_s8.c computes the same integers, with int16 and with int8 weight storage."""
