@@ -220,9 +220,11 @@ def conv_call(ctx, node, x_shape, w: np.ndarray, bias, in_zp, out_zp, lo, hi, mu
     geom = _geom(h, wd, c, out_shape[1], out_shape[2], o, kh, kw, sh, sw, pt, pl, in_zp, out_zp, lo, hi,
                  int(rounding != "double"), seg4, int(seg % 4 == 0),
                  int(bool(np.any(np.all(chan[:, 1].reshape(-1, 4) == 0, axis=1)))), acc_shift=acc_shift)
-    # LiteRT's FC rounding ("single") keeps edgeai_conv_s8's own mode-1 path: TFLite models link one conv entry
+    # int8: every one-rounding layer (LiteRT's FC, ONNX numerics) takes the _one_rounding entry, so a model of
+    # fully connected layers (AD) links only that one (its int16 entry keeps the mode-1 path of edgeai_conv_s8)
     name = "edgeai_conv_s8_w8" if storage == "int8" else "edgeai_conv_s8"
-    symbol = ctx.c_kernel(NN_FILE, *_entry(name, _ARGS, rounding == "half_even"))
+    one = rounding != "double" if storage == "int8" else rounding == "half_even"
+    symbol = ctx.c_kernel(NN_FILE, *_entry(name, _ARGS, one))
     return KernelCall(node.name, node.op, symbol, (TensorArg(node.inputs[0]), ctx.derived(packed),
                                                    ctx.derived(chan.reshape(-1)), ctx.derived(geom),
                                                    TensorArg(node.outputs[0])))
