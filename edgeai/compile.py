@@ -70,11 +70,15 @@ def compile_model(model: str | Path | Graph, target: str = "host", out_dir: str 
     graph = model if isinstance(model, Graph) else load(model)
     hybrid = hybrid_layers(graph)  # before the passes dequantize their weights
     step("optimize")
-    graph = default_pipeline(graph)
-    if numerics is not None:
+    if numerics is None:
+        graph = default_pipeline(graph)
+    else:
+        # The dead-channel pass computes its constants with the nodes' own (TFLite) arithmetic: not for a graph
+        # whose numerics are about to change.
+        from edgeai.passes import remove_dead_channels
         from edgeai.passes.qdq import with_numerics
 
-        graph = with_numerics(graph, numerics)
+        graph = with_numerics(default_pipeline(graph, skip=(remove_dead_channels,)), numerics)
     step("plan")
     plan = plan_memory(graph)
     _check_fits(graph, plan, tgt, hybrid)

@@ -35,8 +35,9 @@ DEFAULT_PASSES: tuple[Pass, ...] = (
 VERIFY_PASSES_ENV = "EDGEAI_VERIFY_PASSES"
 
 
-def default_pipeline(graph: Graph, debug: bool = False) -> Graph:
-    return run_passes(graph, DEFAULT_PASSES, debug=debug or os.environ.get(VERIFY_PASSES_ENV) == "1")
+def default_pipeline(graph: Graph, debug: bool = False, skip: tuple[Pass, ...] = ()) -> Graph:
+    passes = tuple(p for p in DEFAULT_PASSES if p not in skip)
+    return run_passes(graph, passes, debug=debug or os.environ.get(VERIFY_PASSES_ENV) == "1")
 
 
 __all__ = [
