@@ -30,6 +30,7 @@ class Analysis:
     input_bytes: int
     output_bytes: int
     layers: list[LayerCost] = field(default_factory=list)
+    model_macs: int = 0  # the model's own, before remove_dead_channels (macs: what is computed after it)
 
     @property
     def ram_bytes(self) -> int:
@@ -57,7 +58,10 @@ def analyze(graph: Graph) -> Analysis:
     """The costs of what will be compiled: the graph after the default passes (QDQ fused, biases folded)."""
     from edgeai.passes import default_pipeline
 
-    graph = default_pipeline(graph)
+    from edgeai.passes import remove_dead_channels
+
+    nominal = default_pipeline(graph, skip=(remove_dead_channels,))
+    graph = remove_dead_channels(nominal).graph
     plan = plan_memory(graph)
     layers = []
     for node in graph.nodes:
@@ -75,4 +79,5 @@ def analyze(graph: Graph) -> Analysis:
         input_bytes=plan.input_size,
         output_bytes=plan.output_size,
         layers=layers,
+        model_macs=sum(int(get_op(n.op).macs(n, nominal)) for n in nominal.nodes),
     )

@@ -60,7 +60,10 @@ def _cmd_analyze(args) -> int:
     print()
     print(f"model        {result.model} ({args.model})")
     print(f"ops          {', '.join(f'{k} {v}' for k, v in result.ops.items())}")
-    print(f"MACs         {result.macs:,}")
+    print(f"MACs         {result.model_macs:,}")
+    if result.macs != result.model_macs:
+        print(f"  computed   {result.macs:,} (all-zero output channels removed, their constants folded into "
+              f"the readers: edgeai.passes.dead_channels)")
     print(f"parameters   {result.params:,} ({result.weight_bytes:,} bytes of constants as in the model)")
     print(f"model RAM    {result.ram_bytes:,} bytes = arena {result.arena_bytes:,} + input {result.input_bytes:,}"
           f" + output {result.output_bytes:,}")
