@@ -97,7 +97,7 @@ def test_small_layers_take_the_mve_kernels_on_m55_only(small_layers, tmp_path, t
     m55 = _mve_symbols(compile_model(small_layers, "cortex-m55", tmp_path / "m55"))
     assert m55 == ["edgeai_conv_s8_mve"] * 5 + ["edgeai_conv_s8_mve_one_rounding"], m55
     m4 = _mve_symbols(compile_model(small_layers, "cortex-m4", tmp_path / "m4"))  # no "mve" in its isa
-    assert "edgeai_conv_s8" in m4 and not any(s.startswith("edgeai_conv_s8_mve") for s in m4), m4
+    assert any(s.startswith("edgeai_conv_s8") for s in m4) and not any(s.startswith("edgeai_conv_s8_mve") for s in m4), m4
 
 
 @pytest.mark.toolchain
