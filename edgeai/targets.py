@@ -8,6 +8,7 @@ reference board, how to emulate it, the TVM LLVM target, an energy model
 from __future__ import annotations
 
 import json
+import platform
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -84,6 +85,18 @@ _FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
 _OPTIONAL = ("footprint",  # Cortex-M: figures measured on linked firmwares (edgeai.footprint)
              "isa",  # instruction sets whose hand-written kernels the target runs, preferred first
              "cycle_model")  # cycles per instruction class, with sources (edgeai.cycles)
+
+
+# "isa": ["native"] (the host target) is the instruction sets of the machine edgeai runs on, resolved when the
+# target is loaded: the host target is built by this machine's compiler for this machine, and its x86 kernels
+# would not compile on another architecture. x86-64 → the x86 kernels (each picks AVX-VNNI / AVX2 / portable C at
+# run time); any other machine → none (TVM's kernels; the aarch64 kernels are not tested as a host build).
+NATIVE_ISA = {"x86_64": ("x86",), "amd64": ("x86",)}
+
+
+def native_isa(machine: str | None = None) -> tuple[str, ...]:
+    """The host target's instruction sets on a machine (platform.machine() by default)."""
+    return NATIVE_ISA.get((machine if machine is not None else platform.machine()).lower(), ())
 
 
 def _fail(file: Path, field: str, problem: str) -> TargetError:
@@ -167,7 +180,7 @@ def _read(directory: Path) -> Target:
     isa = data.get("isa", [])
     if not isinstance(isa, list) or not all(isinstance(x, str) and x for x in isa):
         raise _fail(file, "isa", "must be a list of instruction-set names (compilers/lowering/kernel_table.py)")
-    fields["isa"] = tuple(isa)
+    fields["isa"] = tuple(x for name in isa for x in (native_isa() if name == "native" else (name,)))
     return Target(path=directory.resolve(), **fields)
 
 

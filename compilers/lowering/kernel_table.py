@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterator
 
-from compilers.lowering import cortex_m, mve_add, mve_conv, mve_dwconv, mve_pool, neon_conv
+from compilers.lowering import cortex_m, mve_add, mve_conv, mve_dwconv, mve_pool, neon_conv, x86_conv
 from edgeai.errors import TargetError
 
 KERNELS: dict[str, dict[str, Callable]] = {
@@ -52,6 +52,12 @@ KERNELS: dict[str, dict[str, Callable]] = {
         "depthwise_conv2d": mve_dwconv.dwconv_call,
         "add": mve_add.add_call,
         "avg_pool2d": mve_pool.avgpool_call,
+    },
+    # x86-64: AVX-VNNI / AVX512-VNNI / AVX2 / portable C, picked at run time by each kernel —
+    # compilers/c/kernels/x86; the host target lists it when edgeai runs on x86-64 (edgeai/targets.py: "native")
+    "x86": {
+        "conv2d": x86_conv.conv_call,
+        "fully_connected": x86_conv.fc_call,
     },
 }
 

@@ -48,20 +48,23 @@ def _wrap32(v: np.ndarray) -> np.ndarray:
     return (np.asarray(v, np.int64) & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
 
 
-def channel_constants(w2d: np.ndarray, bias, in_zp: int, mult, shift, rounding: str):
-    """(mode, channel int32 array, OP) for requant_s8_neon.h, or a string saying why the kernels cannot be exact.
+def channel_constants(w2d: np.ndarray, bias, in_zp: int, mult, shift, rounding: str, input_offset: int = 0):
+    """(mode, channel int32 array, OP) for requant_s8_neon.h (and requant_s8_x86.h, the same layout), or a string
+    saying why the kernels cannot be exact.
 
     w2d: [O, K] weights; rounding: compilers.tvm.kernels._common.ROUNDINGS ("double": TFLite's two roundings;
-    "single": LiteRT FC's one; "half_even": ONNX numerics)."""
+    "single": LiteRT FC's one; "half_even": ONNX numerics); input_offset: what the kernel adds to every input
+    byte before multiplying (x86's VPDPBUSD reads x + 128), folded into the start value with the zero point."""
     o = w2d.shape[0]
     op = _round_up(max(o, 1), 16)
     w64 = w2d.astype(np.int64)
     bias64 = np.zeros(o, np.int64) if bias is None else np.asarray(bias, np.int64).reshape(o)
     start = bias64 - in_zp * w64.sum(axis=1)
+    bound = np.abs(start) + 128 * np.abs(w64).sum(axis=1)  # the accumulator's reach, inputs in int8
+    start = start - input_offset * w64.sum(axis=1)
     mult = np.broadcast_to(np.asarray(mult, np.int64), (o,))
     shift = np.broadcast_to(np.asarray(shift, np.int64), (o,))
     if rounding == "half_even":
-        bound = np.abs(start) + 128 * np.abs(w64).sum(axis=1)
         if np.any(half_even_ties_possible(mult, shift, bound)):
             return "half-even rounding could meet a tie the one-rounding kernel rounds up"
     padded = np.zeros(op, np.int64)
@@ -102,8 +105,11 @@ def _pack_dot(w2: np.ndarray) -> np.ndarray:
     return w2.reshape(o8 // 8, 2, 4, k16 // 16, 4, 4).transpose(0, 3, 1, 4, 2, 5)
 
 
-def _conv(ctx, node, x_shape, w, bias, in_zp, out_zp, lo, hi, mult, shift, out_shape, attrs, rounding, dot: bool):
-    name = "edgeai_conv_s8_dot" if dot else "edgeai_conv_s8_neon"
+def conv_layout(x_shape, w, bias, in_zp, out_zp, lo, hi, mult, shift, out_shape, attrs, rounding,
+                minus_128_ok: bool, input_offset: int = 0):
+    """What the aarch64 and x86 convolution kernels share: (w2 [O8, K16] int8 weights zero-padded, channel
+    constants, geom) or a string saying why the kernels cannot take the layer. minus_128_ok: the kernel's
+    products of a weight of -128 cannot overflow; input_offset: channel_constants'."""
     n, h, wd, c = x_shape
     o, kh, kw, _ = w.shape
     (sh, sw), (dh, dw), (pt, pl, _, _) = attrs["strides"], attrs["dilations"], attrs["padding"]
@@ -116,16 +122,25 @@ def _conv(ctx, node, x_shape, w, bias, in_zp, out_zp, lo, hi, mult, shift, out_s
     why = (f"batch {n}" if n != 1 else f"dilation {dh}x{dw}" if (dh, dw) != (1, 1) else
            f"patch KH*KW*C = {k} > {MAX_K16} bytes" if k16 > MAX_K16 and not direct else
            f"bordered image {hp}x{wp}x{c} > {MAX_IMAGE} bytes" if not direct and hp * wp * c > MAX_IMAGE else
-           "a weight of -128 (two int8 products could overflow an int16 lane)" if not dot and np.any(w == -128)
-           else None)
-    consts = why or channel_constants(w.reshape(o, k), bias, in_zp, mult, shift, rounding)
+           "a weight of -128 (two int8 products could overflow an int16 lane)"
+           if not minus_128_ok and np.any(w == -128) else None)
+    consts = why or channel_constants(w.reshape(o, k), bias, in_zp, mult, shift, rounding, input_offset)
     if isinstance(consts, str):
-        return ctx.decline(node, f"{name} declines: {consts}")
+        return consts
     mode, chan, op = consts
     w2 = np.zeros((_round_up(o, 8), k16), np.int8)
     w2[:o, :k] = w.reshape(o, k)
-    packed = (_pack_dot if dot else _pack_neon)(w2).reshape(-1)
     geom = _geom(h, wd, c, oh, ow, o, kh, kw, sh, sw, pt, pl, in_zp, out_zp, lo, hi, mode, k16, direct, op, hp, wp)
+    return w2, chan, geom
+
+
+def _conv(ctx, node, x_shape, w, bias, in_zp, out_zp, lo, hi, mult, shift, out_shape, attrs, rounding, dot: bool):
+    name = "edgeai_conv_s8_dot" if dot else "edgeai_conv_s8_neon"
+    layout = conv_layout(x_shape, w, bias, in_zp, out_zp, lo, hi, mult, shift, out_shape, attrs, rounding, dot)
+    if isinstance(layout, str):
+        return ctx.decline(node, f"{name} declines: {layout}")
+    w2, chan, geom = layout
+    packed = (_pack_dot if dot else _pack_neon)(w2).reshape(-1)
     symbol = ctx.c_kernel(CONV_DOT if dot else CONV_NEON, *_entry(name, _ARGS, False))
     return KernelCall(node.name, node.op, symbol, (TensorArg(node.inputs[0]), ctx.derived(packed), ctx.derived(chan),
                                                    ctx.derived(geom), TensorArg(node.outputs[0])))

@@ -1,0 +1,110 @@
+/* One vector path of conv_s8_x86.c, included once per path with (no include guard on purpose):
+ *   X86_TARGET        the target attribute of its functions ("avx2,avxvnni", ...);
+ *   X86_NAME(f)       f with the path's suffix;
+ *   X86_WT, X86_XT    the prepared weight vector (8 channels x 4 k) and broadcast input (4 bytes + 128);
+ *   X86_PREP_W(v), X86_PREP_X(v), X86_MAC(acc, x, w)  acc += per channel the 4 products of x and w. */
+#define X86_FN static inline __attribute__((always_inline, target(X86_TARGET)))
+
+/* acc[i][b] += pixel i's patch (p[i]) against block b of 8 channels (w[b]), steps of 4 bytes; N pixels, NB blocks.
+ * One pixel alone takes its steps into 4 accumulator sets in turn (no chain through one register), summed after. */
+X86_FN void X86_NAME(tile_acc)(const int8_t* const* p, const int32_t N, const int8_t* const* w, const int32_t NB,
+                               int32_t steps, __m256i acc[4][2])
+{
+    const __m256i flip = _mm256_set1_epi8((char)0x80);
+    if (N == 1) {
+        for (int32_t j = 1; j < 4; j++) {
+            acc[j][0] = acc[j][1] = _mm256_setzero_si256();
+        }
+        for (int32_t st = 0; st < steps; st += 4) {
+#pragma GCC unroll 4
+            for (int32_t j = 0; j < 4; j++) {
+                int32_t bytes;
+                memcpy(&bytes, p[0] + 4 * (st + j), 4);
+                const X86_XT x = X86_PREP_X(_mm256_xor_si256(_mm256_set1_epi32(bytes), flip));
+#pragma GCC unroll 2
+                for (int32_t b = 0; b < NB; b++) {
+                    const X86_WT wv = X86_PREP_W(edgeai_x86_load8((const int32_t*)(const void*)(w[b] + 32 * (st + j))));
+                    acc[j][b] = X86_MAC(acc[j][b], x, wv);
+                }
+            }
+        }
+        for (int32_t b = 0; b < NB; b++) {
+            acc[0][b] = _mm256_add_epi32(_mm256_add_epi32(acc[0][b], acc[1][b]), _mm256_add_epi32(acc[2][b], acc[3][b]));
+        }
+        return;
+    }
+    for (int32_t st = 0; st < steps; st++) {
+        X86_WT wv[2];
+#pragma GCC unroll 2
+        for (int32_t b = 0; b < NB; b++) {
+            wv[b] = X86_PREP_W(edgeai_x86_load8((const int32_t*)(const void*)(w[b] + 32 * st)));
+        }
+#pragma GCC unroll 4
+        for (int32_t i = 0; i < N; i++) {
+            int32_t bytes;
+            memcpy(&bytes, p[i] + 4 * st, 4);
+            const X86_XT x = X86_PREP_X(_mm256_xor_si256(_mm256_set1_epi32(bytes), flip));
+#pragma GCC unroll 2
+            for (int32_t b = 0; b < NB; b++) {
+                acc[i][b] = X86_MAC(acc[i][b], x, wv[b]);
+            }
+        }
+    }
+}
+
+/* N pixels from pix on, every block of channels, 16 at a time (then 8). */
+X86_FN void X86_NAME(conv_pixels)(const int8_t* const* p, const int32_t N, int32_t pix, const int8_t* weights,
+                                  const int32_t* channel, const int32_t* g, int8_t* output, const int32_t mode)
+{
+    const int32_t O = g[EDGEAI_X86_G_O], OP = g[EDGEAI_X86_G_OP], K16 = g[EDGEAI_X86_G_K16];
+    const __m128i zp = _mm_set1_epi16((int16_t)g[EDGEAI_X86_G_ZP_OUT]);
+    const __m128i lo = _mm_set1_epi8((char)g[EDGEAI_X86_G_ACT_MIN]), hi = _mm_set1_epi8((char)g[EDGEAI_X86_G_ACT_MAX]);
+    for (int32_t ob = 0; ob < O; ob += 16) {
+        const int32_t NB = O - ob > 8 ? 2 : 1;
+        const int8_t* w[2] = {weights + (size_t)ob * K16, weights + (size_t)(NB == 2 ? ob + 8 : ob) * K16};
+        __m256i acc[4][2];
+        for (int32_t i = 0; i < 4; i++) {
+            acc[i][0] = edgeai_x86_load8(channel + ob);
+            acc[i][1] = edgeai_x86_load8(channel + ob + 8);
+        }
+        if (NB == 2) {
+            X86_NAME(tile_acc)(p, N, w, 2, K16 / 4, acc);
+        } else {
+            X86_NAME(tile_acc)(p, N, w, 1, K16 / 4, acc);
+        }
+        for (int32_t b = 0; b < NB; b++) {
+            const edgeai_x86_rq8 q = edgeai_x86_rq8_load(channel, OP, ob + 8 * b, mode);
+            for (int32_t i = 0; i < N; i++) {
+                edgeai_x86_store8(output + (size_t)(pix + i) * O + ob + 8 * b,
+                                  edgeai_x86_narrow8(edgeai_x86_rq8_apply(acc[i][b], &q, mode), zp, lo, hi),
+                                  O - ob - 8 * b);
+            }
+        }
+    }
+}
+
+__attribute__((target(X86_TARGET))) static void X86_NAME(conv_layer)(const int8_t* input, const int8_t* weights,
+                                                                     const int32_t* channel, const int32_t* g,
+                                                                     int8_t* output, int8_t* patch, int8_t* bordered)
+{
+    const int32_t mode = g[EDGEAI_X86_G_MODE];
+    const int8_t* image = edgeai_x86_padded_image(bordered, input, g);
+    const int32_t n_pix = g[EDGEAI_X86_G_OH] * g[EDGEAI_X86_G_OW];
+    const int8_t* p[4];
+    for (int32_t pix = 0; pix < n_pix;) {
+        const int32_t n = n_pix - pix >= 4 ? 4 : 1;
+        edgeai_x86_patches(p, n, pix, image, patch, g);
+        if (n == 4 && mode == EDGEAI_X86_ONE_ROUNDING) {
+            X86_NAME(conv_pixels)(p, 4, pix, weights, channel, g, output, EDGEAI_X86_ONE_ROUNDING);
+        } else if (n == 4 && mode == EDGEAI_X86_TWO_ROUNDINGS_RIGHT) {
+            X86_NAME(conv_pixels)(p, 4, pix, weights, channel, g, output, EDGEAI_X86_TWO_ROUNDINGS_RIGHT);
+        } else if (n == 4) {
+            X86_NAME(conv_pixels)(p, 4, pix, weights, channel, g, output, EDGEAI_X86_TWO_ROUNDINGS);
+        } else {
+            X86_NAME(conv_pixels)(p, 1, pix, weights, channel, g, output, mode);
+        }
+        pix += n;
+    }
+}
+
+#undef X86_FN

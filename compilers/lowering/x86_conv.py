@@ -1,0 +1,47 @@
+"""int8 conv2d / fully_connected (and depthwise_conv2d, add) on x86-64 → the hand-written kernels in
+compilers/c/kernels/x86/, each picking AVX-VNNI / AVX512-VNNI / AVX2 / portable C at run time.
+
+The layer preparation is the aarch64 one (compilers/lowering/neon_conv.py: conv_layout, channel_constants, the
+geometry and bordered image): only the weights' order differs, [O8 / 8][K16 / 4][8 channels][4 k] for VPDPBUSD,
+and the start value also folds the +128 every input byte gets (VPDPBUSD multiplies unsigned bytes). Every path
+accumulates in int32 (no int16 lane), so a weight of -128 is taken. ONNX numerics as on aarch64: the one-rounding
+path where no accumulator within reach lands on a half, else declined to TVM's kernel.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from compilers.c.calls import KernelCall, TensorArg
+from compilers.lowering.cortex_m import _entry
+from compilers.lowering.neon_conv import _ARGS, conv_layout
+
+CONV_FILE = "x86/conv_s8_x86.c"
+UNSIGNED_OFFSET = 128  # VPDPBUSD's inputs: x + 128 as an unsigned byte
+
+
+def _pack(w2: np.ndarray) -> np.ndarray:
+    """[O8, K16] → [O8 / 8][K16 / 4][8 channels][4 k] (conv_s8_x86.h)."""
+    o8, k16 = w2.shape
+    return w2.reshape(o8 // 8, 8, k16 // 4, 4).transpose(0, 2, 1, 3)
+
+
+def conv_call(ctx, node, x_shape, w, bias, in_zp, out_zp, lo, hi, mult, shift, out_shape, attrs, rounding="double"):
+    """CONV_2D (w [O, KH, KW, C]) → edgeai_conv_s8_x86."""
+    layout = conv_layout(x_shape, w, bias, in_zp, out_zp, lo, hi, mult, shift, out_shape, attrs, rounding,
+                         minus_128_ok=True, input_offset=UNSIGNED_OFFSET)
+    if isinstance(layout, str):
+        return ctx.decline(node, f"edgeai_conv_s8_x86 declines: {layout}")
+    w2, chan, geom = layout
+    symbol = ctx.c_kernel(CONV_FILE, *_entry("edgeai_conv_s8_x86", _ARGS, False))
+    return KernelCall(node.name, node.op, symbol, (TensorArg(node.inputs[0]), ctx.derived(_pack(w2).reshape(-1)),
+                                                   ctx.derived(chan), ctx.derived(geom), TensorArg(node.outputs[0])))
+
+
+_FC_ATTRS = {"strides": (1, 1), "dilations": (1, 1), "padding": (0, 0, 0, 0)}
+
+
+def fc_call(ctx, node, rows, k, n, w, bias, in_zp, out_zp, lo, hi, mult, shift, rounding="single"):
+    """FULLY_CONNECTED (w [n, k]) as a 1x1 conv over `rows` pixels → edgeai_conv_s8_x86."""
+    return conv_call(ctx, node, (1, rows, 1, k), w.reshape(n, 1, 1, k), bias, in_zp, out_zp, lo, hi, mult, shift,
+                     (1, rows, 1, n), _FC_ATTRS, rounding)
