@@ -64,6 +64,8 @@ def test_small_layers_bit_exact_with_litert(small_models, which, path, tmp_cache
     compiled = compile_model(model, "host")
     symbols = _x86_symbols(compiled)
     assert symbols["conv2d"] == symbols["fully_connected"] == {"edgeai_conv_s8_x86"}, symbols
+    assert symbols["depthwise_conv2d"] == {"edgeai_dwconv_s8_x86"} and symbols["add"] == {"edgeai_add_s8_x86"}
+    assert not [layer for layer in compiled.desc["layers"] if "generic_kernel" in layer]
     _bit_exact(compiled, model, PATHS[path])
 
 
@@ -71,6 +73,7 @@ def test_small_layers_bit_exact_with_litert(small_models, which, path, tmp_cache
 @pytest.mark.parametrize("name", ["ad01_int8", "kws_ref_model"])
 def test_mlperf_models_bit_exact_with_litert(name, path, tmp_cache):
     compiled = compile_model(tflite(name), "host")
-    hand_written = [l for l in compiled.desc["layers"] if l["op"] in ("conv2d", "fully_connected")]
-    assert hand_written and all(l["symbol"] == "edgeai_conv_s8_x86" for l in hand_written)
+    hand_written = [l for l in compiled.desc["layers"] if l["op"] in ("conv2d", "depthwise_conv2d", "fully_connected")]
+    assert hand_written and all(l["symbol"].startswith("edgeai_") and l["symbol"].endswith("_s8_x86")
+                                for l in hand_written)
     _bit_exact(compiled, tflite(name), PATHS[path], samples=2)

@@ -57,7 +57,9 @@ KERNELS: dict[str, dict[str, Callable]] = {
     # compilers/c/kernels/x86; the host target lists it when edgeai runs on x86-64 (edgeai/targets.py: "native")
     "x86": {
         "conv2d": x86_conv.conv_call,
+        "depthwise_conv2d": x86_conv.dwconv_call,
         "fully_connected": x86_conv.fc_call,
+        "add": x86_conv.add_call,
     },
 }
 

@@ -88,6 +88,9 @@ def channel_constants(w2d: np.ndarray, bias, in_zp: int, mult, shift, rounding: 
     return 1, np.concatenate([_wrap32(s), _wrap32(m), (-t).view(np.int32)]), op
 
 
+G_OP = 19  # geom's index of OP (conv_s8_neon.h: EDGEAI_NEON_G_OP)
+
+
 def _geom(h, w, c, oh, ow, o, kh, kw, sh, sw, pt, pl, in_zp, out_zp, lo, hi, mode, k16, direct, op, hp=0, wp=0):
     return np.array([h, w, c, oh, ow, o, kh, kw, sh, sw, pt, pl, in_zp, out_zp, lo, hi, mode, k16, direct, op, hp, wp],
                     np.int32)
@@ -173,9 +176,10 @@ def fc_call_dot(ctx, node, rows, k, n, w, bias, in_zp, out_zp, lo, hi, mult, shi
                  (1, rows, 1, n), _FC_ATTRS, rounding, True)
 
 
-def dwconv_call(ctx, node, x_shape, w, bias, in_zp, out_zp, lo, hi, mult, shift, out_shape, attrs,
-                rounding="double"):
-    """DEPTHWISE_CONV_2D (w [1, KH, KW, C], depth multiplier 1) → edgeai_dwconv_s8_neon."""
+def dw_layout(x_shape, w, bias, in_zp, out_zp, lo, hi, mult, shift, out_shape, attrs, rounding,
+              minus_128_ok: bool):
+    """What the aarch64 and x86 depthwise kernels share: (weights [KH * KW, C] int8, channel constants, geom) or a
+    string saying why the kernels cannot take the layer (w [1, KH, KW, C]; minus_128_ok: conv_layout's)."""
     n, h, wd, c = x_shape
     _, kh, kw, o = w.shape
     (sh, sw), (dh, dw), (pt, pl, _, _) = attrs["strides"], attrs["dilations"], attrs["padding"]
@@ -184,16 +188,27 @@ def dwconv_call(ctx, node, x_shape, w, bias, in_zp, out_zp, lo, hi, mult, shift,
            f"depth multiplier {o // c if c else o}" if o != c else
            f"C = {c} > {MAX_DW_CHANNELS}" if c > MAX_DW_CHANNELS else
            f"KH*KW = {taps} > {MAX_TAPS}" if taps > MAX_TAPS else
-           "a weight of -128 (two int8 products could overflow an int16 lane)" if np.any(w == -128) else None)
+           "a weight of -128 (two int8 products could overflow an int16 lane)"
+           if not minus_128_ok and np.any(w == -128) else None)
     wt = w.reshape(taps, c)
     consts = why or channel_constants(wt.T, bias, in_zp, mult, shift, rounding)
     if isinstance(consts, str):
-        return ctx.decline(node, f"edgeai_dwconv_s8_neon declines: {consts}")
+        return consts
     mode, chan, op = consts
-    w8 = np.zeros((taps, op), np.int8)
-    w8[:, :c] = wt
     geom = _geom(h, wd, c, out_shape[1], out_shape[2], o, kh, kw, sh, sw, pt, pl, in_zp, out_zp, lo, hi, mode, 0, 0,
                  op)
+    return wt, chan, geom
+
+
+def dwconv_call(ctx, node, x_shape, w, bias, in_zp, out_zp, lo, hi, mult, shift, out_shape, attrs,
+                rounding="double"):
+    """DEPTHWISE_CONV_2D (w [1, KH, KW, C], depth multiplier 1) → edgeai_dwconv_s8_neon."""
+    layout = dw_layout(x_shape, w, bias, in_zp, out_zp, lo, hi, mult, shift, out_shape, attrs, rounding, False)
+    if isinstance(layout, str):
+        return ctx.decline(node, f"edgeai_dwconv_s8_neon declines: {layout}")
+    wt, chan, geom = layout
+    w8 = np.zeros((wt.shape[0], geom[G_OP]), np.int8)  # [taps][OP]
+    w8[:, :wt.shape[1]] = wt
     symbol = ctx.c_kernel(DWCONV_FILE, *_entry("edgeai_dwconv_s8_neon", _DW_ARGS, False))
     return KernelCall(node.name, node.op, symbol, (TensorArg(node.inputs[0]), ctx.derived(w8.reshape(-1)),
                                                    ctx.derived(chan), ctx.derived(geom), TensorArg(node.outputs[0])))
@@ -205,18 +220,28 @@ def _add_rq(multiplier: int, shift: int, extra_left: int = 0) -> list[int]:
     return [multiplier, left, -right, -1 if right > 0 else 0]
 
 
-def add_call(ctx, node, size: int, zp1: int, zp2: int, zo: int, lo: int, hi: int, q=None, exact=None):
-    """ADD of two same-shape int8 tensors, TFLite's arithmetic (q: requant.AddQuantParams) → edgeai_add_s8_neon.
-    ONNX numerics (exact) decline: they divide once, halves to even, which this kernel does not."""
-    if exact is not None:
-        return ctx.decline(node, "edgeai_add_s8_neon declines: ONNX numerics (one rounding, halves to even)")
+def add_params(size: int, zp1: int, zp2: int, zo: int, lo: int, hi: int, q) -> np.ndarray | str:
+    """The parameters of the aarch64 and x86 add kernels (add_s8_neon.h, add_s8_x86.h), or why they cannot be
+    exact (q: requant.AddQuantParams)."""
     shifts = (q.input1_shift, q.input2_shift, q.output_shift)
     if any(s < -31 or s > 30 for s in shifts) or q.left_shift + max(q.input1_shift, q.input2_shift, 0) > 30:
-        return ctx.decline(node, f"edgeai_add_s8_neon declines: shifts {shifts} outside its requantization")
-    p = np.array([size, zp1, zp2, zo, lo, hi, *_add_rq(q.input1_multiplier, q.input1_shift, q.left_shift),
-                  *_add_rq(q.input2_multiplier, q.input2_shift, q.left_shift),
-                  *_add_rq(q.output_multiplier, q.output_shift)], np.int32)
-    symbol = ctx.c_kernel(ADD_FILE, *_entry("edgeai_add_s8_neon", _ADD_ARGS, False))
+        return f"shifts {shifts} outside its requantization"
+    return np.array([size, zp1, zp2, zo, lo, hi, *_add_rq(q.input1_multiplier, q.input1_shift, q.left_shift),
+                     *_add_rq(q.input2_multiplier, q.input2_shift, q.left_shift),
+                     *_add_rq(q.output_multiplier, q.output_shift)], np.int32)
+
+
+def add_call(ctx, node, size: int, zp1: int, zp2: int, zo: int, lo: int, hi: int, q=None, exact=None,
+             name: str = "edgeai_add_s8_neon", file: str = ADD_FILE):
+    """ADD of two same-shape int8 tensors, TFLite's arithmetic (q: requant.AddQuantParams) → edgeai_add_s8_neon
+    (or, name and file given, another kernel with its parameters: x86_conv.add_call).
+    ONNX numerics (exact) decline: they divide once, halves to even, which this kernel does not."""
+    if exact is not None:
+        return ctx.decline(node, f"{name} declines: ONNX numerics (one rounding, halves to even)")
+    p = add_params(size, zp1, zp2, zo, lo, hi, q)
+    if isinstance(p, str):
+        return ctx.decline(node, f"{name} declines: {p}")
+    symbol = ctx.c_kernel(file, *_entry(name, _ADD_ARGS, False))
     a, b = node.inputs[0], node.inputs[1]
     return KernelCall(node.name, node.op, symbol, (TensorArg(a), TensorArg(b), ctx.derived(p),
                                                    TensorArg(node.outputs[0])))

@@ -14,9 +14,11 @@ import numpy as np
 
 from compilers.c.calls import KernelCall, TensorArg
 from compilers.lowering.cortex_m import _entry
-from compilers.lowering.neon_conv import _ARGS, conv_layout
+from compilers.lowering import neon_conv
+from compilers.lowering.neon_conv import _ARGS, G_OP, conv_layout, dw_layout
 
-CONV_FILE = "x86/conv_s8_x86.c"
+CONV_FILE, DWCONV_FILE, ADD_FILE = "x86/conv_s8_x86.c", "x86/dwconv_s8_x86.c", "x86/add_s8_x86.c"
+_DW_ARGS = "(const int8_t* input, const int16_t* weights, const int32_t* channel, const int32_t* geom, int8_t* output)"
 UNSIGNED_OFFSET = 128  # VPDPBUSD's inputs: x + 128 as an unsigned byte
 
 
@@ -45,3 +47,26 @@ def fc_call(ctx, node, rows, k, n, w, bias, in_zp, out_zp, lo, hi, mult, shift, 
     """FULLY_CONNECTED (w [n, k]) as a 1x1 conv over `rows` pixels → edgeai_conv_s8_x86."""
     return conv_call(ctx, node, (1, rows, 1, k), w.reshape(n, 1, 1, k), bias, in_zp, out_zp, lo, hi, mult, shift,
                      (1, rows, 1, n), _FC_ATTRS, rounding)
+
+
+def dwconv_call(ctx, node, x_shape, w, bias, in_zp, out_zp, lo, hi, mult, shift, out_shape, attrs,
+                rounding="double"):
+    """DEPTHWISE_CONV_2D (w [1, KH, KW, C], depth multiplier 1) → edgeai_dwconv_s8_x86."""
+    layout = dw_layout(x_shape, w, bias, in_zp, out_zp, lo, hi, mult, shift, out_shape, attrs, rounding,
+                       minus_128_ok=True)
+    if isinstance(layout, str):
+        return ctx.decline(node, f"edgeai_dwconv_s8_x86 declines: {layout}")
+    wt, chan, geom = layout
+    taps, c = wt.shape
+    pairs = np.zeros((2 * (-(-taps // 2)), geom[G_OP]), np.int16)  # taps rounded up to even, channels to OP
+    pairs[:taps, :c] = wt
+    packed = pairs.reshape(-1, 2, geom[G_OP]).transpose(0, 2, 1)  # [taps / 2][OP][tap t, t + 1] (dwconv_s8_x86.h)
+    symbol = ctx.c_kernel(DWCONV_FILE, *_entry("edgeai_dwconv_s8_x86", _DW_ARGS, False))
+    return KernelCall(node.name, node.op, symbol, (TensorArg(node.inputs[0]), ctx.derived(packed.reshape(-1)),
+                                                   ctx.derived(chan), ctx.derived(geom), TensorArg(node.outputs[0])))
+
+
+def add_call(ctx, node, size: int, zp1: int, zp2: int, zo: int, lo: int, hi: int, q=None, exact=None):
+    """ADD of two same-shape int8 tensors, TFLite's arithmetic → edgeai_add_s8_x86 (the aarch64 kernel's
+    parameters; ONNX numerics decline as there)."""
+    return neon_conv.add_call(ctx, node, size, zp1, zp2, zo, lo, hi, q, exact, "edgeai_add_s8_x86", ADD_FILE)

@@ -1,0 +1,123 @@
+/* int8 DEPTHWISE_CONV_2D for x86-64; see dwconv_s8_x86.h. Per output pixel the tap pointers are set once (into the
+ * input, or the zero-point row); per 8 channels and pair of taps, the two taps' inputs widened to the halves of
+ * one 32-bit lane meet the packed weight pair in one VPMADDWD. */
+#include "dwconv_s8_x86.h"
+
+#include "requant_s8_x86.h"
+
+#include <string.h>
+
+/* tp: the KH x KW tap pointers of the window at (iy0, ix0) (row by row), those outside the image at zero_row; an
+ * odd count gets one more, its weights zero. */
+static inline void dw_taps(const int8_t** tp, const int8_t* input, const int8_t* zero_row, int32_t iy0, int32_t ix0,
+                           const int32_t* g)
+{
+    const int32_t KH = g[EDGEAI_X86_G_KH], KW = g[EDGEAI_X86_G_KW], H = g[EDGEAI_X86_G_H], W = g[EDGEAI_X86_G_W];
+    const int32_t C = g[EDGEAI_X86_G_C];
+    for (int32_t ky = 0; ky < KH; ky++) {
+        for (int32_t kx = 0; kx < KW; kx++) {
+            const int32_t iy = iy0 + ky, ix = ix0 + kx;
+            tp[ky * KW + kx] = iy < 0 || iy >= H || ix < 0 || ix >= W ? zero_row : input + ((size_t)iy * W + ix) * C;
+        }
+    }
+    tp[KH * KW] = zero_row;
+}
+
+/* Channel c of one pixel in scalar C. */
+static inline int8_t dw1(const int8_t* const* tp, int32_t pairs, const int16_t* w, const int32_t* channel,
+                         const int32_t* g, int32_t c)
+{
+    const int32_t op = g[EDGEAI_X86_G_OP];
+    uint32_t acc = (uint32_t)channel[c]; /* wraps modulo 2^32 as TFLite's int32 accumulator */
+    for (int32_t t = 0; t < pairs; t++) {
+        const int16_t* wp = w + ((size_t)t * op + c) * 2;
+        acc += (uint32_t)(tp[2 * t][c] * wp[0] + tp[2 * t + 1][c] * wp[1]);
+    }
+    return edgeai_x86_clamp1(edgeai_x86_rq1((int32_t)acc, channel, op, c, g[EDGEAI_X86_G_MODE]),
+                             g[EDGEAI_X86_G_ZP_OUT], g[EDGEAI_X86_G_ACT_MIN], g[EDGEAI_X86_G_ACT_MAX]);
+}
+
+#if defined(__x86_64__) && !defined(EDGEAI_X86_PORTABLE)
+/* 8 input bytes as 8 int32 lanes. */
+EDGEAI_AVX2 __m256i widen8(const int8_t* p)
+{
+    int64_t bytes;
+    memcpy(&bytes, p, 8);
+    return _mm256_cvtepi8_epi32(_mm_cvtsi64_si128(bytes));
+}
+
+/* Channels c .. c+7 of one pixel. */
+EDGEAI_AVX2 void dw8(const int8_t* const* tp, int32_t pairs, const int16_t* w, const int32_t* channel,
+                     const int32_t* g, int32_t c, int8_t* out, const int32_t mode)
+{
+    const int32_t op = g[EDGEAI_X86_G_OP];
+    __m256i acc = edgeai_x86_load8(channel + c);
+    for (int32_t t = 0; t < pairs; t++) {
+        const __m256i x = _mm256_blend_epi16(widen8(tp[2 * t] + c), _mm256_slli_epi32(widen8(tp[2 * t + 1] + c), 16),
+                                             0xAA);
+        const __m256i wv = edgeai_x86_load8((const int32_t*)(const void*)(w + ((size_t)t * op + c) * 2));
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(x, wv));
+    }
+    const edgeai_x86_rq8 q = edgeai_x86_rq8_load(channel, op, c, mode);
+    const __m128i zp = _mm_set1_epi16((int16_t)g[EDGEAI_X86_G_ZP_OUT]);
+    const __m128i lo = _mm_set1_epi8((char)g[EDGEAI_X86_G_ACT_MIN]), hi = _mm_set1_epi8((char)g[EDGEAI_X86_G_ACT_MAX]);
+    edgeai_x86_store8(out + c, edgeai_x86_narrow8(edgeai_x86_rq8_apply(acc, &q, mode), zp, lo, hi), 8);
+}
+
+EDGEAI_AVX2 void dw_pixel_avx2(const int8_t* const* tp, int32_t pairs, const int16_t* w, const int32_t* channel,
+                               const int32_t* g, int8_t* out, const int32_t mode)
+{
+    const int32_t C = g[EDGEAI_X86_G_C];
+    int32_t c = 0;
+    for (; c + 8 <= C; c += 8) {
+        dw8(tp, pairs, w, channel, g, c, out, mode);
+    }
+    for (; c < C; c++) {
+        out[c] = dw1(tp, pairs, w, channel, g, c);
+    }
+}
+
+__attribute__((target("avx2"))) static void dw_pixel_avx2_any(const int8_t* const* tp, int32_t pairs,
+                                                              const int16_t* w, const int32_t* channel,
+                                                              const int32_t* g, int8_t* out)
+{
+    const int32_t mode = g[EDGEAI_X86_G_MODE];
+    if (mode == EDGEAI_X86_TWO_ROUNDINGS_RIGHT) {
+        dw_pixel_avx2(tp, pairs, w, channel, g, out, EDGEAI_X86_TWO_ROUNDINGS_RIGHT);
+    } else if (mode == EDGEAI_X86_TWO_ROUNDINGS) {
+        dw_pixel_avx2(tp, pairs, w, channel, g, out, EDGEAI_X86_TWO_ROUNDINGS);
+    } else {
+        dw_pixel_avx2(tp, pairs, w, channel, g, out, EDGEAI_X86_ONE_ROUNDING);
+    }
+}
+#endif
+
+int32_t edgeai_dwconv_s8_x86(const int8_t* input, const int16_t* weights, const int32_t* channel,
+                             const int32_t* geom, int8_t* output)
+{
+    const int32_t C = geom[EDGEAI_X86_G_C], OH = geom[EDGEAI_X86_G_OH], OW = geom[EDGEAI_X86_G_OW];
+    const int32_t pairs = (geom[EDGEAI_X86_G_KH] * geom[EDGEAI_X86_G_KW] + 1) / 2;
+    int8_t zero_row[EDGEAI_X86_MAX_DW_CHANNELS];
+    const int8_t* tp[EDGEAI_X86_MAX_TAPS + 1];
+    memset(zero_row, geom[EDGEAI_X86_G_ZP_IN], (size_t)C);
+#if defined(__x86_64__) && !defined(EDGEAI_X86_PORTABLE)
+    const int avx2 = __builtin_cpu_supports("avx2");
+#endif
+    for (int32_t oy = 0; oy < OH; oy++) {
+        for (int32_t ox = 0; ox < OW; ox++) {
+            int8_t* out = output + ((size_t)oy * OW + ox) * C;
+            dw_taps(tp, input, zero_row, oy * geom[EDGEAI_X86_G_SH] - geom[EDGEAI_X86_G_PT],
+                    ox * geom[EDGEAI_X86_G_SW] - geom[EDGEAI_X86_G_PL], geom);
+#if defined(__x86_64__) && !defined(EDGEAI_X86_PORTABLE)
+            if (avx2) {
+                dw_pixel_avx2_any(tp, pairs, weights, channel, geom, out);
+                continue;
+            }
+#endif
+            for (int32_t c = 0; c < C; c++) {
+                out[c] = dw1(tp, pairs, weights, channel, geom, c);
+            }
+        }
+    }
+    return 0;
+}
