@@ -52,6 +52,7 @@ EDGEAI_AVX2 void dw8(const int8_t* const* tp, int32_t pairs, const int16_t* w, c
 {
     const int32_t op = g[EDGEAI_X86_G_OP];
     __m256i acc = edgeai_x86_load8(channel + c);
+#pragma GCC unroll 5
     for (int32_t t = 0; t < pairs; t++) {
         const __m256i x = _mm256_blend_epi16(widen8(tp[2 * t] + c), _mm256_slli_epi32(widen8(tp[2 * t + 1] + c), 16),
                                              0xAA);
@@ -82,7 +83,9 @@ __attribute__((target("avx2"))) static void dw_pixel_avx2_any(const int8_t* cons
                                                               const int32_t* g, int8_t* out)
 {
     const int32_t mode = g[EDGEAI_X86_G_MODE];
-    if (mode == EDGEAI_X86_TWO_ROUNDINGS_RIGHT) {
+    if (pairs == 5 && mode == EDGEAI_X86_TWO_ROUNDINGS_RIGHT) { /* 3x3, the common case: the tap loop unrolled */
+        dw_pixel_avx2(tp, 5, w, channel, g, out, EDGEAI_X86_TWO_ROUNDINGS_RIGHT);
+    } else if (mode == EDGEAI_X86_TWO_ROUNDINGS_RIGHT) {
         dw_pixel_avx2(tp, pairs, w, channel, g, out, EDGEAI_X86_TWO_ROUNDINGS_RIGHT);
     } else if (mode == EDGEAI_X86_TWO_ROUNDINGS) {
         dw_pixel_avx2(tp, pairs, w, channel, g, out, EDGEAI_X86_TWO_ROUNDINGS);

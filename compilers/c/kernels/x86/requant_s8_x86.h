@@ -141,9 +141,13 @@ EDGEAI_AVX2 __m128i edgeai_x86_narrow8(__m256i v, __m128i zp16, __m128i lo8, __m
 /* The low n <= 8 bytes of v to out (never past the tensor). */
 EDGEAI_AVX2 void edgeai_x86_store8(int8_t* out, __m128i v, int32_t n)
 {
+    if (n >= 8) {
+        _mm_storeu_si64((void*)out, v);
+        return;
+    }
     int8_t tmp[16];
     _mm_storeu_si128((__m128i*)(void*)tmp, v);
-    memcpy(out, tmp, (size_t)(n < 8 ? n : 8));
+    memcpy(out, tmp, (size_t)n);
 }
 #endif
 

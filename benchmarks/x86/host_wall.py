@@ -1,0 +1,67 @@
+"""Host wall time per inference, single thread, of the MLPerf Tiny int8 models: edgeai's host library next to
+LiteRT with XNNPACK and onnxruntime, interleaved (each round runs every backend once on the same input, so a
+machine's load changes hit all three alike), with the spread (quartiles) of each.
+
+    PYTHONPATH=$PWD .venv/bin/python benchmarks/x86/host_wall.py [--rounds 300] [--extra-flag -DEDGEAI_X86_NO_VNNI]
+
+Prints a Markdown table (median and quartiles in microseconds, edgeai / XNNPACK and edgeai / onnxruntime ratios of
+the medians) and checks edgeai bit-exact with LiteRT's reference kernels on the inputs it times."""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+from edgeai import models_root
+from edgeai.compile import compile_model
+from edgeai.runtime.host import HostSession
+from edgeai.runtime.reference import LiteRTSession, OnnxRuntimeSession
+from edgeai.validate import random_inputs
+
+MODELS = {"kws": "kws_ref_model", "vww": "vww_96_int8", "ic": "pretrainedResnet_quant", "ad": "ad01_int8"}
+
+
+def _quartiles(times: list[float]) -> tuple[float, float, float]:
+    q = statistics.quantiles(times, n=4)
+    return q[0] * 1e6, statistics.median(times) * 1e6, q[2] * 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=300)
+    parser.add_argument("--models", nargs="*", default=list(MODELS), choices=list(MODELS))
+    parser.add_argument("--extra-flag", action="append", default=[], help="a compile flag of the host library")
+    args = parser.parse_args()
+    root = models_root()
+    print("| model | edgeai µs (q1–q3) | XNNPACK µs (q1–q3) | onnxruntime µs (q1–q3) | edgeai/XNNPACK | edgeai/ORT |")
+    print("|---|---|---|---|---|---|")
+    for short in args.models:
+        name = MODELS[short]
+        tfl, onnx = root / "mlperf_tiny" / f"{name}.tflite", root / "mlperf_tiny_onnx" / f"{name}.onnx"
+        edge = HostSession(compile_model(tfl, "host").path, extra_flags=tuple(args.extra_flag))
+        reference = LiteRTSession(tfl)
+        inputs = random_inputs(reference.inputs, 5, seed=7)
+        for x in inputs:
+            assert all(np.array_equal(a, b) for a, b in zip(edge.run(x), reference.run(x))), f"{short}: not bit-exact"
+        backends = {"edgeai": edge.run, "xnnpack": LiteRTSession(tfl, kernels="xnnpack").run,
+                    "onnxruntime": OnnxRuntimeSession(onnx).run}
+        times: dict[str, list[float]] = {b: [] for b in backends}
+        for run in backends.values():
+            run(inputs[0])  # warm-up
+        for r in range(args.rounds):
+            x = inputs[r % len(inputs)]
+            for b, run in backends.items():
+                start = time.perf_counter()
+                run(x)
+                times[b].append(time.perf_counter() - start)
+        q = {b: _quartiles(t) for b, t in times.items()}
+        cells = [f"{m:.1f} ({lo:.1f}–{hi:.1f})" for lo, m, hi in q.values()]
+        print(f"| {short} | {' | '.join(cells)} | {q['edgeai'][1] / q['xnnpack'][1]:.2f} | "
+              f"{q['edgeai'][1] / q['onnxruntime'][1]:.2f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
