@@ -60,7 +60,9 @@ def dwconv_call(ctx, node, x_shape, w, bias, in_zp, out_zp, lo, hi, mult, shift,
     taps, c = wt.shape
     pairs = np.zeros((2 * (-(-taps // 2)), geom[G_OP]), np.int16)  # taps rounded up to even, channels to OP
     pairs[:taps, :c] = wt
-    packed = pairs.reshape(-1, 2, geom[G_OP]).transpose(0, 2, 1)  # [taps / 2][OP][tap t, t + 1] (dwconv_s8_x86.h)
+    # each 16 channels in the lane order of VPUNPCKLWD / VPUNPCKHWD: 0-3, 8-11, 4-7, 12-15 (dwconv_s8_x86.h)
+    pairs = pairs.reshape(pairs.shape[0], -1, 2, 2, 4).transpose(0, 1, 3, 2, 4).reshape(pairs.shape)
+    packed = pairs.reshape(-1, 2, geom[G_OP]).transpose(0, 2, 1)  # [taps / 2][OP][tap t, t + 1]
     symbol = ctx.c_kernel(DWCONV_FILE, *_entry("edgeai_dwconv_s8_x86", _DW_ARGS, False))
     return KernelCall(node.name, node.op, symbol, (TensorArg(node.inputs[0]), ctx.derived(packed.reshape(-1)),
                                                    ctx.derived(chan), ctx.derived(geom), TensorArg(node.outputs[0])))

@@ -1,6 +1,7 @@
 /* int8 DEPTHWISE_CONV_2D for x86-64; see dwconv_s8_x86.h. Per output pixel the tap pointers are set once (into the
- * input, or the zero-point row); per 8 channels and pair of taps, the two taps' inputs widened to the halves of
- * one 32-bit lane meet the packed weight pair in one VPMADDWD. */
+ * input, or the zero-point row); per 16 channels and pair of taps, the two taps' inputs widened to 16 bits and
+ * interleaved (VPUNPCKLWD / VPUNPCKHWD) meet the packed weight pairs in two VPMADDWD: each channel's two products
+ * summed in its int32 lane. */
 #include "dwconv_s8_x86.h"
 
 #include "requant_s8_x86.h"
@@ -23,6 +24,14 @@ static inline void dw_taps(const int8_t** tp, const int8_t* input, const int8_t*
     tp[KH * KW] = zero_row;
 }
 
+/* Where channel c's weight pair sits: within each 16 channels the order is 0-3, 8-11, 4-7, 12-15 (the lanes of
+ * VPUNPCKLWD / VPUNPCKHWD on 16 widened channels; dwconv_s8_x86.h). */
+static inline int32_t slot(int32_t c)
+{
+    const int32_t j = c & 15;
+    return (c & ~15) | (j & 3) | ((j & 4) << 1) | ((j & 8) >> 1);
+}
+
 /* Channel c of one pixel in scalar C. */
 static inline int8_t dw1(const int8_t* const* tp, int32_t pairs, const int16_t* w, const int32_t* channel,
                          const int32_t* g, int32_t c)
@@ -30,7 +39,7 @@ static inline int8_t dw1(const int8_t* const* tp, int32_t pairs, const int16_t* 
     const int32_t op = g[EDGEAI_X86_G_OP];
     uint32_t acc = (uint32_t)channel[c]; /* wraps modulo 2^32 as TFLite's int32 accumulator */
     for (int32_t t = 0; t < pairs; t++) {
-        const int16_t* wp = w + ((size_t)t * op + c) * 2;
+        const int16_t* wp = w + ((size_t)t * op + slot(c)) * 2;
         acc += (uint32_t)(tp[2 * t][c] * wp[0] + tp[2 * t + 1][c] * wp[1]);
     }
     return edgeai_x86_clamp1(edgeai_x86_rq1((int32_t)acc, channel, op, c, g[EDGEAI_X86_G_MODE]),
@@ -46,7 +55,50 @@ EDGEAI_AVX2 __m256i widen8(const int8_t* p)
     return _mm256_cvtepi8_epi32(_mm_cvtsi64_si128(bytes));
 }
 
-/* Channels c .. c+7 of one pixel. */
+/* The weight pairs of channels c .. c+3 (16 bytes). */
+EDGEAI_AVX2 __m128i wpairs4(const int16_t* w, int32_t t, int32_t op, int32_t c)
+{
+    return _mm_loadu_si128((const __m128i*)(const void*)(w + ((size_t)t * op + slot(c)) * 2));
+}
+
+/* Channels c .. c+15 of one pixel (c a multiple of 16). */
+EDGEAI_AVX2 void dw16(const int8_t* const* tp, const int32_t pairs, const int16_t* w, const int32_t* channel,
+                      const int32_t* g, int32_t c, int8_t* out, const int32_t mode)
+{
+    const int32_t op = g[EDGEAI_X86_G_OP];
+    const __m256i s0 = edgeai_x86_load8(channel + c), s1 = edgeai_x86_load8(channel + c + 8);
+    __m256i lo = _mm256_permute2x128_si256(s0, s1, 0x20), hi = _mm256_permute2x128_si256(s0, s1, 0x31);
+#pragma GCC unroll 5
+    for (int32_t t = 0; t < pairs; t++) {
+        const __m256i a = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)(const void*)(tp[2 * t] + c)));
+        const __m256i b = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)(const void*)(tp[2 * t + 1] + c)));
+        const int16_t* wp = w + ((size_t)t * op + c) * 2;
+        lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b),
+                                                    edgeai_x86_load8((const int32_t*)(const void*)wp)));
+        hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b),
+                                                    edgeai_x86_load8((const int32_t*)(const void*)(wp + 16))));
+    }
+    const edgeai_x86_rq8 q0 = edgeai_x86_rq8_load(channel, op, c, mode), q1 = edgeai_x86_rq8_load(channel, op, c + 8, mode);
+    edgeai_x86_rq8 ql, qh; /* the constants in the accumulators' channel order */
+    ql.mult = _mm256_permute2x128_si256(q0.mult, q1.mult, 0x20), qh.mult = _mm256_permute2x128_si256(q0.mult, q1.mult, 0x31);
+    ql.left = _mm256_permute2x128_si256(q0.left, q1.left, 0x20), qh.left = _mm256_permute2x128_si256(q0.left, q1.left, 0x31);
+    ql.right = _mm256_permute2x128_si256(q0.right, q1.right, 0x20);
+    qh.right = _mm256_permute2x128_si256(q0.right, q1.right, 0x31);
+    ql.t_even = _mm256_permute2x128_si256(q0.t_even, q1.t_even, 0x20);
+    qh.t_even = _mm256_permute2x128_si256(q0.t_even, q1.t_even, 0x31);
+    ql.t_odd = _mm256_permute2x128_si256(q0.t_odd, q1.t_odd, 0x20);
+    qh.t_odd = _mm256_permute2x128_si256(q0.t_odd, q1.t_odd, 0x31);
+    /* VPACKSSDW per 128-bit lane: [0-3 | 4-7] and [8-11 | 12-15], the channels in order */
+    const __m256i v = _mm256_adds_epi16(_mm256_packs_epi32(edgeai_x86_rq8_apply(lo, &ql, mode),
+                                                           edgeai_x86_rq8_apply(hi, &qh, mode)),
+                                        _mm256_set1_epi16((int16_t)g[EDGEAI_X86_G_ZP_OUT]));
+    __m128i r = _mm_packs_epi16(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    r = _mm_min_epi8(_mm_max_epi8(r, _mm_set1_epi8((char)g[EDGEAI_X86_G_ACT_MIN])),
+                     _mm_set1_epi8((char)g[EDGEAI_X86_G_ACT_MAX]));
+    _mm_storeu_si128((__m128i*)(void*)(out + c), r);
+}
+
+/* Channels c .. c+7 of one pixel (the 8 after the last 16). */
 EDGEAI_AVX2 void dw8(const int8_t* const* tp, int32_t pairs, const int16_t* w, const int32_t* channel,
                      const int32_t* g, int32_t c, int8_t* out, const int32_t mode)
 {
@@ -56,7 +108,7 @@ EDGEAI_AVX2 void dw8(const int8_t* const* tp, int32_t pairs, const int16_t* w, c
     for (int32_t t = 0; t < pairs; t++) {
         const __m256i x = _mm256_blend_epi16(widen8(tp[2 * t] + c), _mm256_slli_epi32(widen8(tp[2 * t + 1] + c), 16),
                                              0xAA);
-        const __m256i wv = edgeai_x86_load8((const int32_t*)(const void*)(w + ((size_t)t * op + c) * 2));
+        const __m256i wv = _mm256_set_m128i(wpairs4(w, t, op, c + 4), wpairs4(w, t, op, c));
         acc = _mm256_add_epi32(acc, _mm256_madd_epi16(x, wv));
     }
     const edgeai_x86_rq8 q = edgeai_x86_rq8_load(channel, op, c, mode);
@@ -70,8 +122,12 @@ EDGEAI_AVX2 void dw_pixel_avx2(const int8_t* const* tp, int32_t pairs, const int
 {
     const int32_t C = g[EDGEAI_X86_G_C];
     int32_t c = 0;
-    for (; c + 8 <= C; c += 8) {
+    for (; c + 16 <= C; c += 16) {
+        dw16(tp, pairs, w, channel, g, c, out, mode);
+    }
+    if (c + 8 <= C) {
         dw8(tp, pairs, w, channel, g, c, out, mode);
+        c += 8;
     }
     for (; c < C; c++) {
         out[c] = dw1(tp, pairs, w, channel, g, c);
