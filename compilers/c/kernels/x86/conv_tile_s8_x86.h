@@ -5,6 +5,37 @@
  *   X86_PREP_W(v), X86_PREP_X(v), X86_MAC(acc, x, w)  acc += per channel the 4 products of x and w. */
 #define X86_FN static inline __attribute__((always_inline, target(X86_TARGET)))
 
+/* 4 patch bytes of p, offset to unsigned and broadcast to every lane. */
+X86_FN X86_XT X86_NAME(bcast)(const int8_t* p)
+{
+    int32_t bytes;
+    memcpy(&bytes, p, 4);
+    return X86_PREP_X(_mm256_xor_si256(_mm256_set1_epi32(bytes), _mm256_set1_epi8((char)0x80)));
+}
+
+/* The full tile, 4 pixels x 2 blocks, its 8 accumulators named (in an array GCC moves them between registers). */
+X86_FN void X86_NAME(tile_4x2)(const int8_t* const* p, const int8_t* const* w, int32_t steps, __m256i acc[4][2])
+{
+    __m256i a00 = acc[0][0], a01 = acc[0][1], a10 = acc[1][0], a11 = acc[1][1];
+    __m256i a20 = acc[2][0], a21 = acc[2][1], a30 = acc[3][0], a31 = acc[3][1];
+    const int8_t *p0 = p[0], *p1 = p[1], *p2 = p[2], *p3 = p[3];
+    const int8_t *w0 = w[0], *w1 = w[1];
+    for (int32_t st = 0; st < steps; st++, p0 += 4, p1 += 4, p2 += 4, p3 += 4, w0 += 32, w1 += 32) {
+        const X86_WT wa = X86_PREP_W(edgeai_x86_load8((const int32_t*)(const void*)w0));
+        const X86_WT wb = X86_PREP_W(edgeai_x86_load8((const int32_t*)(const void*)w1));
+        X86_XT x = X86_NAME(bcast)(p0);
+        a00 = X86_MAC(a00, x, wa), a01 = X86_MAC(a01, x, wb);
+        x = X86_NAME(bcast)(p1);
+        a10 = X86_MAC(a10, x, wa), a11 = X86_MAC(a11, x, wb);
+        x = X86_NAME(bcast)(p2);
+        a20 = X86_MAC(a20, x, wa), a21 = X86_MAC(a21, x, wb);
+        x = X86_NAME(bcast)(p3);
+        a30 = X86_MAC(a30, x, wa), a31 = X86_MAC(a31, x, wb);
+    }
+    acc[0][0] = a00, acc[0][1] = a01, acc[1][0] = a10, acc[1][1] = a11;
+    acc[2][0] = a20, acc[2][1] = a21, acc[3][0] = a30, acc[3][1] = a31;
+}
+
 /* acc[i][b] += pixel i's patch (p[i]) against block b of 8 channels (w[b]), steps of 4 bytes; N pixels, NB blocks.
  * One pixel alone takes its steps into 4 accumulator sets in turn (no chain through one register), summed after. */
 X86_FN void X86_NAME(tile_acc)(const int8_t* const* p, const int32_t N, const int8_t* const* w, const int32_t NB,
@@ -67,7 +98,9 @@ X86_FN void X86_NAME(conv_pixels)(const int8_t* const* p, const int32_t N, int32
             acc[i][0] = edgeai_x86_load8(channel + ob);
             acc[i][1] = edgeai_x86_load8(channel + ob + 8);
         }
-        if (NB == 2) {
+        if (NB == 2 && N == 4) {
+            X86_NAME(tile_4x2)(p, w, K16 / 4, acc);
+        } else if (NB == 2) {
             X86_NAME(tile_acc)(p, N, w, 2, K16 / 4, acc);
         } else {
             X86_NAME(tile_acc)(p, N, w, 1, K16 / 4, acc);
