@@ -22,6 +22,12 @@ _DW_ARGS = "(const int8_t* input, const int16_t* weights, const int32_t* channel
 UNSIGNED_OFFSET = 128  # VPDPBUSD's inputs: x + 128 as an unsigned byte
 
 
+_INT32_MIN = -(1 << 31)
+# requant_s8_x86.h drops SaturatingRoundingDoublingHighMul's one saturating case, a multiplier of INT32_MIN times
+# an accumulator of INT32_MIN; TFLite's multipliers are positive, so such a layer is declined, never wrong.
+_NEGATIVE_MULTIPLIER = "a multiplier of -2^31 (the vector requantization leaves out its saturation)"
+
+
 def _pack(w2: np.ndarray) -> np.ndarray:
     """[O8, K16] → [O8 / 8][K16 / 4][8 channels][4 k] (conv_s8_x86.h)."""
     o8, k16 = w2.shape
@@ -30,6 +36,8 @@ def _pack(w2: np.ndarray) -> np.ndarray:
 
 def conv_call(ctx, node, x_shape, w, bias, in_zp, out_zp, lo, hi, mult, shift, out_shape, attrs, rounding="double"):
     """CONV_2D (w [O, KH, KW, C]) → edgeai_conv_s8_x86."""
+    if np.any(np.asarray(mult) == _INT32_MIN):
+        return ctx.decline(node, f"edgeai_conv_s8_x86 declines: {_NEGATIVE_MULTIPLIER}")
     layout = conv_layout(x_shape, w, bias, in_zp, out_zp, lo, hi, mult, shift, out_shape, attrs, rounding,
                          minus_128_ok=True, input_offset=UNSIGNED_OFFSET)
     if isinstance(layout, str):
@@ -52,6 +60,8 @@ def fc_call(ctx, node, rows, k, n, w, bias, in_zp, out_zp, lo, hi, mult, shift, 
 def dwconv_call(ctx, node, x_shape, w, bias, in_zp, out_zp, lo, hi, mult, shift, out_shape, attrs,
                 rounding="double"):
     """DEPTHWISE_CONV_2D (w [1, KH, KW, C], depth multiplier 1) → edgeai_dwconv_s8_x86."""
+    if np.any(np.asarray(mult) == _INT32_MIN):
+        return ctx.decline(node, f"edgeai_dwconv_s8_x86 declines: {_NEGATIVE_MULTIPLIER}")
     layout = dw_layout(x_shape, w, bias, in_zp, out_zp, lo, hi, mult, shift, out_shape, attrs, rounding,
                        minus_128_ok=True)
     if isinstance(layout, str):
@@ -71,4 +81,6 @@ def dwconv_call(ctx, node, x_shape, w, bias, in_zp, out_zp, lo, hi, mult, shift,
 def add_call(ctx, node, size: int, zp1: int, zp2: int, zo: int, lo: int, hi: int, q=None, exact=None):
     """ADD of two same-shape int8 tensors, TFLite's arithmetic → edgeai_add_s8_x86 (the aarch64 kernel's
     parameters; ONNX numerics decline as there)."""
+    if q is not None and _INT32_MIN in (q.input1_multiplier, q.input2_multiplier, q.output_multiplier):
+        return ctx.decline(node, f"edgeai_add_s8_x86 declines: {_NEGATIVE_MULTIPLIER}")
     return neon_conv.add_call(ctx, node, size, zp1, zp2, zo, lo, hi, q, exact, "edgeai_add_s8_x86", ADD_FILE)

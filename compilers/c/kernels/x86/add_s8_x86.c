@@ -26,6 +26,7 @@ EDGEAI_AVX2 edgeai_x86_rq8 rq_params(const int32_t* q)
     edgeai_x86_rq8 r;
     r.mult = _mm256_set1_epi32(q[0]), r.left = _mm256_set1_epi32(q[1]), r.right = _mm256_set1_epi32(-q[2]);
     r.t_even = r.t_odd = _mm256_setzero_si256();
+    edgeai_x86_rq8_derive(&r);
     return r;
 }
 

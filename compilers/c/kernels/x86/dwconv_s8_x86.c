@@ -88,6 +88,8 @@ EDGEAI_AVX2 void dw16(const int8_t* const* tp, const int32_t pairs, const int16_
     qh.t_even = _mm256_permute2x128_si256(q0.t_even, q1.t_even, 0x31);
     ql.t_odd = _mm256_permute2x128_si256(q0.t_odd, q1.t_odd, 0x20);
     qh.t_odd = _mm256_permute2x128_si256(q0.t_odd, q1.t_odd, 0x31);
+    edgeai_x86_rq8_derive(&ql);
+    edgeai_x86_rq8_derive(&qh);
     /* VPACKSSDW per 128-bit lane: [0-3 | 4-7] and [8-11 | 12-15], the channels in order */
     const __m256i v = _mm256_adds_epi16(_mm256_packs_epi32(edgeai_x86_rq8_apply(lo, &ql, mode),
                                                            edgeai_x86_rq8_apply(hi, &qh, mode)),

@@ -61,9 +61,18 @@ EDGEAI_X86_INLINE int8_t edgeai_x86_clamp1(int32_t v, int32_t zp, int32_t lo, in
 
 /* The constants of 8 channels, loaded once per block and reused for every pixel. */
 typedef struct {
-    __m256i mult, left, right;
-    __m256i t_even, t_odd; /* mode 1: T of channels 0,2,4,6 and 1,3,5,7 in 64-bit lanes */
+    __m256i mult, mult_odd, left, right; /* mult_odd: the odd lanes' multipliers in the even lanes' place */
+    __m256i mask, half;                  /* RoundingDivideByPOT's 2^right - 1 and its half */
+    __m256i t_even, t_odd;               /* mode 1: T of channels 0,2,4,6 and 1,3,5,7 in 64-bit lanes */
 } edgeai_x86_rq8;
+
+/* The derived fields of q (mult_odd, mask, half), from mult and right. */
+EDGEAI_AVX2 void edgeai_x86_rq8_derive(edgeai_x86_rq8* q)
+{
+    q->mult_odd = _mm256_srli_epi64(q->mult, 32);
+    q->mask = _mm256_sub_epi32(_mm256_sllv_epi32(_mm256_set1_epi32(1), q->right), _mm256_set1_epi32(1));
+    q->half = _mm256_srai_epi32(q->mask, 1);
+}
 
 EDGEAI_AVX2 __m256i edgeai_x86_load8(const int32_t* p)
 {
@@ -75,6 +84,8 @@ EDGEAI_AVX2 edgeai_x86_rq8 edgeai_x86_rq8_load(const int32_t* channel, int32_t o
     edgeai_x86_rq8 q;
     q.mult = edgeai_x86_load8(channel + op + c);
     q.left = q.right = q.t_even = q.t_odd = _mm256_setzero_si256();
+    q.mult_odd = _mm256_srli_epi64(q.mult, 32);
+    q.mask = q.half = _mm256_setzero_si256();
     if (mode == EDGEAI_X86_ONE_ROUNDING) {
         int32_t t[8];
         for (int32_t j = 0; j < 8; j++) {
@@ -89,6 +100,7 @@ EDGEAI_AVX2 edgeai_x86_rq8 edgeai_x86_rq8_load(const int32_t* channel, int32_t o
     if (mode == EDGEAI_X86_TWO_ROUNDINGS) {
         q.left = edgeai_x86_load8(channel + 2 * op + c);
     }
+    edgeai_x86_rq8_derive(&q);
     return q;
 }
 
@@ -105,7 +117,7 @@ EDGEAI_AVX2 __m256i edgeai_x86_rq8_apply(__m256i acc, const edgeai_x86_rq8* q, i
     if (mode == EDGEAI_X86_ONE_ROUNDING) {
         const __m256i one = _mm256_set1_epi64x(1);
         __m256i e = _mm256_mul_epi32(acc, q->mult);
-        __m256i o = _mm256_mul_epi32(_mm256_srli_epi64(acc, 32), _mm256_srli_epi64(q->mult, 32));
+        __m256i o = _mm256_mul_epi32(_mm256_srli_epi64(acc, 32), q->mult_odd);
         e = edgeai_x86_sra64(_mm256_add_epi64(e, _mm256_sllv_epi64(one, _mm256_sub_epi64(q->t_even, one))),
                              q->t_even);
         o = edgeai_x86_sra64(_mm256_add_epi64(o, _mm256_sllv_epi64(one, _mm256_sub_epi64(q->t_odd, one))),
@@ -113,19 +125,16 @@ EDGEAI_AVX2 __m256i edgeai_x86_rq8_apply(__m256i acc, const edgeai_x86_rq8* q, i
         return _mm256_blend_epi32(e, _mm256_slli_epi64(o, 32), 0xAA); /* the low words: the int32 casts */
     }
     const __m256i a = mode == EDGEAI_X86_TWO_ROUNDINGS ? _mm256_sllv_epi32(acc, q->left) : acc;
-    /* SaturatingRoundingDoublingHighMul: bits 31..62 of a*M + 2^30, from even and odd lanes' 64-bit products */
+    /* SaturatingRoundingDoublingHighMul: bits 31..62 of a*M + 2^30, from even and odd lanes' 64-bit products.
+     * Its one saturating case (a == M == INT32_MIN) cannot occur: the lowering declines a multiplier of INT32_MIN
+     * (compilers/lowering/x86_conv.py). */
     const __m256i nudge = _mm256_set1_epi64x(INT64_C(1) << 30);
     const __m256i e = _mm256_add_epi64(_mm256_mul_epi32(a, q->mult), nudge);
-    const __m256i o = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(a, 32), _mm256_srli_epi64(q->mult, 32)),
-                                       nudge);
-    __m256i x = _mm256_blend_epi32(_mm256_srli_epi64(e, 31), _mm256_slli_epi64(o, 1), 0xAA);
-    const __m256i min = _mm256_set1_epi32(INT32_MIN);
-    /* a == M == INT32_MIN gave INT32_MIN where TFLite saturates to INT32_MAX: flip those lanes' bits */
-    x = _mm256_xor_si256(x, _mm256_and_si256(_mm256_cmpeq_epi32(a, min), _mm256_cmpeq_epi32(q->mult, min)));
+    const __m256i o = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(a, 32), q->mult_odd), nudge);
+    const __m256i x = _mm256_blend_epi32(_mm256_srli_epi64(e, 31), _mm256_slli_epi64(o, 1), 0xAA);
     /* RoundingDivideByPOT, the remainder-and-threshold form per lane */
-    const __m256i mask = _mm256_sub_epi32(_mm256_sllv_epi32(_mm256_set1_epi32(1), q->right), _mm256_set1_epi32(1));
-    const __m256i threshold = _mm256_add_epi32(_mm256_srai_epi32(mask, 1), _mm256_srli_epi32(x, 31));
-    const __m256i up = _mm256_cmpgt_epi32(_mm256_and_si256(x, mask), threshold);
+    const __m256i threshold = _mm256_add_epi32(q->half, _mm256_srli_epi32(x, 31));
+    const __m256i up = _mm256_cmpgt_epi32(_mm256_and_si256(x, q->mask), threshold);
     return _mm256_sub_epi32(_mm256_srav_epi32(x, q->right), up);
 }
 
