@@ -88,7 +88,7 @@ def channel_constants(w2d: np.ndarray, bias, in_zp: int, mult, shift, rounding: 
     return 1, np.concatenate([_wrap32(s), _wrap32(m), (-t).view(np.int32)]), op
 
 
-G_OP = 19  # geom's index of OP (conv_s8_neon.h: EDGEAI_NEON_G_OP)
+G_MODE, G_OP = 16, 19  # geom's indices of the requantization mode and OP (conv_s8_neon.h: EDGEAI_NEON_G_*)
 
 
 def _geom(h, w, c, oh, ow, o, kh, kw, sh, sw, pt, pl, in_zp, out_zp, lo, hi, mode, k16, direct, op, hp=0, wp=0):

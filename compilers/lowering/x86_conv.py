@@ -15,7 +15,7 @@ import numpy as np
 from compilers.c.calls import KernelCall, TensorArg
 from compilers.lowering.cortex_m import _entry
 from compilers.lowering import neon_conv
-from compilers.lowering.neon_conv import _ARGS, G_OP, conv_layout, dw_layout
+from compilers.lowering.neon_conv import _ARGS, G_MODE, G_OP, conv_layout, dw_layout
 
 CONV_FILE, DWCONV_FILE, ADD_FILE = "x86/conv_s8_x86.c", "x86/dwconv_s8_x86.c", "x86/add_s8_x86.c"
 _DW_ARGS = "(const int8_t* input, const int16_t* weights, const int32_t* channel, const int32_t* geom, int8_t* output)"
@@ -26,6 +26,11 @@ _INT32_MIN = -(1 << 31)
 # requant_s8_x86.h drops SaturatingRoundingDoublingHighMul's one saturating case, a multiplier of INT32_MIN times
 # an accumulator of INT32_MIN; TFLite's multipliers are positive, so such a layer is declined, never wrong.
 _NEGATIVE_MULTIPLIER = "a multiplier of -2^31 (the vector requantization leaves out its saturation)"
+
+
+def _lane_order(op: int) -> np.ndarray:
+    """The channel at each slot of dwconv_s8_x86.h's order: each 16 as 0-3, 8-11, 4-7, 12-15."""
+    return np.arange(op).reshape(-1, 2, 2, 4).transpose(0, 2, 1, 3).reshape(-1)
 
 
 def _pack(w2: np.ndarray) -> np.ndarray:
@@ -70,8 +75,15 @@ def dwconv_call(ctx, node, x_shape, w, bias, in_zp, out_zp, lo, hi, mult, shift,
     taps, c = wt.shape
     pairs = np.zeros((2 * (-(-taps // 2)), geom[G_OP]), np.int16)  # taps rounded up to even, channels to OP
     pairs[:taps, :c] = wt
-    # each 16 channels in the lane order of VPUNPCKLWD / VPUNPCKHWD: 0-3, 8-11, 4-7, 12-15 (dwconv_s8_x86.h)
-    pairs = pairs.reshape(pairs.shape[0], -1, 2, 2, 4).transpose(0, 1, 3, 2, 4).reshape(pairs.shape)
+    # each 16 channels in the lane order of VPUNPCKLWD / VPUNPCKHWD: 0-3, 8-11, 4-7, 12-15 (dwconv_s8_x86.h), the
+    # weights and every per-channel plane
+    order = _lane_order(geom[G_OP])
+    pairs = pairs[:, order]
+    if geom[G_MODE] == 1:  # start, multiplier, then T as int64 per channel
+        planes = chan[:2 * len(order)].reshape(2, -1)[:, order].reshape(-1)
+        chan = np.concatenate([planes, chan[2 * len(order):].view(np.int64)[order].view(np.int32)])
+    else:
+        chan = chan.reshape(-1, len(order))[:, order].reshape(-1)
     packed = pairs.reshape(-1, 2, geom[G_OP]).transpose(0, 2, 1)  # [taps / 2][OP][tap t, t + 1]
     symbol = ctx.c_kernel(DWCONV_FILE, *_entry("edgeai_dwconv_s8_x86", _DW_ARGS, False))
     return KernelCall(node.name, node.op, symbol, (TensorArg(node.inputs[0]), ctx.derived(packed.reshape(-1)),

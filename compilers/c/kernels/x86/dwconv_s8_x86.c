@@ -37,12 +37,13 @@ static inline int8_t dw1(const int8_t* const* tp, int32_t pairs, const int16_t* 
                          const int32_t* g, int32_t c)
 {
     const int32_t op = g[EDGEAI_X86_G_OP];
-    uint32_t acc = (uint32_t)channel[c]; /* wraps modulo 2^32 as TFLite's int32 accumulator */
+    const int32_t sc = slot(c);
+    uint32_t acc = (uint32_t)channel[sc]; /* wraps modulo 2^32 as TFLite's int32 accumulator */
     for (int32_t t = 0; t < pairs; t++) {
-        const int16_t* wp = w + ((size_t)t * op + slot(c)) * 2;
+        const int16_t* wp = w + ((size_t)t * op + sc) * 2;
         acc += (uint32_t)(tp[2 * t][c] * wp[0] + tp[2 * t + 1][c] * wp[1]);
     }
-    return edgeai_x86_clamp1(edgeai_x86_rq1((int32_t)acc, channel, op, c, g[EDGEAI_X86_G_MODE]),
+    return edgeai_x86_clamp1(edgeai_x86_rq1((int32_t)acc, channel, op, sc, g[EDGEAI_X86_G_MODE]),
                              g[EDGEAI_X86_G_ZP_OUT], g[EDGEAI_X86_G_ACT_MIN], g[EDGEAI_X86_G_ACT_MAX]);
 }
 
@@ -53,6 +54,37 @@ EDGEAI_AVX2 __m256i widen8(const int8_t* p)
     int64_t bytes;
     memcpy(&bytes, p, 8);
     return _mm256_cvtepi8_epi32(_mm_cvtsi64_si128(bytes));
+}
+
+/* 4 words of plane at slot a, 4 at slot b. */
+EDGEAI_AVX2 __m256i load_slots(const int32_t* plane, int32_t a, int32_t b)
+{
+    return _mm256_set_m128i(_mm_loadu_si128((const __m128i*)(const void*)(plane + b)),
+                            _mm_loadu_si128((const __m128i*)(const void*)(plane + a)));
+}
+
+/* The requantization constants of the channels in slots a .. a+3, b .. b+3 (requant_s8_x86.h's planes). */
+EDGEAI_AVX2 edgeai_x86_rq8 rq8_load_slots(const int32_t* channel, int32_t op, int32_t a, int32_t b, int32_t mode)
+{
+    edgeai_x86_rq8 q;
+    q.mult = load_slots(channel + op, a, b);
+    q.left = q.right = q.t_even = q.t_odd = _mm256_setzero_si256();
+    if (mode == EDGEAI_X86_ONE_ROUNDING) {
+        int32_t t[8];
+        for (int32_t j = 0; j < 4; j++) {
+            t[j] = -channel[2 * op + 2 * (a + j)], t[4 + j] = -channel[2 * op + 2 * (b + j)];
+        }
+        const __m256i tv = _mm256_loadu_si256((const __m256i*)(const void*)t);
+        q.t_even = _mm256_and_si256(tv, _mm256_set1_epi64x(0xFFFFFFFF));
+        q.t_odd = _mm256_srli_epi64(tv, 32);
+    } else {
+        q.right = _mm256_sub_epi32(_mm256_setzero_si256(), load_slots(channel + 3 * op, a, b));
+        if (mode == EDGEAI_X86_TWO_ROUNDINGS) {
+            q.left = load_slots(channel + 2 * op, a, b);
+        }
+    }
+    edgeai_x86_rq8_derive(&q);
+    return q;
 }
 
 /* The weight pairs of channels c .. c+3 (16 bytes). */
@@ -66,8 +98,8 @@ EDGEAI_AVX2 void dw16(const int8_t* const* tp, const int32_t pairs, const int16_
                       const int32_t* g, int32_t c, int8_t* out, const int32_t mode)
 {
     const int32_t op = g[EDGEAI_X86_G_OP];
-    const __m256i s0 = edgeai_x86_load8(channel + c), s1 = edgeai_x86_load8(channel + c + 8);
-    __m256i lo = _mm256_permute2x128_si256(s0, s1, 0x20), hi = _mm256_permute2x128_si256(s0, s1, 0x31);
+    /* the constants are in the weights' channel order: lo holds channels 0-3, 8-11, hi 4-7, 12-15 */
+    __m256i lo = edgeai_x86_load8(channel + c), hi = edgeai_x86_load8(channel + c + 8);
 #pragma GCC unroll 5
     for (int32_t t = 0; t < pairs; t++) {
         const __m256i a = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)(const void*)(tp[2 * t] + c)));
@@ -78,18 +110,7 @@ EDGEAI_AVX2 void dw16(const int8_t* const* tp, const int32_t pairs, const int16_
         hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b),
                                                     edgeai_x86_load8((const int32_t*)(const void*)(wp + 16))));
     }
-    const edgeai_x86_rq8 q0 = edgeai_x86_rq8_load(channel, op, c, mode), q1 = edgeai_x86_rq8_load(channel, op, c + 8, mode);
-    edgeai_x86_rq8 ql, qh; /* the constants in the accumulators' channel order */
-    ql.mult = _mm256_permute2x128_si256(q0.mult, q1.mult, 0x20), qh.mult = _mm256_permute2x128_si256(q0.mult, q1.mult, 0x31);
-    ql.left = _mm256_permute2x128_si256(q0.left, q1.left, 0x20), qh.left = _mm256_permute2x128_si256(q0.left, q1.left, 0x31);
-    ql.right = _mm256_permute2x128_si256(q0.right, q1.right, 0x20);
-    qh.right = _mm256_permute2x128_si256(q0.right, q1.right, 0x31);
-    ql.t_even = _mm256_permute2x128_si256(q0.t_even, q1.t_even, 0x20);
-    qh.t_even = _mm256_permute2x128_si256(q0.t_even, q1.t_even, 0x31);
-    ql.t_odd = _mm256_permute2x128_si256(q0.t_odd, q1.t_odd, 0x20);
-    qh.t_odd = _mm256_permute2x128_si256(q0.t_odd, q1.t_odd, 0x31);
-    edgeai_x86_rq8_derive(&ql);
-    edgeai_x86_rq8_derive(&qh);
+    const edgeai_x86_rq8 ql = edgeai_x86_rq8_load(channel, op, c, mode), qh = edgeai_x86_rq8_load(channel, op, c + 8, mode);
     /* VPACKSSDW per 128-bit lane: [0-3 | 4-7] and [8-11 | 12-15], the channels in order */
     const __m256i v = _mm256_adds_epi16(_mm256_packs_epi32(edgeai_x86_rq8_apply(lo, &ql, mode),
                                                            edgeai_x86_rq8_apply(hi, &qh, mode)),
@@ -104,8 +125,8 @@ EDGEAI_AVX2 void dw16(const int8_t* const* tp, const int32_t pairs, const int16_
 EDGEAI_AVX2 void dw8(const int8_t* const* tp, int32_t pairs, const int16_t* w, const int32_t* channel,
                      const int32_t* g, int32_t c, int8_t* out, const int32_t mode)
 {
-    const int32_t op = g[EDGEAI_X86_G_OP];
-    __m256i acc = edgeai_x86_load8(channel + c);
+    const int32_t op = g[EDGEAI_X86_G_OP], a = slot(c), b = slot(c + 4);
+    __m256i acc = load_slots(channel, a, b);
 #pragma GCC unroll 5
     for (int32_t t = 0; t < pairs; t++) {
         const __m256i x = _mm256_blend_epi16(widen8(tp[2 * t] + c), _mm256_slli_epi32(widen8(tp[2 * t + 1] + c), 16),
@@ -113,7 +134,7 @@ EDGEAI_AVX2 void dw8(const int8_t* const* tp, int32_t pairs, const int16_t* w, c
         const __m256i wv = _mm256_set_m128i(wpairs4(w, t, op, c + 4), wpairs4(w, t, op, c));
         acc = _mm256_add_epi32(acc, _mm256_madd_epi16(x, wv));
     }
-    const edgeai_x86_rq8 q = edgeai_x86_rq8_load(channel, op, c, mode);
+    const edgeai_x86_rq8 q = rq8_load_slots(channel, op, a, b, mode);
     const __m128i zp = _mm_set1_epi16((int16_t)g[EDGEAI_X86_G_ZP_OUT]);
     const __m128i lo = _mm_set1_epi8((char)g[EDGEAI_X86_G_ACT_MIN]), hi = _mm_set1_epi8((char)g[EDGEAI_X86_G_ACT_MAX]);
     edgeai_x86_store8(out + c, edgeai_x86_narrow8(edgeai_x86_rq8_apply(acc, &q, mode), zp, lo, hi), 8);
