@@ -185,11 +185,22 @@ int32_t edgeai_dwconv_s8_x86(const int8_t* input, const int16_t* weights, const 
 #if defined(__x86_64__) && !defined(EDGEAI_X86_PORTABLE)
     const int avx2 = __builtin_cpu_supports("avx2");
 #endif
+    const int32_t KH = geom[EDGEAI_X86_G_KH], KW = geom[EDGEAI_X86_G_KW], H = geom[EDGEAI_X86_G_H];
+    const int32_t W = geom[EDGEAI_X86_G_W], step = geom[EDGEAI_X86_G_SW] * C;
     for (int32_t oy = 0; oy < OH; oy++) {
+        const int32_t iy0 = oy * geom[EDGEAI_X86_G_SH] - geom[EDGEAI_X86_G_PT];
+        int32_t inside = 0; /* tp holds the previous pixel's window, wholly inside the image */
         for (int32_t ox = 0; ox < OW; ox++) {
             int8_t* out = output + ((size_t)oy * OW + ox) * C;
-            dw_taps(tp, input, zero_row, oy * geom[EDGEAI_X86_G_SH] - geom[EDGEAI_X86_G_PT],
-                    ox * geom[EDGEAI_X86_G_SW] - geom[EDGEAI_X86_G_PL], geom);
+            const int32_t ix0 = ox * geom[EDGEAI_X86_G_SW] - geom[EDGEAI_X86_G_PL];
+            if (inside && ix0 + KW <= W) { /* the next window inside too: every tap one stride on */
+                for (int32_t t = 0; t < KH * KW; t++) {
+                    tp[t] += step;
+                }
+            } else {
+                dw_taps(tp, input, zero_row, iy0, ix0, geom);
+                inside = iy0 >= 0 && iy0 + KH <= H && ix0 >= 0 && ix0 + KW <= W;
+            }
 #if defined(__x86_64__) && !defined(EDGEAI_X86_PORTABLE)
             if (avx2) {
                 dw_pixel_avx2_any(tp, pairs, weights, channel, geom, out);
