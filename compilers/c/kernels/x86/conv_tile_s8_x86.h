@@ -83,15 +83,26 @@ X86_FN void X86_NAME(tile_acc)(const int8_t* const* p, const int32_t N, const in
     }
 }
 
-/* N pixels from pix on, every block of channels, 16 at a time (then 8). */
-X86_FN void X86_NAME(conv_pixels)(const int8_t* const* p, const int32_t N, int32_t pix, const int8_t* weights,
-                                  const int32_t* channel, const int32_t* g, int8_t* output, const int32_t mode)
+/* The requantization constants of output channels os .. oe - 1 (os a multiple of 16), 8 each: once per pass of
+ * the image, not once per tile. */
+X86_FN void X86_NAME(conv_constants)(edgeai_x86_rq8* q, const int32_t* channel, const int32_t* g, int32_t os,
+                                     int32_t oe, const int32_t mode)
 {
-    const int32_t O = g[EDGEAI_X86_G_O], OP = g[EDGEAI_X86_G_OP], K16 = g[EDGEAI_X86_G_K16];
+    for (int32_t ob = os; ob < oe; ob += 8) {
+        q[(ob - os) / 8] = edgeai_x86_rq8_load(channel, g[EDGEAI_X86_G_OP], ob, mode);
+    }
+}
+
+/* N pixels from pix on, output channels os .. oe - 1, 16 at a time (then 8). */
+X86_FN void X86_NAME(conv_pixels)(const int8_t* const* p, const int32_t N, int32_t pix, const int8_t* weights,
+                                  const int32_t* channel, const int32_t* g, const edgeai_x86_rq8* q, int32_t os,
+                                  int32_t oe, int8_t* output, const int32_t mode)
+{
+    const int32_t O = g[EDGEAI_X86_G_O], K16 = g[EDGEAI_X86_G_K16];
     const __m128i zp = _mm_set1_epi16((int16_t)g[EDGEAI_X86_G_ZP_OUT]);
     const __m128i lo = _mm_set1_epi8((char)g[EDGEAI_X86_G_ACT_MIN]), hi = _mm_set1_epi8((char)g[EDGEAI_X86_G_ACT_MAX]);
-    for (int32_t ob = 0; ob < O; ob += 16) {
-        const int32_t NB = O - ob > 8 ? 2 : 1;
+    for (int32_t ob = os; ob < oe; ob += 16) {
+        const int32_t NB = oe - ob > 8 ? 2 : 1;
         const int8_t* w[2] = {weights + (size_t)ob * K16, weights + (size_t)(NB == 2 ? ob + 8 : ob) * K16};
         __m256i acc[4][2];
         for (int32_t i = 0; i < 4; i++) {
@@ -105,39 +116,69 @@ X86_FN void X86_NAME(conv_pixels)(const int8_t* const* p, const int32_t N, int32
         } else {
             X86_NAME(tile_acc)(p, N, w, 1, K16 / 4, acc);
         }
+        if (N == 4 && O - ob >= 16) { /* 16 channels of pixel pairs narrowed together */
+            const __m256i zp16 = _mm256_set1_epi16((int16_t)g[EDGEAI_X86_G_ZP_OUT]);
+            const __m256i lo32 = _mm256_set1_epi8((char)g[EDGEAI_X86_G_ACT_MIN]);
+            const __m256i hi32 = _mm256_set1_epi8((char)g[EDGEAI_X86_G_ACT_MAX]);
+            const edgeai_x86_rq8* qb = &q[(ob - os) / 8];
+            for (int32_t i = 0; i < 4; i += 2) {
+                edgeai_x86_narrow16x2(edgeai_x86_rq8_apply(acc[i][0], qb, mode),
+                                      edgeai_x86_rq8_apply(acc[i][1], qb + 1, mode),
+                                      edgeai_x86_rq8_apply(acc[i + 1][0], qb, mode),
+                                      edgeai_x86_rq8_apply(acc[i + 1][1], qb + 1, mode), zp16, lo32, hi32,
+                                      output + (size_t)(pix + i) * O + ob, output + (size_t)(pix + i + 1) * O + ob);
+            }
+            continue;
+        }
         for (int32_t b = 0; b < NB; b++) {
-            const edgeai_x86_rq8 q = edgeai_x86_rq8_load(channel, OP, ob + 8 * b, mode);
+            const edgeai_x86_rq8* qb = &q[(ob - os) / 8 + b];
             for (int32_t i = 0; i < N; i++) {
                 edgeai_x86_store8(output + (size_t)(pix + i) * O + ob + 8 * b,
-                                  edgeai_x86_narrow8(edgeai_x86_rq8_apply(acc[i][b], &q, mode), zp, lo, hi),
+                                  edgeai_x86_narrow8(edgeai_x86_rq8_apply(acc[i][b], qb, mode), zp, lo, hi),
                                   O - ob - 8 * b);
             }
         }
     }
 }
 
+/* Output channels per pass over the image: their requantization constants (8 KiB) stay on the stack. */
+#define X86_CONV_CHUNK 256
+
 __attribute__((target(X86_TARGET))) static void X86_NAME(conv_layer)(const int8_t* input, const int8_t* weights,
                                                                      const int32_t* channel, const int32_t* g,
                                                                      int8_t* output, int8_t* patch, int8_t* bordered)
 {
-    const int32_t mode = g[EDGEAI_X86_G_MODE];
+    const int32_t mode = g[EDGEAI_X86_G_MODE], O = g[EDGEAI_X86_G_O];
     const int8_t* image = edgeai_x86_padded_image(bordered, input, g);
     const int32_t n_pix = g[EDGEAI_X86_G_OH] * g[EDGEAI_X86_G_OW];
     const int8_t* p[4];
-    for (int32_t pix = 0; pix < n_pix;) {
-        const int32_t n = n_pix - pix >= 4 ? 4 : 1;
-        edgeai_x86_patches(p, n, pix, image, patch, g);
-        if (n == 4 && mode == EDGEAI_X86_ONE_ROUNDING) {
-            X86_NAME(conv_pixels)(p, 4, pix, weights, channel, g, output, EDGEAI_X86_ONE_ROUNDING);
-        } else if (n == 4 && mode == EDGEAI_X86_TWO_ROUNDINGS_RIGHT) {
-            X86_NAME(conv_pixels)(p, 4, pix, weights, channel, g, output, EDGEAI_X86_TWO_ROUNDINGS_RIGHT);
-        } else if (n == 4) {
-            X86_NAME(conv_pixels)(p, 4, pix, weights, channel, g, output, EDGEAI_X86_TWO_ROUNDINGS);
+    edgeai_x86_rq8 q[X86_CONV_CHUNK / 8];
+    for (int32_t os = 0; os < O; os += X86_CONV_CHUNK) {
+        const int32_t oe = O - os > X86_CONV_CHUNK ? os + X86_CONV_CHUNK : O;
+        if (mode == EDGEAI_X86_ONE_ROUNDING) {
+            X86_NAME(conv_constants)(q, channel, g, os, oe, EDGEAI_X86_ONE_ROUNDING);
+        } else if (mode == EDGEAI_X86_TWO_ROUNDINGS_RIGHT) {
+            X86_NAME(conv_constants)(q, channel, g, os, oe, EDGEAI_X86_TWO_ROUNDINGS_RIGHT);
         } else {
-            X86_NAME(conv_pixels)(p, 1, pix, weights, channel, g, output, mode);
+            X86_NAME(conv_constants)(q, channel, g, os, oe, EDGEAI_X86_TWO_ROUNDINGS);
         }
-        pix += n;
+        for (int32_t pix = 0; pix < n_pix;) {
+            const int32_t n = n_pix - pix >= 4 ? 4 : 1;
+            edgeai_x86_patches(p, n, pix, image, patch, g);
+            if (n == 4 && mode == EDGEAI_X86_ONE_ROUNDING) {
+                X86_NAME(conv_pixels)(p, 4, pix, weights, channel, g, q, os, oe, output, EDGEAI_X86_ONE_ROUNDING);
+            } else if (n == 4 && mode == EDGEAI_X86_TWO_ROUNDINGS_RIGHT) {
+                X86_NAME(conv_pixels)(p, 4, pix, weights, channel, g, q, os, oe, output,
+                                      EDGEAI_X86_TWO_ROUNDINGS_RIGHT);
+            } else if (n == 4) {
+                X86_NAME(conv_pixels)(p, 4, pix, weights, channel, g, q, os, oe, output, EDGEAI_X86_TWO_ROUNDINGS);
+            } else {
+                X86_NAME(conv_pixels)(p, 1, pix, weights, channel, g, q, os, oe, output, mode);
+            }
+            pix += n;
+        }
     }
 }
 
+#undef X86_CONV_CHUNK
 #undef X86_FN

@@ -95,7 +95,7 @@ EDGEAI_AVX2 __m128i wpairs4(const int16_t* w, int32_t t, int32_t op, int32_t c)
 
 /* Channels c .. c+15 of one pixel (c a multiple of 16). */
 EDGEAI_AVX2 void dw16(const int8_t* const* tp, const int32_t pairs, const int16_t* w, const int32_t* channel,
-                      const int32_t* g, int32_t c, int8_t* out, const int32_t mode)
+                      const int32_t* g, int32_t c, int8_t* out, const edgeai_x86_rq8* q, const int32_t mode)
 {
     const int32_t op = g[EDGEAI_X86_G_OP];
     /* the constants are in the weights' channel order: lo holds channels 0-3, 8-11, hi 4-7, 12-15 */
@@ -110,10 +110,9 @@ EDGEAI_AVX2 void dw16(const int8_t* const* tp, const int32_t pairs, const int16_
         hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b),
                                                     edgeai_x86_load8((const int32_t*)(const void*)(wp + 16))));
     }
-    const edgeai_x86_rq8 ql = edgeai_x86_rq8_load(channel, op, c, mode), qh = edgeai_x86_rq8_load(channel, op, c + 8, mode);
     /* VPACKSSDW per 128-bit lane: [0-3 | 4-7] and [8-11 | 12-15], the channels in order */
-    const __m256i v = _mm256_adds_epi16(_mm256_packs_epi32(edgeai_x86_rq8_apply(lo, &ql, mode),
-                                                           edgeai_x86_rq8_apply(hi, &qh, mode)),
+    const __m256i v = _mm256_adds_epi16(_mm256_packs_epi32(edgeai_x86_rq8_apply(lo, &q[0], mode),
+                                                           edgeai_x86_rq8_apply(hi, &q[1], mode)),
                                         _mm256_set1_epi16((int16_t)g[EDGEAI_X86_G_ZP_OUT]));
     __m128i r = _mm_packs_epi16(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
     r = _mm_min_epi8(_mm_max_epi8(r, _mm_set1_epi8((char)g[EDGEAI_X86_G_ACT_MIN])),
@@ -123,7 +122,7 @@ EDGEAI_AVX2 void dw16(const int8_t* const* tp, const int32_t pairs, const int16_
 
 /* Channels c .. c+7 of one pixel (the 8 after the last 16). */
 EDGEAI_AVX2 void dw8(const int8_t* const* tp, int32_t pairs, const int16_t* w, const int32_t* channel,
-                     const int32_t* g, int32_t c, int8_t* out, const int32_t mode)
+                     const int32_t* g, int32_t c, int8_t* out, const edgeai_x86_rq8* q, const int32_t mode)
 {
     const int32_t op = g[EDGEAI_X86_G_OP], a = slot(c), b = slot(c + 4);
     __m256i acc = load_slots(channel, a, b);
@@ -134,45 +133,77 @@ EDGEAI_AVX2 void dw8(const int8_t* const* tp, int32_t pairs, const int16_t* w, c
         const __m256i wv = _mm256_set_m128i(wpairs4(w, t, op, c + 4), wpairs4(w, t, op, c));
         acc = _mm256_add_epi32(acc, _mm256_madd_epi16(x, wv));
     }
-    const edgeai_x86_rq8 q = rq8_load_slots(channel, op, a, b, mode);
     const __m128i zp = _mm_set1_epi16((int16_t)g[EDGEAI_X86_G_ZP_OUT]);
     const __m128i lo = _mm_set1_epi8((char)g[EDGEAI_X86_G_ACT_MIN]), hi = _mm_set1_epi8((char)g[EDGEAI_X86_G_ACT_MAX]);
-    edgeai_x86_store8(out + c, edgeai_x86_narrow8(edgeai_x86_rq8_apply(acc, &q, mode), zp, lo, hi), 8);
+    edgeai_x86_store8(out + c, edgeai_x86_narrow8(edgeai_x86_rq8_apply(acc, q, mode), zp, lo, hi), 8);
+}
+
+/* The requantization constants of channels cs .. ce - 1 (cs a multiple of 16), 8 channels each in the order dw16
+ * and dw8 take them: computed once per chunk of channels, not once per pixel. */
+EDGEAI_AVX2 void dw_constants(edgeai_x86_rq8* q, const int32_t* channel, const int32_t* g, int32_t cs, int32_t ce,
+                              const int32_t mode)
+{
+    const int32_t op = g[EDGEAI_X86_G_OP];
+    int32_t c = cs;
+    for (; c + 16 <= ce; c += 16) {
+        q[(c - cs) / 8] = edgeai_x86_rq8_load(channel, op, c, mode);
+        q[(c - cs) / 8 + 1] = edgeai_x86_rq8_load(channel, op, c + 8, mode);
+    }
+    if (c + 8 <= ce) {
+        q[(c - cs) / 8] = rq8_load_slots(channel, op, slot(c), slot(c + 4), mode);
+    }
 }
 
 EDGEAI_AVX2 void dw_pixel_avx2(const int8_t* const* tp, int32_t pairs, const int16_t* w, const int32_t* channel,
-                               const int32_t* g, int8_t* out, const int32_t mode)
+                               const int32_t* g, const edgeai_x86_rq8* q, int32_t cs, int32_t ce, int8_t* out,
+                               const int32_t mode)
 {
-    const int32_t C = g[EDGEAI_X86_G_C];
-    int32_t c = 0;
-    for (; c + 16 <= C; c += 16) {
-        dw16(tp, pairs, w, channel, g, c, out, mode);
+    int32_t c = cs;
+    for (; c + 16 <= ce; c += 16) {
+        dw16(tp, pairs, w, channel, g, c, out, q + (c - cs) / 8, mode);
     }
-    if (c + 8 <= C) {
-        dw8(tp, pairs, w, channel, g, c, out, mode);
+    if (c + 8 <= ce) {
+        dw8(tp, pairs, w, channel, g, c, out, q + (c - cs) / 8, mode);
         c += 8;
     }
-    for (; c < C; c++) {
+    for (; c < ce; c++) {
         out[c] = dw1(tp, pairs, w, channel, g, c);
     }
 }
 
 __attribute__((target("avx2"))) static void dw_pixel_avx2_any(const int8_t* const* tp, int32_t pairs,
                                                               const int16_t* w, const int32_t* channel,
-                                                              const int32_t* g, int8_t* out)
+                                                              const int32_t* g, const edgeai_x86_rq8* q,
+                                                              int32_t cs, int32_t ce, int8_t* out)
 {
     const int32_t mode = g[EDGEAI_X86_G_MODE];
     if (pairs == 5 && mode == EDGEAI_X86_TWO_ROUNDINGS_RIGHT) { /* 3x3, the common case: the tap loop unrolled */
-        dw_pixel_avx2(tp, 5, w, channel, g, out, EDGEAI_X86_TWO_ROUNDINGS_RIGHT);
+        dw_pixel_avx2(tp, 5, w, channel, g, q, cs, ce, out, EDGEAI_X86_TWO_ROUNDINGS_RIGHT);
     } else if (mode == EDGEAI_X86_TWO_ROUNDINGS_RIGHT) {
-        dw_pixel_avx2(tp, pairs, w, channel, g, out, EDGEAI_X86_TWO_ROUNDINGS_RIGHT);
+        dw_pixel_avx2(tp, pairs, w, channel, g, q, cs, ce, out, EDGEAI_X86_TWO_ROUNDINGS_RIGHT);
     } else if (mode == EDGEAI_X86_TWO_ROUNDINGS) {
-        dw_pixel_avx2(tp, pairs, w, channel, g, out, EDGEAI_X86_TWO_ROUNDINGS);
+        dw_pixel_avx2(tp, pairs, w, channel, g, q, cs, ce, out, EDGEAI_X86_TWO_ROUNDINGS);
     } else {
-        dw_pixel_avx2(tp, pairs, w, channel, g, out, EDGEAI_X86_ONE_ROUNDING);
+        dw_pixel_avx2(tp, pairs, w, channel, g, q, cs, ce, out, EDGEAI_X86_ONE_ROUNDING);
+    }
+}
+
+__attribute__((target("avx2"))) static void dw_constants_any(edgeai_x86_rq8* q, const int32_t* channel,
+                                                             const int32_t* g, int32_t cs, int32_t ce)
+{
+    const int32_t mode = g[EDGEAI_X86_G_MODE];
+    if (mode == EDGEAI_X86_TWO_ROUNDINGS_RIGHT) {
+        dw_constants(q, channel, g, cs, ce, EDGEAI_X86_TWO_ROUNDINGS_RIGHT);
+    } else if (mode == EDGEAI_X86_TWO_ROUNDINGS) {
+        dw_constants(q, channel, g, cs, ce, EDGEAI_X86_TWO_ROUNDINGS);
+    } else {
+        dw_constants(q, channel, g, cs, ce, EDGEAI_X86_ONE_ROUNDING);
     }
 }
 #endif
+
+/* Channels per pass over the image: their requantization constants (8 KiB) stay on the stack for the pass. */
+#define DW_CHUNK 256
 
 int32_t edgeai_dwconv_s8_x86(const int8_t* input, const int16_t* weights, const int32_t* channel,
                              const int32_t* geom, int8_t* output)
@@ -184,31 +215,40 @@ int32_t edgeai_dwconv_s8_x86(const int8_t* input, const int16_t* weights, const 
     memset(zero_row, geom[EDGEAI_X86_G_ZP_IN], (size_t)C);
 #if defined(__x86_64__) && !defined(EDGEAI_X86_PORTABLE)
     const int avx2 = __builtin_cpu_supports("avx2");
+    edgeai_x86_rq8 q[DW_CHUNK / 8];
 #endif
     const int32_t KH = geom[EDGEAI_X86_G_KH], KW = geom[EDGEAI_X86_G_KW], H = geom[EDGEAI_X86_G_H];
     const int32_t W = geom[EDGEAI_X86_G_W], step = geom[EDGEAI_X86_G_SW] * C;
-    for (int32_t oy = 0; oy < OH; oy++) {
-        const int32_t iy0 = oy * geom[EDGEAI_X86_G_SH] - geom[EDGEAI_X86_G_PT];
-        int32_t inside = 0; /* tp holds the previous pixel's window, wholly inside the image */
-        for (int32_t ox = 0; ox < OW; ox++) {
-            int8_t* out = output + ((size_t)oy * OW + ox) * C;
-            const int32_t ix0 = ox * geom[EDGEAI_X86_G_SW] - geom[EDGEAI_X86_G_PL];
-            if (inside && ix0 + KW <= W) { /* the next window inside too: every tap one stride on */
-                for (int32_t t = 0; t < KH * KW; t++) {
-                    tp[t] += step;
-                }
-            } else {
-                dw_taps(tp, input, zero_row, iy0, ix0, geom);
-                inside = iy0 >= 0 && iy0 + KH <= H && ix0 >= 0 && ix0 + KW <= W;
-            }
+    for (int32_t cs = 0; cs < C; cs += DW_CHUNK) {
+        const int32_t ce = C - cs > DW_CHUNK ? cs + DW_CHUNK : C;
 #if defined(__x86_64__) && !defined(EDGEAI_X86_PORTABLE)
-            if (avx2) {
-                dw_pixel_avx2_any(tp, pairs, weights, channel, geom, out);
-                continue;
-            }
+        if (avx2) {
+            dw_constants_any(q, channel, geom, cs, ce);
+        }
 #endif
-            for (int32_t c = 0; c < C; c++) {
-                out[c] = dw1(tp, pairs, weights, channel, geom, c);
+        for (int32_t oy = 0; oy < OH; oy++) {
+            const int32_t iy0 = oy * geom[EDGEAI_X86_G_SH] - geom[EDGEAI_X86_G_PT];
+            int32_t inside = 0; /* tp holds the previous pixel's window, wholly inside the image */
+            for (int32_t ox = 0; ox < OW; ox++) {
+                int8_t* out = output + ((size_t)oy * OW + ox) * C;
+                const int32_t ix0 = ox * geom[EDGEAI_X86_G_SW] - geom[EDGEAI_X86_G_PL];
+                if (inside && ix0 + KW <= W) { /* the next window inside too: every tap one stride on */
+                    for (int32_t t = 0; t < KH * KW; t++) {
+                        tp[t] += step;
+                    }
+                } else {
+                    dw_taps(tp, input, zero_row, iy0, ix0, geom);
+                    inside = iy0 >= 0 && iy0 + KH <= H && ix0 >= 0 && ix0 + KW <= W;
+                }
+#if defined(__x86_64__) && !defined(EDGEAI_X86_PORTABLE)
+                if (avx2) {
+                    dw_pixel_avx2_any(tp, pairs, weights, channel, geom, q, cs, ce, out);
+                    continue;
+                }
+#endif
+                for (int32_t c = cs; c < ce; c++) {
+                    out[c] = dw1(tp, pairs, weights, channel, geom, c);
+                }
             }
         }
     }
