@@ -1,12 +1,15 @@
-"""Host wall time per inference, single thread, of the MLPerf Tiny int8 models: edgeai's host library next to
-LiteRT with XNNPACK and onnxruntime, interleaved (each round runs every backend once on the same input, in an
-order that turns each round, so a machine's load changes and the first run's cold caches hit all three alike), with
-the spread (quartiles) of each.
+"""Host wall time per inference, single thread, of the MLPerf Tiny int8 and float32 models: edgeai's host library
+next to LiteRT with XNNPACK and onnxruntime, interleaved (each round runs every backend once on the same input, in
+an order that turns each round, so a machine's load changes and the first run's cold caches hit all three alike),
+with the spread (quartiles) of each.
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/x86/host_wall.py [--rounds 300] [--extra-flag -DEDGEAI_X86_NO_VNNI]
 
 Prints a Markdown table (median and quartiles in microseconds, edgeai / XNNPACK and edgeai / onnxruntime ratios of
-the medians) and checks edgeai bit-exact with LiteRT's reference kernels on the inputs it times."""
+the medians) and checks edgeai on the inputs it times: an int8 model bit-exact with LiteRT's reference kernels, a
+float32 one within the float tests' tolerance (rtol 1e-5, atol 1e-5 of the largest output) of LiteRT and of
+onnxruntime (summation order differs); kws_ref_model_float32 is a hybrid model (LiteRT quantizes its activations
+at run time), so it is checked against onnxruntime alone."""
 
 from __future__ import annotations
 
@@ -22,7 +25,19 @@ from edgeai.runtime.host import HostSession
 from edgeai.runtime.reference import LiteRTSession, OnnxRuntimeSession
 from edgeai.validate import random_inputs
 
-MODELS = {"kws": "kws_ref_model", "vww": "vww_96_int8", "ic": "pretrainedResnet_quant", "ad": "ad01_int8"}
+MODELS = {"kws": "kws_ref_model", "vww": "vww_96_int8", "ic": "pretrainedResnet_quant", "ad": "ad01_int8",
+          "vww_f32": "vww_96_float", "ic_f32": "pretrainedResnet", "ad_f32": "ad01_fp32",
+          "kws_f32": "kws_ref_model_float32"}
+HYBRID = {"kws_f32"}  # LiteRT's results are not float32 ones
+
+
+def _check(short: str, float_model: bool, got, references) -> None:
+    for want_all in references:
+        for a, b in zip(got, want_all):
+            if float_model:
+                np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5 * float(np.abs(b).max()), err_msg=short)
+            else:
+                assert np.array_equal(a, b), f"{short}: not bit-exact"
 
 
 def _quartiles(times: list[float]) -> tuple[float, float, float]:
@@ -45,10 +60,12 @@ def main() -> None:
         edge = HostSession(compile_model(tfl, "host").path, extra_flags=tuple(args.extra_flag))
         reference = LiteRTSession(tfl)
         inputs = random_inputs(reference.inputs, 5, seed=7)
+        ort = OnnxRuntimeSession(onnx)
+        float_model = short.endswith("_f32")
         for x in inputs:
-            assert all(np.array_equal(a, b) for a, b in zip(edge.run(x), reference.run(x))), f"{short}: not bit-exact"
-        backends = {"edgeai": edge.run, "xnnpack": LiteRTSession(tfl, kernels="xnnpack").run,
-                    "onnxruntime": OnnxRuntimeSession(onnx).run}
+            want = ([] if short in HYBRID else [reference.run(x)]) + ([ort.run(x)] if float_model else [])
+            _check(short, float_model, edge.run(x), want)
+        backends = {"edgeai": edge.run, "xnnpack": LiteRTSession(tfl, kernels="xnnpack").run, "onnxruntime": ort.run}
         times: dict[str, list[float]] = {b: [] for b in backends}
         for run in backends.values():
             run(inputs[0])  # warm-up

@@ -74,6 +74,10 @@ def windowed_float_rule(ctx, node):
     g = ctx.graph
     x, w = g.tensor(node.inputs[0]), g.tensor(node.inputs[1])
     lo, hi = float_activation_range(node.attrs["activation"])
+    call = first_taker(ctx.target, node.op + "_f32", ctx, node, x.shape, w.data, _bias_data(g, node), lo, hi,
+                       g.tensor(node.outputs[0]).shape, node.attrs)
+    if call is not None:
+        return [call]
     params = params_cls(x.shape, w.shape, act_min=lo, act_max=hi, **_window(node))
     args = (TensorArg(x.name), ctx.const(w.name), _bias(ctx, node, w.shape[axis], "float32"),
             TensorArg(node.outputs[0]))

@@ -60,6 +60,12 @@ def fc_int8_rule(ctx, node):
 def fc_float_rule(ctx, node):
     rows, k, n = _shape(ctx, node)
     lo, hi = float_activation_range(node.attrs["activation"])
+    g = ctx.graph
+    bias = g.tensor(node.inputs[2]).data if len(node.inputs) > 2 and node.inputs[2] else None
+    call = first_taker(ctx.target, "fully_connected_f32", ctx, node, rows, k, n, g.tensor(node.inputs[1]).data, bias,
+                       lo, hi)
+    if call is not None:
+        return [call]
     params = FullyConnectedParams(rows, k, n, act_min=lo, act_max=hi)
     symbol = ctx.tvm_kernel(fully_connected_float32, params, "fc")
     args = (TensorArg(node.inputs[0]), ctx.const(node.inputs[1]), _bias(ctx, node, n, "float32"),

@@ -15,13 +15,16 @@ The call makers of one op share a signature, the one its rule calls with:
   avg_pool2d (int8): (ctx, node, x_shape, out_shape, kernel (kh, kw), strides, padding (top, left, bottom, right),
                       lo, hi, rescale) with rescale None for TFLite's (same quantization in and out) or ONNX
                       numerics' (zp_in, zp_out, multiplier, total) as AvgPool2DParams.rescale
+  conv2d_f32, depthwise_conv2d_f32 (float32): (ctx, node, x_shape, w, bias, lo, hi, out_shape, attrs) with w as
+                             the graph stores it, bias float32 or None, lo/hi the activation's clamp (±inf for none)
+  fully_connected_f32 (float32): (ctx, node, rows, k, n, w [n, k], bias, lo, hi)
 """
 
 from __future__ import annotations
 
 from typing import Callable, Iterator
 
-from compilers.lowering import cortex_m, mve_add, mve_conv, mve_dwconv, mve_pool, neon_conv, x86_conv
+from compilers.lowering import cortex_m, mve_add, mve_conv, mve_dwconv, mve_pool, neon_conv, x86_conv, x86_float
 from edgeai.errors import TargetError
 
 KERNELS: dict[str, dict[str, Callable]] = {
@@ -60,6 +63,9 @@ KERNELS: dict[str, dict[str, Callable]] = {
         "depthwise_conv2d": x86_conv.dwconv_call,
         "fully_connected": x86_conv.fc_call,
         "add": x86_conv.add_call,
+        "conv2d_f32": x86_float.conv_f32_call,
+        "depthwise_conv2d_f32": x86_float.dwconv_f32_call,
+        "fully_connected_f32": x86_float.fc_f32_call,
     },
 }
 
