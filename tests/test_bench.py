@@ -39,6 +39,8 @@ def test_suite_measures_targets_and_host_side_by_side(small_results):
     host = {r["backend"]: r for r in small_results["results"] if r["target"] == "host"}
     assert set(host) == {"edgeai", "litert", "onnxruntime"}
     assert all(r["wall_ms"] > 0 for r in host.values())
+    # Interleaved rounds, with the spread: first quartile <= median <= third quartile, for every backend.
+    assert all(r["wall_ms_quartiles"][0] <= r["wall_ms"] <= r["wall_ms_quartiles"][1] for r in host.values())
     assert host["litert"]["edgeai_speedup"] == pytest.approx(host["litert"]["wall_ms"] / host["edgeai"]["wall_ms"])
 
 

@@ -11,14 +11,24 @@ import traceback
 from pathlib import Path
 
 
-def _median_ms(run, inputs, repeats: int) -> float:
-    run(inputs[0])  # warm-up: first-call costs are not the model's
-    times = []
+def _interleaved_ms(timed: dict, inputs, repeats: int) -> dict[str, tuple[float, float, float]]:
+    """(first quartile, median, third quartile) in ms per backend. Each round runs every backend once on the same
+    input, in an order that turns each round: a machine's load changes, and the caches the previous backend left
+    cold, fall on all of them alike."""
+    names = list(timed)
+    for name in names:
+        timed[name](inputs[0])  # warm-up: first-call costs are not the model's
+    times = {name: [] for name in names}
     for i in range(repeats):
-        start = time.perf_counter()
-        run(inputs[i % len(inputs)])
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
+        for name in names[i % len(names):] + names[:i % len(names)]:
+            start = time.perf_counter()
+            timed[name](inputs[i % len(inputs)])
+            times[name].append(time.perf_counter() - start)
+    spread = {}
+    for name, t in times.items():
+        q = statistics.quantiles(t, n=4) if len(t) > 1 else [t[0]] * 3
+        spread[name] = (q[0] * 1e3, statistics.median(t) * 1e3, q[2] * 1e3)
+    return spread
 
 
 def measure(model, target: str, samples: int, repeats: int, host_backends=("edgeai", "litert", "onnxruntime"),
@@ -72,14 +82,15 @@ def _measure(model, target: str, samples: int, repeats: int, host_backends, peer
             timed["litert"] = LiteRTSession(model.tflite, kernels="xnnpack").run
         if "onnxruntime" in host_backends and model.onnx:
             timed["onnxruntime"] = OnnxRuntimeSession(model.onnx).run
-        # Side by side in one process, one after the other: ratios are what compare across machines.
-        medians = {name: _median_ms(run, inputs, repeats) for name, run in timed.items()}
-        record["wall_ms"] = medians["edgeai"]
+        # Side by side in one process, interleaved: ratios are what compare across machines.
+        spread = _interleaved_ms(timed, inputs, repeats)
+        record["wall_ms"], record["wall_ms_quartiles"] = spread["edgeai"][1], [spread["edgeai"][0], spread["edgeai"][2]]
         results.append(record)
         for name in ("litert", "onnxruntime"):
-            if name in medians:
-                results.append({**base, "backend": name, "wall_ms": medians[name],
-                                "edgeai_speedup": medians[name] / medians["edgeai"]})
+            if name in spread:
+                q1, median, q3 = spread[name]
+                results.append({**base, "backend": name, "wall_ms": median, "wall_ms_quartiles": [q1, q3],
+                                "edgeai_speedup": median / spread["edgeai"][1]})
         return results
 
     from edgeai.elfsize import memory_report

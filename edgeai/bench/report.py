@@ -37,7 +37,9 @@ def _host_rows(results):
     for r in results:
         if r.get("status") != "ok" or r["target"] != "host":
             continue
-        rows.append([r["model"], r["backend"], _fmt(r.get("wall_ms")),
+        quartiles = r.get("wall_ms_quartiles")
+        spread = f" ({_fmt(quartiles[0])}–{_fmt(quartiles[1])})" if quartiles else ""
+        rows.append([r["model"], r["backend"], _fmt(r.get("wall_ms")) + spread,
                      _fmt(r.get("edgeai_speedup"), 2) if r["backend"] != "edgeai" else "1.00",
                      f"{r['bit_exact']}/{r['samples']}" if "samples" in r else "–"])
     return rows
@@ -102,7 +104,7 @@ def markdown(data: dict) -> str:
     peer_rows = _peer_rows(results)
     if peer_rows:
         out += ["## aarch64 targets: edgeai and its peers", "", PEER_TEXT, "", table(PEER_HEAD, peer_rows), ""]
-    out += ["## Host, side by side (single thread, median of repeated runs)", "",
+    out += ["## Host, side by side (single thread, backends interleaved in turning order: median, quartiles in brackets)", "",
            table(HOST_HEAD, _host_rows(results)), ""]
     if data.get("notes"):
         out += ["## Notes", ""] + [f"- {n}" for n in data["notes"]] + [""]
