@@ -17,6 +17,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 ort = pytest.importorskip("onnxruntime")
 from test_onnx_frontend import _compiled_and_ort  # noqa: E402 - compiled on the host and onnxruntime, per feed
+from field_models.light_weights import light_with_random_weights  # noqa: E402
 
 pytestmark = [pytest.mark.toolchain]
 
@@ -162,36 +163,6 @@ def test_int8_qdq_within_one_lsb_of_onnxruntime(name, tmp_path, tmp_cache):
 LIGHT = ("light_squeezenet", "light_shufflenet", "light_inception_v1", "light_densenet121", "light_inception_v2")
 
 
-def _light_with_random_weights(name: str, seed: int = 0) -> onnx.ModelProto:
-    model = onnx.load(str(Path(onnx.__file__).parent / "backend" / "test" / "data" / "light" / f"{name}.onnx"))
-    g = model.graph
-    rng = np.random.default_rng(seed)
-    shapes = {i.name: numpy_helper.to_array(i) for i in g.initializer}
-    role = {}
-    for n in g.node:
-        if n.op_type == "BatchNormalization":
-            role[n.input[1]], role[n.input[4]] = "scale", "var"
-    keep = []
-    for n in g.node:
-        if n.op_type != "ConstantOfShape" or n.input[0] not in shapes:
-            keep.append(n)
-            continue
-        shape = [int(d) for d in shapes[n.input[0]]]
-        a = rng.standard_normal(shape) / np.sqrt(max(1, int(np.prod(shape[1:]))))  # unit-variance activations
-        a = {"var": np.abs(a) + 0.5, "scale": 1 + 0.2 * a}.get(role.get(n.output[0]), a if len(shape) > 1 else 0.1 * a)
-        g.initializer.append(numpy_helper.from_array(a.astype(np.float32), n.output[0]))
-        g.input.append(helper.make_tensor_value_info(n.output[0], TensorProto.FLOAT, shape))
-    # The classifier's Softmax over 1000 near-equal random logits quantizes (1/256 steps) to all zeros: compare
-    # the logits instead, which carry every layer's error.
-    tail = next(n for n in keep if g.output[0].name in n.output)
-    if tail.op_type == "Softmax":
-        keep.remove(tail)
-        g.output[0].name = tail.input[0]
-    del g.node[:]
-    g.node.extend(keep)
-    return model
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("name", LIGHT)
 def test_onnx_wheel_float_model_quantizes_and_compiles_to_int8(name, tmp_path, tmp_cache):
@@ -199,7 +170,7 @@ def test_onnx_wheel_float_model_quantizes_and_compiles_to_int8(name, tmp_path, t
     from edgeai.passes import default_pipeline
     from edgeai.quantize import quantize
 
-    model = _light_with_random_weights(name)
+    model = light_with_random_weights(name)
     assert model.ir_version == 3
     path = tmp_path / f"{name}.onnx"
     onnx.save(model, str(path))
