@@ -34,6 +34,20 @@ SEED = 20261201
 INPUTS = 2  # per mutant that compiles: each output element is a function of many weights, so two inputs see most
 
 
+@pytest.fixture(autouse=True)
+def generic_host_kernels(monkeypatch):
+    """The mutants are built with the host's portable kernels (no instruction set): what is fuzzed is import,
+    checking and lowering, and the x86 kernels' sources take ~10 s per build under UBSan, 150 builds per model.
+    tests/test_x86_kernels.py checks those kernels bit-exact on each of their paths."""
+    import dataclasses
+
+    from edgeai import targets
+
+    real = targets.load_target
+    monkeypatch.setattr(targets, "load_target",
+                        lambda name: dataclasses.replace(real(name), isa=()) if name == "host" else real(name))
+
+
 def byte_flips(data: bytes, count: int, seed: int):
     """(position, value, mutant bytes) for `count` single-byte XORs, the same ones for the same seed."""
     rng = random.Random(seed)
