@@ -16,13 +16,14 @@ from pathlib import Path
 
 import numpy as np
 
+from edgeai import models_root
 from edgeai.compile import compile_model
 from edgeai.emulator import read_counts
 from edgeai.runtime.device import QemuSession, build_firmware
 from edgeai.runtime.reference import LiteRTSession
 from edgeai.validate import random_inputs
 
-MODELS = Path("/work/shared/models/mlperf_tiny")
+MODELS = models_root() / "mlperf_tiny"  # the repository's models/ (or $EDGEAI_MODELS)
 
 
 def counting_session(lib_dir, target: str, elf: Path) -> tuple[QemuSession, Path]:
