@@ -72,6 +72,8 @@ def channel_constants(w2d: np.ndarray, bias, in_zp: int, mult, shift, rounding: 
         left, right = np.maximum(shift, 0), np.maximum(-shift, 0)
         if np.any(right > 31) or np.any(left > 30):
             return f"a requantization shift outside -31..30 ({int(shift.min())}..{int(shift.max())})"
+        if np.any((bound << left) > (1 << 31) - 1):  # the lanes shift the accumulator left in 32 bits
+            return f"an accumulator that could overflow 32 bits once shifted left by {int(left.max())}"
         arrays = [start, mult, left, -right, np.where(right > 0, -1, 0)]
         parts = []
         for a in arrays:
