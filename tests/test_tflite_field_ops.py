@@ -28,7 +28,9 @@ from fuzz import tflite_writer as tw
 
 FIELD = Path(__file__).parent / "field_models" / "ops_tf2.21"
 HARD_SWISH, UNPACK, STRIDED_SLICE, SLICE, TILE, TRANSPOSE_CONV = 117, 88, 45, 65, 69, 67  # BuiltinOperator
+RELU, RESHAPE, SHAPE, PACK = 19, 22, 77, 83
 UNPACK_OPTIONS, STRIDED_SLICE_OPTIONS, SLICE_OPTIONS, TRANSPOSE_CONV_OPTIONS = 64, 32, 48, 49  # BuiltinOptions
+SHAPE_OPTIONS, PACK_OPTIONS = 55, 59
 ALL_INT8 = np.arange(-128, 128, dtype=np.int8)
 
 
@@ -183,6 +185,46 @@ def test_strided_slice_with_an_ellipsis_is_refused_by_name(tmp_path):
     path = tmp_path / "ellipsis.tflite"
     path.write_bytes(tw.write(model))
     with pytest.raises(UnsupportedOpError, match=r"#0 STRIDED_SLICE \('y'\): ellipsis_mask 1 / new_axis_mask 0 are not supported"):
+        load(path)
+
+
+def _dynamic_batch_flatten(path: Path) -> Path:
+    """Keras's Flatten as the converter writes it for a model with a dynamic batch (MobileNetV3's top): the new
+    shape [batch, -1] computed at run time, SHAPE -> STRIDED_SLICE (element 0, shrunk to a scalar) -> PACK with
+    -1 -> RESHAPE's shape input; then a RELU of the flattened [1, 12]."""
+    ints = dict(type=tw.INT32)
+    one = lambda v: np.array([v], np.int32)  # noqa: E731
+    model = tw.Model([tw.T("x", (1, 2, 2, 3)), tw.T("shape", (4,), **ints), tw.T("begin", (1,), data=one(0), **ints),
+                      tw.T("end", (1,), data=one(1), **ints), tw.T("stride", (1,), data=one(1), **ints),
+                      tw.T("batch", (), **ints), tw.T("rest", (), data=np.array(-1, np.int32), **ints),
+                      tw.T("new_shape", (2,), **ints), tw.T("flat", (1, 12)), tw.T("y", (1, 12))],
+                     [tw.Op(SHAPE, [0], [1], SHAPE_OPTIONS, options=((0, "u8", tw.INT32),)),
+                      tw.Op(STRIDED_SLICE, [1, 2, 3, 4], [5], STRIDED_SLICE_OPTIONS, options=((4, "i32", 1),)),
+                      tw.Op(PACK, [5, 6], [7], PACK_OPTIONS, options=((0, "i32", 2), (1, "i32", 0))),
+                      tw.Op(RESHAPE, [0, 7], [8]), tw.Op(RELU, [8], [9])],
+                     inputs=[0], outputs=[9])
+    path.write_bytes(tw.write(model))
+    return path
+
+
+@pytest.mark.toolchain
+def test_flatten_with_a_run_time_shape_compiles_and_matches_litert(tmp_path, tmp_cache):
+    """RESHAPE takes its static output shape; what computes its shape input at run time (SHAPE, PACK: operators
+    the compiler does not have) is not needed and not converted."""
+    desc = matches_litert(_dynamic_batch_flatten(tmp_path / "flatten.tflite"), tmp_path, samples=2)
+    assert [layer["op"] for layer in desc["layers"]] == ["reshape", "relu"]
+
+
+def test_operator_code_index_out_of_range_is_refused_naming_it(tmp_path):
+    """An operator whose opcode_index is past the model's operator codes: refused with the index and the count."""
+    model = tw.Model([tw.T("x", (1, 4)), tw.T("h", (1, 4)), tw.T("y", (1, 4))],
+                     [tw.Op(RELU, [0], [1]), tw.Op(HARD_SWISH, [1], [2])], inputs=[0], outputs=[2])
+    buf = bytearray(tw.write(model))
+    op = tflite.Model.GetRootAsModel(bytes(buf), 0).Subgraphs(0).Operators(1)
+    struct.pack_into("<I", buf, op._tab.Pos + op._tab.Offset(4), 7)  # Operator.opcode_index
+    path = tmp_path / "bad_code.tflite"
+    path.write_bytes(bytes(buf))
+    with pytest.raises(ModelError, match=r"bad_code.tflite: operator code index 7 out of range \(2 operator codes\)"):
         load(path)
 
 

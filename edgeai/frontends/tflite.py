@@ -68,8 +68,9 @@ class _Reader:
 
     def graph(self) -> Graph:
         nodes, unsupported = [], []
+        live = self._live_operators()
         for i in range(self.sg.OperatorsLength()):
-            if self._fold_float16_dequantize(i):
+            if i not in live or self._fold_float16_dequantize(i):
                 continue
             try:
                 nodes.extend(self._nodes(i))
@@ -159,12 +160,45 @@ class _Reader:
             raise ModelError(f"{self.path}: tensor {name!r}: bad quantization: {e}") from None
 
     # -- operators --------------------------------------------------------------------------
+    def _live_operators(self) -> set[int]:
+        """The operators the graph's outputs depend on. RESHAPE's new shape is read from its output tensor's static
+        shape, not from its shape input, so what computes that input is not needed: Keras's Flatten, exported with
+        a dynamic batch, computes it at run time (SHAPE -> STRIDED_SLICE -> PACK), operators a static-shape
+        compiler has no use for and does not convert."""
+        producer = {}
+        for i in range(self.sg.OperatorsLength()):
+            op = self.sg.Operators(i)
+            for t in (op.OutputsAsNumpy() if op.OutputsLength() else []):
+                producer[int(t)] = i
+        live, pending = set(), [int(t) for t in self.sg.OutputsAsNumpy()]
+        seen = set(pending)
+        while pending:
+            i = producer.get(pending.pop())
+            if i is None or i in live:
+                continue
+            live.add(i)
+            op = self.sg.Operators(i)
+            ins = [int(t) for t in (op.InputsAsNumpy() if op.InputsLength() else []) if t >= 0]
+            if self._builtin(op) == self.tfl.BuiltinOperator.RESHAPE:
+                ins = ins[:1]
+            for t in ins:
+                if t not in seen:
+                    seen.add(t)
+                    pending.append(t)
+        return live
+
+    def _builtin(self, op) -> int:
+        if not 0 <= op.OpcodeIndex() < self.model.OperatorCodesLength():
+            raise ModelError(f"{self.path}: operator code index {op.OpcodeIndex()} out of range "
+                             f"({self.model.OperatorCodesLength()} operator codes)")
+        code = self.model.OperatorCodes(op.OpcodeIndex())
+        return max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+
     def _fold_float16_dequantize(self, index: int) -> bool:
         """DEQUANTIZE of a float16 constant is that constant in float32, at compile time (lossless): True if
         operator `index` is one, and its output now holds the data."""
         op = self.sg.Operators(index)
-        code = self.model.OperatorCodes(op.OpcodeIndex())
-        if max(code.BuiltinCode(), code.DeprecatedBuiltinCode()) != self.tfl.BuiltinOperator.DEQUANTIZE:
+        if self._builtin(op) != self.tfl.BuiltinOperator.DEQUANTIZE:
             return False
         if op.InputsLength() != 1 or op.OutputsLength() != 1:
             return False
