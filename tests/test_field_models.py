@@ -1,7 +1,8 @@
 """Real models from the field: the shapes and file kinds that broke on MobileNet/EfficientNet heads, MediaPipe's
 float16 weights, TFLite hybrid models and unrolled recurrent ONNX graphs. Each model here is written small, but
 with the property the field model has (1,280 channels, fp16 weights + DEQUANTIZE, int8 weights under float
-activations, dozens of unsupported nodes), and checked against LiteRT / onnxruntime."""
+activations, dozens of unsupported nodes), and checked against LiteRT / onnxruntime; and two whole Keras application
+MobileNets (int8) as Cortex-M7 firmware."""
 
 from __future__ import annotations
 
@@ -270,3 +271,38 @@ def test_repeated_unsupported_tflite_operators_are_grouped(tmp_path, capsys):
         f"and 2 more)",
         f"{path}: operator #5 custom operator 'FlexEinsum' (output 'h5') is not supported",
     ]
+
+
+# -- 5. Keras application MobileNets, int8, bit-exact on a Cortex-M7 ---------------------------------------------
+
+MOBILENETS = Path(__file__).parent / "field_models" / "mobilenets_tf2.21"
+
+
+@pytest.mark.slow
+@pytest.mark.qemu
+@pytest.mark.toolchain
+@pytest.mark.parametrize("name, ops", [
+    ("mobilenet_v2_0.35_96_int8", {"conv2d": 35, "depthwise_conv2d": 17, "add": 10, "mean": 1}),
+    # hard-swish 19 times; each squeeze-excite block's hard-sigmoid is ADD, RELU6 and MUL (by 1/6), then a MUL
+    # scaling the block's channels; Flatten's dynamic-batch shape computation (SHAPE, PACK) is not converted
+    ("mobilenet_v3_small_0.5_96_int8", {"hard_swish": 19, "depthwise_conv2d": 11, "mean": 10, "mul": 18}),
+])
+def test_keras_mobilenet_is_bit_exact_on_cortex_m7_under_qemu(name, ops, tmp_cache):
+    """keras.applications.MobileNetV2(alpha=0.35) and MobileNetV3Small(alpha=0.5, hard-swish) on 96x96x3 inputs,
+    converted by TensorFlow 2.21 to full int8 (field_models/make_mobilenets.py), as Cortex-M7 firmware under QEMU:
+    both outputs (logits, softmax) equal LiteRT's reference kernels' on random images and the extremes."""
+    from edgeai.runtime.device import QemuSession
+
+    path = MOBILENETS / f"{name}.tflite"
+    compiled = compile_model(path, "cortex-m7")
+    counts = {}
+    for layer in compiled.desc["layers"]:
+        counts[layer["op"]] = counts.get(layer["op"], 0) + 1
+    assert {op: counts.get(op, 0) for op in ops} == ops
+    reference = LiteRTSession(path)
+    rng = np.random.default_rng(3)
+    inputs = [rng.integers(-128, 128, (1, 96, 96, 3)).astype(np.int8), np.full((1, 96, 96, 3), 127, np.int8)]
+    with QemuSession(compiled.path, "cortex-m7") as session:
+        for x in inputs:
+            for k, (got, want) in enumerate(zip(session.run([x]), reference.run([x]))):
+                np.testing.assert_array_equal(got, want, err_msg=f"{name} output {k}")
