@@ -40,8 +40,15 @@ def tflite(name: str) -> Path:
 
 @pytest.fixture(scope="session")
 def tmp_cache(tmp_path_factory):
-    """A private library cache for the session, so tests compile with the code under test."""
-    path = tmp_path_factory.mktemp("edgeai-cache")
+    """A private library cache for the session, so tests compile with the code under test. Under pytest-xdist
+    the workers share one (the folder beside their own temporary folders): a model several test files compile
+    is compiled once, and the cache publishes each entry by rename, so two workers racing for one entry are safe
+    (tests/test_cache_integrity.py tests that race)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        path = tmp_path_factory.getbasetemp().parent / "edgeai-cache"
+        path.mkdir(exist_ok=True)
+    else:
+        path = tmp_path_factory.mktemp("edgeai-cache")
     os.environ["EDGEAI_CACHE"] = str(path)
     return path
 
