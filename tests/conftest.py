@@ -14,9 +14,13 @@ from edgeai import models_root
 # breaks it.
 os.environ["EDGEAI_VERIFY_PASSES"] = "1"
 
-# Every host library the tests run is built with UBSan; each report lands in UBSAN_LOG_DIR (subprocesses too), and
-# pytest_sessionfinish fails the run when there is one: undefined behaviour in generated C is a failure, not a log.
+# Every host library the tests run is built with UBSan: undefined behaviour in generated C is a failure, not a log.
+# A subprocess (the CLI, a runner) starts with UBSAN_OPTIONS and writes each report into UBSAN_LOG_DIR, which
+# pytest_sessionfinish checks. This process started without it, and libubsan reads the environment a process
+# started with (/proc/self/environ), not os.environ: a library loaded here through ctypes reports on fd 2, which
+# pytest captures with the test's stderr, and pytest_runtest_makereport fails the test whose stderr holds one.
 UBSAN_LOG_DIR = Path(tempfile.mkdtemp(prefix="edgeai-ubsan-"))
+UBSAN_REPORT = ": runtime error: "  # how every UBSan report line reads
 os.environ["EDGEAI_HOST_UBSAN"] = "1"
 os.environ["UBSAN_OPTIONS"] = f"log_path={UBSAN_LOG_DIR}/report:print_stacktrace=1"
 
@@ -65,6 +69,18 @@ def pytest_sessionstart(session):
         if missing:
             pytest.exit(f"CI machine lacks {', '.join(missing)}: scripts/setup.sh should have installed them",
                         returncode=3)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A test that passed while a library in this process reported undefined behaviour (on the test's captured
+    stderr) fails, with the report."""
+    report = (yield).get_result()
+    if report.passed and UBSAN_REPORT in report.capstderr:
+        lines = [line for line in report.capstderr.splitlines() if UBSAN_REPORT in line]
+        report.outcome = "failed"
+        report.longrepr = (f"Undefined behaviour in a library this test ran in-process ({len(lines)} UBSan "
+                           f"report(s)):\n" + "\n".join(lines[:10]))
 
 
 def pytest_sessionfinish(session, exitstatus):
