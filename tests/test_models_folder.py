@@ -56,3 +56,15 @@ def test_no_machine_paths_in_code_or_tests():
                 if "/work/" in line or "shared/models" in line or '"shared"' in line:
                     offenders.append(f"{path.relative_to(REPO_ROOT)}:{n}: {line.strip()}")
     assert offenders == []
+
+
+def test_no_machine_paths_in_the_documentation():
+    """A newcomer's clone has no folder beside it: the READMEs point only into the repository."""
+    offenders = []
+    for path in sorted(REPO_ROOT.rglob("*.md")):
+        if ".venv" in path.parts or "node_modules" in path.parts:
+            continue
+        for n, line in enumerate(path.read_text().splitlines(), 1):
+            if "/work/" in line or "shared/ANCHORS" in line:
+                offenders.append(f"{path.relative_to(REPO_ROOT)}:{n}: {line.strip()}")
+    assert offenders == []
