@@ -61,6 +61,17 @@ def test_without_library_the_board_names_its_target(board, capsys):
     assert _json(capsys)["outputs"][0]["bit_exact"] == 3
 
 
+def test_run_through_the_serial_port_writes_litert_output(board, library, tmp_path, capsys):
+    """`edgeai run MODEL --target serial:PORT --baud B --library DIR --input x.npy --output y.npy`, as a lab types it."""
+    x = np.random.default_rng(5).integers(-128, 128, size=(1, 49, 10, 1), dtype=np.int8)
+    np.save(tmp_path / "x.npy", x)
+    rc = main(["run", str(KWS), "--target", f"serial:{board.pty}", "--baud", "115200", "--library", str(library),
+               "--input", str(tmp_path / "x.npy"), "--output", str(tmp_path / "y.npy")])
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    assert np.array_equal(np.load(tmp_path / "y.npy"), LiteRTSession(KWS).run([x])[0])
+
+
 def test_firmware_of_another_model_is_refused(board, tmp_path, capsys):
     x = tmp_path / "x.npy"
     np.save(x, np.zeros((1, 640), np.int8))

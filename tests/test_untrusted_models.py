@@ -225,8 +225,10 @@ def test_a_quantized_dimension_the_tensor_lacks_is_refused(tmp_path):
     assert q.QuantizedDimension() == 3
     struct.pack_into("<i", data, q._tab.Pos + q._tab.Offset(4 + 2 * QUANTIZED_DIMENSION), 7)
     path = write(tmp_path, "axis.tflite", bytes(data))
-    with pytest.raises(ModelError, match="quantized along axis 7"):
+    with pytest.raises(ModelError, match="quantized along axis 7") as e:
         load(path)
+    name = _schema_model(bytes(data)).Subgraphs(0).Tensors(DW_WEIGHTS).Name().decode()
+    assert str(path) in str(e.value) and repr(name) in str(e.value)  # the file and the tensor, as the issue asks
 
 
 def test_a_scale_count_that_is_not_the_channel_count_is_refused(tmp_path):
