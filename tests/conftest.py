@@ -76,8 +76,9 @@ def pytest_runtest_makereport(item, call):
     """A test that passed while a library in this process reported undefined behaviour (on the test's captured
     stderr) fails, with the report."""
     report = (yield).get_result()
-    if report.passed and UBSAN_REPORT in report.capstderr:
-        lines = [line for line in report.capstderr.splitlines() if UBSAN_REPORT in line]
+    stderr = "".join(text for name, text in report.sections if name == f"Captured stderr {report.when}")
+    if report.passed and UBSAN_REPORT in stderr:  # this phase's own stderr: a report fails one phase, once
+        lines = [line for line in stderr.splitlines() if UBSAN_REPORT in line]
         report.outcome = "failed"
         report.longrepr = (f"Undefined behaviour in a library this test ran in-process ({len(lines)} UBSan "
                            f"report(s)):\n" + "\n".join(lines[:10]))
