@@ -15,9 +15,10 @@ from edgeai import models_root
 os.environ["EDGEAI_VERIFY_PASSES"] = "1"
 
 # Every host library the tests run is built with UBSan: undefined behaviour in generated C is a failure, not a log.
-# A subprocess (the CLI, a runner) starts with UBSAN_OPTIONS and writes each report into UBSAN_LOG_DIR, which
-# pytest_sessionfinish checks. This process started without it, and libubsan reads the environment a process
-# started with (/proc/self/environ), not os.environ: a library loaded here through ctypes reports on fd 2, which
+# A subprocess (the CLI, a runner, a pytest-xdist worker) starts with UBSAN_OPTIONS and writes each report into
+# UBSAN_LOG_DIR, which pytest_sessionfinish checks. A pytest that started without it (one process:
+# EDGEAI_TEST_JOBS=0, or pytest run by hand) cannot give it to libubsan, which reads the environment the process
+# started with (/proc/self/environ), not os.environ: a library loaded there through ctypes reports on fd 2, which
 # pytest captures with the test's stderr, and pytest_runtest_makereport fails the test whose stderr holds one.
 UBSAN_LOG_DIR = Path(tempfile.mkdtemp(prefix="edgeai-ubsan-"))
 UBSAN_REPORT = ": runtime error: "  # how every UBSan report line reads

@@ -36,9 +36,9 @@ def test_shifts_within_the_width():
 
 @pytest.mark.toolchain
 def test_undefined_behaviour_in_process_fails_the_test(tmp_path):
-    """A library loaded through ctypes reports on fd 2, whatever UBSAN_OPTIONS conftest sets (libubsan reads the
-    environment the process started with): the test that ran it must fail all the same. A pytest of its own,
-    started as CI starts one (no UBSAN_OPTIONS), with this conftest."""
+    """In a pytest started without UBSAN_OPTIONS (one process, EDGEAI_TEST_JOBS=0 or by hand), a library loaded
+    through ctypes reports on fd 2 whatever conftest sets (libubsan reads the environment the process started
+    with): the test that ran it must fail all the same. A pytest of its own, so started, with this conftest."""
     import shutil
     import sys
 
