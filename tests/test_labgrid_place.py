@@ -201,7 +201,10 @@ class Lab:
 
         self.folder, self.address, self.board_port = folder, f"127.0.0.1:{free_port()}", free_port()
         self.bin = Path(sys.executable).parent
-        self.processes = []
+        self.processes, self.channel = [], None
+        from labgrid.remote.generated import labgrid_coordinator_pb2 as messages
+
+        self.messages = messages
 
     def start(self):
         # The board's UART as a lab's exporter publishes a ser2net port: a NetworkSerialPort at QemuLoader's port.
@@ -211,9 +214,13 @@ class Lab:
         host, port = self.address.split(":")
         _wait(lambda: _accepts(host, int(port)), "the coordinator to listen")
         self._spawn("labgrid-exporter", "-c", self.address, "-n", "lab1", "exporter.yaml")
-        self.client("create")
-        self.client("add-match", "lab1/board/NetworkSerialPort")
-        _wait(lambda: "Exporter ready" in (self.folder / "labgrid-exporter.log").read_text(), "the exporter")
+        # What `labgrid-client -p edgeai-board create` and `add-match lab1/board/NetworkSerialPort` ask of the
+        # coordinator, without two more labgrid-client start-ups (~2 s each).
+        self.coordinator().AddPlace(self.messages.AddPlaceRequest(name=REMOTE_PLACE), timeout=10)
+        self.coordinator().AddPlaceMatch(self.messages.AddPlaceMatchRequest(
+            placename=REMOTE_PLACE, pattern="lab1/board/NetworkSerialPort"), timeout=10)
+        # The exporter logs this once its resources went out to the coordinator.
+        _wait(lambda: "creating poll task" in (self.folder / "labgrid-exporter.log").read_text(), "the exporter")
 
     def _spawn(self, tool, *args):
         log = open(self.folder / f"{tool}.log", "w")
@@ -226,18 +233,24 @@ class Lab:
         command = [str(self.bin / "labgrid-client"), "-x", self.address, *(["-p", place] if place else []), *args]
         return subprocess.run(command, env=env, check=True, capture_output=True, text=True, timeout=30).stdout
 
-    def holder(self) -> str:
-        """Who holds the place, asked of the coordinator over its own gRPC API (not through edgeai's session)."""
+    def coordinator(self):
+        """The coordinator's own gRPC API, on a channel of the test's (not edgeai's session)."""
         import grpc
-        from labgrid.remote.generated import labgrid_coordinator_pb2 as messages
         from labgrid.remote.generated.labgrid_coordinator_pb2_grpc import CoordinatorStub
 
-        with grpc.insecure_channel(self.address) as channel:
-            places = CoordinatorStub(channel).GetPlaces(messages.GetPlacesRequest(), timeout=10).places
+        if self.channel is None:
+            self.channel = grpc.insecure_channel(self.address)
+        return CoordinatorStub(self.channel)
+
+    def holder(self) -> str:
+        """Who holds the place, as the coordinator says."""
+        places = self.coordinator().GetPlaces(self.messages.GetPlacesRequest(), timeout=10).places
         (place,) = [p for p in places if p.name == REMOTE_PLACE]
         return place.acquired or "None"
 
     def stop(self):
+        if self.channel is not None:
+            self.channel.close()
         for process in self.processes:  # their graceful shutdown is not under test: SIGKILL, no wait for it
             process.kill()
             process.wait(timeout=10)
