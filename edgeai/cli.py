@@ -308,7 +308,7 @@ def _check_target(target):
             place.edgeai_target()
             place.check()
         finally:
-            place.target.cleanup()
+            place.release()
         return
     from edgeai.runtime.device import session_target
 

@@ -60,3 +60,10 @@ class StorageError(EdgeAIError):
     where a folder should be (names the file or folder)."""
 
     exit_code = 9
+
+
+class PlaceUnavailable(TargetError):
+    """A labgrid place behind a coordinator cannot be had: no such place, acquired by someone else (names the
+    place and its holder), its exporter gone, or the coordinator unreachable."""
+
+    exit_code = 10

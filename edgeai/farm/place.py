@@ -11,6 +11,9 @@ Flashing, by what the role's drivers offer:
 - otherwise a BootstrapProtocol driver (OpenOCDDriver, ...) loads the ELF and starts it, after the
   PowerProtocol driver (if any) has switched the board on. No reset follows: where the reset line is the power
   switch (labgrid's power drivers reset by cycling), a reset would wipe a firmware loaded to RAM.
+
+A role behind a labgrid coordinator (a `RemotePlace` resource) has its place acquired when its target is first
+needed and released with the place (edgeai.farm.coordinator).
 """
 
 from __future__ import annotations
@@ -68,16 +71,50 @@ class LabgridPlace:
                 _ENVIRONMENTS[key] = lg.Environment(str(self.env_file))
             self.env = _ENVIRONMENTS[key]
             roles = list(self.env.config.get_targets() or {})
-            self.target = self.env.get_target(role) if role in roles else None
         except EdgeAIError:
             raise
         except Exception as e:  # labgrid reports a bad environment with many exception types
             raise TargetError(f"{self.name}: labgrid cannot load it: {type(e).__name__}: {e}") from None
-        if self.target is None:
+        if role not in roles:
             raise TargetError(f"{self.env_file} has no role {role!r}; its roles: {', '.join(roles) or 'none'}")
+        self._target = None
+        self._hold = None  # the coordinator's places the role uses, while we hold them
         self._powered = None
         self._restore = []  # (driver, attribute, value) edgeai changed for one boot of a shared environment
         self._lg = lg
+
+    @property
+    def target(self):
+        """The role's labgrid target, made on first use: a role behind a coordinator (RemotePlace resources)
+        has its places acquired first, since labgrid expands a RemotePlace only for the user holding it."""
+        if self._target is None:
+            from edgeai.farm.coordinator import PlaceHold, remote_place_names
+
+            names = remote_place_names(self.env.config.get_targets()[self.role])
+            if names and self._hold is None:
+                self._hold = PlaceHold(self.env, names, self.name)
+            try:
+                try:
+                    self._target = self.env.get_target(self.role)
+                except EdgeAIError:
+                    raise
+                except Exception as e:  # a driver or resource labgrid refuses, a place with an orphaned resource
+                    raise TargetError(f"{self.name}: labgrid cannot make it: {type(e).__name__}: {e}") from None
+            except BaseException:
+                self.release()
+                raise
+        return self._target
+
+    def release(self) -> None:
+        """Release every driver of the role (QEMU is stopped) and the coordinator's places we acquired."""
+        try:
+            if self._target is not None:
+                self._target.cleanup()
+        finally:
+            self._target = None
+            hold, self._hold = self._hold, None
+            if hold is not None:
+                hold.release()
 
     def edgeai_target(self) -> str:
         options = (self.env.config.get_targets()[self.role] or {}).get("options") or {}
@@ -134,7 +171,7 @@ class LabgridPlace:
         return ConsoleStream(console)
 
     def close(self) -> None:
-        """Switch off what we switched on and release every driver (QEMU is stopped)."""
+        """Switch off what we switched on, release every driver (QEMU is stopped) and the places we hold."""
         try:
             if self._powered is not None:
                 self._powered.off()
@@ -142,10 +179,12 @@ class LabgridPlace:
             raise RuntimeFailure(f"{self.name}: switching it off failed: {type(e).__name__}: {e}") from None
         finally:
             self._powered = None
-            self.target.cleanup()
-            while self._restore:
-                driver, attribute, value = self._restore.pop()
-                setattr(driver, attribute, value)
+            try:
+                self.release()
+            finally:
+                while self._restore:
+                    driver, attribute, value = self._restore.pop()
+                    setattr(driver, attribute, value)
 
 
 def _plugin_args(target, elf: Path, count_file: Path) -> str:
@@ -205,7 +244,7 @@ def open_labgrid_session(model: str | Path, spec: str) -> LabgridSession:
         place.check()
         return LabgridSession(compile_model(model, target).path, place, target)
     except BaseException:
-        place.target.cleanup()
+        place.release()
         raise
 
 
@@ -219,5 +258,5 @@ def open_labgrid_library(lib_dir: Path, built_for: str, spec: str) -> LabgridSes
         place.check()
         return LabgridSession(lib_dir, place, target)
     except BaseException:
-        place.target.cleanup()
+        place.release()
         raise
