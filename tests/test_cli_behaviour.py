@@ -22,7 +22,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from conftest import tflite
+from conftest import model_path, tflite
 from edgeai import REPO_ROOT, __version__
 from edgeai.cli import build_parser, main
 
@@ -137,6 +137,18 @@ def test_progress_only_on_a_terminal_and_never_under_json(tmp_path, tmp_cache):
     dense.write_bytes(tw.write(tw.fully_connected(4, 3)))
     code, shown = _on_a_terminal("validate", dense, "--target", "host", "--count", "3", env=env)
     assert code == 0 and "reference:" in shown and "run on host:" in shown and "/3 [" in shown, shown
+    # quantize: a bar over its stages (the shipped float AD model, 4 calibration samples), none under --json
+    calibration = tmp_path / "calibration"
+    calibration.mkdir()
+    for k in range(4):
+        np.save(calibration / f"x{k}.npy", np.random.default_rng(k).uniform(-80, 15, (640,)).astype(np.float32))
+    float_ad = model_path("ad01_fp32.onnx")
+    code, shown = _on_a_terminal("quantize", float_ad, "--calibration", calibration, "-o", tmp_path / "q.onnx",
+                                 env=env)
+    assert code == 0 and "quantize" in shown and "stage" in shown, shown
+    code, shown = _on_a_terminal("quantize", float_ad, "--calibration", calibration, "-o", tmp_path / "q.onnx",
+                                 "--json", env=env)
+    assert code == 0 and shown == ""
 
 
 def _processes_mentioning(marker: str) -> list[str]:
