@@ -177,7 +177,9 @@ def build_program(target: Target | str, sources: Iterable[Path | str], out_dir: 
     from edgeai.cache import compiler_fingerprint
 
     digest.update(compiler_fingerprint().encode())  # the runtime's sources and this build's own code
-    inputs = [*srcs, *(h for d in dirs for h in sorted(d.glob("*.h"))),
+    # Headers and the binary files a source includes (.incbin: compilers/c/binary_weights.py) come off the
+    # include path.
+    inputs = [*srcs, *(h for d in dirs for pattern in ("*.h", "*.bin") for h in sorted(d.glob(pattern))),
               *(p for p in sorted((REPO_ROOT / "targets").rglob("*")) if p.is_file())]
     for path in inputs:
         digest.update(path.as_posix().encode() + b"\0" + path.read_bytes())

@@ -19,12 +19,13 @@ MODEL_ID_BYTES = 8  # EDGEAI_PROTO_MODEL_ID
 
 
 def model_id(lib_dir: str | Path) -> bytes:
-    """What the firmware reports in INFO to say which library it runs: a hash of the library's C sources and
-    headers (the code and weights, not where they were written), so the firmware built from `compile --build -o
-    DIR` and a library compiled again from the same model agree, and any other model does not."""
+    """What the firmware reports in INFO to say which library it runs: a hash of the library's C sources, headers
+    and binary weights (the code and weights, not where they were written), so the firmware built from `compile
+    --build -o DIR` and a library compiled again from the same model agree, and any other model does not."""
     lib_dir = Path(lib_dir)
     desc = json.loads((lib_dir / "model.json").read_text())
-    files = set(desc["sources"]) | {p.name for p in lib_dir.glob("*.h") if p.name != BENCH_HEADER}
+    files = set(desc["sources"]) | set(desc.get("data_files", [])) \
+        | {p.name for p in lib_dir.glob("*.h") if p.name != BENCH_HEADER}
     digest = hashlib.sha256()
     for name in sorted(files):
         digest.update(name.encode() + b"\0" + (lib_dir / name).read_bytes() + b"\0")

@@ -13,13 +13,21 @@ from edgeai.elfsize import memory_report
 pytestmark = [pytest.mark.slow, pytest.mark.toolchain]
 
 
-@pytest.fixture(scope="module")
-def firmware(tmp_cache):
+@pytest.fixture(scope="module", params=["c_text", "binary"])
+def firmware(request, tmp_cache, tmp_path_factory):
+    """ad01's firmware with its weights as C text (as a model this small has them), and as bytes placed by .incbin
+    (compilers/c/binary_weights.py, a large model's): both in flash, both counted as model_weights."""
     from conftest import tflite
     from edgeai.compile import compile_model
     from edgeai.runtime.device import build_firmware
 
-    compiled = compile_model(tflite("ad01_int8"), "cortex-m4")
+    if request.param == "c_text":
+        compiled = compile_model(tflite("ad01_int8"), "cortex-m4")
+    else:
+        with pytest.MonkeyPatch.context() as patch:  # into a folder of its own: the cache key knows no threshold
+            patch.setattr("compilers.c.emit.BINARY_WEIGHTS_MIN_BYTES", 0)
+            compiled = compile_model(tflite("ad01_int8"), "cortex-m4", tmp_path_factory.mktemp("binary") / "ad01")
+        assert [f.endswith(".bin") for f in compiled.desc["data_files"]] == [True]
     elf = build_firmware(compiled.path, "cortex-m4")
     return compiled, elf, memory_report(elf, compiled.path, "arm-none-eabi-gcc", compiled.desc["arena_size"])
 
@@ -71,6 +79,11 @@ def test_groups_agree_with_the_elf_symbols(firmware):
                          text=True, check=True).stdout
     weight_symbols = {line.split()[3] for line in out.splitlines() if len(line.split()) == 4}
     assert memory["model_weight_bytes"] == _symbol_bytes(elf, weight_symbols) > compiled.desc["weight_bytes"]
+    # In flash: every weight in the ELF's .rodata, which targets/common/sections.ld puts in RODATA (flash).
+    placed = subprocess.run(["arm-none-eabi-objdump", "-t", str(elf)], capture_output=True, text=True,
+                            check=True).stdout
+    sections = {row.split()[-1]: row.split()[-3] for row in placed.splitlines() if len(row.split()) >= 5}
+    assert {sections[n] for n in weight_symbols} == {".rodata"}
     # Model code: the library's functions that were linked (nm sizes of the symbols the library defines).
     text = subprocess.run(["arm-none-eabi-nm", "-S", "--defined-only", str(elf)], capture_output=True, text=True,
                           check=True).stdout

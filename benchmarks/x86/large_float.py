@@ -39,8 +39,8 @@ def _quartiles(times: list[float]) -> tuple[float, float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=30)
-    parser.add_argument("--models", nargs="*", default=["light_squeezenet", "light_shufflenet", "light_inception_v1"],
-                        choices=MODELS)
+    parser.add_argument("--models", nargs="*", choices=MODELS,
+                        default=["light_squeezenet", "light_shufflenet", "light_inception_v1", "light_resnet50"])
     args = parser.parse_args()
     onnxruntime.set_default_logger_severity(3)  # the light files' unused shape initializers: one warning each
     print("| model | MACs | edgeai ms | onnxruntime ms | edgeai / onnxruntime | max abs error / max abs output |")

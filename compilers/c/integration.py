@@ -75,10 +75,22 @@ add_library({lib} STATIC
 target_include_directories({lib} PUBLIC "${{_{lib}_dir}}" "${{_{lib}_dir}}/runtime")
 set_target_properties({lib} PROPERTIES C_STANDARD 99 C_EXTENSIONS ON)
 target_link_libraries({lib} PUBLIC m)  # float kernels call expf and nearbyintf
-add_library(edgeai::{prefix} ALIAS {lib})
+add_library(edgeai::{prefix} ALIAS {lib}){_cmake_data_depends(desc, lib)}
 {_fact_lines(desc, lib + "_{key} {value}", "set({})")}
 set({lib}_FOUND TRUE)
 """
+
+
+def _cmake_data_depends(desc: dict, lib: str) -> str:
+    """Binary weights (compilers/c/binary_weights.py): the weights source includes them with .incbin, which no
+    compiler's dependency file lists, so CMake is told that a change to them rebuilds it."""
+    data = desc.get("data_files", [])
+    if not data:
+        return ""
+    files = ";".join(f"${{_{lib}_dir}}/{f}" for f in data)
+    return (f'\n# {desc["prefix"]}_weights.c includes these bytes (.incbin) from the include path: a change to them '
+            f'rebuilds it.\nset_source_files_properties("${{_{lib}_dir}}/{desc["prefix"]}_weights.c" PROPERTIES '
+            f'OBJECT_DEPENDS "{files}")')
 
 
 def _cmake_lists(prefix: str) -> str:
@@ -103,5 +115,14 @@ def _makefile_fragment(desc: dict, sources: list[str]) -> str:
 {var}_INCLUDES := $({var}_DIR) $({var}_DIR)/runtime
 {var}_CFLAGS := $(addprefix -I,$({var}_INCLUDES))
 {var}_LDLIBS := -lm
-{_fact_lines(desc, var + "_{key} := {value}")}
+{_makefile_data(desc, var)}{_fact_lines(desc, var + "_{key} := {value}")}
 """
+
+
+def _makefile_data(desc: dict, var: str) -> str:
+    data = desc.get("data_files", [])
+    if not data:
+        return ""
+    files = " ".join(f"$({var}_DIR)/{f}" for f in data)
+    return (f"# Bytes {desc['prefix']}_weights.c includes (.incbin) from the include path: make its object depend "
+            f"on them.\n{var}_DATA := {files}\n")

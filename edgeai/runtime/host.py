@@ -38,7 +38,8 @@ def build_shared_library(lib_dir: Path, opt: str = "-O2", extra_flags: tuple[str
     if os.environ.get("EDGEAI_HOST_UBSAN"):  # the test suite: every library it runs is checked for undefined behaviour
         flags += ["-fsanitize=undefined", "-fno-omit-frame-pointer"]
     digest = hashlib.sha256(" ".join(flags).encode())
-    for s in [*sources, *sorted(lib_dir.glob("*.h")), *sorted(RUNTIME_DIR.glob("*.h"))]:
+    data = [lib_dir / f for f in desc.get("data_files", [])]  # the weights' bytes, when a source includes them
+    for s in [*sources, *data, *sorted(lib_dir.glob("*.h")), *sorted(RUNTIME_DIR.glob("*.h"))]:
         digest.update(s.read_bytes())
     name = f"lib{desc['prefix']}_{digest.hexdigest()[:12]}.so"
     cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
