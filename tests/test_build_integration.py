@@ -1,7 +1,8 @@
 """The emitted library in a user's own firmware: tests/user_firmware/main.c calls kws_run, built for cortex-m4
 with our startup code and linker script by three consumers (CMake package, CMake add_subdirectory, plain
 Makefile through the kws.mk fragment), run under qemu-system-arm; its UART output equals LiteRT's reference
-kernels bit for bit."""
+kernels bit for bit. The package and Makefile consumers build kws with its weights as bytes (.incbin), the
+add_subdirectory one with its weights as C text."""
 
 from __future__ import annotations
 
@@ -29,12 +30,18 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def library(tmp_path_factory) -> dict:
-    """kws compiled for cortex-m4 with prefix kws, an input as a C header, and LiteRT's output for it."""
+    """kws compiled for cortex-m4 with prefix kws, an input as a C header, and LiteRT's output for it; and kws
+    compiled with its weights as bytes placed by .incbin (as a model of 1 MiB of weights or more has them,
+    compilers/c/binary_weights.py), which the CMake package and Makefile consumers build."""
     from edgeai.compile import compile_model
     from edgeai.runtime.reference import LiteRTSession
 
     root = tmp_path_factory.mktemp("integration")
     lib = compile_model(tflite("kws_ref_model"), "cortex-m4", root / "kws", prefix="kws").path
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("compilers.c.emit.BINARY_WEIGHTS_MIN_BYTES", 0)
+        binary = compile_model(tflite("kws_ref_model"), "cortex-m4", root / "kws-binary", prefix="kws")
+    assert [f.endswith(".bin") for f in binary.desc["data_files"]] == [True]
     reference = LiteRTSession(tflite("kws_ref_model"))
     spec = reference.inputs[0]
     x = np.random.default_rng(7).integers(-128, 128, size=spec.shape, dtype=np.int8)
@@ -45,7 +52,7 @@ def library(tmp_path_factory) -> dict:
         "#include <stdint.h>\n#include \"kws_model.h\"\n"
         "static const int8_t user_input[KWS_INPUT_SIZE] __attribute__((aligned(16))) = {"
         + ", ".join(str(int(v)) for v in x.reshape(-1)) + "};\n")
-    return {"lib": lib, "inputs": inputs, "want": want, "root": root}
+    return {"lib": lib, "binary_lib": binary.path, "inputs": inputs, "want": want, "root": root}
 
 
 def _check(cmd: list[str], cwd: Path | None = None) -> None:
@@ -74,9 +81,10 @@ def _cmake_firmware(build: Path, library: dict, how: list[str]) -> Path:
 
 
 def test_cmake_package_consumer_runs_bit_exact(library):
-    # The library folder moved elsewhere, as a user copies it into a project: nothing points back at us.
+    # The library folder moved elsewhere, as a user copies it into a project: nothing points back at us (the
+    # weights' bytes are found through the include path, wherever the folder is).
     vendored = library["root"] / "vendor" / "edgeai_kws"
-    shutil.copytree(library["lib"], vendored)
+    shutil.copytree(library["binary_lib"], vendored)
     elf = _cmake_firmware(library["root"] / "build-package", library, [f"-Dedgeai_kws_DIR={vendored}"])
     _run_and_compare(elf, library["want"])
 
@@ -88,13 +96,14 @@ def test_cmake_add_subdirectory_consumer_runs_bit_exact(library):
 
 def test_makefile_fragment_consumer_runs_bit_exact(library):
     build = library["root"] / "build-make"
-    _check(["make", "-f", str(USER_FIRMWARE / "Makefile"), f"KWS_LIBRARY={library['lib']}",
+    _check(["make", "-f", str(USER_FIRMWARE / "Makefile"), f"KWS_LIBRARY={library['binary_lib']}",
             f"USER_INPUT_DIR={library['inputs']}", f"BUILD={build}", "-j2"])
     _run_and_compare(build / "user_firmware.elf", library["want"])
 
 
 def test_arena_and_weights_land_where_the_linker_script_says(library):
-    """The documented placement: the arena in .edgeai_arena (RAM), the weights in .rodata (flash)."""
+    """The documented placement: the arena in .edgeai_arena (RAM), the weights in .rodata (flash), .incbin'd bytes
+    too (the Makefile consumer builds the binary-weights library)."""
     build = library["root"] / "build-make"
     if not (build / "user_firmware.elf").is_file():
         test_makefile_fragment_consumer_runs_bit_exact(library)

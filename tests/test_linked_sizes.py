@@ -13,21 +13,13 @@ from edgeai.elfsize import memory_report
 pytestmark = [pytest.mark.slow, pytest.mark.toolchain]
 
 
-@pytest.fixture(scope="module", params=["c_text", "binary"])
-def firmware(request, tmp_cache, tmp_path_factory):
-    """ad01's firmware with its weights as C text (as a model this small has them), and as bytes placed by .incbin
-    (compilers/c/binary_weights.py, a large model's): both in flash, both counted as model_weights."""
+@pytest.fixture(scope="module")
+def firmware(tmp_cache):
     from conftest import tflite
     from edgeai.compile import compile_model
     from edgeai.runtime.device import build_firmware
 
-    if request.param == "c_text":
-        compiled = compile_model(tflite("ad01_int8"), "cortex-m4")
-    else:
-        with pytest.MonkeyPatch.context() as patch:  # into a folder of its own: the cache key knows no threshold
-            patch.setattr("compilers.c.emit.BINARY_WEIGHTS_MIN_BYTES", 0)
-            compiled = compile_model(tflite("ad01_int8"), "cortex-m4", tmp_path_factory.mktemp("binary") / "ad01")
-        assert [f.endswith(".bin") for f in compiled.desc["data_files"]] == [True]
+    compiled = compile_model(tflite("ad01_int8"), "cortex-m4")
     elf = build_firmware(compiled.path, "cortex-m4")
     return compiled, elf, memory_report(elf, compiled.path, "arm-none-eabi-gcc", compiled.desc["arena_size"])
 
