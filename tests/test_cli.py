@@ -87,3 +87,24 @@ def test_errors_exit_non_zero_without_traceback(tmp_path, capsys):
     assert main(["analyze", str(tmp_path / "missing.tflite")]) != 0
     err = capsys.readouterr().err
     assert "missing.tflite" in err and "Traceback" not in err
+
+
+def test_tables_fit_a_terminal_and_lose_nothing_in_a_pipe(monkeypatch):
+    """A person's terminal gets a table cut to its width; a pipe or file gets every character, whatever COLUMNS
+    says (pytest-xdist and CI runners set COLUMNS=80 for output that is not a terminal)."""
+    import io
+    import sys
+
+    from edgeai.table import format_table
+
+    long_name = "model/" + "block_" * 40 + "conv"
+    monkeypatch.setenv("COLUMNS", "80")
+    assert long_name in format_table(["node", "MACs"], [[long_name, 1_000]])  # captured stdout: not a terminal
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stdout", Terminal())
+    shown = format_table(["node", "MACs"], [[long_name, 1_000]])
+    assert long_name not in shown and "…" in shown and max(map(len, shown.splitlines())) <= 80

@@ -6,8 +6,10 @@ mid-run must come back, either retried by Ray to the same result or as an error 
 import json
 import os
 import signal
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -26,7 +28,7 @@ MEASURED = ("status", "instructions", "instructions_min", "bit_exact", "samples"
 
 
 @pytest.fixture(scope="module")
-def ray_head(tmp_path_factory, tmp_cache):
+def ray_head(tmp_cache):
     """`ray start --head --block` as a child process group; the address of its GCS. Stopped even on failure."""
     # Ray replaces a loopback node address by the machine's network address unless told it is a one-machine
     # cluster; keep every Ray socket on 127.0.0.1, for the workers and for this process, which joins as driver
@@ -34,7 +36,9 @@ def ray_head(tmp_path_factory, tmp_cache):
     os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
     import ray  # noqa: F401  (a dependency: a missing package fails here, it is never skipped)
 
-    work = tmp_path_factory.mktemp("ray")
+    # Ray's session folder holds AF_UNIX sockets, whose paths may not exceed 107 bytes: pytest's folders are too
+    # deep for them under pytest-xdist (.../pytest-N/popen-gwK/ray0/t/session_<date>_<pid>/sockets/plasma_store).
+    work = Path(tempfile.mkdtemp(prefix="edgeai-ray-"))
     port = free_port()
     ray_bin = Path(sys.executable).with_name("ray")
     cmd = [str(ray_bin), "start", "--head", "--block", f"--port={port}", "--node-ip-address=127.0.0.1",
@@ -66,6 +70,7 @@ def ray_head(tmp_path_factory, tmp_cache):
             pass
         head.wait()
         os.environ.pop("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", None)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def _suite(tmp_path, targets):

@@ -34,6 +34,10 @@
  * and counts would vary run to run. Each block then calls back to the plugin
  * instead of the inline add: slower, so it is not the default. Not combined
  * with classes=on (Thumb only).
+ * Without it, a multi-threaded guest's count is not exact either way: qemu-user
+ * runs guest threads on host threads at once, and the one inline counter is a
+ * plain read-modify-write (QEMU 7.2 has no per-vCPU scoreboard), so concurrent
+ * blocks lose each other's adds. Count a multi-threaded guest with thread=marked.
  */
 #include <inttypes.h>
 #include <stdio.h>
