@@ -80,8 +80,9 @@ def _tvm_lines(source: str) -> dict[str, int]:
 def scratch_bytes(symbol: str) -> int:
     from compilers.lowering import cortex_m, mve_conv, neon_conv
 
-    name = symbol.removesuffix("_one_rounding").removesuffix("_w8")
-    return {**cortex_m.STACK_SCRATCH, **neon_conv.STACK_SCRATCH, **mve_conv.STACK_SCRATCH}.get(name, 0)
+    table = {**cortex_m.STACK_SCRATCH, **neon_conv.STACK_SCRATCH, **mve_conv.STACK_SCRATCH}
+    name = symbol.removesuffix("_one_rounding")
+    return table.get(name, table.get(name.removesuffix("_w8"), 0))
 
 
 def footprint(graph, plan, lowered, target) -> Footprint:

@@ -39,9 +39,11 @@ def _entry(name: str, args: str, one_rounding: bool) -> tuple[str, str]:
 
 
 MAX_PATCH, MAX_TAPS, MAX_DW_CHANNELS = 1152, 64, 1024  # nn_s8.h
+WIDE_WORDS = 576  # nn_s8.c: EDGEAI_NN_WIDE_WORDS, the int8-weight kernels' widened activations (uint32 words)
 # Bytes each kernel keeps on the stack per call (nn_s8.c): conv's im2col patch; dwconv's zero row and tap
 # pointers (4-byte pointers on these cores). It lives inside the firmware's stack reservation (edgeai.footprint).
-STACK_SCRATCH = {"edgeai_conv_s8": MAX_PATCH, "edgeai_dwconv_s8": MAX_DW_CHANNELS + 4 * MAX_TAPS}
+STACK_SCRATCH = {"edgeai_conv_s8": MAX_PATCH, "edgeai_conv_s8_w8": MAX_PATCH + 4 * WIDE_WORDS,
+                 "edgeai_dwconv_s8": MAX_DW_CHANNELS + 4 * MAX_TAPS}
 _INT32_MAX = (1 << 31) - 1
 WEIGHT_STORAGES = ("int8", "int16", "auto")
 # int16 weights save about 6 instructions per 16 MACs of conv (0.375 per MAC) and 2 per 4 of depthwise (0.5 per
@@ -188,6 +190,13 @@ def _two_row_stream(ws: np.ndarray, chan: np.ndarray, in_zp: int) -> np.ndarray:
     return (out.reshape(-1) & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
 
 
+def w8_tile(pixels: int, patch_bytes: int) -> int:
+    """Output channels per step of the int8-weight conv kernel (nn_s8.c's EDGEAI_W8_ENTRY), the weights' group:
+    2 (two pixels x two channels) for layers of several output pixels whose widened window pair fits
+    EDGEAI_NN_WIDE_WORDS, else 4 (one pixel x four channels: fully connected, long windows)."""
+    return 2 if pixels > 1 and patch_bytes <= WIDE_WORDS else 4
+
+
 def conv_call(ctx, node, x_shape, w: np.ndarray, bias, in_zp, out_zp, lo, hi, mult, shift, out_shape, attrs,
               rounding="double"):
     """CONV_2D (w [O, KH, KW, C]) or FULLY_CONNECTED (as 1x1, x_shape [1, rows, 1, K]) → edgeai_conv_s8."""
@@ -207,10 +216,12 @@ def conv_call(ctx, node, x_shape, w: np.ndarray, bias, in_zp, out_zp, lo, hi, mu
     storage, acc_shift = _pick_storage(ctx, node, _storage(ctx, node, out_shape[1] * out_shape[2], 0.375, 1.0),
                                        scale, chan)
     wr = np.zeros((o4, kh, seg4), np.int64)
+    tile = 4
     if storage == "int8":
         wr[:o, :, :seg] = w.reshape(o, kh, seg)
+        tile = w8_tile(out_shape[1] * out_shape[2], kh * seg4)
         # [group, ch, kh, chunk, 4 k] → [group, kh, chunk, ch, (k0, k1, k2, k3)]: SXTB16 / ROR 8 pair them
-        packed = _bytes_words(wr.reshape(o4 // 4, 4, kh, seg4 // 4, 4).transpose(0, 2, 3, 1, 4)).reshape(-1)
+        packed = _bytes_words(wr.reshape(o4 // tile, tile, kh, seg4 // 4, 4).transpose(0, 2, 3, 1, 4)).reshape(-1)
         chan = _unscaled_starts(chan, scale)
     else:
         wr[:o, :, :seg] = w.reshape(o, kh, seg).astype(np.int64) * scale[:, None, None]
@@ -219,7 +230,7 @@ def conv_call(ctx, node, x_shape, w: np.ndarray, bias, in_zp, out_zp, lo, hi, mu
         packed = _pairs(wr.reshape(-1, 4)).reshape(-1)
     geom = _geom(h, wd, c, out_shape[1], out_shape[2], o, kh, kw, sh, sw, pt, pl, in_zp, out_zp, lo, hi,
                  int(rounding != "double"), seg4, int(seg % 4 == 0),
-                 int(bool(np.any(np.all(chan[:, 1].reshape(-1, 4) == 0, axis=1)))), acc_shift=acc_shift)
+                 int(bool(np.any(np.all(chan[:, 1].reshape(-1, tile) == 0, axis=1)))), acc_shift=acc_shift)
     # int8: every one-rounding layer (LiteRT's FC, ONNX numerics) takes the _one_rounding entry, so a model of
     # fully connected layers (AD) links only that one (its int16 entry keeps the mode-1 path of edgeai_conv_s8)
     name = "edgeai_conv_s8_w8" if storage == "int8" else "edgeai_conv_s8"

@@ -262,60 +262,70 @@ static __attribute__((noinline)) void gather_rows(int8_t* dst, const int8_t* src
     }
 }
 
+/* Output pixel (oy, ox)'s window: *rows rows of *row_bytes bytes (a multiple of 4), *row_stride apart, read in
+ * place when they lie inside the image, else gathered into patch (outside the image: the input zero point). */
+EDGEAI_INLINE const int8_t* conv_window(const int8_t* input, const int32_t* g, int32_t oy, int32_t ox, int8_t* patch,
+                                        int32_t overread, int32_t* rows_out, int32_t* stride_out, int32_t* bytes_out)
+{
+    const int32_t H = g[EDGEAI_G_H], W = g[EDGEAI_G_W], C = g[EDGEAI_G_C], KH = g[EDGEAI_G_KH], KW = g[EDGEAI_G_KW];
+    const int32_t zp_in = g[EDGEAI_G_ZP_IN], seg4 = g[EDGEAI_G_SEG4], direct = g[EDGEAI_G_DIRECT];
+    const int32_t iy0 = oy * g[EDGEAI_G_SH] - g[EDGEAI_G_PT], ix0 = ox * g[EDGEAI_G_SW] - g[EDGEAI_G_PL];
+    const int8_t* x;
+    int32_t rows, row_stride, row_bytes;
+    const int32_t inside = iy0 >= 0 && ix0 >= 0 && iy0 + KH <= H && ix0 + KW <= W;
+    if (direct && inside && (seg4 >= 16 || KH == 1)) {
+        x = input + (iy0 * W + ix0) * C;
+        rows = KH, row_stride = W * C, row_bytes = seg4;
+        if (KH > 1 && row_stride == seg4) { /* the window's rows are contiguous */
+            rows = 1, row_bytes = KH * seg4;
+        }
+    } else if (inside && seg4 == KW * C) { /* short rows: gather them, saves a loop per row */
+        for (int32_t ky = 0; ky < KH; ky++) {
+            memcpy(patch + ky * seg4, input + ((iy0 + ky) * W + ix0) * C, (size_t)seg4);
+        }
+        x = patch;
+        rows = 1, row_stride = 0, row_bytes = KH * seg4;
+    } else if (overread && inside && ((iy0 + KH - 1) * W + ix0) * C + seg4 <= H * W * C) {
+        /* KW * C not a multiple of 4: each row's last word also reads the next pixel's first bytes
+         * (inside the input), against zero weights. */
+        gather_rows(patch, input + (iy0 * W + ix0) * C, KH, seg4, W * C);
+        x = patch;
+        rows = 1, row_stride = 0, row_bytes = KH * seg4;
+    } else { /* im2col this pixel's window; outside the image reads the input zero point */
+        for (int32_t ky = 0; ky < KH; ky++) {
+            int8_t* dst = patch + ky * seg4;
+            const int32_t iy = iy0 + ky;
+            memset(dst, zp_in, (size_t)seg4);
+            if (iy < 0 || iy >= H) {
+                continue;
+            }
+            const int32_t kx0 = ix0 < 0 ? -ix0 : 0, kx1 = ix0 + KW > W ? W - ix0 : KW;
+            if (kx1 > kx0) {
+                memcpy(dst + kx0 * C, input + (iy * W + ix0 + kx0) * C, (size_t)((kx1 - kx0) * C));
+            }
+        }
+        x = patch;
+        rows = 1, row_stride = 0, row_bytes = KH * seg4;
+    }
+    *rows_out = rows, *stride_out = row_stride, *bytes_out = row_bytes;
+    return x;
+}
+
 EDGEAI_INLINE void conv_s8(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* g,
                            int8_t* output, int32_t mode, int32_t clamp, int32_t skip,
                            int32_t overread, int32_t narrow)
 {
-    const int32_t H = g[EDGEAI_G_H], W = g[EDGEAI_G_W], C = g[EDGEAI_G_C], OH = g[EDGEAI_G_OH];
-    const int32_t OW = g[EDGEAI_G_OW], O = g[EDGEAI_G_O], KH = g[EDGEAI_G_KH], KW = g[EDGEAI_G_KW];
-    const int32_t SH = g[EDGEAI_G_SH], SW = g[EDGEAI_G_SW], PT = g[EDGEAI_G_PT], PL = g[EDGEAI_G_PL];
-    const int32_t zp_in = g[EDGEAI_G_ZP_IN];
+    const int32_t OH = g[EDGEAI_G_OH], OW = g[EDGEAI_G_OW], O = g[EDGEAI_G_O], KH = g[EDGEAI_G_KH];
     const uint32_t lo4 = bytes4(g[EDGEAI_G_ACT_MIN]), hi4 = bytes4(g[EDGEAI_G_ACT_MAX]);
-    const int32_t seg4 = g[EDGEAI_G_SEG4], direct = g[EDGEAI_G_DIRECT];
+    const int32_t seg4 = g[EDGEAI_G_SEG4];
     /* 4 channels x (KH * seg4 / 4) chunks x 2 words (int16 weights) or 1 word (int8) */
     const int32_t group_words = (narrow ? 1 : 2) * KH * seg4, acc_shift = g[EDGEAI_G_ACC_SHIFT];
     int8_t patch[EDGEAI_NN_MAX_PATCH];
 
     for (int32_t oy = 0; oy < OH; oy++) {
         for (int32_t ox = 0; ox < OW; ox++) {
-            const int32_t iy0 = oy * SH - PT, ix0 = ox * SW - PL;
-            const int8_t* x;
             int32_t rows, row_stride, row_bytes;
-            const int32_t inside = iy0 >= 0 && ix0 >= 0 && iy0 + KH <= H && ix0 + KW <= W;
-            if (direct && inside && (seg4 >= 16 || KH == 1)) {
-                x = input + (iy0 * W + ix0) * C;
-                rows = KH, row_stride = W * C, row_bytes = seg4;
-                if (KH > 1 && row_stride == seg4) { /* the window's rows are contiguous */
-                    rows = 1, row_bytes = KH * seg4;
-                }
-            } else if (inside && seg4 == KW * C) { /* short rows: gather them, saves a loop per row */
-                for (int32_t ky = 0; ky < KH; ky++) {
-                    memcpy(patch + ky * seg4, input + ((iy0 + ky) * W + ix0) * C, (size_t)seg4);
-                }
-                x = patch;
-                rows = 1, row_stride = 0, row_bytes = KH * seg4;
-            } else if (overread && inside && ((iy0 + KH - 1) * W + ix0) * C + seg4 <= H * W * C) {
-                /* KW * C not a multiple of 4: each row's last word also reads the next pixel's first bytes
-                 * (inside the input), against zero weights. */
-                gather_rows(patch, input + (iy0 * W + ix0) * C, KH, seg4, W * C);
-                x = patch;
-                rows = 1, row_stride = 0, row_bytes = KH * seg4;
-            } else { /* im2col this pixel's window; outside the image reads the input zero point */
-                for (int32_t ky = 0; ky < KH; ky++) {
-                    int8_t* dst = patch + ky * seg4;
-                    const int32_t iy = iy0 + ky;
-                    memset(dst, zp_in, (size_t)seg4);
-                    if (iy < 0 || iy >= H) {
-                        continue;
-                    }
-                    const int32_t kx0 = ix0 < 0 ? -ix0 : 0, kx1 = ix0 + KW > W ? W - ix0 : KW;
-                    if (kx1 > kx0) {
-                        memcpy(dst + kx0 * C, input + (iy * W + ix0 + kx0) * C, (size_t)((kx1 - kx0) * C));
-                    }
-                }
-                x = patch;
-                rows = 1, row_stride = 0, row_bytes = KH * seg4;
-            }
+            const int8_t* x = conv_window(input, g, oy, ox, patch, overread, &rows, &row_stride, &row_bytes);
             int8_t* out = output + (oy * OW + ox) * O;
             const int32_t* w = weights;
             const int32_t* ch = channel;
@@ -451,7 +461,278 @@ EDGEAI_INLINE int32_t is_pointwise(const int32_t* geom)
 }
 
 EDGEAI_CONV_ENTRIES(edgeai_conv_s8, pointwise, 0)
-EDGEAI_CONV_ENTRIES(edgeai_conv_s8_w8, pointwise_w8, 1)
+/* int8 weights (the _w8 entry points). The activations are widened once per output pixel into a stack buffer of
+ * int16 pairs (SXTB16: bytes 0/2, SXTB16 ROR 8: bytes 1/3 of each word), so the inner loop widens only the weights,
+ * each widened weight pair then feeding the SMLADs of two output pixels:
+ *   two pixels x two channels (conv, pointwise: more than one output pixel): per 16 MACs one LDM of both pixels'
+ *   pairs, one LDRD of the two channels' weight words, four SXTB16, eight SMLAD (14 instructions; 21 with the
+ *   activations widened in the loop and one pixel x four channels);
+ *   one pixel x four channels (fully connected: one output pixel, nothing shared across pixels): per 16 MACs one
+ *   LDRD of the pixel's pairs, one LDM of four weight words, eight SXTB16, eight SMLAD (18).
+ * The widened buffer: [chunk][pixel A even, A odd, B even, B odd] (two pixels) or [chunk][even, odd] (one). */
+#define EDGEAI_NN_WIDE_WORDS 576
+
+/* n bytes (n % 4 == 0) widened: word i's (even, odd) pairs to dst[0], dst[1], then dst += step. */
+static __attribute__((noinline)) uint32_t* widen_row(const int8_t* p, int32_t n, uint32_t* dst, int32_t step)
+{
+    for (const int8_t* end = p + n; p < end; p += 4, dst += step) {
+        const uint32_t v = read32(p);
+        dst[0] = sxtb16(v), dst[1] = sxtb16_ror8(v);
+    }
+    return dst;
+}
+
+/* Output pixel pix's window widened into dst (every `step` words): rows inside the image are read in place, the
+ * others gathered through patch (conv_window). */
+EDGEAI_INLINE void widen_pixel(const int8_t* input, const int32_t* g, int32_t pix, int8_t* patch, int32_t overread,
+                               uint32_t* dst, int32_t step)
+{
+    const int32_t OW = g[EDGEAI_G_OW], W = g[EDGEAI_G_W], C = g[EDGEAI_G_C], KH = g[EDGEAI_G_KH];
+    const int32_t seg4 = g[EDGEAI_G_SEG4];
+    if (g[EDGEAI_G_KH] == 1 && g[EDGEAI_G_KW] == 1 && g[EDGEAI_G_SH] == 1 && g[EDGEAI_G_SW] == 1 &&
+        g[EDGEAI_G_PT] == 0 && g[EDGEAI_G_PL] == 0 && OW == W && g[EDGEAI_G_DIRECT]) { /* pointwise */
+        widen_row(input + pix * C, seg4, dst, step);
+        return;
+    }
+    const int32_t oy = pix / OW, ox = pix - oy * OW;
+    const int32_t iy0 = oy * g[EDGEAI_G_SH] - g[EDGEAI_G_PT], ix0 = ox * g[EDGEAI_G_SW] - g[EDGEAI_G_PL];
+    int32_t rows, stride, bytes;
+    const int8_t* x;
+    if (g[EDGEAI_G_DIRECT] && iy0 >= 0 && ix0 >= 0 && iy0 + KH <= g[EDGEAI_G_H] && ix0 + g[EDGEAI_G_KW] <= W) {
+        x = input + (iy0 * W + ix0) * C, rows = KH, stride = W * C, bytes = seg4;
+    } else {
+        x = conv_window(input, g, oy, ox, patch, overread, &rows, &stride, &bytes);
+    }
+    for (int32_t r = 0; r < rows; r++) {
+        dst = widen_row(x + r * stride, bytes, dst, step);
+    }
+}
+
+#if EDGEAI_DSP
+/* One chunk (4 input values) of the 2x2 tile: both pixels' pairs by one LDM (its registers must ascend, hence the
+ * fixed registers below), the two channels' weight words by one LDRD, each widened weight pair used twice. */
+#define EDGEAI_W8_CHUNK_2X2                          \
+    "ldmia %[x]!, {%[ae], %[ao], %[be], %[bo]}\n\t"  \
+    "ldrd %[w0], %[w1], [%[w]], #8\n\t"              \
+    "sxtb16 %[t], %[w0]\n\t"                         \
+    "smlad %[a0], %[ae], %[t], %[a0]\n\t"            \
+    "smlad %[b0], %[be], %[t], %[b0]\n\t"            \
+    "sxtb16 %[t], %[w0], ror #8\n\t"                 \
+    "smlad %[a0], %[ao], %[t], %[a0]\n\t"            \
+    "smlad %[b0], %[bo], %[t], %[b0]\n\t"            \
+    "sxtb16 %[t], %[w1]\n\t"                         \
+    "smlad %[a1], %[ae], %[t], %[a1]\n\t"            \
+    "smlad %[b1], %[be], %[t], %[b1]\n\t"            \
+    "sxtb16 %[t], %[w1], ror #8\n\t"                 \
+    "smlad %[a1], %[ao], %[t], %[a1]\n\t"            \
+    "smlad %[b1], %[bo], %[t], %[b1]\n\t"
+#define EDGEAI_W8_OPERANDS_2X2                                                                                \
+    : [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [b1] "+r"(b1), [x] "+r"(xp), [w] "+r"(wp), [ae] "=&r"(ae), \
+      [ao] "=&r"(ao), [be] "=&r"(be), [bo] "=&r"(bo), [w0] "=&r"(w0), [w1] "=&r"(w1), [t] "=&r"(t)          \
+    : [end] "m"(end)                                                                                          \
+    : "memory"
+/* acc: (pixel A, channel 0), (A, 1), (B, 0), (B, 1); x: the two-pixel widened buffer; w: [chunk][channel 0, 1]. */
+EDGEAI_INLINE void dot_2x2(const uint32_t* x, int32_t chunks, const int32_t* w, int32_t* acc)
+{
+    register uint32_t ae __asm__("r0"), ao __asm__("r1"), be __asm__("r2"), bo __asm__("r3");
+    int32_t a0 = acc[0], a1 = acc[1], b0 = acc[2], b1 = acc[3];
+    uint32_t w0, w1, t;
+    const uint32_t* xp = x;
+    const int32_t* wp = w;
+    const uint32_t* end = x + 4 * chunks; /* in memory: the asm has no register left for it */
+    if (chunks & 1) {
+        __asm__(EDGEAI_W8_CHUNK_2X2 EDGEAI_W8_OPERANDS_2X2);
+    }
+    if (chunks >= 2) {
+        __asm__("1:\n\t" EDGEAI_W8_CHUNK_2X2 EDGEAI_W8_CHUNK_2X2 "ldr %[t], %[end]\n\t"
+                "cmp %[x], %[t]\n\t"
+                "bne 1b\n\t" EDGEAI_W8_OPERANDS_2X2);
+    }
+    acc[0] = a0, acc[1] = a1, acc[2] = b0, acc[3] = b1;
+}
+
+/* One chunk of the 1x4 tile: the pixel's pairs by LDRD, four channels' weight words by one LDM (ascending fixed
+ * registers), each word widened in two steps through t. */
+#define EDGEAI_W8_CHANNEL_1X4(A, W)               \
+    "sxtb16 %[t], %[" W "]\n\t"                   \
+    "smlad %[" A "], %[xe], %[t], %[" A "]\n\t"   \
+    "sxtb16 %[" W "], %[" W "], ror #8\n\t"       \
+    "smlad %[" A "], %[xo], %[" W "], %[" A "]\n\t"
+#define EDGEAI_W8_CHUNK_1X4                                                                           \
+    "ldrd %[xe], %[xo], [%[x]], #8\n\t"                                                               \
+    "ldmia %[w]!, {%[w0], %[w1], %[w2], %[w3]}\n\t" EDGEAI_W8_CHANNEL_1X4("a0", "w0")                 \
+        EDGEAI_W8_CHANNEL_1X4("a1", "w1") EDGEAI_W8_CHANNEL_1X4("a2", "w2") EDGEAI_W8_CHANNEL_1X4("a3", "w3")
+#define EDGEAI_W8_OPERANDS_1X4                                                                                \
+    : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(xp), [w] "+r"(wp), [w0] "=&r"(w0), \
+      [w1] "=&r"(w1), [w2] "=&r"(w2), [w3] "=&r"(w3), [xe] "=&r"(xe), [xo] "=&r"(xo), [t] "=&r"(t)          \
+    : [end] "m"(end)                                                                                          \
+    : "memory"
+/* acc: channels 0-3 of one pixel; x: the one-pixel widened buffer; w: [chunk][channel 0..3]. */
+EDGEAI_INLINE const int32_t* dot_1x4_wide(const uint32_t* x, int32_t chunks, const int32_t* w, int32_t* acc)
+{
+    register uint32_t w0 __asm__("r0"), w1 __asm__("r1"), w2 __asm__("r2"), w3 __asm__("r3");
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    uint32_t xe, xo, t;
+    const uint32_t* xp = x;
+    const int32_t* wp = w;
+    const uint32_t* end = x + 2 * chunks;
+    if (chunks & 1) {
+        __asm__(EDGEAI_W8_CHUNK_1X4 EDGEAI_W8_OPERANDS_1X4);
+    }
+    if (chunks >= 2) {
+        __asm__("1:\n\t" EDGEAI_W8_CHUNK_1X4 EDGEAI_W8_CHUNK_1X4 "ldr %[t], %[end]\n\t"
+                "cmp %[x], %[t]\n\t"
+                "bne 1b\n\t" EDGEAI_W8_OPERANDS_1X4);
+    }
+    acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+    return wp;
+}
+#else
+EDGEAI_INLINE void dot_2x2(const uint32_t* x, int32_t chunks, const int32_t* w, int32_t* acc)
+{
+    for (int32_t i = 0; i < chunks; i++, x += 4, w += 2) {
+        for (int32_t k = 0; k < 2; k++) {
+            const uint32_t we = sxtb16((uint32_t)w[k]), wo = sxtb16_ror8((uint32_t)w[k]);
+            acc[k] = smlad(x[1], wo, smlad(x[0], we, acc[k]));
+            acc[2 + k] = smlad(x[3], wo, smlad(x[2], we, acc[2 + k]));
+        }
+    }
+}
+
+EDGEAI_INLINE const int32_t* dot_1x4_wide(const uint32_t* x, int32_t chunks, const int32_t* w, int32_t* acc)
+{
+    for (int32_t i = 0; i < chunks; i++, x += 2, w += 4) {
+        for (int32_t k = 0; k < 4; k++) {
+            acc[k] = smlad(x[1], sxtb16_ror8((uint32_t)w[k]), smlad(x[0], sxtb16((uint32_t)w[k]), acc[k]));
+        }
+    }
+    return w;
+}
+#endif
+
+/* Four requantized values (zero point included) saturated to int8 and clamped to [lo, hi] (store4's levels), as
+ * one word, the first in the low byte. */
+EDGEAI_INLINE uint32_t pack4(int32_t a0, int32_t a1, int32_t a2, int32_t a3, uint32_t lo4, uint32_t hi4,
+                             int32_t clamp)
+{
+    int8_t b[4];
+    store4(b, a0, a1, a2, a3, lo4, hi4, clamp);
+    uint32_t v;
+    memcpy(&v, b, 4);
+    return v;
+}
+
+EDGEAI_INLINE void store2(int8_t* out, uint32_t v, int32_t n)
+{
+    if (n >= 2) {
+        const uint16_t h = (uint16_t)v;
+        memcpy(out, &h, 2); /* STRH, unaligned allowed */
+    } else {
+        out[0] = (int8_t)v;
+    }
+}
+
+/* More than one output pixel: two pixels x two channels per step (dot_2x2), weights [O4 / 2][KH][SEG4 / 4][2]. An
+ * odd last pixel is paired with itself (both halves compute and store the same values). */
+EDGEAI_INLINE void conv_w8_2x2(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* g,
+                               int8_t* output, int32_t mode, int32_t overread)
+{
+    const int32_t P = g[EDGEAI_G_OH] * g[EDGEAI_G_OW], O = g[EDGEAI_G_O];
+    const int32_t chunks = g[EDGEAI_G_KH] * g[EDGEAI_G_SEG4] / 4, sh = g[EDGEAI_G_ACC_SHIFT];
+    const int32_t clamp = clamp_level(g), skip = g[EDGEAI_G_SKIP];
+    const uint32_t lo4 = bytes4(g[EDGEAI_G_ACT_MIN]), hi4 = bytes4(g[EDGEAI_G_ACT_MAX]);
+    uint32_t wide[EDGEAI_NN_WIDE_WORDS];
+    int8_t patch[EDGEAI_NN_MAX_PATCH];
+    for (int32_t pix = 0; pix < P; pix += 2) {
+        const int32_t pb = pix + 1 < P ? pix + 1 : pix;
+        widen_pixel(input, g, pix, patch, overread, wide, 4);
+        widen_pixel(input, g, pb, patch, overread, wide + 2, 4);
+        int8_t* const out_a = output + pix * O;
+        int8_t* const out_b = output + pb * O;
+        const int32_t* w = weights;
+        const int32_t* ch = channel;
+        for (int32_t oc = 0; oc < O; oc += 2, ch += 8, w += 2 * chunks) {
+            int32_t acc[4] = {ch[0], ch[4], ch[0], ch[4]};
+            if (!skip || (ch[1] | ch[5]) != 0) { /* multipliers 0 (pruned): the output is a constant */
+                dot_2x2(wide, chunks, w, acc);
+            }
+            const uint32_t v = pack4(requantize(acc_scaled(acc[0], sh, 1), ch, mode),
+                                     requantize(acc_scaled(acc[1], sh, 1), ch + 4, mode),
+                                     requantize(acc_scaled(acc[2], sh, 1), ch, mode),
+                                     requantize(acc_scaled(acc[3], sh, 1), ch + 4, mode), lo4, hi4, clamp);
+            store2(out_a + oc, v, O - oc);
+            store2(out_b + oc, v >> 16, O - oc);
+        }
+    }
+}
+
+/* One output pixel (fully connected): one pixel x four channels per step (dot_1x4_wide), weights
+ * [O4 / 4][KH][SEG4 / 4][4] as the int16 path's order. */
+EDGEAI_INLINE void conv_w8_1x4(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* g,
+                               int8_t* output, int32_t mode, int32_t overread)
+{
+    const int32_t O = g[EDGEAI_G_O], chunks = g[EDGEAI_G_KH] * g[EDGEAI_G_SEG4] / 4, sh = g[EDGEAI_G_ACC_SHIFT];
+    const int32_t clamp = clamp_level(g), skip = g[EDGEAI_G_SKIP];
+    const uint32_t lo4 = bytes4(g[EDGEAI_G_ACT_MIN]), hi4 = bytes4(g[EDGEAI_G_ACT_MAX]);
+    uint32_t wide[EDGEAI_NN_WIDE_WORDS];
+    int8_t patch[EDGEAI_NN_MAX_PATCH];
+    widen_pixel(input, g, 0, patch, overread, wide, 2);
+    const int32_t* w = weights;
+    const int32_t* ch = channel;
+    for (int32_t oc = 0; oc < O; oc += 4, ch += 16, w += 4 * chunks) {
+        int32_t acc[4] = {ch[0], ch[4], ch[8], ch[12]};
+        if (!skip || (ch[1] | ch[5] | ch[9] | ch[13]) != 0) {
+            dot_1x4_wide(wide, chunks, w, acc);
+        }
+        const uint32_t v = pack4(requantize(acc_scaled(acc[0], sh, 1), ch, mode),
+                                 requantize(acc_scaled(acc[1], sh, 1), ch + 4, mode),
+                                 requantize(acc_scaled(acc[2], sh, 1), ch + 8, mode),
+                                 requantize(acc_scaled(acc[3], sh, 1), ch + 12, mode), lo4, hi4, clamp);
+        if (O - oc >= 4) {
+            memcpy(output + oc, &v, 4);
+        } else {
+            memcpy(output + oc, &v, (size_t)(O - oc));
+        }
+    }
+}
+
+/* Windows too long for the two-pixel widened buffer (KH * SEG4 > EDGEAI_NN_WIDE_WORDS bytes) take the one-pixel
+ * kernel that widens the activations in the loop, weights in the 1x4 order. Not inlined: rare, and each entry
+ * would otherwise carry a copy. */
+EDGEAI_NOINLINE void conv_w8_long(const int8_t* input, const int32_t* weights, const int32_t* channel,
+                                  const int32_t* g, int8_t* output, int32_t mode)
+{
+    conv_s8(input, weights, channel, g, output, mode, 2, 0, !g[EDGEAI_G_DIRECT], 1);
+}
+
+/* Which int8 kernel a layer takes (cortex_m.py's w8_tile packs the weights for it): one output pixel, two pixels
+ * at a time, or long windows. Each tile is a function of its own per requantization MODE: a stack frame of both
+ * buffers twice over (over 4 KB) left GCC no register to spare for the 14 of the asm loops. */
+#define EDGEAI_W8_ENTRY(ENTRY, MODE)                                                                           \
+    EDGEAI_NOINLINE void ENTRY##_2x2(const int8_t* input, const int32_t* weights, const int32_t* channel,     \
+                                     const int32_t* geom, int8_t* output)                                     \
+    {                                                                                                         \
+        conv_w8_2x2(input, weights, channel, geom, output, (MODE), !geom[EDGEAI_G_DIRECT]);                   \
+    }                                                                                                         \
+    EDGEAI_NOINLINE void ENTRY##_1x4(const int8_t* input, const int32_t* weights, const int32_t* channel,     \
+                                     const int32_t* geom, int8_t* output)                                     \
+    {                                                                                                         \
+        conv_w8_1x4(input, weights, channel, geom, output, (MODE), !geom[EDGEAI_G_DIRECT]);                   \
+    }                                                                                                         \
+    int32_t ENTRY(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* geom,    \
+                  int8_t* output)                                                                             \
+    {                                                                                                         \
+        if (geom[EDGEAI_G_OH] * geom[EDGEAI_G_OW] == 1) {                                                     \
+            ENTRY##_1x4(input, weights, channel, geom, output);                                               \
+        } else if (geom[EDGEAI_G_KH] * geom[EDGEAI_G_SEG4] <= EDGEAI_NN_WIDE_WORDS) {                         \
+            ENTRY##_2x2(input, weights, channel, geom, output);                                               \
+        } else {                                                                                              \
+            conv_w8_long(input, weights, channel, geom, output, (MODE));                                      \
+        }                                                                                                     \
+        return 0;                                                                                             \
+    }
+EDGEAI_W8_ENTRY(edgeai_conv_s8_w8, 0)
+EDGEAI_W8_ENTRY(edgeai_conv_s8_w8_one_rounding, 1)
 
 /* One tap's weights of 4 channels as (c0, c2), (c1, c3) pairs: two int16 words, or one word of int8 (c0..c3)
  * widened like the input. */
@@ -521,14 +802,14 @@ EDGEAI_INLINE void dwconv_s8(const int8_t* input, const int32_t* weights, const 
 
 /* 3x3, four channels of one output pixel: the nine taps fully unrolled, weights [9][(c0, c2), (c1, c3)]. */
 EDGEAI_INLINE void dw3x3_group(const int8_t* const* tap, int32_t c, const int32_t* w, const int32_t* ch, int8_t* out,
-                               uint32_t lo4, uint32_t hi4, int32_t clamp, int32_t mode, int32_t sh, int32_t narrow)
+                               uint32_t lo4, uint32_t hi4, int32_t clamp, int32_t mode)
 {
     int32_t a0 = ch[0], a1 = ch[4], a2 = ch[8], a3 = ch[12];
 #define EDGEAI_TAP(t)                                             \
     do {                                                          \
         uint32_t v = read32(tap[t] + c), we, wo;                  \
         const uint32_t xo = sxtb16_ror8(v), xe = sxtb16(v);      \
-        DW_TAP_WEIGHTS(w, we, wo, narrow);                        \
+        LOAD_PAIR(w, we, wo);                                     \
         a0 = smlabb(xe, we, a0);                                  \
         a2 = smlatt(xe, we, a2);                                  \
         a1 = smlabb(xo, wo, a1);                                  \
@@ -538,15 +819,15 @@ EDGEAI_INLINE void dw3x3_group(const int8_t* const* tap, int32_t c, const int32_
     EDGEAI_TAP(3); EDGEAI_TAP(4); EDGEAI_TAP(5);
     EDGEAI_TAP(6); EDGEAI_TAP(7); EDGEAI_TAP(8);
 #undef EDGEAI_TAP
-    store4(out + c, requantize(acc_scaled(a0, sh, narrow), ch, mode), requantize(acc_scaled(a1, sh, narrow), ch + 4, mode),
-           requantize(acc_scaled(a2, sh, narrow), ch + 8, mode), requantize(acc_scaled(a3, sh, narrow), ch + 12, mode),
-           lo4, hi4, clamp);
+    store4(out + c, requantize(a0, ch, mode), requantize(a1, ch + 4, mode), requantize(a2, ch + 8, mode),
+           requantize(a3, ch + 12, mode), lo4, hi4, clamp);
 }
 
-/* One output pixel of a 3x3 depthwise, all channels; zero_row: C bytes of the input zero point. */
+/* One output pixel of a 3x3 depthwise, all channels (one_group: the first four only); zero_row: C bytes of the
+ * input zero point. int16 weights [C / 4][9][(c0, c2), (c1, c3)]. */
 EDGEAI_INLINE void dw3x3_pixel(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* g,
                                int32_t oy, int32_t ox, const int8_t* zero_row, int8_t* out, int32_t clamp, int32_t mode,
-                               int32_t narrow)
+                               int32_t one_group)
 {
     const int32_t H = g[EDGEAI_G_H], W = g[EDGEAI_G_W], C = g[EDGEAI_G_C];
     const int32_t iy0 = oy * g[EDGEAI_G_SH] - g[EDGEAI_G_PT], ix0 = ox * g[EDGEAI_G_SW] - g[EDGEAI_G_PL];
@@ -569,22 +850,22 @@ EDGEAI_INLINE void dw3x3_pixel(const int8_t* input, const int32_t* weights, cons
     }
     const int32_t* w = weights;
     const int32_t* ch = channel;
-    const int32_t sh = g[EDGEAI_G_ACC_SHIFT];
-    for (int32_t c = 0; c < C; c += 4, ch += 16, w += narrow ? 9 : 18) {
-        dw3x3_group(tap, c, w, ch, out, lo4, hi4, clamp, mode, sh, narrow);
+    const int32_t cn = one_group ? 4 : C;
+    for (int32_t c = 0; c < cn; c += 4, ch += 16, w += 18) {
+        dw3x3_group(tap, c, w, ch, out, lo4, hi4, clamp, mode);
     }
 }
 
 /* Output rows [oy0, oy1) of a 3x3 depthwise, one pixel at a time. */
 EDGEAI_INLINE void dwconv3x3_s8(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* g,
                                 int8_t* output, int32_t oy0, int32_t oy1, const int8_t* zero_row, int32_t clamp,
-                                int32_t mode, int32_t narrow)
+                                int32_t mode, int32_t one_group)
 {
     const int32_t OW = g[EDGEAI_G_OW], C = g[EDGEAI_G_C];
     for (int32_t oy = oy0; oy < oy1; oy++) {
         for (int32_t ox = 0; ox < OW; ox++) {
             dw3x3_pixel(input, weights, channel, g, oy, ox, zero_row, output + (oy * OW + ox) * C, clamp, mode,
-                        narrow);
+                        one_group);
         }
     }
 }
@@ -730,9 +1011,11 @@ EDGEAI_INLINE void dw_pair_pass(const int8_t* p, int32_t WC, int32_t C, const in
 }
 
 EDGEAI_INLINE void dw_pair_pixel(const int8_t* p, int32_t WC, int32_t C, const int32_t* w, int32_t kx0, int32_t kx1,
-                                 int8_t* out, int32_t OWC, int32_t lo, int32_t hi, int32_t clamp, int32_t mode)
+                                 int8_t* out, int32_t OWC, int32_t lo, int32_t hi, int32_t clamp, int32_t mode,
+                                 int32_t one_group)
 {
-    for (int32_t c = 0; c < C; c += 4, p += 4, w += 2 * EDGEAI_DW_PASS_WORDS) {
+    const int32_t cn = one_group ? 4 : C;
+    for (int32_t c = 0; c < cn; c += 4, p += 4, w += 2 * EDGEAI_DW_PASS_WORDS) {
         dw_pair_pass(p, WC, C, w, 0, kx0, kx1, out + c, out + OWC + c, lo, hi, clamp, mode);
         dw_pair_pass(p, WC, C, w + EDGEAI_DW_PASS_WORDS, 1, kx0, kx1, out + c + 1, out + OWC + c + 1, lo, hi, clamp,
                      mode);
@@ -744,7 +1027,7 @@ EDGEAI_INLINE void dw_pair_pixel(const int8_t* p, int32_t WC, int32_t C, const i
  * constant of the stream); a pixel with both outside (W < 2) goes through the one-pixel kernel. */
 EDGEAI_INLINE void dwconv3x3_rows2(const int8_t* input, const int32_t* weights, const int32_t* pw,
                                    const int32_t* channel, const int32_t* g, int8_t* output, int32_t oy,
-                                   const int8_t* zero_row, int32_t clamp, int32_t mode)
+                                   const int8_t* zero_row, int32_t clamp, int32_t mode, int32_t one_group)
 {
     const int32_t W = g[EDGEAI_G_W], C = g[EDGEAI_G_C], OW = g[EDGEAI_G_OW], PL = g[EDGEAI_G_PL];
     const int32_t lo = g[EDGEAI_G_ACT_MIN], hi = g[EDGEAI_G_ACT_MAX];
@@ -755,55 +1038,119 @@ EDGEAI_INLINE void dwconv3x3_rows2(const int8_t* input, const int32_t* weights, 
         const int32_t ix0 = ox - PL;
         const int8_t* p = row + ix0 * C; /* columns outside the image are not read */
         if (ix0 >= 0 && ix0 + 3 <= W) {
-            dw_pair_pixel(p, WC, C, pw, 0, 3, out, OWC, lo, hi, clamp, mode);
+            dw_pair_pixel(p, WC, C, pw, 0, 3, out, OWC, lo, hi, clamp, mode, one_group);
         } else if (ix0 == -1 && W >= 2) {
-            dw_pair_pixel(p, WC, C, pw, 1, 3, out, OWC, lo, hi, clamp, mode);
+            dw_pair_pixel(p, WC, C, pw, 1, 3, out, OWC, lo, hi, clamp, mode, one_group);
         } else if (ix0 >= 0 && ix0 + 2 == W) {
-            dw_pair_pixel(p, WC, C, pw, 0, 2, out, OWC, lo, hi, clamp, mode);
+            dw_pair_pixel(p, WC, C, pw, 0, 2, out, OWC, lo, hi, clamp, mode, one_group);
         } else {
-            dw3x3_pixel(input, weights, channel, g, oy, ox, zero_row, out, 2, mode, 0);
-            dw3x3_pixel(input, weights, channel, g, oy + 1, ox, zero_row, out + OWC, 2, mode, 0);
+            dw3x3_pixel(input, weights, channel, g, oy, ox, zero_row, out, 2, mode, one_group);
+            dw3x3_pixel(input, weights, channel, g, oy + 1, ox, zero_row, out + OWC, 2, mode, one_group);
         }
     }
 }
 
-/* The depthwise layer for requantization MODE (a literal; requantize()), the body of both entry points below. A
- * macro, not an inline function they share: sharing one moved GCC's allocation of the TFLite loops (+1.5%
- * instructions). A pixel outside the image reads zero_row, the input zero point; stride 1 does the rows whose
- * window is inside the image two at a time. */
-#define EDGEAI_DWCONV_LAYER(MODE, NARROW)                                                                                  \
-    const int32_t taps = geom[EDGEAI_G_KH] * geom[EDGEAI_G_KW], clamp = clamp_level(geom);                         \
-    const int32_t OH = geom[EDGEAI_G_OH], H = geom[EDGEAI_G_H], PT = geom[EDGEAI_G_PT];                            \
-    const int32_t pairs = geom[EDGEAI_G_PAIRS];                                                                    \
-    if (geom[EDGEAI_G_KH] != 3 || geom[EDGEAI_G_KW] != 3) {                                                        \
-        dwconv_s8(input, weights, channel, geom, output, taps, 2, (MODE), (NARROW));                                         \
-        return 0;                                                                                                  \
-    }                                                                                                              \
-    int8_t zero_row[EDGEAI_NN_MAX_DW_CHANNELS];                                                                    \
-    memset(zero_row, geom[EDGEAI_G_ZP_IN], (size_t)geom[EDGEAI_G_C]);                                              \
-    int32_t oy = 0;                                                                                                \
-    if (!(NARROW) && pairs != 0) { /* the two-row stream: int16 weights only */                                   \
-        while (oy < OH && oy - PT < 0) {                                                                           \
-            oy++;                                                                                                  \
-        }                                                                                                          \
-        if (clamp == 0) {                                                                                          \
-            dwconv3x3_s8(input, weights, channel, geom, output, 0, oy, zero_row, 0, (MODE), (NARROW));                       \
-        } else {                                                                                                   \
-            dwconv3x3_s8(input, weights, channel, geom, output, 0, oy, zero_row, 2, (MODE), (NARROW));                       \
-        }                                                                                                          \
-        for (; oy + 1 < OH && oy + 1 - PT + 3 <= H; oy += 2) {                                                     \
-            if (clamp == 0) {                                                                                      \
-                dwconv3x3_rows2(input, weights, weights + pairs, channel, geom, output, oy, zero_row, 0, (MODE));  \
-            } else {                                                                                               \
-                dwconv3x3_rows2(input, weights, weights + pairs, channel, geom, output, oy, zero_row, 1, (MODE));  \
-            }                                                                                                      \
-        }                                                                                                          \
-    }                                                                                                              \
-    if (clamp == 0) {                                                                                              \
-        dwconv3x3_s8(input, weights, channel, geom, output, oy, OH, zero_row, 0, (MODE), (NARROW));                          \
-    } else {                                                                                                       \
-        dwconv3x3_s8(input, weights, channel, geom, output, oy, OH, zero_row, 2, (MODE), (NARROW));                          \
-    }                                                                                                              \
+/* int16 pairs (lo, hi), low half first. */
+EDGEAI_INLINE int32_t pair16(int32_t lo, int32_t hi) { return (int32_t)(((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16)); }
+
+/* One group of 4 channels of an int8-weight 3x3 depthwise (w8: [9] words of the 4 channels' bytes; ch: their
+ * constants, starts unscaled) in the int16 kernels' form, scaled by 1 << geom[EDGEAI_G_ACC_SHIFT] as cortex_m.py
+ * scales int16 weights: w16 [9][(c0, c2), (c1, c3)], ch16 [4][4] and, when stream is not NULL, the group's
+ * two-row stream (2 x EDGEAI_DW_PASS_WORDS words, the layout of cortex_m.py's _two_row_stream). The same
+ * integers as the int8 kernel (sum(w << s) x = (sum w x) << s, within the bounds compile time checked). */
+static __attribute__((noinline)) void dw_widen_group(const int32_t* w8, const int32_t* ch, const int32_t* g,
+                                                     int32_t* w16, int32_t* ch16, int32_t* stream)
+{
+    const int32_t sh = g[EDGEAI_G_ACC_SHIFT], zp = g[EDGEAI_G_ZP_IN];
+    int32_t k[4][9]; /* [channel][tap], scaled */
+    for (int32_t t = 0; t < 9; t++) {
+        const uint32_t v = (uint32_t)w8[t];
+        for (int32_t j = 0; j < 4; j++) {
+            k[j][t] = (int32_t)((uint32_t)(int32_t)(int8_t)(uint8_t)(v >> (8 * j)) << sh);
+        }
+        w16[2 * t] = pair16(k[0][t], k[2][t]), w16[2 * t + 1] = pair16(k[1][t], k[3][t]);
+    }
+    for (int32_t j = 0; j < 4; j++) {
+        ch16[4 * j] = (int32_t)((uint32_t)ch[4 * j] << sh);
+        ch16[4 * j + 1] = ch[4 * j + 1], ch16[4 * j + 2] = ch[4 * j + 2], ch16[4 * j + 3] = ch[4 * j + 3];
+    }
+    if (stream == NULL) {
+        return;
+    }
+    for (int32_t odd = 0; odd < 2; odd++) { /* channels a = odd, b = odd + 2 */
+        int32_t* q = stream + odd * EDGEAI_DW_PASS_WORDS;
+        const int32_t* ka = k[odd];
+        const int32_t* kb = k[odd + 2];
+        q[0] = ch16[4 * odd], q[1] = ch16[4 * (odd + 2)];
+        for (int32_t kx = 0; kx < 3; kx++) {
+            q[2 + 4 * kx] = pair16(ka[kx], ka[3 + kx]), q[3 + 4 * kx] = pair16(kb[kx], kb[3 + kx]);
+            q[4 + 4 * kx] = pair16(ka[3 + kx], ka[6 + kx]), q[5 + 4 * kx] = pair16(kb[3 + kx], kb[6 + kx]);
+        }
+        for (int32_t i = 1; i < 4; i++) {
+            q[12 + 2 * i] = ch16[4 * odd + i], q[13 + 2 * i] = ch16[4 * (odd + 2) + i];
+        }
+        q[20] = zp * (ka[0] + ka[3] + ka[6]), q[21] = zp * (kb[0] + kb[3] + kb[6]);
+        q[22] = zp * (ka[2] + ka[5] + ka[8]), q[23] = zp * (kb[2] + kb[5] + kb[8]);
+    }
+}
+
+/* The rows of a 3x3 depthwise for requantization MODE (a literal; requantize()) from int16 data: weights W16,
+ * constants CH, two-row stream PW (NULL: none), input IN and output OUT; ONE: only their first 4 channels. Stride 1
+ * does the rows whose window is inside the image two at a time, the others one pixel at a time. A macro, not an
+ * inline function the entry points share: sharing one moved GCC's allocation of the TFLite loops (+1.5%
+ * instructions). */
+#define EDGEAI_DW3X3_ROWS(IN, W16, PW, CH, OUT, MODE, ONE)                                                     \
+    do {                                                                                                      \
+        int32_t oy = 0;                                                                                       \
+        if ((PW) != NULL) {                                                                                   \
+            while (oy < OH && oy - PT < 0) {                                                                  \
+                oy++;                                                                                         \
+            }                                                                                                 \
+            if (clamp == 0) {                                                                                 \
+                dwconv3x3_s8(IN, W16, CH, geom, OUT, 0, oy, zero_row, 0, (MODE), (ONE));                      \
+            } else {                                                                                          \
+                dwconv3x3_s8(IN, W16, CH, geom, OUT, 0, oy, zero_row, 2, (MODE), (ONE));                      \
+            }                                                                                                 \
+            for (; oy + 1 < OH && oy + 1 - PT + 3 <= H; oy += 2) {                                            \
+                if (clamp == 0) {                                                                             \
+                    dwconv3x3_rows2(IN, W16, PW, CH, geom, OUT, oy, zero_row, 0, (MODE), (ONE));              \
+                } else {                                                                                      \
+                    dwconv3x3_rows2(IN, W16, PW, CH, geom, OUT, oy, zero_row, 1, (MODE), (ONE));              \
+                }                                                                                             \
+            }                                                                                                 \
+        }                                                                                                     \
+        if (clamp == 0) {                                                                                     \
+            dwconv3x3_s8(IN, W16, CH, geom, OUT, oy, OH, zero_row, 0, (MODE), (ONE));                         \
+        } else {                                                                                              \
+            dwconv3x3_s8(IN, W16, CH, geom, OUT, oy, OH, zero_row, 2, (MODE), (ONE));                         \
+        }                                                                                                     \
+    } while (0)
+
+/* The depthwise layer, the body of the entry points below (NARROW: int8 weights). A pixel outside the image reads
+ * zero_row, the input zero point. int8 weights are widened per group of 4 channels into the int16 kernels' form
+ * on the stack (dw_widen_group: 66 words), then those kernels run over that group: the two-row kernel needs no
+ * stream in flash, and a tap's weights are one LDRD instead of an LDR and two SXTB16. */
+#define EDGEAI_DWCONV_LAYER(MODE, NARROW)                                                                      \
+    const int32_t taps = geom[EDGEAI_G_KH] * geom[EDGEAI_G_KW], clamp = clamp_level(geom);                     \
+    const int32_t OH = geom[EDGEAI_G_OH], H = geom[EDGEAI_G_H], PT = geom[EDGEAI_G_PT], C = geom[EDGEAI_G_C];  \
+    if (geom[EDGEAI_G_KH] != 3 || geom[EDGEAI_G_KW] != 3) {                                                    \
+        dwconv_s8(input, weights, channel, geom, output, taps, 2, (MODE), (NARROW));                           \
+        return 0;                                                                                              \
+    }                                                                                                          \
+    int8_t zero_row[EDGEAI_NN_MAX_DW_CHANNELS];                                                                \
+    memset(zero_row, geom[EDGEAI_G_ZP_IN], (size_t)C);                                                         \
+    if (!(NARROW)) {                                                                                           \
+        const int32_t pairs = geom[EDGEAI_G_PAIRS];                                                            \
+        EDGEAI_DW3X3_ROWS(input, weights, pairs != 0 ? weights + pairs : NULL, channel, output, (MODE), 0);    \
+        return 0;                                                                                              \
+    }                                                                                                          \
+    const int32_t two_rows = geom[EDGEAI_G_SH] == 1 && geom[EDGEAI_G_SW] == 1 &&                               \
+                             geom[EDGEAI_G_W] * C <= EDGEAI_NN_MAX_DW_CHANNELS;                                \
+    int32_t w16[18], ch16[16], stream[2 * EDGEAI_DW_PASS_WORDS];                                               \
+    for (int32_t c = 0; c < C; c += 4) {                                                                       \
+        dw_widen_group(weights + 9 * (c / 4), channel + 4 * c, geom, w16, ch16, two_rows ? stream : NULL);     \
+        EDGEAI_DW3X3_ROWS(input + c, w16, two_rows ? stream : NULL, ch16, output + c, (MODE), 1);              \
+    }                                                                                                          \
     return 0;
 
 /* GCC's pre-allocation scheduler hoists the input loads and spills; the source order is the good one. */
