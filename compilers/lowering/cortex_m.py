@@ -14,10 +14,12 @@ could overflow once doubled); the rule then falls back to the TVM kernel, and th
   * the weights' order: int16 pairs, or int8 words of 4, laid out as the inner loop reads them (nn_s8.h).
 
 Weight storage (`edgeai compile --weights`, LoweringContext.weights): "int8" (the default) stores the model's
-int8 weights as they are, 4 to a word, and the kernel widens them (SXTB16); "int16" stores them pre-widened and
-pre-scaled (the fastest inner loop: per 16 MACs 4 LDRD instead of 2 LDRD + 8 SXTB16, about 6 instructions
-fewer); "auto" picks int16 for the layers where each added byte saves at least AUTO_INSTRUCTIONS_PER_BYTE
-instructions (a weight used by many output pixels), int8 elsewhere. ctx.storage says per layer which one it got.
+int8 weights as they are, 4 to a word, and the kernels widen them (SXTB16): conv layers of several output pixels
+widen each activation window once and reuse each widened weight pair for two pixels (fewer instructions than
+int16's loop), depthwise layers widen each group of 4 channels' weights once per inference; "int16" stores them
+pre-widened and pre-scaled (fewer instructions for fully connected and depthwise layers); "auto" picks int16 for
+the layers where each added byte saves at least AUTO_INSTRUCTIONS_PER_BYTE instructions (AUTO_SAVED_PER_MAC),
+int8 elsewhere. ctx.storage says per layer which one it got.
 """
 
 from __future__ import annotations
@@ -46,11 +48,16 @@ STACK_SCRATCH = {"edgeai_conv_s8": MAX_PATCH, "edgeai_conv_s8_w8": MAX_PATCH + 4
                  "edgeai_dwconv_s8": MAX_DW_CHANNELS + 4 * MAX_TAPS}
 _INT32_MAX = (1 << 31) - 1
 WEIGHT_STORAGES = ("int8", "int16", "auto")
-# int16 weights save about 6 instructions per 16 MACs of conv (0.375 per MAC) and 2 per 4 of depthwise (0.5 per
-# MAC), and cost one byte more per weight (plus the depthwise two-row stream); "auto" stores a layer as int16
-# when this many instructions per added byte are saved, i.e. when each weight is used by at least ~43 output
-# pixels: the 1x1 and 3x3 convolutions of feature maps, not fully connected layers.
+# Instructions per MAC that int16 weights save over int8 (one byte more per weight, plus the depthwise two-row
+# stream); "auto" stores a layer as int16 when at least AUTO_INSTRUCTIONS_PER_BYTE are saved per added byte.
+# conv with the two-pixel int8 tile (w8_two_pixels): nothing (its 31 instructions per 32 MACs beat the int16
+# loop's 17 per 16), so it stays int8; one pixel (fully connected) 18 against 16 per 16 MACs; long windows (the
+# one-pixel int8 loop) 21 against 16. Depthwise 3x3 stride 1 (two-row kernel): measured on KWS, 273,285 against
+# 217,635 instructions per 72,000-MAC layer (the int8 groups rerun the pixel loop per 4 channels); other
+# depthwise layers: an estimate of the same per-group overhead on the one-pixel kernel.
 AUTO_INSTRUCTIONS_PER_BYTE = 16
+AUTO_SAVED_PER_MAC = {"conv_two_pixels": 0.0, "conv_one_pixel": 0.125, "conv_long": 0.31, "dw_two_rows": 0.77,
+                      "dw": 0.25}
 
 
 def _storage(ctx, node, pixels: int, saved_per_mac: float, extra_bytes_per_weight: float) -> str:
@@ -190,11 +197,11 @@ def _two_row_stream(ws: np.ndarray, chan: np.ndarray, in_zp: int) -> np.ndarray:
     return (out.reshape(-1) & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
 
 
-def w8_tile(pixels: int, patch_bytes: int) -> int:
-    """Output channels per step of the int8-weight conv kernel (nn_s8.c's EDGEAI_W8_ENTRY), the weights' group:
-    2 (two pixels x two channels) for layers of several output pixels whose widened window pair fits
-    EDGEAI_NN_WIDE_WORDS, else 4 (one pixel x four channels: fully connected, long windows)."""
-    return 2 if pixels > 1 and patch_bytes <= WIDE_WORDS else 4
+def w8_two_pixels(pixels: int, patch_bytes: int) -> bool:
+    """Whether the int8-weight conv kernel (nn_s8.c's EDGEAI_W8_ENTRY) takes this layer two output pixels x two
+    channels at a time (weights grouped by 2 channels): several output pixels, and the two widened windows fit
+    EDGEAI_NN_WIDE_WORDS. Otherwise one pixel x four channels (fully connected, long windows; groups of 4)."""
+    return pixels > 1 and patch_bytes <= WIDE_WORDS
 
 
 def conv_call(ctx, node, x_shape, w: np.ndarray, bias, in_zp, out_zp, lo, hi, mult, shift, out_shape, attrs,
@@ -213,13 +220,16 @@ def conv_call(ctx, node, x_shape, w: np.ndarray, bias, in_zp, out_zp, lo, hi, mu
         return ctx.decline(node, f"edgeai_conv_s8 declines: {consts}")
     scale, chan = consts
     o4 = chan.shape[0]
-    storage, acc_shift = _pick_storage(ctx, node, _storage(ctx, node, out_shape[1] * out_shape[2], 0.375, 1.0),
+    pixels = out_shape[1] * out_shape[2]
+    two_pixels = w8_two_pixels(pixels, kh * seg4)
+    kind = "conv_two_pixels" if two_pixels else "conv_one_pixel" if pixels == 1 else "conv_long"
+    storage, acc_shift = _pick_storage(ctx, node, _storage(ctx, node, pixels, AUTO_SAVED_PER_MAC[kind], 1.0),
                                        scale, chan)
     wr = np.zeros((o4, kh, seg4), np.int64)
     tile = 4
     if storage == "int8":
         wr[:o, :, :seg] = w.reshape(o, kh, seg)
-        tile = w8_tile(out_shape[1] * out_shape[2], kh * seg4)
+        tile = 2 if two_pixels else 4
         # [group, ch, kh, chunk, 4 k] → [group, kh, chunk, ch, (k0, k1, k2, k3)]: SXTB16 / ROR 8 pair them
         packed = _bytes_words(wr.reshape(o4 // tile, tile, kh, seg4 // 4, 4).transpose(0, 2, 3, 1, 4)).reshape(-1)
         chan = _unscaled_starts(chan, scale)
@@ -268,7 +278,8 @@ def dwconv_call(ctx, node, x_shape, w: np.ndarray, bias, in_zp, out_zp, lo, hi, 
     scale, chan = consts
     two_rows = (kh, kw, sh, sw) == (3, 3, 1, 1) and wd * c <= MAX_DW_CHANNELS  # two output rows per step
     # int16: 2 bytes per weight, and the two-row stream's 48 bytes per channel (5.3 per 3x3 weight) on top
-    storage, acc_shift = _pick_storage(ctx, node, _storage(ctx, node, out_shape[1] * out_shape[2], 0.5,
+    saved = AUTO_SAVED_PER_MAC["dw_two_rows" if two_rows else "dw"]
+    storage, acc_shift = _pick_storage(ctx, node, _storage(ctx, node, out_shape[1] * out_shape[2], saved,
                                                            1.0 + (48 / taps if two_rows else 0.0)), scale, chan)
     pairs = 0
     if storage == "int8":

@@ -705,7 +705,7 @@ EDGEAI_NOINLINE void conv_w8_long(const int8_t* input, const int32_t* weights, c
     conv_s8(input, weights, channel, g, output, mode, 2, 0, !g[EDGEAI_G_DIRECT], 1);
 }
 
-/* Which int8 kernel a layer takes (cortex_m.py's w8_tile packs the weights for it): one output pixel, two pixels
+/* Which int8 kernel a layer takes (cortex_m.py's w8_two_pixels decides how its weights are packed): one output pixel, two pixels
  * at a time, or long windows. Each tile is a function of its own per requantization MODE: a stack frame of both
  * buffers twice over (over 4 KB) left GCC no register to spare for the 14 of the asm loops. */
 #define EDGEAI_W8_ENTRY(ENTRY, MODE)                                                                           \

@@ -46,8 +46,10 @@ int32_t edgeai_conv_s8(const int8_t* input, const int32_t* weights, const int32_
                        int8_t* output);
 int32_t edgeai_conv_s8_one_rounding(const int8_t* input, const int32_t* weights, const int32_t* channel,
                                     const int32_t* geom, int8_t* output);
-/* The same with int8 weights, 4 to a word: [O4 / 4][KH][SEG4 / 4][4 channels][w0, w1, w2, w3 (bytes)], the
- * accumulator shifted by geom[EDGEAI_G_ACC_SHIFT] before requantization. */
+/* The same with int8 weights, 4 to a word, the accumulator shifted by geom[EDGEAI_G_ACC_SHIFT] before
+ * requantization: layers of several output pixels whose window (KH * SEG4 bytes) is at most 576 bytes (two
+ * pixels at a time, the activations widened on the stack): [O4 / 2][KH][SEG4 / 4][2 channels][w0, w1, w2, w3
+ * (bytes)]; the others (one output pixel, longer windows): [O4 / 4][KH][SEG4 / 4][4 channels][w0, w1, w2, w3]. */
 int32_t edgeai_conv_s8_w8(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* geom,
                           int8_t* output);
 int32_t edgeai_conv_s8_w8_one_rounding(const int8_t* input, const int32_t* weights, const int32_t* channel,
@@ -62,7 +64,8 @@ int32_t edgeai_dwconv_s8(const int8_t* input, const int32_t* weights, const int3
                          int8_t* output);
 int32_t edgeai_dwconv_s8_one_rounding(const int8_t* input, const int32_t* weights, const int32_t* channel,
                                       const int32_t* geom, int8_t* output);
-/* The same with int8 weights: [C / 4][KH * KW] words, bytes (w_c0, w_c1, w_c2, w_c3); no two-row stream. */
+/* The same with int8 weights: [C / 4][KH * KW] words, bytes (w_c0, w_c1, w_c2, w_c3); no two-row stream in flash
+ * (3x3: each group of 4 channels is widened into the int16 form, stream included, on the stack at run time). */
 int32_t edgeai_dwconv_s8_w8(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* geom,
                             int8_t* output);
 int32_t edgeai_dwconv_s8_w8_one_rounding(const int8_t* input, const int32_t* weights, const int32_t* channel,
