@@ -133,3 +133,84 @@ def test_onnx_numerics_portable_fallback_matches_the_host_library(model, tmp_pat
     for _ in range(20):
         x = rng.uniform(lo, hi, size=host.inputs[0].shape).astype(np.float32)
         np.testing.assert_array_equal(portable.run([x])[0], host.run([x])[0])
+
+
+def _dwconv(tensors, ops, x, stride, padding, out_q, rng):
+    """Append a per-channel int8 3x3 DEPTHWISE_CONV_2D (depth multiplier 1) after tensor x; returns the output's
+    index."""
+    from fuzz import tflite_writer as tw
+
+    _, h, w, c = tensors[x].shape
+    w_scales = rng.uniform(0.002, 0.01, c)
+    weights = rng.integers(-127, 128, size=(1, 3, 3, c), dtype=np.int8)
+    oh, ow = ((h + stride - 1) // stride, (w + stride - 1) // stride) if padding == 0 else \
+        ((h - 3) // stride + 1, (w - 3) // stride + 1)
+    n = len(tensors)
+    tensors += [tw.T(f"w{n}", weights.shape, tw.INT8, weights, tuple(w_scales), 0, quantized_dimension=3),
+                tw.T(f"b{n}", (c,), tw.INT32, rng.integers(-3000, 3000, size=c).astype(np.int32),
+                     tuple(tensors[x].scale * w_scales), 0),
+                tw.T(f"y{n}", (1, oh, ow, c), tw.INT8, scale=out_q[0], zero_point=out_q[1])]
+    ops.append(tw.Op(4, [x, n, n + 1], [n + 2], 2,  # DEPTHWISE_CONV_2D, DepthwiseConv2DOptions
+                     options=((0, "i8", padding), (1, "i32", stride), (2, "i32", stride), (3, "i32", 1),
+                              (4, "i8", 0), (5, "i32", 1), (6, "i32", 1))))
+    return n + 2
+
+
+def _int8_weight_layers(tmp_path):
+    """Layers that reach every path of the int8-weight DSP kernels: x [1, 6, 5, 96] → 3x3/1 SAME conv, O = 8 (a
+    window of 864 bytes: past the two-pixel buffer, the one-pixel loop) → 3x3/1 depthwise (the two-row kernel per
+    group of 4 channels, border rows one pixel at a time) → 3x3/2 depthwise (one pixel at a time) → 3x3/1 SAME conv,
+    O = 6 (9 pixels: an odd last pixel; channel pairs past O; border windows gathered) → 3x3 VALID conv, O = 5,
+    C = 6 (one output pixel, rows of 18 bytes: the one-pixel tile over a gathered window)."""
+    from fuzz import tflite_writer as tw
+    from test_mve_kernels import SAME, VALID, _conv
+
+    rng = np.random.default_rng(11)
+    tensors = [tw.T("x", (1, 6, 5, 96), tw.INT8, scale=0.02, zero_point=-5)]
+    ops = []
+    y = _conv(tensors, ops, 0, 8, 3, 1, SAME, rng.uniform(0.002, 0.01, 8), (0.3, -3), rng)
+    y = _dwconv(tensors, ops, y, 1, SAME, (0.2, 4), rng)
+    y = _dwconv(tensors, ops, y, 2, SAME, (0.1, -6), rng)
+    y4 = _conv(tensors, ops, y, 6, 3, 1, SAME, rng.uniform(0.002, 0.01, 6), (0.5, 2), rng)
+    y5 = _conv(tensors, ops, y4, 5, 3, 1, VALID, rng.uniform(0.002, 0.01, 5), (1.0, 1), rng)
+    path = tmp_path / "int8_weight_layers.tflite"
+    path.write_bytes(tw.write(tw.Model(tensors, ops, inputs=[0], outputs=[y4, y5])))
+    return path
+
+
+@pytest.mark.usefixtures("tmp_cache")
+def test_int8_weight_kernels_bit_exact_on_their_edge_paths(tmp_path):
+    """The int8-weight kernels (_w8) on layers built to reach their one-pixel, long-window, odd-pixel, channel-tail
+    and per-group depthwise paths: bit-exact with LiteRT on Cortex-M4 under QEMU and in the portable C path on the
+    host."""
+    from compilers.c.emit import emit_library
+    from compilers.lowering import lower_graph
+    from edgeai.compile import compile_model
+    from edgeai.frontends import load
+    from edgeai.memory import plan_memory
+    from edgeai.passes import default_pipeline
+    from edgeai.runtime.device import QemuSession
+    from edgeai.runtime.host import HostSession
+    from edgeai.runtime.reference import LiteRTSession
+    from edgeai.targets import load_target
+
+    path = _int8_weight_layers(tmp_path)
+    compiled = compile_model(path, "cortex-m4", tmp_path / "m4")
+    symbols = [layer["symbol"] for layer in compiled.desc["layers"]]
+    assert symbols == ["edgeai_conv_s8_w8", "edgeai_dwconv_s8_w8", "edgeai_dwconv_s8_w8", "edgeai_conv_s8_w8",
+                       "edgeai_conv_s8_w8"], symbols
+    graph = default_pipeline(load(path))
+    out = tmp_path / "host"
+    out.mkdir()
+    emit_library(graph, plan_memory(graph), lower_graph(graph, load_target("cortex-m4"), "model"), "model", out,
+                 target="host", source=str(graph.source))
+    ref, host = LiteRTSession(path), HostSession(out)
+    rng = np.random.default_rng(12)
+    xs = [rng.integers(-128, 128, size=ref.inputs[0].shape).astype(np.int8) for _ in range(3)]
+    with QemuSession(compiled.path, "cortex-m4") as session:
+        for x in xs:
+            want = ref.run([x])
+            assert all(np.mean(np.abs(w.astype(np.int32)) >= 127) < 0.3 for w in want)  # mostly not saturated
+            for got_m4, got_host, w in zip(session.run([x]), host.run([x]), want, strict=True):
+                np.testing.assert_array_equal(got_m4, w)
+                np.testing.assert_array_equal(got_host, w)

@@ -262,14 +262,26 @@ static __attribute__((noinline)) void gather_rows(int8_t* dst, const int8_t* src
     }
 }
 
-/* Output pixel (oy, ox)'s window: *rows rows of *row_bytes bytes (a multiple of 4), *row_stride apart, read in
- * place when they lie inside the image, else gathered into patch (outside the image: the input zero point). */
-EDGEAI_INLINE const int8_t* conv_window(const int8_t* input, const int32_t* g, int32_t oy, int32_t ox, int8_t* patch,
+/* The geometry conv_window reads, loaded once per layer: the output stores (int8) may alias geom for GCC, so
+ * reading geom per pixel would reload it after every store. */
+typedef struct {
+    int32_t H, W, C, KH, KW, seg4, direct, zp_in;
+} conv_dims;
+
+EDGEAI_INLINE conv_dims conv_dims_of(const int32_t* g)
+{
+    const conv_dims d = {g[EDGEAI_G_H], g[EDGEAI_G_W], g[EDGEAI_G_C], g[EDGEAI_G_KH], g[EDGEAI_G_KW], g[EDGEAI_G_SEG4],
+                         g[EDGEAI_G_DIRECT], g[EDGEAI_G_ZP_IN]};
+    return d;
+}
+
+/* The window at input row iy0, column ix0: *rows rows of *row_bytes bytes (a multiple of 4), *row_stride apart,
+ * read in place when they lie inside the image, else gathered into patch (outside the image: the input zero
+ * point). */
+EDGEAI_INLINE const int8_t* conv_window(const int8_t* input, conv_dims d, int32_t iy0, int32_t ix0, int8_t* patch,
                                         int32_t overread, int32_t* rows_out, int32_t* stride_out, int32_t* bytes_out)
 {
-    const int32_t H = g[EDGEAI_G_H], W = g[EDGEAI_G_W], C = g[EDGEAI_G_C], KH = g[EDGEAI_G_KH], KW = g[EDGEAI_G_KW];
-    const int32_t zp_in = g[EDGEAI_G_ZP_IN], seg4 = g[EDGEAI_G_SEG4], direct = g[EDGEAI_G_DIRECT];
-    const int32_t iy0 = oy * g[EDGEAI_G_SH] - g[EDGEAI_G_PT], ix0 = ox * g[EDGEAI_G_SW] - g[EDGEAI_G_PL];
+    const int32_t H = d.H, W = d.W, C = d.C, KH = d.KH, KW = d.KW, zp_in = d.zp_in, seg4 = d.seg4, direct = d.direct;
     const int8_t* x;
     int32_t rows, row_stride, row_bytes;
     const int32_t inside = iy0 >= 0 && ix0 >= 0 && iy0 + KH <= H && ix0 + KW <= W;
@@ -316,8 +328,10 @@ EDGEAI_INLINE void conv_s8(const int8_t* input, const int32_t* weights, const in
                            int32_t overread, int32_t narrow)
 {
     const int32_t OH = g[EDGEAI_G_OH], OW = g[EDGEAI_G_OW], O = g[EDGEAI_G_O], KH = g[EDGEAI_G_KH];
+    const int32_t SH = g[EDGEAI_G_SH], SW = g[EDGEAI_G_SW], PT = g[EDGEAI_G_PT], PL = g[EDGEAI_G_PL];
     const uint32_t lo4 = bytes4(g[EDGEAI_G_ACT_MIN]), hi4 = bytes4(g[EDGEAI_G_ACT_MAX]);
     const int32_t seg4 = g[EDGEAI_G_SEG4];
+    const conv_dims dims = conv_dims_of(g);
     /* 4 channels x (KH * seg4 / 4) chunks x 2 words (int16 weights) or 1 word (int8) */
     const int32_t group_words = (narrow ? 1 : 2) * KH * seg4, acc_shift = g[EDGEAI_G_ACC_SHIFT];
     int8_t patch[EDGEAI_NN_MAX_PATCH];
@@ -325,7 +339,8 @@ EDGEAI_INLINE void conv_s8(const int8_t* input, const int32_t* weights, const in
     for (int32_t oy = 0; oy < OH; oy++) {
         for (int32_t ox = 0; ox < OW; ox++) {
             int32_t rows, row_stride, row_bytes;
-            const int8_t* x = conv_window(input, g, oy, ox, patch, overread, &rows, &row_stride, &row_bytes);
+            const int8_t* x = conv_window(input, dims, oy * SH - PT, ox * SW - PL, patch, overread, &rows, &row_stride,
+                                          &row_bytes);
             int8_t* out = output + (oy * OW + ox) * O;
             const int32_t* w = weights;
             const int32_t* ch = channel;
@@ -501,7 +516,7 @@ EDGEAI_INLINE void widen_pixel(const int8_t* input, const int32_t* g, int32_t pi
     if (g[EDGEAI_G_DIRECT] && iy0 >= 0 && ix0 >= 0 && iy0 + KH <= g[EDGEAI_G_H] && ix0 + g[EDGEAI_G_KW] <= W) {
         x = input + (iy0 * W + ix0) * C, rows = KH, stride = W * C, bytes = seg4;
     } else {
-        x = conv_window(input, g, oy, ox, patch, overread, &rows, &stride, &bytes);
+        x = conv_window(input, conv_dims_of(g), iy0, ix0, patch, overread, &rows, &stride, &bytes);
     }
     for (int32_t r = 0; r < rows; r++) {
         dst = widen_row(x + r * stride, bytes, dst, step);
