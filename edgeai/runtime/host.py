@@ -27,6 +27,25 @@ def library_sources(lib_dir: Path, desc: dict) -> list[Path]:
     return [lib_dir / s for s in desc["sources"]] + [RUNTIME_DIR / "edgeai_runtime.c"]
 
 
+def asan_runtime_loaded() -> bool:
+    """Whether AddressSanitizer's runtime is in this process (preloaded: it must come before every other library, so
+    it cannot be loaded later through ctypes)."""
+    return hasattr(ctypes.CDLL(None), "__asan_init")
+
+
+def sanitizer_flags() -> list[str]:
+    """The test suite's checks on the libraries it runs: UBSan when EDGEAI_HOST_UBSAN is set; ASan as well when
+    EDGEAI_HOST_ASAN is set and this process can load an ASan library (tests/conftest.py preloads the runtime into
+    the pytest-xdist workers). Anywhere else (a CLI child, a pytest of one process) the library stays UBSan-only,
+    because an ASan library would abort the load."""
+    checks = []
+    if os.environ.get("EDGEAI_HOST_ASAN") and asan_runtime_loaded():
+        checks.append("address")
+    if os.environ.get("EDGEAI_HOST_UBSAN") or checks:
+        checks.append("undefined")
+    return [f"-fsanitize={','.join(checks)}", "-fno-omit-frame-pointer"] if checks else []
+
+
 def build_shared_library(lib_dir: Path, opt: str = "-O2", extra_flags: tuple[str, ...] = ()) -> Path:
     """Compile the library for this machine (warnings are errors) and return the .so; rebuilt when sources change
     or the .so is not the one built."""
@@ -35,8 +54,7 @@ def build_shared_library(lib_dir: Path, opt: str = "-O2", extra_flags: tuple[str
     sources = library_sources(lib_dir, desc)
     # the warnings last: no extra flag (-Wno-error, -Wno-error=...) can let a warning in generated C pass
     flags = ["-std=c99", opt, "-fPIC", "-shared", *extra_flags, *WARNINGS, f"-I{lib_dir}", f"-I{RUNTIME_DIR}"]
-    if os.environ.get("EDGEAI_HOST_UBSAN"):  # the test suite: every library it runs is checked for undefined behaviour
-        flags += ["-fsanitize=undefined", "-fno-omit-frame-pointer"]
+    flags += sanitizer_flags()
     digest = hashlib.sha256(" ".join(flags).encode())
     data = [lib_dir / f for f in desc.get("data_files", [])]  # the weights' bytes, when a source includes them
     for s in [*sources, *data, *sorted(lib_dir.glob("*.h")), *sorted(RUNTIME_DIR.glob("*.h"))]:
@@ -60,6 +78,18 @@ def build_shared_library(lib_dir: Path, opt: str = "-O2", extra_flags: tuple[str
         return built_folder(folder, compile_into, "host build") / name
 
 
+def aligned_zeros(size: int, align: int) -> np.ndarray:
+    """`size` zero bytes at an address that is a multiple of `align`: a block of exactly that size when the
+    allocator's already is (malloc aligns to 16, the arena's usual alignment), so under ASan a write past its end
+    lands in the red zone after the block, not in padding; a padded block otherwise."""
+    block = np.zeros(size, np.uint8)
+    if block.ctypes.data % align == 0:
+        return block
+    padded = np.zeros(size + align, np.uint8)
+    shift = (-padded.ctypes.data) % align
+    return padded[shift: shift + size]  # a view: keeps the padded block alive
+
+
 class HostSession:
     """Runs a compiled library in this process. One arena per session, allocated here, aligned as the header asks."""
 
@@ -74,11 +104,7 @@ class HostSession:
         self._status.restype = ctypes.c_char_p
         self.inputs = [self._spec(t) for t in self.desc["inputs"]]
         self.outputs = [self._spec(t) for t in self.desc["outputs"]]
-        align = self.desc["arena_align"]
-        raw = np.zeros(self.desc["arena_size"] + align, np.uint8)
-        shift = (-raw.ctypes.data) % align
-        self._arena = raw[shift: shift + max(self.desc["arena_size"], 1)]
-        self._keep = raw
+        self._arena = aligned_zeros(max(self.desc["arena_size"], 1), self.desc["arena_align"])
         self.stats = RunStats()
 
     @staticmethod
