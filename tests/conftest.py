@@ -15,6 +15,9 @@ from edgeai import models_root
 # Every compile in the tests verifies the graph after each pass (run_passes' debug mode), naming the pass that
 # breaks it.
 os.environ["EDGEAI_VERIFY_PASSES"] = "1"
+# The labgrid tests leave a coordinator session (gRPC) in their worker; a later fork with preexec_fn (the
+# disk-full tests) then aborted in gRPC's fork handler. edgeai.farm.coordinator sets this too, for its own users.
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 
 # Every host library the tests run is built with UBSan: undefined behaviour in generated C is a failure, not a log.
 # A subprocess (the CLI, a runner, a pytest-xdist worker) starts with UBSAN_OPTIONS and writes each report into

@@ -16,6 +16,12 @@ import os
 
 from edgeai.errors import PlaceUnavailable, RuntimeFailure
 
+# gRPC's fork support restarts its poller thread in a forked child; a child that then closes its inherited file
+# descriptors before exec (subprocess does) makes that poller fail on EBADF and abort the child. edgeai forks
+# compilers and emulators after a run on a place, with the session still open: no fork handlers (read by gRPC
+# when it starts, so before labgrid's client is imported).
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
+
 DEFAULT_COORDINATOR = "127.0.0.1:20408"  # labgrid's default, as its RemotePlaceManager picks it
 
 
