@@ -550,6 +550,11 @@ class _Parser(argparse.ArgumentParser):
 def main(argv: list[str] | None = None) -> int:
     from edgeai.children import SIGTERM_EXIT, Terminated, exit_on_sigterm
 
+    if argv is None:  # this process is the CLI (not a call from Python): EDGEAI_HOST_ASAN may need it preloaded
+        from edgeai.runtime import asan
+
+        if not asan.restore_environment():
+            asan.reexec_preloaded(["-m", "edgeai.cli", *sys.argv[1:]])
     argv = sys.argv[1:] if argv is None else list(argv)
     as_json = "--json" in argv
     try:

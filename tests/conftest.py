@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import tempfile
 from pathlib import Path
 
 import pytest
 
 from edgeai import models_root
+from edgeai.errors import ToolchainError
+from edgeai.runtime import asan
 
 # Every compile in the tests verifies the graph after each pass (run_passes' debug mode), naming the pass that
 # breaks it.
@@ -30,22 +30,18 @@ UBSAN_REPORT = ": runtime error: "  # how every UBSan report line reads
 os.environ["EDGEAI_HOST_UBSAN"] = "1"
 os.environ["UBSAN_OPTIONS"] = f"log_path={UBSAN_LOG_DIR}/report:print_stacktrace=1"
 
-# EDGEAI_HOST_ASAN=1 adds AddressSanitizer to that build in the pytest-xdist workers. ASan's runtime must be the
-# first library of the process, so pytest_xdist_setupnodes starts the workers with it preloaded (LD_PRELOAD) and
-# with ASAN_OPTIONS logging each report into ASAN_LOG_DIR; each worker then takes both out of its environment
-# again (WORKER_ENV_BEFORE), so no child (gcc, QEMU, the CLI, ray) runs with a runtime it was not built for. An
-# ASan report ends the worker: pytest-xdist fails the test it was running ("worker 'gw0' crashed while running
-# ...") and pytest_sessionfinish prints the report. A process not so started (EDGEAI_TEST_JOBS=0, a CLI child)
-# builds UBSan-only libraries (edgeai.runtime.host.sanitizer_flags), since an ASan library would not load there.
+# EDGEAI_HOST_ASAN=1 adds AddressSanitizer to that build (edgeai.runtime.asan). ASan's runtime must be the first
+# library of the process, so pytest_xdist_setupnodes starts the workers with it preloaded; each worker then takes
+# it out of its environment again, so no child (gcc, QEMU, ray) runs with a runtime it was not built for. An
+# `edgeai` CLI child preloads it into itself the same way (edgeai.cli.main), so the libraries it runs are ASan
+# libraries too. Every preloaded process logs its reports into ASAN_LOG_DIR (EDGEAI_ASAN_OPTIONS, which children
+# keep). An ASan report ends the process: pytest-xdist fails the test a worker was running ("worker 'gw0' crashed
+# while running ...") and pytest_sessionfinish prints the report. A one-process pytest (EDGEAI_TEST_JOBS=0) builds
+# UBSan-only libraries (edgeai.runtime.host.sanitizer_flags), since an ASan library would not load there.
 ASAN_LOG_DIR = Path(tempfile.mkdtemp(prefix="edgeai-asan-"))
-ASAN_PRELOADED = ("LD_PRELOAD", "ASAN_OPTIONS")  # what the workers start with, and not their children
-WORKER_ENV_BEFORE = "EDGEAI_TEST_ENV_BEFORE_ASAN"  # those variables as they were before, as JSON
-if os.environ.get("PYTEST_XDIST_WORKER") and WORKER_ENV_BEFORE in os.environ:
-    for name, value in json.loads(os.environ.pop(WORKER_ENV_BEFORE)).items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    asan.restore_environment()
+
 
 MODELS = models_root()  # models/ in the repository, or $EDGEAI_MODELS
 INT8_TFLITE = ["kws_ref_model", "vww_96_int8", "pretrainedResnet_quant", "ad01_int8"]
@@ -111,28 +107,19 @@ def pytest_report_header(config):
     if not os.environ.get("EDGEAI_HOST_ASAN"):
         return "host libraries: UBSan (EDGEAI_HOST_ASAN=1 adds ASan in pytest-xdist workers)"
     if getattr(config.option, "numprocesses", None):
-        return "host libraries: ASan+UBSan in the pytest-xdist workers, UBSan in their child processes"
+        return "host libraries: ASan+UBSan in the pytest-xdist workers and their edgeai CLI children"
     return "host libraries: UBSan only: EDGEAI_HOST_ASAN needs pytest-xdist workers (-n), this run has none"
 
 
 @pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: the workers are about to start
 def pytest_xdist_setupnodes(config, specs):
-    if not os.environ.get("EDGEAI_HOST_ASAN") or WORKER_ENV_BEFORE in os.environ:
+    if not asan.requested() or asan.ENV_BEFORE in os.environ:
         return
-    # ASan first; then the C++ runtime, or ASan finds no __cxa_throw to wrap at start (Python does not link it) and
-    # aborts on the first C++ exception (TVM, onnxruntime throw and catch their own)
-    runtime = [subprocess.run(["gcc", f"-print-file-name={name}"], capture_output=True, text=True).stdout.strip()
-               for name in ("libasan.so", "libstdc++.so")]
-    missing = [path for path in runtime if not os.path.isabs(path)]  # gcc prints the bare name of one it lacks
-    if missing:
-        raise pytest.UsageError(f"EDGEAI_HOST_ASAN is set but gcc has no {', '.join(missing)}")
-    os.environ[WORKER_ENV_BEFORE] = json.dumps({name: os.environ.get(name) for name in ASAN_PRELOADED})
-    os.environ["LD_PRELOAD"] = " ".join(filter(None, [*runtime, os.environ.get("LD_PRELOAD")]))
-    # Python never frees everything at exit: leaks are not what this looks for. The generated C never allocates,
-    # so neither freed-memory quarantine nor allocation stacks can catch anything in it; without them the workers
-    # stay at their usual size (~300 MB each, not 550-800 MB) and TVM's compiles run faster.
-    os.environ["ASAN_OPTIONS"] = (f"detect_leaks=0:quarantine_size_mb=0:malloc_context_size=0:"
-                                  f"log_path={ASAN_LOG_DIR}/report")
+    os.environ[asan.OPTIONS] = f"{asan.DEFAULT_OPTIONS}:log_path={ASAN_LOG_DIR}/report"
+    try:
+        os.environ.update(asan.preloaded_environment(dict(os.environ)))
+    except ToolchainError as e:
+        raise pytest.UsageError(str(e)) from None
 
 
 def _head_and_summary(report: str) -> str:

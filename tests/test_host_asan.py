@@ -83,3 +83,86 @@ def test_out_of_bounds_write_in_process_fails_the_run(tmp_path):
     assert re.search(r"ERROR: AddressSanitizer: heap-buffer-overflow .*\nWRITE of size 1 .*\n.* in probe_run ", out), \
         out[-3000:]
     assert "SUMMARY: AddressSanitizer: heap-buffer-overflow" in out, out[-3000:]
+
+
+# A process that preloads the runtime into itself, as the `edgeai` CLI does (edgeai.cli.main), then runs the probe.
+SELF_PRELOADING = """import subprocess
+import sys
+
+from edgeai.runtime import asan
+
+if not asan.restore_environment():
+    asan.reexec_preloaded(sys.argv)
+import numpy as np
+
+from edgeai.runtime.host import HostSession
+
+child_env = subprocess.run(["env"], capture_output=True, text=True, check=True).stdout
+print("child LD_PRELOAD:", "libasan" in child_env, flush=True)
+HostSession(sys.argv[1]).run([np.array([int(sys.argv[2])], np.int8)])
+print("ran", flush=True)
+"""
+
+
+def _probe_library(folder):
+    folder.mkdir()
+    (folder / "probe.c").write_text(PROBE_C)
+    (folder / "model.json").write_text(json.dumps(PROBE_JSON))
+    return folder
+
+
+def _clean_env(**extra):
+    from edgeai import REPO_ROOT
+
+    env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "ASAN_OPTIONS", "EDGEAI_ASAN_OPTIONS", "EDGEAI_HOST_ASAN")}
+    return dict(env, PYTHONPATH=f"{REPO_ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}", **extra)
+
+
+@pytest.mark.toolchain
+def test_a_process_preloading_itself_runs_asan_libraries(tmp_path):
+    """edgeai.runtime.asan.reexec_preloaded, which the CLI calls first: the process comes back with the runtime,
+    builds an ASan library, and one byte past the arena ends it with the report; its own children start clean."""
+    lib = _probe_library(tmp_path / "probe")
+    script = tmp_path / "self_preloading.py"
+    script.write_text(SELF_PRELOADING)
+    env = _clean_env(EDGEAI_HOST_ASAN="1", EDGEAI_CACHE=str(tmp_path / "cache"))
+    within = subprocess.run([sys.executable, str(script), str(lib), "0"], capture_output=True, text=True, env=env,
+                            timeout=120)
+    assert within.returncode == 0 and within.stdout.splitlines() == ["child LD_PRELOAD: False", "ran"], \
+        within.stdout + within.stderr
+    past = subprocess.run([sys.executable, str(script), str(lib), "1"], capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert past.returncode != 0 and "ran" not in past.stdout, past.stdout + past.stderr
+    assert re.search(r"ERROR: AddressSanitizer: heap-buffer-overflow .*\nWRITE of size 1 .*\n.* in probe_run ",
+                     past.stderr), past.stderr[-3000:]
+    without = subprocess.run([sys.executable, str(script), str(lib), "1"], capture_output=True, text=True,
+                             env=_clean_env(EDGEAI_CACHE=str(tmp_path / "cache")), timeout=120)
+    assert without.returncode == 0 and "AddressSanitizer" not in without.stderr, without.stderr[-3000:]
+
+
+@pytest.mark.toolchain
+def test_the_cli_runs_asan_libraries(tmp_path):
+    """`edgeai run --target host` under EDGEAI_HOST_ASAN=1 builds and runs an ASan+UBSan library, with the right
+    result."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "relu",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8])])
+    model = tmp_path / "relu.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), model)
+    x = np.linspace(-2, 2, 8, dtype=np.float32).reshape(1, 8)
+    np.save(tmp_path / "x.npy", x)
+    cache = tmp_path / "cache"
+    proc = subprocess.run([sys.executable, "-m", "edgeai.cli", "run", str(model), "--target", "host", "--input",
+                           str(tmp_path / "x.npy"), "--output", str(tmp_path / "y.npy")], capture_output=True,
+                          text=True, env=_clean_env(EDGEAI_HOST_ASAN="1", EDGEAI_CACHE=str(cache)), timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert np.array_equal(np.load(tmp_path / "y.npy"), np.maximum(x, 0))
+    libraries = sorted(cache.rglob("lib*.so"))
+    assert libraries, sorted(map(str, cache.rglob("*")))
+    for so in libraries:
+        needed = subprocess.run(["readelf", "-d", str(so)], capture_output=True, text=True).stdout
+        assert "libasan" in needed and "libubsan" in needed, (so, needed)

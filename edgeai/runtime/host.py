@@ -34,10 +34,11 @@ def asan_runtime_loaded() -> bool:
 
 
 def sanitizer_flags() -> list[str]:
-    """The test suite's checks on the libraries it runs: UBSan when EDGEAI_HOST_UBSAN is set; ASan as well when
-    EDGEAI_HOST_ASAN is set and this process can load an ASan library (tests/conftest.py preloads the runtime into
-    the pytest-xdist workers). Anywhere else (a CLI child, a pytest of one process) the library stays UBSan-only,
-    because an ASan library would abort the load."""
+    """The checks built into the libraries this process runs: UBSan when EDGEAI_HOST_UBSAN is set (the test suite
+    sets it); ASan as well when EDGEAI_HOST_ASAN is set and this process can load an ASan library (its runtime was
+    preloaded: edgeai.runtime.asan, which the `edgeai` CLI and the test suite's pytest-xdist workers do). Anywhere
+    else (Python calling edgeai, a pytest of one process) the library stays UBSan-only, because an ASan library
+    would abort the load."""
     checks = []
     if os.environ.get("EDGEAI_HOST_ASAN") and asan_runtime_loaded():
         checks.append("address")
