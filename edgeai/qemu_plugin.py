@@ -20,7 +20,9 @@ PLUGIN_DIR = REPO_ROOT / "targets" / "qemu"
 PLUGIN_SOURCE = PLUGIN_DIR / "icount_plugin.c"
 PLUGIN_HEADER = PLUGIN_DIR / "qemu_plugin_api.h"
 CLASSES_SOURCE = PLUGIN_DIR / "thumb_classes.c"  # the instruction classes of the class mode
-PLUGIN_INPUTS = (PLUGIN_SOURCE, PLUGIN_HEADER, CLASSES_SOURCE, PLUGIN_DIR / "thumb_classes.h")
+BEATS_SOURCE = PLUGIN_DIR / "mve_beats.c"  # the class mode's Cortex-M55 MVE beat overlap
+PLUGIN_INPUTS = (PLUGIN_SOURCE, PLUGIN_HEADER, CLASSES_SOURCE, PLUGIN_DIR / "thumb_classes.h", BEATS_SOURCE,
+                 PLUGIN_DIR / "mve_beats.h")
 
 
 def cache_dir() -> Path:
@@ -46,7 +48,8 @@ def plugin_path(cc: str | None = None) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=".icount-", suffix=".so", dir=out.parent)
     os.close(fd)
     cmd = [compiler, "-shared", "-fPIC", "-O2", "-Wall", "-Wextra", "-Werror",
-           "-fvisibility=hidden", f"-I{PLUGIN_DIR}", "-o", tmp, str(PLUGIN_SOURCE), str(CLASSES_SOURCE)]
+           "-fvisibility=hidden", f"-I{PLUGIN_DIR}", "-o", tmp, str(PLUGIN_SOURCE), str(CLASSES_SOURCE),
+           str(BEATS_SOURCE)]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:

@@ -24,7 +24,10 @@
  * address, and the next block executed (a callback on every block) counts a
  * taken branch if it starts elsewhere. Each end marker then writes, before
  * the line above,
- *   region <n> classes alu=<count> load=<count> ... transfers=<count> taken=<count>
+ *   region <n> classes alu=<count> load=<count> ... transfers=<count> taken=<count> mve_overlap=<cycles>
+ * mve_overlap: the cycles a Cortex-M55 saves by overlapping the beats of consecutive MVE instructions
+ * (mve_beats.h), computed per block when it is translated (a block is straight-line code) and added per
+ * execution like the class counts; 0 on cores without MVE.
  * Without the argument nothing of this runs: the plain count is unchanged.
  *
  * thread=marked (qemu-user, for a multi-threaded guest): count only the
@@ -45,6 +48,7 @@
 #include <string.h>
 
 #include "qemu_plugin_api.h"
+#include "mve_beats.h"
 #include "thumb_classes.h"
 
 EDGEAI_PLUGIN_EXPORT int qemu_plugin_version = EDGEAI_PLUGIN_API_VERSION;
@@ -65,10 +69,12 @@ static int classes;                    /* class mode on */
 static uint64_t class_count[CLS_COUNT]; /* inline counters, like `executed` */
 static uint64_t transfers;
 static uint64_t taken;
+static uint64_t mve_overlap;           /* cycles the Cortex-M55 saves by overlapping MVE beats (mve_beats.h) */
 static uint64_t pending_fallthrough;   /* where the last block's branch falls through; 0: it ended in none */
 static uint64_t class_start[CLS_COUNT]; /* counters at the last begin marker */
 static uint64_t transfers_start;
 static uint64_t taken_start;
+static uint64_t mve_overlap_start;
 
 static void on_begin(unsigned int vcpu, void *udata)
 {
@@ -79,6 +85,7 @@ static void on_begin(unsigned int vcpu, void *udata)
     memcpy(class_start, class_count, sizeof class_start);
     transfers_start = transfers;
     taken_start = taken;
+    mve_overlap_start = mve_overlap;
     in_region = 1;
 }
 
@@ -88,7 +95,8 @@ static void write_classes(void)
     for (int c = 0; c < CLS_COUNT; c++) {
         fprintf(out, " %s=%" PRIu64, thumb_class_names[c], class_count[c] - class_start[c]);
     }
-    fprintf(out, " transfers=%" PRIu64 " taken=%" PRIu64 "\n", transfers - transfers_start, taken - taken_start);
+    fprintf(out, " transfers=%" PRIu64 " taken=%" PRIu64 " mve_overlap=%" PRIu64 "\n", transfers - transfers_start,
+            taken - taken_start, mve_overlap - mve_overlap_start);
 }
 
 static void on_end(unsigned int vcpu, void *udata)
@@ -129,7 +137,9 @@ static void count_classes(struct qemu_plugin_tb *tb, uint64_t pc)
 {
     uint64_t per_class[CLS_COUNT] = {0};
     uint64_t moved = 0, fallthrough = 0;
-    struct thumb_insn prev = {CLS_ALU, 0, 0, -1, -1, -1};
+    struct thumb_insn prev = THUMB_INSN_NONE;
+    struct mve_run run;
+    mve_run_reset(&run);
     size_t n = qemu_plugin_tb_n_insns(tb);
     for (size_t i = 0; i < n; i++) {
         struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
@@ -137,6 +147,7 @@ static void count_classes(struct qemu_plugin_tb *tb, uint64_t pc)
         struct thumb_insn cur;
         thumb_classify(qemu_plugin_insn_data(insn), size, &cur);
         thumb_pipeline(&prev, &cur);
+        mve_run_add(&run, &cur);
         per_class[cur.cls]++;
         moved += cur.transfers;
         fallthrough = cur.may_branch ? (qemu_plugin_insn_vaddr(insn) & ~(uint64_t)1) + size : 0;
@@ -152,6 +163,11 @@ static void count_classes(struct qemu_plugin_tb *tb, uint64_t pc)
     }
     if (moved != 0) {
         qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &transfers, moved);
+    }
+    /* A block is straight-line code, so its MVE overlap is known now and is the same on every execution. */
+    uint64_t saved = mve_run_finish(&run);
+    if (saved != 0) {
+        qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &mve_overlap, saved);
     }
 }
 

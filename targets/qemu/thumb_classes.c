@@ -10,7 +10,8 @@
 
 const char *const thumb_class_names[CLS_COUNT] = {
     "alu", "load", "load_pipelined", "store", "load_multiple", "store_multiple", "mul", "mac", "div",
-    "branch", "fp", "fp_mac", "fp_div", "fp_load_store", "mve_load_store", "mve",
+    "branch", "fp", "fp_mac", "fp_div", "fp_load_store", "mve_load", "mve_store", "mve_int", "mve_mul", "mve_fp",
+    "mve_move",
 };
 
 static unsigned bits_set(unsigned v)
@@ -76,14 +77,143 @@ static void classify16(unsigned h, struct thumb_insn *o)
     }
 }
 
+/* Bits and fields of a 32-bit encoding w = first halfword << 16 | second, numbered as the Arm ARM numbers them. */
+#define BIT(w, n) (((w) >> (n)) & 1u)
+#define FIELD(w, hi, lo) (((w) >> (lo)) & ((1u << ((hi) - (lo) + 1)) - 1u))
+
+/* The MVE register fields (Armv8.1-M ARM, MVE encodings): Qd bits 15-13, Qn bits 19-17, Qm bits 3-1 (their top
+ * bits D, N, M are zero for q0-q7). */
+#define QD(w) ((int)FIELD(w, 15, 13))
+#define QN(w) (1u << FIELD(w, 19, 17))
+#define QM(w) (1u << FIELD(w, 3, 1))
+
+static void mve(struct thumb_insn *o, enum thumb_class cls, int dst, unsigned src)
+{
+    o->cls = cls;
+    o->q_dst = dst;
+    o->q_src = src;
+}
+
+/* 111x 1111: the encodings MVE shares with Advanced SIMD's layout. */
+static void classify_mve_simd_space(uint32_t w, struct thumb_insn *o)
+{
+    if (!BIT(w, 23)) { /* three registers of the same length: opcode bits 11-8 and bit 4 */
+        unsigned opc = FIELD(w, 11, 8), o1 = BIT(w, 4);
+        enum thumb_class cls = CLS_MVE_INT; /* VADD, VSUB, VAND..., VHADD, VQADD, VSHL, VRSHL, VMIN, VMAX, VABD */
+        if ((opc == 9 && o1) || (opc == 11 && !o1)) {
+            cls = CLS_MVE_MUL; /* VMUL, VQDMULH, VQRDMULH */
+        } else if (opc >= 12) {
+            cls = CLS_MVE_FP; /* VFMA/VFMS, VADD/VSUB/VMUL/VABD.F, VMAXNM/VMINNM */
+        }
+        mve(o, cls, QD(w), QN(w) | QM(w));
+    } else if (FIELD(w, 21, 19) == 0 && BIT(w, 4)) { /* one register and a modified immediate */
+        unsigned cmode = FIELD(w, 11, 8);
+        int logic = (cmode & 1) && cmode < 12; /* VORR, VBIC #imm (they read Qd); else VMOV, VMVN #imm */
+        mve(o, logic ? CLS_MVE_INT : CLS_MVE_MOVE, QD(w), logic ? 1u << QD(w) : 0);
+    } else if (FIELD(w, 21, 20) == 3 && !BIT(w, 4)) { /* two registers, miscellaneous: opc1 bits 17-16 */
+        unsigned opc1 = FIELD(w, 17, 16);
+        int fp = opc1 >= 2 || (opc1 == 1 && BIT(w, 10)); /* VCVT, VRINT, VABS.F, VNEG.F */
+        mve(o, fp ? CLS_MVE_FP : CLS_MVE_INT, QD(w), QM(w)); /* VREV, VCLZ, VCLS, VMVN, VABS, VNEG, VQABS */
+    } else { /* shifts by an immediate (VSHR, VSHL, VRSHR, VQSHL, VSRI, VSLI); VCVT fixed point: bits 11-10 11 */
+        mve(o, FIELD(w, 11, 10) == 3 ? CLS_MVE_FP : CLS_MVE_INT, QD(w), QM(w));
+    }
+}
+
+/* 111x 1110 with coprocessor field 14/15 (bit 8: f): the MVE-only encodings. */
+static void classify_mve_own_space(uint32_t w, struct thumb_insn *o)
+{
+    unsigned size = FIELD(w, 21, 20);
+    int f = BIT(w, 8);
+    int by_core_register = BIT(w, 6) && !BIT(w, 4); /* bits 3-0 are Rm: a vector and a scalar */
+    if (BIT(w, 23)) {
+        unsigned op = FIELD(w, 22, 20);
+        if (op == 7) { /* VMLADAV(A)/VMLSDAV (a core register accumulates); VADDV: f, bit 16 set */
+            mve(o, f && BIT(w, 16) ? CLS_MVE_INT : CLS_MVE_MUL, -1, QN(w) | QM(w));
+        } else if (op == 6) { /* VMAXV, VMINV, VMAXAV; size 11: VMAXNMV, VMINNMV, VMAXNMAV */
+            mve(o, FIELD(w, 19, 18) == 3 ? CLS_MVE_FP : CLS_MVE_INT, -1, QM(w));
+        } else if (!f) { /* VMLALDAV, VMLSLDAV, VRMLSLDAVH (64-bit accumulator in two core registers) */
+            mve(o, CLS_MVE_MUL, -1, QN(w) | QM(w));
+        } else if (BIT(w, 6)) { /* VSHLL/VMOVL, VSHRN/VRSHRN/VQSHRN..., VSHLC */
+            mve(o, CLS_MVE_INT, QD(w), QM(w));
+        } else { /* VABAV (bit 0), VADDLV (bit 16), else VRMLALDAVH */
+            mve(o, BIT(w, 0) || BIT(w, 16) ? CLS_MVE_INT : CLS_MVE_MUL, -1, QN(w) | QM(w));
+        }
+    } else if (f && by_core_register) {
+        if ((w & 0xffbf1fffu) == 0xfe310f4du) {
+            mve(o, CLS_MVE_INT, -1, 0); /* VPST */
+        } else if (size == 3) { /* VCMP.F by a scalar (bit 16); VQDMULL by a scalar (bit 5); VADD/VSUB.F */
+            enum thumb_class cls = !BIT(w, 16) && BIT(w, 5) ? CLS_MVE_MUL : CLS_MVE_FP;
+            mve(o, cls, BIT(w, 16) ? -1 : QD(w), QN(w));
+        } else { /* VADD, VSUB, VHADD, VHSUB, VQADD, VQSUB by a scalar; VCMP by a scalar; VIDUP, VDDUP */
+            mve(o, CLS_MVE_INT, QD(w), QN(w));
+        }
+    } else if (f) {
+        if (size == 3 && BIT(w, 16)) { /* VPSEL (bit 0 without bit 12), else VCMP.F/VPT.F */
+            int vpsel = BIT(w, 0) && !BIT(w, 12);
+            mve(o, vpsel ? CLS_MVE_INT : CLS_MVE_FP, vpsel ? QD(w) : -1, QN(w) | QM(w));
+        } else if (size == 3) { /* VQDMULLB/T (bit 0); VADC, VSBC */
+            mve(o, BIT(w, 0) ? CLS_MVE_MUL : CLS_MVE_INT, QD(w), QN(w) | QM(w));
+        } else { /* VHCADD, VCADD.I, VCMP/VPT (bit 16) */
+            mve(o, CLS_MVE_INT, BIT(w, 16) ? -1 : QD(w), QN(w) | QM(w));
+        }
+    } else if (by_core_register) {
+        int shift = BIT(w, 12) && FIELD(w, 6, 4) == 6; /* with size 11: VSHL, VRSHL, VQSHL, VQRSHL by a register */
+        if (size == 3 && shift) {
+            mve(o, CLS_MVE_INT, QD(w), 1u << QD(w));
+        } else if (size == 3) {
+            mve(o, BIT(w, 16) ? CLS_MVE_FP : CLS_MVE_MUL, QD(w), QN(w)); /* VFMA, VFMAS, VMUL.F by a scalar */
+        } else if (shift && BIT(w, 28) && BIT(w, 16)) {
+            mve(o, CLS_MVE_INT, QD(w), QN(w)); /* VBRSR */
+        } else { /* VMUL, VMLA, VMLAS, VQDMULH, VQRDMULH, VQDMLAH, VQRDMLAH by a scalar */
+            mve(o, CLS_MVE_MUL, QD(w), QN(w));
+        }
+    } else if (size == 3 && !BIT(w, 16)) {
+        mve(o, CLS_MVE_FP, QD(w), QN(w) | QM(w)); /* VCMUL */
+    } else if (size == 3 && BIT(w, 0)) { /* VCVTB/T, VMAXNMA (bits 19-16 1111); VSHLL T2, VMOVN, VQMOVN, VMAXA */
+        mve(o, FIELD(w, 19, 16) == 15 ? CLS_MVE_FP : CLS_MVE_INT, QD(w), QM(w));
+    } else { /* VMULH, VRMULH, VMULL, VMULLP, VQDMLADH, VQDMLSDH, VQRDMLADH... */
+        mve(o, CLS_MVE_MUL, QD(w), QN(w) | QM(w));
+    }
+}
+
+/* 111x 110x outside the FPU's coprocessors: MVE loads and stores (L = bit 20), VMOV of two lanes, and VCMLA/VCADD.F
+ * (coprocessor field 8). */
+static void classify_mve_memory_space(uint32_t w, struct thumb_insn *o)
+{
+    if (FIELD(w, 11, 8) == 8) {
+        mve(o, CLS_MVE_FP, QD(w), QN(w) | QM(w));
+    } else if ((w & 0xefe00000u) == 0xec000000u) { /* VMOV two lanes: bit 20 set, from core registers */
+        mve(o, CLS_MVE_MOVE, BIT(w, 20) ? QD(w) : -1, BIT(w, 20) ? 0 : 1u << QD(w));
+    } else if (BIT(w, 20)) {
+        mve(o, CLS_MVE_LOAD, QD(w), 0);
+    } else {
+        mve(o, CLS_MVE_STORE, -1, 1u << QD(w));
+    }
+}
+
 /* Coprocessor space: 111x 11xx. The FPU is coprocessors 8-11 (cp9: Armv8.1-M half precision); MVE uses
  * coprocessors 14/15, the T=1 forms and the 111x 1111 space (undefined on Armv7-M). */
 static void classify_coprocessor(unsigned h1, unsigned h2, struct thumb_insn *o)
 {
+    uint32_t w = (uint32_t)h1 << 16 | h2;
     unsigned cp = (h2 >> 8) & 0xf;
     int is_fp = (cp & 0xc) == 0x8 && (h1 & 0x1000) == 0 && (h1 & 0xef00) != 0xef00;
-    if (!is_fp) { /* loads/stores are in the 111x 110x forms, except VMOV of two lanes (111x 1100 000x) */
-        o->cls = (h1 & 0xee00) == 0xec00 && (h1 & 0xefe0) != 0xec00 ? CLS_MVE_LOAD_STORE : CLS_MVE;
+    if ((h1 & 0xef00) == 0xef00) {
+        classify_mve_simd_space(w, o);
+        return;
+    }
+    if (!is_fp) {
+        if ((h1 & 0xee00) == 0xec00) {
+            classify_mve_memory_space(w, o);
+        } else if ((h1 & 0xef00) == 0xee00 && cp >= 14) {
+            classify_mve_own_space(w, o);
+        } else {
+            mve(o, CLS_MVE_INT, -1, 0); /* other coprocessors (Armv8.1-M custom datapath) */
+        }
+        return;
+    }
+    if (cp == 0xb && (h1 & 0xff90) == 0xee80 && (h2 & 0x5f) == 0x10) {
+        mve(o, CLS_MVE_INT, (int)FIELD(w, 19, 17), 0); /* VDUP (Qd in the Qn field) */
         return;
     }
     o->cls = CLS_FP;
@@ -141,7 +271,7 @@ static void classify32(unsigned h1, unsigned h2, struct thumb_insn *o)
             } else if ((h2 & 0xf001) == 0xc001) {
                 branch(o); /* Armv8.1-M WLS, LE, LETP */
             } else if (h2 == 0xe801) {
-                o->cls = CLS_MVE; /* VCTP */
+                o->cls = CLS_MVE_INT; /* VCTP */
             }
         }
     } else if ((h1 & 0xff10) == 0xf800) { /* store single */
@@ -166,7 +296,7 @@ static void classify32(unsigned h1, unsigned h2, struct thumb_insn *o)
 void thumb_classify(const uint8_t *bytes, size_t size, struct thumb_insn *out)
 {
     unsigned h1 = (unsigned)bytes[0] | (unsigned)bytes[1] << 8;
-    *out = (struct thumb_insn){CLS_ALU, 0, 0, -1, -1, -1};
+    *out = (struct thumb_insn)THUMB_INSN_NONE;
     if (size == 4) {
         classify32(h1, (unsigned)bytes[2] | (unsigned)bytes[3] << 8, out);
     } else {

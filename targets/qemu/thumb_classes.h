@@ -26,8 +26,13 @@ enum thumb_class {
     CLS_FP_MAC,          /* VMLA, VMLS, VNMLA, VNMLS, VFMA, VFMS, VFNMA, VFNMS (scalar) */
     CLS_FP_DIV,          /* VDIV, VSQRT */
     CLS_FP_LOAD_STORE,   /* VLDR, VSTR */
-    CLS_MVE_LOAD_STORE,  /* MVE (Helium) vector loads and stores, gathers, scatters, VLD2x/VLD4x */
-    CLS_MVE,             /* every other MVE instruction */
+    /* MVE (Helium), in the groups of the Cortex-M55 beat model (mve_beats.h): */
+    CLS_MVE_LOAD,        /* vector loads: VLDRB/H/W/D, gathers, VLD2x/VLD4x */
+    CLS_MVE_STORE,       /* vector stores: VSTRB/H/W/D, scatters, VST2x/VST4x */
+    CLS_MVE_INT,         /* integer ALU: add/sub, logic, shifts, min/max, compares, VDUP, VADDV, VPST, VCTP... */
+    CLS_MVE_MUL,         /* integer multiplies: VMUL, VMLA, VQ(R)DMULH, VMULL, VMLADAV, VMLALDAV... */
+    CLS_MVE_FP,          /* floating point: VFMA, VADD.F, VMUL.F, VCVT, VRINT, VMAXNM, VCMP.F, VCMUL... */
+    CLS_MVE_MOVE,        /* VMOV/VMVN immediate, VMOV of two lanes to/from core registers */
     CLS_COUNT
 };
 
@@ -40,7 +45,16 @@ struct thumb_insn {
     int load_rt;        /* destination of a single load; -1 otherwise */
     int addr_rn;        /* base and offset registers of a single load/store; -1 if none */
     int addr_rm;
+    int q_dst;          /* MVE: the Q register written (-1: none, or a core register) */
+    unsigned q_src;     /* MVE: bit q set if Q register q is read as an operand (Qn, Qm fields) */
 };
+
+#define THUMB_INSN_NONE {CLS_ALU, 0, 0, -1, -1, -1, -1, 0}
+
+static inline int thumb_is_mve(enum thumb_class cls)
+{
+    return cls >= CLS_MVE_LOAD && cls <= CLS_MVE_MOVE;
+}
 
 /* Decode the instruction in `bytes` (2 or 4 bytes, little-endian halfwords). */
 void thumb_classify(const uint8_t *bytes, size_t size, struct thumb_insn *out);
