@@ -24,7 +24,9 @@ def energy_estimate(target, instructions: int | None, classes: dict | None = Non
         by_class = estimate_cycles(model, classes)
         cycles, cpi = by_class["cycles"], by_class["cycles_per_instruction"]
         cycle_sources, how = by_class["sources"], "instruction classes x cycles per class (target cycle_model)"
+        mve = by_class["mve"] if by_class["mve"]["instructions"] else None
     else:
+        mve = None
         cycles, cpi = instructions * e["cycles_per_instruction"], e["cycles_per_instruction"]
         cycle_sources, how = [e.get("cycles_per_instruction_source", "")], "instructions x cycles_per_instruction"
     seconds = cycles / target.clock_hz
@@ -37,6 +39,7 @@ def energy_estimate(target, instructions: int | None, classes: dict | None = Non
         "cycles_per_instruction": cpi,
         "active_power_w": e["active_power_w"],
         "sources": [*cycle_sources, e.get("active_power_source", "")],
+        **({"mve": mve} if mve else {}),  # MVE instructions by their beats, beside the count (edgeai.cycles)
     }
 
 

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 from typing import Callable, Iterator
 
-from compilers.lowering import cortex_m, mve_add, mve_conv, mve_dwconv, mve_pool, neon_conv, x86_conv, x86_float
+from compilers.lowering import (cortex_m, mve_add, mve_conv, mve_dwconv, mve_float, mve_pool, neon_conv, x86_conv,
+                                x86_float)
 from edgeai.errors import TargetError
 
 KERNELS: dict[str, dict[str, Callable]] = {
@@ -48,13 +49,16 @@ KERNELS: dict[str, dict[str, Callable]] = {
         "fully_connected": neon_conv.fc_call_neon,
         "add": neon_conv.add_call,
     },
-    # M-profile Vector Extension (Helium: VMLADAVA, VQRDMULH): Cortex-M55/M85 — compilers/c/kernels/mve
+    # M-profile Vector Extension (Helium: VMLADAVA, VQRDMULH; MVE-F: VFMA): Cortex-M55/M85 — compilers/c/kernels/mve
     "mve": {
         "conv2d": mve_conv.conv_call,
         "fully_connected": mve_conv.fc_call,
         "depthwise_conv2d": mve_dwconv.dwconv_call,
         "add": mve_add.add_call,
         "avg_pool2d": mve_pool.avgpool_call,
+        "conv2d_f32": mve_float.conv_f32_call,
+        "depthwise_conv2d_f32": mve_float.dwconv_f32_call,
+        "fully_connected_f32": mve_float.fc_f32_call,
     },
     # x86-64: AVX-VNNI / AVX512-VNNI / AVX2 / portable C, picked at run time by each kernel —
     # compilers/c/kernels/x86; the host target lists it when edgeai runs on x86-64 (edgeai/targets.py: "native")

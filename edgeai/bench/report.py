@@ -17,6 +17,15 @@ def _fmt(v, digits: int = 3) -> str:
     return str(v)
 
 
+def _mve(est: dict) -> str:
+    """The MVE part of a cycle estimate: instructions / beats / cycles with the overlap (cycles it saves)."""
+    mve = est.get("mve")
+    if not mve:
+        return "–"
+    return (f"{_fmt(mve['instructions'])} / {_fmt(mve['beats'])} / {_fmt(mve['cycles'])} "
+            f"(−{_fmt(mve['cycles_saved_by_overlap'])})")
+
+
 def _device_rows(results):
     rows = []
     for r in results:
@@ -24,7 +33,7 @@ def _device_rows(results):
             continue
         est = r.get("estimate") or {}
         rows.append([r["model"], r["target"], _fmt(r.get("instructions")), _fmt(est.get("cycles")),
-                     _fmt(est.get("cycles_per_instruction"), 2), _fmt(r.get("macs_per_instruction")),
+                     _fmt(est.get("cycles_per_instruction"), 2), _mve(est), _fmt(r.get("macs_per_instruction")),
                      _fmt(est.get("latency_ms"), 2), _fmt(est.get("energy_mj")), _fmt(r.get("flash_bytes")),
                      _fmt(r.get("model_weight_bytes")), _fmt(r.get("model_code_bytes")),
                      _fmt(r.get("model_library_flash_bytes")), _fmt(r.get("arena_bytes")), _fmt(r.get("ram_bytes")),
@@ -78,7 +87,8 @@ PEER_TEXT = ("Instructions per inference, all counted in the same emulator and r
              "desktop\": inputs whose outputs equal the same runtime and kernels on this machine, bit for bit.")
 
 
-DEVICE_HEAD = ["model", "target", "instructions", "est. cycles", "est. cycles/instr", "MACs/instr", "est. latency ms", "est. energy mJ", "flash B",
+DEVICE_HEAD = ["model", "target", "instructions", "est. cycles", "est. cycles/instr",
+               "MVE instr / beats / est. cycles (overlap)", "MACs/instr", "est. latency ms", "est. energy mJ", "flash B",
                "weights B", "model code B", "library B", "arena B", "RAM B", "bit-exact"]
 HOST_HEAD = ["model", "backend", "median ms", "edgeai speed-up", "bit-exact"]
 
@@ -96,7 +106,9 @@ def markdown(data: dict) -> str:
            "Instructions: exact count per inference under QEMU (worst of the inputs). Cycles, latency and energy "
            "are estimates: on Cortex-M the plugin counts the instructions by class (loads, multiple transfers, "
            "MACs, taken branches...) and each target's cycle_model prices every class from the Technical "
-           "Reference Manuals named in targets/<name>/target.json; energy is cycles at the clock times the "
+           "Reference Manuals named in targets/<name>/target.json; on the Cortex-M55 MVE (Helium) instructions count by "
+           "their beats (4 each, 2 per cycle) less the overlap of consecutive ones (SLOTHY's Cortex-M55 model, "
+           "targets/qemu/mve_beats.h), shown beside the count; energy is cycles at the clock times the "
            "datasheet's active power. aarch64 targets are counted under Debian's dynamic qemu-aarch64 "
            "(package qemu-user) when it is installed, else run uncounted under qemu-aarch64-static. Sizes are as linked (the firmware ELF and its link map): weights and model code "
            "are the library's share, library = both, the library a user links measured alone.", "",
