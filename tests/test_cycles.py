@@ -97,6 +97,29 @@ def test_cycle_estimate_counts_mve_instructions_by_their_beats(loop_runs):
     assert any("SLOTHY" in s and "ede5131d40cf" in s for s in after["sources"]) and after["estimate"] is True
 
 
+def test_bench_report_shows_the_mve_accounting_beside_the_count(loop_runs):
+    """edgeai bench's Markdown: the cortex-m55 run's MVE instructions / beats / cycles (overlap saved) beside its
+    instruction count and cycle estimate; "–" for a core without MVE."""
+    from edgeai.bench.report import markdown
+    from edgeai.report import energy_estimate
+    from edgeai.targets import load_target
+
+    results = []
+    for target in ("cortex-m55", "cortex-m4"):
+        run = loop_runs[target, N]
+        results.append({"status": "ok", "model": "classes", "target": target, "backend": "edgeai",
+                        "instructions": run.instructions[0], "bit_exact": 1, "samples": 1,
+                        "estimate": energy_estimate(load_target(target), run.instructions[0], run.classes[0])})
+    md = markdown({"suite": "classes", "created": "now", "machine": {"platform": "test"}, "results": results})
+    m55, m4 = (r["estimate"] for r in results)
+    mve = m55["mve"]
+    assert mve["instructions"] >= 9 * N and mve["cycles_saved_by_overlap"] >= 6 * N  # the loop and the start-up code
+    assert (f"| {results[0]['instructions']:,} | {m55['cycles']:,} | {m55['cycles_per_instruction']:,.2f} "
+            f"| {mve['instructions']:,} / {mve['beats']:,} / {mve['cycles']:,} (−{mve['cycles_saved_by_overlap']:,}) |"
+            ) in md
+    assert "mve" not in m4 and f"| {m4['cycles']:,} | {m4['cycles_per_instruction']:,.2f} | – |" in md
+
+
 def test_classes_sum_to_the_plain_count_on_a_real_firmware(tmp_cache):
     """ad01 on cortex-m4: the class mode counts exactly what the plain mode counts, and the estimate uses it."""
     from edgeai.compile import compile_model
