@@ -1,6 +1,6 @@
 """Float32 models on a Cortex-M under QEMU: instructions per inference (exact icount plugin), the cycle estimate
 with its MVE beat accounting, the layers' kernels, and the largest difference from LiteRT's reference kernels
-(float: the sums' order differs, so close, not bit-exact).
+and from onnxruntime on the model's ONNX export (float: the sums' order differs, so close, not bit-exact).
 
     .venv/bin/python benchmarks/cortex_m4/float_models.py [--target cortex-m55] [--models ad,vww,ic]
                                                           [--out benchmarks/cortex_m4/results_float_<target>.json]
@@ -28,7 +28,7 @@ def measure(key: str, target: str, work: Path) -> dict:
     from edgeai.compile import compile_model
     from edgeai.cycles import estimate_cycles
     from edgeai.runtime.device import QemuSession
-    from edgeai.runtime.reference import LiteRTSession
+    from edgeai.runtime.reference import LiteRTSession, OnnxRuntimeSession
     from edgeai.targets import load_target
     from edgeai.validate import random_inputs
 
@@ -37,6 +37,7 @@ def measure(key: str, target: str, work: Path) -> dict:
     ref = LiteRTSession(path)
     inputs = next(iter(random_inputs(ref.inputs, 1, seed=0)))
     want = ref.run(inputs)
+    ort = OnnxRuntimeSession(models_root() / "mlperf_tiny_onnx" / f"{MODELS[key]}.onnx").run(inputs)
     with QemuSession(compiled.path, target, count_classes=True) as session:
         got = session.run(inputs)
         instructions, classes = session.stats.instructions, session.stats.extra["instruction_classes"]
@@ -45,6 +46,7 @@ def measure(key: str, target: str, work: Path) -> dict:
     return {"model": key, "file": path.name, "target": target, "instructions": int(instructions),
             "cycles_estimate": cycles["cycles"], "mve_estimate": cycles.get("mve"),
             "max_abs_diff_vs_litert": max(float(np.abs(g - w).max()) for g, w in zip(got, want)),
+            "max_abs_diff_vs_onnxruntime": max(float(np.abs(g - w).max()) for g, w in zip(got, ort)),
             "litert_output_max_abs": scale,
             "kernels": sorted({f"{layer['op']}: {layer['symbol']}" for layer in compiled.desc["layers"]})}
 
@@ -64,7 +66,8 @@ def main(argv=None) -> int:
             print(f"{key}: {row['instructions']:,} instructions (exact), {row['cycles_estimate']:,} cycles (estimate; "
                   f"MVE {mve.get('instructions', 0):,} instructions, {mve.get('beats', 0):,} beats, "
                   f"{mve.get('cycles', 0):,} cycles, {mve.get('cycles_saved_by_overlap', 0):,} saved by overlap), "
-                  f"max |edgeai - LiteRT| {row['max_abs_diff_vs_litert']:.3g} of {row['litert_output_max_abs']:.3g}",
+                  f"max |edgeai - LiteRT| {row['max_abs_diff_vs_litert']:.3g}, |edgeai - onnxruntime| "
+                  f"{row['max_abs_diff_vs_onnxruntime']:.3g}, of {row['litert_output_max_abs']:.3g}",
                   flush=True)
             rows.append(row)
     out.write_text(json.dumps({"benchmark": "float32 MLPerf Tiny models", "target": args.target,
