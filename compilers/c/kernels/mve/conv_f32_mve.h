@@ -14,7 +14,7 @@
  *   weights  in blocks of 8 output channels (O rounded up to OV, the extra ones zero): [OV / 8][KH][KW][C][8];
  *   channel  bias[OV], then the activation's clamp lo, hi.
  * The tile is 2 output pixels with the same taps x 8 channels: per input channel two scalar loads, two weight
- * vectors, four VFMA (16 MACs); else 1 pixel x 8 channels. Returns 0.
+ * vectors, four VFMA (16 MACs); a pixel alone 1 x 16 channels while two blocks are left, then 1 x 8. Returns 0.
  */
 int32_t edgeai_conv_f32_mve(const float* input, const float* weights, const float* channel, const int32_t* geom,
                             float* output);
