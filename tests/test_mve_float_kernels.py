@@ -50,6 +50,7 @@ def test_small_float_layers_on_m55_close_to_litert(small_model, tmp_cache):
             _close(session.run(inputs), ref.run(inputs), "cortex-m55")
 
 
+@pytest.mark.slow
 @pytest.mark.toolchain
 def test_portable_path_close_to_litert_on_host(small_model, tmp_path):
     """The cortex-m55 lowering built with the host compiler (no __ARM_FEATURE_MVE): the portable C path."""
