@@ -47,7 +47,7 @@ for _op in ("relu", "relu6", "clip", "sigmoid", "tanh", "pow"):
 
 
 def _quantize_params(ctx, node, t, half_even=True):
-    """QuantizeParams of the int8/uint8 tensor t and the extra kernel arguments: none per tensor, the scale and
+    """QuantizeParams of the int8/uint8/int16 tensor t and the extra kernel arguments: none per tensor, the scale and
     zero point arrays per axis (the IR's axis, already in the stored order)."""
     q = tensor_quant(ctx.graph, t.name, node)
     if q.per_tensor:
@@ -68,7 +68,7 @@ def dequantize_rule(ctx, node):
     return _call(ctx, node, k.dequantize, params, "dequantize", extra)
 
 
-for _dtype in ("int8", "uint8"):
+for _dtype in ("int8", "uint8", "int16"):
     rule("dequantize", _dtype)(dequantize_rule)
 
 
@@ -121,8 +121,8 @@ def maxpool_rule(ctx, node):
     g = ctx.graph
     x = g.tensor(node.inputs[0])
     a = node.attrs
-    if x.dtype == "int8":
-        lo, hi = int8_activation_range(a["activation"], *scale_zp(g, node.outputs[0], node))
+    if x.dtype in ("int8", "int16"):
+        lo, hi = int8_activation_range(a["activation"], *scale_zp(g, node.outputs[0], node), x.dtype)
     else:
         lo, hi = float_activation_range(a["activation"])
     params = k.MaxPoolParams(x.shape, tuple(a["kernel"]), tuple(a["strides"]), tuple(a["padding"]), x.dtype, lo, hi)
@@ -140,5 +140,5 @@ for _dtype in ("float32", "int8", "int32"):
     rule("transpose", _dtype)(transpose_rule)
     rule("pad", _dtype)(pad_rule)
     rule("concat", _dtype)(concat_rule)
-for _dtype in ("float32", "int8"):
+for _dtype in ("float32", "int8", "int16"):  # int16: TFLite's 16x8 MAX_POOL_2D, a max and the clamp
     rule("max_pool2d", _dtype)(maxpool_rule)

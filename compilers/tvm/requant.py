@@ -75,7 +75,7 @@ def per_tensor_fc_multiplier(input_scale: float, weight_scale: float, output_sca
 
 @dataclass(frozen=True)
 class AddQuantParams:
-    """What TFLite's quantized ADD Prepare derives from the three scales (int8: left_shift 20)."""
+    """What TFLite's quantized ADD Prepare derives from the three scales (int8: left_shift 20, int16: 15)."""
 
     left_shift: int
     input1_multiplier: int
@@ -86,8 +86,9 @@ class AddQuantParams:
     output_shift: int
 
 
-def add_quant_params(input1_scale: float, input2_scale: float, output_scale: float) -> AddQuantParams:
-    left_shift = 20
+def add_quant_params(input1_scale: float, input2_scale: float, output_scale: float,
+                     left_shift: int = 20) -> AddQuantParams:
+    """left_shift: 20 for int8, 15 for int16 (the 16x8 ADD's general-scale path, where 65535 << 15 fits)."""
     s1, s2, so = (float(np.float32(s)) for s in (input1_scale, input2_scale, output_scale))
     twice_max = 2.0 * max(s1, s2)
     m1 = quantize_multiplier(s1 / twice_max)
@@ -260,3 +261,40 @@ def te_rounding_divide_by_pot(x, exponent):
         mask = ((tirx.const(1, "int64") << exponent.astype("int64")) - 1).astype(i32)
     threshold = (mask >> 1) + tirx.Select(x < 0, tirx.const(1, i32), tirx.const(0, i32))
     return (x >> e) + tirx.Select((x & mask) > threshold, tirx.const(1, i32), tirx.const(0, i32))
+
+
+# --- 16x8: int16 activations, int8 weights, int64 accumulators -------------------------------
+
+
+def wide_multipliers(multiplier, shift, reduced: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """The (multiplier, right shift) pairs of LiteRT's 16x8 requantization of an int64 accumulator: one
+    rounding, halves up, (acc * multiplier + 2**(total - 1)) >> total.
+
+    reduced (CONV_2D, DEPTHWISE_CONV_2D: the int64 MultiplyByQuantizedMultiplier): the multiplier rounded to 15
+    bits, (m + 2**15) >> 16 (0x7FFF from 0x7FFF0000 up, where that sum would pass 2**31), and total = 15 - shift.
+    Not reduced (FULLY_CONNECTED, measured against LiteRT's reference kernels: the 15-bit multiplier differs by
+    1 LSB on 9 of 80 outputs of field_models/int16x8_tf2.21/dscnn_block.tflite, this on none): the whole Q31
+    multiplier and total = 31 - shift. Precomputed here, so the kernel does one int64 multiply, add and shift.
+    Returns (multiplier int32[C], total shift int32[C])."""
+    m = np.asarray(multiplier, np.int64)
+    if reduced:
+        m, total = np.where(m < 0x7FFF0000, (m + (1 << 15)) >> 16, 0x7FFF), 15 - np.asarray(shift, np.int64)
+    else:
+        total = 31 - np.asarray(shift, np.int64)
+    if np.any(total < 1):  # LiteRT checks shift < 8; past 15 - 1 the reduced form would shift by zero or less
+        raise ValueError(f"16x8 requantization shift {int(np.max(shift))} is out of range (must be below 15)")
+    return m.astype(np.int32), total.astype(np.int32)
+
+
+def te_requantize_wide(shape, value, multiplier, total, act_min: int, act_max: int, dtype: str, name: str):
+    """(value * multiplier + 2**(total - 1)) >> total in int64 (wide_multipliers), clamped to [act_min, act_max]
+    as `dtype`: LiteRT's 16x8 epilogue. value(*i) is int64; multiplier and total are functions of the indices."""
+    from tvm import te, tirx
+
+    def body(*i):
+        t = total(*i).astype("int64")
+        one = tirx.const(1, "int64")
+        scaled = (value(*i) * multiplier(*i).astype("int64") + (one << (t - one))) >> t
+        return tirx.min(tirx.max(scaled, tirx.const(act_min, "int64")), tirx.const(act_max, "int64")).astype(dtype)
+
+    return te.compute(shape, body, name=name)

@@ -106,7 +106,7 @@ def _qparams(p: QuantizeParams):
 
 def quantize(name: str, p: QuantizeParams) -> Kernel:
     x = te.placeholder(p.shape, "float32", "input")
-    lo, hi = (-128, 127) if p.dtype == "int8" else (0, 255)
+    lo, hi = {"int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32767)}[p.dtype]
     extra, scale, zp = _qparams(p)
 
     def body(*i):
