@@ -5,10 +5,10 @@ and a representative dataset. Inputs and outputs stay float32, so each model sta
 int16) and ends with DEQUANTIZE. Random initial weights, seed 0 (batch-norm statistics randomised too, so the
 folded weights are not trivial); the representative inputs are uniform in [-4, 4].
 
-  dscnn_block: a KWS-like DS-CNN block at small size: CONV_2D (stride 2, relu) -> DEPTHWISE_CONV_2D (relu) ->
-               CONV_2D 1x1 (relu) -> ADD (residual) -> MAX_POOL_2D -> AVERAGE_POOL_2D -> RESHAPE ->
-               FULLY_CONNECTED; float output.
-  dscnn_softmax: the same block ending in SOFTMAX (LiteRT's 16-bit softmax, its exp and 1/(1+x) tables).
+  dscnn_16x8: a KWS-like DS-CNN block at small size: CONV_2D (stride 2, relu) -> DEPTHWISE_CONV_2D (relu) ->
+              CONV_2D 1x1 (relu) -> ADD (residual) -> MAX_POOL_2D -> AVERAGE_POOL_2D -> RESHAPE ->
+              FULLY_CONNECTED, whose int16 logits are both outputs (dequantized) and go through SOFTMAX (LiteRT's
+              16-bit softmax, its exp and 1/(1+x) tables) to the second output.
 
 Not run by the tests (TensorFlow is not a dependency): `pip install tensorflow-cpu==2.21.0` in a separate
 environment, then `python tests/field_models/make_int16x8_models.py tests/field_models/int16x8_tf2.21`.
@@ -64,19 +64,14 @@ def _block(x, rng):
     return L.Dense(4, bias_initializer=keras.initializers.RandomUniform(-0.3, 0.3, seed=5))(y)
 
 
-def dscnn_block(out: Path) -> None:
+def dscnn_16x8(out: Path) -> None:
     keras.utils.set_random_seed(0)
     x = keras.Input(SHAPE, batch_size=1)
-    _convert(keras.Model(x, _block(x, np.random.default_rng(0))), out / "dscnn_block.tflite")
+    logits = _block(x, np.random.default_rng(0))
+    _convert(keras.Model(x, [logits, L.Softmax()(logits)]), out / "dscnn_16x8.tflite")
 
 
-def dscnn_softmax(out: Path) -> None:
-    keras.utils.set_random_seed(0)
-    x = keras.Input(SHAPE, batch_size=1)
-    _convert(keras.Model(x, L.Softmax()(_block(x, np.random.default_rng(0)))), out / "dscnn_softmax.tflite")
-
-
-MODELS = {f.__name__: f for f in (dscnn_block, dscnn_softmax)}
+MODELS = {f.__name__: f for f in (dscnn_16x8,)}
 
 if __name__ == "__main__":
     out = Path(sys.argv[1])
