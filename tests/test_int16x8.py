@@ -25,8 +25,8 @@ from fuzz import tflite_writer as tw
 
 MODEL = Path(__file__).parent / "field_models" / "int16x8_tf2.21" / "dscnn_16x8.tflite"
 LAYERS_16X8 = {"conv2d", "depthwise_conv2d", "add", "max_pool2d", "average_pool2d", "fully_connected", "softmax"}
-ADD, CONV_2D, MUL, SOFTMAX, QUANTIZE = 0, 3, 18, 25, 114  # BuiltinOperator
-CONV_OPTIONS, ADD_OPTIONS, SOFTMAX_OPTIONS, MUL_OPTIONS = 1, 11, 9, 21  # BuiltinOptions
+ADD, CONV_2D, FULLY_CONNECTED, MUL, SOFTMAX, QUANTIZE = 0, 3, 9, 18, 25, 114  # BuiltinOperator
+CONV_OPTIONS, FC_OPTIONS, SOFTMAX_OPTIONS, MUL_OPTIONS = 1, 8, 9, 21  # BuiltinOptions
 
 
 def _inputs(samples: int, seed: int = 0) -> list[np.ndarray]:
@@ -150,6 +150,29 @@ def test_int16_softmax_and_quantize_ties_match_litert(tmp_path, tmp_cache):
     for name, got, want in zip(names, HostSession(compiled.path).run(inputs), LiteRTSession(path).run(inputs)):
         assert np.array_equal(got, want), f"{name}: {np.count_nonzero(got != want)}/{got.size} differ, max " \
                                           f"{np.abs(got.astype(int) - want.astype(int)).max()} LSB"
+
+
+@pytest.mark.toolchain
+def test_a_long_16x8_fully_connected_saturates_as_litert(tmp_path, tmp_cache):
+    """2048 inputs at full scale: the accumulator (up to 127 * 32768 * 2048) times the whole Q31 multiplier passes
+    int64; LiteRT saturates those outputs, and so must the kernel. Random inputs check the rounding too."""
+    k = 2048
+    rng = np.random.default_rng(6)
+    w = rng.integers(-127, 128, (4, k)).astype(np.int8)
+    w[0], w[1], w[2, ::2], w[2, 1::2] = 127, -127, 127, -127
+    scales, out_scale = (0.01, 0.012, 0.009, 0.011), 1e-6 * 32767 * 127 * k / 1e5
+    path = tmp_path / "fc16.tflite"
+    path.write_bytes(tw.write(tw.Model(
+        [_int16("x", (1, k), 1e-4), tw.T("w", w.shape, tw.INT8, w, scale=scales),
+         tw.T("b", (4,), tw.INT64, np.array([3, -5, 7, -1000], np.int64), scale=tuple(1e-4 * s for s in scales)),
+         _int16("y", (1, 4), out_scale)],
+        [tw.Op(FULLY_CONNECTED, [0, 1, 2], [3], FC_OPTIONS)], inputs=[0], outputs=[3])))
+    inputs = [np.full((1, k), v, np.int16) for v in (32767, -32768)]
+    inputs += [rng.integers(-32768, 32768, (1, k)).astype(np.int16) for _ in range(4)]
+    compiled = compile_model(path, "host", tmp_path / "lib")
+    session, reference = HostSession(compiled.path), LiteRTSession(path)
+    for x in inputs:
+        np.testing.assert_array_equal(session.run([x])[0], reference.run([x])[0])
 
 
 def test_an_int16_op_edgeai_lacks_is_refused_naming_the_node_and_the_16x8_ops(tmp_path):

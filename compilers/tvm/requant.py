@@ -286,15 +286,34 @@ def wide_multipliers(multiplier, shift, reduced: bool = True) -> tuple[np.ndarra
     return m.astype(np.int32), total.astype(np.int32)
 
 
-def te_requantize_wide(shape, value, multiplier, total, act_min: int, act_max: int, dtype: str, name: str):
-    """(value * multiplier + 2**(total - 1)) >> total in int64 (wide_multipliers), clamped to [act_min, act_max]
-    as `dtype`: LiteRT's 16x8 epilogue. value(*i) is int64; multiplier and total are functions of the indices."""
+def te_requantize_wide(shape, value, multiplier, total, act_min: int, act_max: int, dtype: str, name: str,
+                       whole: bool = False):
+    """(value * multiplier + 2**(total - 1)) >> total, clamped to [act_min, act_max] as `dtype`: LiteRT's 16x8
+    epilogue (wide_multipliers). value(*i) is int64; multiplier and total are functions of the indices.
+
+    whole: the multiplier is the whole Q31 one (FULLY_CONNECTED), whose product with a long layer's accumulator can
+    pass int64 (127 * 32767 * 2048 * 2**31): the product is then formed in two halves of the accumulator, exactly
+    (LiteRT saturates such a layer correctly). The 15-bit multiplier of the convolutions cannot overflow (LiteRT
+    assumes |value| < 2**47)."""
     from tvm import te, tirx
 
+    i64 = lambda v: tirx.const(v, "int64")  # noqa: E731
+
+    def direct(x, m, t):
+        return (x * m + (i64(1) << (t - i64(1)))) >> t
+
+    def halves(x, m, t):
+        x = tirx.min(tirx.max(x, i64(-(1 << 62))), i64(1 << 62))
+        low = (x & i64((1 << 31) - 1)) * m + (i64(1) << (t - i64(1)))  # < 2**62 + 2**61
+        high = (x >> i64(31)) * m + (low >> i64(31))  # x * m + rounding = high * 2**31 + (low & (2**31 - 1))
+        above = high >> tirx.max(t - i64(31), i64(0))
+        held = tirx.min(tirx.max(high, i64(-(1 << 32))), i64(1 << 32))  # past it the output saturates anyway
+        below = held * (i64(1) << tirx.max(i64(31) - t, i64(0))) + ((low & i64((1 << 31) - 1)) >> t)
+        return tirx.Select(t >= i64(31), above, below)
+
     def body(*i):
-        t = total(*i).astype("int64")
-        one = tirx.const(1, "int64")
-        scaled = (value(*i) * multiplier(*i).astype("int64") + (one << (t - one))) >> t
-        return tirx.min(tirx.max(scaled, tirx.const(act_min, "int64")), tirx.const(act_max, "int64")).astype(dtype)
+        t, m = total(*i).astype("int64"), multiplier(*i).astype("int64")
+        scaled = (halves if whole else direct)(value(*i), m, t)
+        return tirx.min(tirx.max(scaled, i64(act_min)), i64(act_max)).astype(dtype)
 
     return te.compute(shape, body, name=name)

@@ -28,12 +28,13 @@ def _product(x, f):
     return (x.astype("int32") * f.astype("int32")).astype("int64")
 
 
-def _kernel(name, inp, filt, acc, channels: int, out_shape, act_min, act_max, at_loop: int) -> Kernel:
+def _kernel(name, inp, filt, acc, channels: int, out_shape, act_min, act_max, at_loop: int,
+            whole: bool = False) -> Kernel:
     bias = te.placeholder((channels,), "int64", "bias")
     mult = te.placeholder((channels,), "int32", "multiplier")
     shift = te.placeholder((channels,), "int32", "shift")
     out = te_requantize_wide(out_shape, lambda *i: acc[i] + bias[i[-1]], lambda *i: mult[i[-1]],
-                             lambda *i: shift[i[-1]], int(act_min), int(act_max), "int16", "requant")
+                             lambda *i: shift[i[-1]], int(act_min), int(act_max), "int16", "requant", whole)
     tensors = [inp, filt, bias, mult, shift, out]
     names = ["input", "filter", "bias", "multiplier", "shift"]
     args = [KernelArg(t, n) for t, n in zip(tensors[:-1], names)] + [KernelArg(out, "output", const=False, restrict=True)]
@@ -60,4 +61,5 @@ def fully_connected_16x8(name: str, p: FullyConnectedParams) -> Kernel:
     k = te.reduce_axis((0, p.in_features), "k")
     acc = te.compute((p.batch, p.out_features), lambda b, o: te.sum(_product(inp[b, k], filt[o, k]), axis=[k]),
                      name="acc")
-    return _kernel(name, inp, filt, acc, p.out_features, (p.batch, p.out_features), p.act_min, p.act_max, 1)
+    return _kernel(name, inp, filt, acc, p.out_features, (p.batch, p.out_features), p.act_min, p.act_max, 1,
+                   whole=True)
