@@ -1,8 +1,8 @@
 """ADD of two tensors, numpy broadcasting (an input of fewer elements, e.g. per channel, is read by index).
 
 int8 (input1, input2, output), TFLite reference semantics: both inputs are offset by their zero points,
-shifted left by 20 (15 for int16: the general-scale 16x8 ADD), scaled to a common scale, summed, scaled to the output (requant.add_quant_params),
-offset, clamped. int8 with ONNX numerics (add_int8_onnx): s1 (x1 - z1) + s2 (x2 - z2) quantized to the
+shifted left by 20, scaled to a common scale, summed, scaled to the output (requant.add_quant_params),
+offset, clamped; int16 (AddParams.dtype, the general-scale 16x8 ADD) the same with a left shift of 15. int8 with ONNX numerics (add_int8_onnx): s1 (x1 - z1) + s2 (x2 - z2) quantized to the
 output's scale with one rounding, halves to even (exact_add_multipliers).
 float32 (input1, input2, output). The output may alias an input (in-place), so nothing is restrict.
 """

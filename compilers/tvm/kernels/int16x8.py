@@ -37,7 +37,8 @@ def _kernel(name, inp, filt, acc, channels: int, out_shape, act_min, act_max, at
                              lambda *i: shift[i[-1]], int(act_min), int(act_max), "int16", "requant", whole)
     tensors = [inp, filt, bias, mult, shift, out]
     names = ["input", "filter", "bias", "multiplier", "shift"]
-    args = [KernelArg(t, n) for t, n in zip(tensors[:-1], names)] + [KernelArg(out, "output", const=False, restrict=True)]
+    args = [KernelArg(t, n) for t, n in zip(tensors[:-1], names)]
+    args.append(KernelArg(out, "output", const=False, restrict=True))
     return plain_c_kernel(name, args, fuse_epilogue(tensors, "acc", ["requant"], at_loop))
 
 
