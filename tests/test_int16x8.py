@@ -25,8 +25,9 @@ from fuzz import tflite_writer as tw
 
 MODEL = Path(__file__).parent / "field_models" / "int16x8_tf2.21" / "dscnn_16x8.tflite"
 LAYERS_16X8 = {"conv2d", "depthwise_conv2d", "add", "max_pool2d", "average_pool2d", "fully_connected", "softmax"}
-ADD, CONV_2D, FULLY_CONNECTED, MUL, SOFTMAX, QUANTIZE = 0, 3, 9, 18, 25, 114  # BuiltinOperator
-CONV_OPTIONS, FC_OPTIONS, SOFTMAX_OPTIONS, MUL_OPTIONS = 1, 8, 9, 21  # BuiltinOptions
+ADD, CONCATENATION, CONV_2D, FULLY_CONNECTED, MUL, SOFTMAX, PAD, MEAN, QUANTIZE = 0, 2, 3, 9, 18, 25, 34, 40, 114
+CONV_OPTIONS, FC_OPTIONS, SOFTMAX_OPTIONS, CONCAT_OPTIONS, MUL_OPTIONS, PAD_OPTIONS, REDUCER_OPTIONS = \
+    1, 8, 9, 10, 21, 22, 27  # BuiltinOptions
 
 
 def _inputs(samples: int, seed: int = 0) -> list[np.ndarray]:
@@ -107,72 +108,136 @@ def _int16(name, shape, scale, zero_point=0):
 
 SOFTMAX_CASES = [(2.0 ** -10, 1.0), (3.1e-4, 1.7)]  # (input scale, beta): a power of two and not
 QUANTIZE_CASES = [(tw.INT16, 1.22e-4, 0), (tw.INT8, 0.031, -3)]  # (dtype, scale, zero point)
+SOFTMAX_SHAPE, FC_DEPTH = (24, 33), 2048
 
 
-def _softmax_rows(scale, shape, rng) -> np.ndarray:
+class _Model:
+    """A hand-written TFLite model built tensor by tensor: indices, and the graph inputs and outputs by name."""
+
+    def __init__(self):
+        self.tensors, self.ops, self.inputs, self.outputs = [], [], [], []
+
+    def add(self, tensor, role: str = "") -> int:
+        self.tensors.append(tensor)
+        index = len(self.tensors) - 1
+        {"in": self.inputs, "out": self.outputs}.get(role, []).append(index)
+        return index
+
+    def write(self, path: Path) -> Path:
+        path.write_bytes(tw.write(tw.Model(self.tensors, self.ops, self.inputs, self.outputs)))
+        return path
+
+
+def _long_fc(m: _Model) -> None:
+    """2048 inputs: at full scale the accumulator (up to 127 * 32768 * 2048) times the whole Q31 multiplier passes
+    int64, and LiteRT saturates those outputs."""
+    rng = np.random.default_rng(6)
+    w = rng.integers(-127, 128, (4, FC_DEPTH)).astype(np.int8)
+    w[0], w[1], w[2, ::2], w[2, 1::2] = 127, -127, 127, -127
+    scales, out_scale = (0.01, 0.012, 0.009, 0.011), 1e-6 * 32767 * 127 * FC_DEPTH / 1e5
+    ins = [m.add(_int16("fc_x", (1, FC_DEPTH), 1e-4), "in"), m.add(tw.T("fc_w", w.shape, tw.INT8, w, scale=scales)),
+           m.add(tw.T("fc_b", (4,), tw.INT64, np.array([3, -5, 7, -1000], np.int64),
+                      scale=tuple(1e-4 * s for s in scales)))]
+    m.ops.append(tw.Op(FULLY_CONNECTED, ins, [m.add(_int16("fc_y", (1, 4), out_scale), "out")], FC_OPTIONS))
+
+
+def _pad_concat_mean(m: _Model) -> None:
+    """ZeroPadding2D's PAD, Concatenate's CONCATENATION and GlobalAveragePooling2D's MEAN (to another scale)."""
+    pads = np.array([[0, 0], [1, 1], [2, 0], [0, 0]], np.int32)
+    x, p = m.add(_int16("pad_x", (1, 5, 6, 4), 2e-4), "in"), m.add(tw.T("pads", (4, 2), tw.INT32, pads))
+    padded = m.add(_int16("padded", (1, 7, 8, 4), 2e-4))
+    m.ops.append(tw.Op(PAD, [x, p], [padded], PAD_OPTIONS))
+    side, joined = m.add(_int16("side", (1, 7, 8, 3), 2e-4), "in"), m.add(_int16("joined", (1, 7, 8, 7), 2e-4), "out")
+    m.ops.append(tw.Op(CONCATENATION, [padded, side], [joined], CONCAT_OPTIONS, options=((0, "i32", 3),)))
+    axes = m.add(tw.T("axes", (2,), tw.INT32, np.array([1, 2], np.int32)))
+    m.ops.append(tw.Op(MEAN, [joined, axes], [m.add(_int16("pooled", (1, 7), 1.3e-4), "out")], REDUCER_OPTIONS,
+                       options=((0, "u8", 0),)))
+
+
+@pytest.fixture(scope="module")
+def hand_ops(tmp_path_factory, tmp_cache):
+    """The 16x8 layers TensorFlow's converter did not write into dscnn_16x8, in one hand-written model compiled once
+    for the host: two int16 SOFTMAX (SOFTMAX_CASES), QUANTIZE float32 -> int16 and -> int8 (QUANTIZE_CASES), a
+    long FULLY_CONNECTED, PAD -> CONCATENATION -> MEAN. Returns run(inputs by name) -> (ours, LiteRT's) outputs
+    by name; an input not given is zeros."""
+    m = _Model()
+    for k, (scale, beta) in enumerate(SOFTMAX_CASES):
+        logits = m.add(_int16(f"logits{k}", SOFTMAX_SHAPE, scale), "in")
+        m.ops.append(tw.Op(SOFTMAX, [logits], [m.add(_int16(f"probabilities{k}", SOFTMAX_SHAPE, 1 / 32768), "out")],
+                           SOFTMAX_OPTIONS, options=((0, "f32", beta),)))
+    x = m.add(tw.T("quantize_x", (1, 512)), "in")
+    for k, (dtype, scale, zero_point) in enumerate(QUANTIZE_CASES):
+        m.ops.append(tw.Op(QUANTIZE, [x], [m.add(tw.T(f"q{k}", (1, 512), dtype, scale=scale, zero_point=zero_point),
+                                                "out")]))
+    _long_fc(m)
+    _pad_concat_mean(m)
+    folder = tmp_path_factory.mktemp("hand_ops16")
+    path = m.write(folder / "hand_ops16.tflite")
+    session, reference = HostSession(compile_model(path, "host", folder / "lib").path), LiteRTSession(path)
+
+    def run(given: dict) -> tuple[dict, dict]:
+        inputs = []
+        for i in m.inputs:
+            t = m.tensors[i]
+            inputs.append(given.get(t.name, np.zeros(t.shape, np.float32 if t.type == tw.FLOAT32 else np.int16)))
+        names = [m.tensors[i].name for i in m.outputs]
+        return dict(zip(names, session.run(inputs))), dict(zip(names, reference.run(inputs)))
+
+    return run
+
+
+def _assert_equal(ours: dict, litert: dict, names) -> None:
+    for name in names:
+        got, want = ours[name], litert[name]
+        assert np.array_equal(got, want), f"{name}: {np.count_nonzero(got != want)}/{got.size} differ, max " \
+                                          f"{np.abs(got.astype(int) - want.astype(int)).max()} LSB"
+
+
+def _softmax_rows(scale, rng) -> np.ndarray:
     """Rows whose differences to their maximum run from 0 past -10 (the exp table's end, where LiteRT saturates),
     rows of one value (the largest sum of exps), rows with one value far above the rest, random rows."""
-    x = rng.integers(-32768, 32768, shape).astype(np.int16)
-    x[:8] = rng.integers(-int(12 / scale), 1, (8, shape[1])) + 1000  # within [-12, 0] of a maximum near 1000
+    x = rng.integers(-32768, 32768, SOFTMAX_SHAPE).astype(np.int16)
+    x[:8] = rng.integers(-int(12 / scale), 1, (8, SOFTMAX_SHAPE[1])) + 1000  # within [-12, 0] of a maximum near 1000
     x[8] = x[9] = 77
     x[10:12] = -32768
     x[10:12, 5] = 32767
     return x
 
 
-def _ties(rng, size: int) -> np.ndarray:
-    """float32 values exactly halfway between two steps of each QUANTIZE_CASES scale (alternately), negative and
-    positive, a few past the integer range."""
-    steps = rng.integers(-40000, 40000, (1, size)) + 0.5
-    scales = np.resize([float(np.float32(scale)) for _, scale, _ in QUANTIZE_CASES], size)
-    return (steps * scales).astype(np.float32)
-
-
 @pytest.mark.toolchain
-def test_int16_softmax_and_quantize_ties_match_litert(tmp_path, tmp_cache):
-    """One hand-written model, one compile: two int16 SOFTMAX (SOFTMAX_CASES) over their whole table range, and
-    QUANTIZE float32 -> int16 and -> int8 of ties (_ties): x / scale in float32, halves away from zero
-    (TfLiteRound; TVM's round prints as nearbyintf, halves to even, which the int8 QUANTIZE used before too)."""
-    shape, tensors, ops = (24, 33), [], []
-    for k, (scale, beta) in enumerate(SOFTMAX_CASES):
-        tensors += [_int16(f"logits{k}", shape, scale), _int16(f"probabilities{k}", shape, 1 / 32768)]
-        ops.append(tw.Op(SOFTMAX, [2 * k], [2 * k + 1], SOFTMAX_OPTIONS, options=((0, "f32", beta),)))
-    tensors.append(tw.T("x", (1, 512)))
-    for k, (dtype, scale, zero_point) in enumerate(QUANTIZE_CASES):
-        tensors.append(tw.T(f"q{k}", (1, 512), dtype, scale=scale, zero_point=zero_point))
-        ops.append(tw.Op(QUANTIZE, [4], [5 + k]))
-    path = tmp_path / "softmax_quantize.tflite"
-    path.write_bytes(tw.write(tw.Model(tensors, ops, inputs=[0, 2, 4], outputs=[1, 3, 5, 6])))
+def test_int16_softmax_over_its_whole_table_range_matches_litert(hand_ops):
     rng = np.random.default_rng(3)
-    inputs = [_softmax_rows(scale, shape, rng) for scale, _ in SOFTMAX_CASES] + [_ties(rng, 512)]
-    compiled = compile_model(path, "host", tmp_path / "lib")
-    names = [f"softmax {c}" for c in SOFTMAX_CASES] + [f"quantize {c}" for c in QUANTIZE_CASES]
-    for name, got, want in zip(names, HostSession(compiled.path).run(inputs), LiteRTSession(path).run(inputs)):
-        assert np.array_equal(got, want), f"{name}: {np.count_nonzero(got != want)}/{got.size} differ, max " \
-                                          f"{np.abs(got.astype(int) - want.astype(int)).max()} LSB"
+    given = {f"logits{k}": _softmax_rows(scale, rng) for k, (scale, _) in enumerate(SOFTMAX_CASES)}
+    _assert_equal(*hand_ops(given), [f"probabilities{k}" for k in range(len(SOFTMAX_CASES))])
 
 
 @pytest.mark.toolchain
-def test_a_long_16x8_fully_connected_saturates_as_litert(tmp_path, tmp_cache):
-    """2048 inputs at full scale: the accumulator (up to 127 * 32768 * 2048) times the whole Q31 multiplier passes
-    int64; LiteRT saturates those outputs, and so must the kernel. Random inputs check the rounding too."""
-    k = 2048
+def test_quantize_rounds_ties_away_from_zero_as_litert(hand_ops):
+    """float32 values exactly halfway between two steps of each QUANTIZE_CASES scale (alternately), negative and
+    positive, a few past the integer range: x / scale in float32, halves away from zero (TfLiteRound; TVM's round
+    prints as nearbyintf, halves to even, which the int8 QUANTIZE used before too)."""
+    rng = np.random.default_rng(4)
+    steps = rng.integers(-40000, 40000, (1, 512)) + 0.5
+    scales = np.resize([float(np.float32(scale)) for _, scale, _ in QUANTIZE_CASES], 512)
+    _assert_equal(*hand_ops({"quantize_x": (steps * scales).astype(np.float32)}), ["q0", "q1"])
+
+
+@pytest.mark.toolchain
+def test_a_long_16x8_fully_connected_saturates_as_litert(hand_ops):
+    """Full-scale inputs (the product passes int64: the kernel forms it in halves), and random ones (the rounding)."""
     rng = np.random.default_rng(6)
-    w = rng.integers(-127, 128, (4, k)).astype(np.int8)
-    w[0], w[1], w[2, ::2], w[2, 1::2] = 127, -127, 127, -127
-    scales, out_scale = (0.01, 0.012, 0.009, 0.011), 1e-6 * 32767 * 127 * k / 1e5
-    path = tmp_path / "fc16.tflite"
-    path.write_bytes(tw.write(tw.Model(
-        [_int16("x", (1, k), 1e-4), tw.T("w", w.shape, tw.INT8, w, scale=scales),
-         tw.T("b", (4,), tw.INT64, np.array([3, -5, 7, -1000], np.int64), scale=tuple(1e-4 * s for s in scales)),
-         _int16("y", (1, 4), out_scale)],
-        [tw.Op(FULLY_CONNECTED, [0, 1, 2], [3], FC_OPTIONS)], inputs=[0], outputs=[3])))
-    inputs = [np.full((1, k), v, np.int16) for v in (32767, -32768)]
-    inputs += [rng.integers(-32768, 32768, (1, k)).astype(np.int16) for _ in range(4)]
-    compiled = compile_model(path, "host", tmp_path / "lib")
-    session, reference = HostSession(compiled.path), LiteRTSession(path)
-    for x in inputs:
-        np.testing.assert_array_equal(session.run([x])[0], reference.run([x])[0])
+    inputs = [np.full((1, FC_DEPTH), v, np.int16) for v in (32767, -32768)]
+    for x in inputs + [rng.integers(-32768, 32768, (1, FC_DEPTH)).astype(np.int16) for _ in range(4)]:
+        _assert_equal(*hand_ops({"fc_x": x}), ["fc_y"])
+
+
+@pytest.mark.toolchain
+def test_int16_pad_concatenation_and_mean_match_litert(hand_ops):
+    rng = np.random.default_rng(8)
+    for _ in range(4):
+        given = {"pad_x": rng.integers(-32768, 32768, (1, 5, 6, 4)).astype(np.int16),
+                 "side": rng.integers(-32768, 32768, (1, 7, 8, 3)).astype(np.int16)}
+        _assert_equal(*hand_ops(given), ["joined", "pooled"])
 
 
 def test_an_int16_op_edgeai_lacks_is_refused_naming_the_node_and_the_16x8_ops(tmp_path):
@@ -181,7 +246,7 @@ def test_an_int16_op_edgeai_lacks_is_refused_naming_the_node_and_the_16x8_ops(tm
                                         _int16("product", (1, 8), 3e-3)],
                                        [tw.Op(MUL, [0, 1], [2], MUL_OPTIONS)], inputs=[0, 1], outputs=[2])))
     with pytest.raises(UnsupportedOpError, match=r"node 'product': mul on int16 tensors is not supported .*16x8 "
-                                                 r"quantization .* edgeai lowers add, average_pool2d, conv2d"):
+                                                 r"quantization .* edgeai lowers add, average_pool2d, concat, conv2d"):
         compile_model(path, "host", tmp_path / "lib")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from compilers.tvm.requant import INT_RANGES
 from edgeai.errors import ModelError
 
 
@@ -34,9 +35,6 @@ def scale_zp(graph, name: str, node) -> tuple[float, int]:
 
 def _round(x: float) -> int:
     return int(math.copysign(math.floor(abs(x) + 0.5), x))  # TfLiteRound: halves away from zero
-
-
-INT_RANGES = {"int8": (-128, 127), "int16": (-32768, 32767)}
 
 
 def int8_activation_range(activation: str, scale: float, zero_point: int, dtype: str = "int8") -> tuple[int, int]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+INT_RANGES = {"int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32767)}  # quantized tensor dtypes
 INT32_MIN = -(1 << 31)
 INT32_MAX = (1 << 31) - 1
 

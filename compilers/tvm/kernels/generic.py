@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from tvm import s_tir, te, tirx
 
 from ..build import Kernel, KernelArg, plain_c_kernel
-from ..requant import te_shift_half_even
+from ..requant import INT_RANGES, te_shift_half_even
 from ._common import conv_output_size, fuse_epilogue
 
 
@@ -119,7 +119,7 @@ def _round_half_away(x):
 
 def quantize(name: str, p: QuantizeParams) -> Kernel:
     x = te.placeholder(p.shape, "float32", "input")
-    lo, hi = {"int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32767)}[p.dtype]
+    lo, hi = INT_RANGES[p.dtype]
     extra, scale, zp = _qparams(p)
 
     def body(*i):
