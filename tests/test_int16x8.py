@@ -25,9 +25,10 @@ from fuzz import tflite_writer as tw
 
 MODEL = Path(__file__).parent / "field_models" / "int16x8_tf2.21" / "dscnn_16x8.tflite"
 LAYERS_16X8 = {"conv2d", "depthwise_conv2d", "add", "max_pool2d", "average_pool2d", "fully_connected", "softmax"}
-ADD, CONCATENATION, CONV_2D, FULLY_CONNECTED, MUL, SOFTMAX, PAD, MEAN, QUANTIZE = 0, 2, 3, 9, 18, 25, 34, 40, 114
-CONV_OPTIONS, FC_OPTIONS, SOFTMAX_OPTIONS, CONCAT_OPTIONS, MUL_OPTIONS, PAD_OPTIONS, REDUCER_OPTIONS = \
-    1, 8, 9, 10, 21, 22, 27  # BuiltinOptions
+ADD, CONCATENATION, CONV_2D, FULLY_CONNECTED, MUL, SOFTMAX, PAD, TRANSPOSE, MEAN, QUANTIZE = \
+    0, 2, 3, 9, 18, 25, 34, 39, 40, 114  # BuiltinOperator
+CONV_OPTIONS, FC_OPTIONS, SOFTMAX_OPTIONS, CONCAT_OPTIONS, MUL_OPTIONS, PAD_OPTIONS, TRANSPOSE_OPTIONS, \
+    REDUCER_OPTIONS = 1, 8, 9, 10, 21, 22, 26, 27  # BuiltinOptions
 
 
 def _inputs(samples: int, seed: int = 0) -> list[np.ndarray]:
@@ -142,7 +143,8 @@ def _long_fc(m: _Model) -> None:
 
 
 def _pad_concat_mean(m: _Model) -> None:
-    """ZeroPadding2D's PAD, Concatenate's CONCATENATION and GlobalAveragePooling2D's MEAN (to another scale)."""
+    """ZeroPadding2D's PAD, Concatenate's CONCATENATION, GlobalAveragePooling2D's MEAN (to another scale) and a
+    TRANSPOSE."""
     pads = np.array([[0, 0], [1, 1], [2, 0], [0, 0]], np.int32)
     x, p = m.add(_int16("pad_x", (1, 5, 6, 4), 2e-4), "in"), m.add(tw.T("pads", (4, 2), tw.INT32, pads))
     padded = m.add(_int16("padded", (1, 7, 8, 4), 2e-4))
@@ -152,6 +154,9 @@ def _pad_concat_mean(m: _Model) -> None:
     axes = m.add(tw.T("axes", (2,), tw.INT32, np.array([1, 2], np.int32)))
     m.ops.append(tw.Op(MEAN, [joined, axes], [m.add(_int16("pooled", (1, 7), 1.3e-4), "out")], REDUCER_OPTIONS,
                        options=((0, "u8", 0),)))
+    perm = m.add(tw.T("perm", (4,), tw.INT32, np.array([0, 2, 1, 3], np.int32)))
+    m.ops.append(tw.Op(TRANSPOSE, [joined, perm], [m.add(_int16("transposed", (1, 8, 7, 7), 2e-4), "out")],
+                       TRANSPOSE_OPTIONS))
 
 
 @pytest.fixture(scope="module")
@@ -232,12 +237,12 @@ def test_a_long_16x8_fully_connected_saturates_as_litert(hand_ops):
 
 
 @pytest.mark.toolchain
-def test_int16_pad_concatenation_and_mean_match_litert(hand_ops):
+def test_int16_pad_concatenation_mean_and_transpose_match_litert(hand_ops):
     rng = np.random.default_rng(8)
     for _ in range(4):
         given = {"pad_x": rng.integers(-32768, 32768, (1, 5, 6, 4)).astype(np.int16),
                  "side": rng.integers(-32768, 32768, (1, 7, 8, 3)).astype(np.int16)}
-        _assert_equal(*hand_ops(given), ["joined", "pooled"])
+        _assert_equal(*hand_ops(given), ["joined", "pooled", "transposed"])
 
 
 def test_an_int16_op_edgeai_lacks_is_refused_naming_the_node_and_the_16x8_ops(tmp_path):
