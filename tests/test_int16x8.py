@@ -4,8 +4,9 @@ kernels: bit-exact on the host, on a Cortex-M4 under QEMU and on rpi4 under qemu
 field_models/int16x8_tf2.21/dscnn_16x8.tflite is what TensorFlow 2.21's converter writes for a small DS-CNN block
 (field_models/make_int16x8_models.py): QUANTIZE, CONV_2D, DEPTHWISE_CONV_2D, CONV_2D, ADD, MAX_POOL_2D,
 AVERAGE_POOL_2D, RESHAPE, FULLY_CONNECTED, SOFTMAX, DEQUANTIZE; both outputs are float32, so equal outputs are
-equal int16 tensors. Hand-written models (fuzz/tflite_writer.py) add an int16 SOFTMAX over its whole table range
-and the 16x8 layers edgeai refuses, each by name.
+equal int16 tensors. A hand-written model (fuzz/tflite_writer.py) adds what the converter did not write there: an
+int16 SOFTMAX over its whole table range, QUANTIZE of ties, a FULLY_CONNECTED long enough to pass int64, PAD,
+CONCATENATION, MEAN, TRANSPOSE; other hand-written models the 16x8 layers edgeai refuses, each by name.
 """
 
 from __future__ import annotations
