@@ -1,7 +1,7 @@
 """TFLite's 16x8 quantization (int16 activations, symmetric; int8 weights; int64 biases) → the TVM kernels of
 compilers/tvm/kernels/int16x8.py (conv2d, depthwise_conv2d, fully_connected) and the int8 kernels made generic over
-the activation dtype (add, average_pool2d). max_pool2d, reshape, quantize and dequantize take int16 in their own
-modules. The hand-written kernels of every instruction set take int8 activations only: a 16x8 layer is computed
+the activation dtype (add, average_pool2d). softmax (softmax.py), mean (mean.py), max_pool2d, pad, concat,
+transpose, quantize, dequantize (generic.py) and reshape (layout.py) take int16 in their own modules. The hand-written kernels of every instruction set take int8 activations only: a 16x8 layer is computed
 by the generic kernel, and the compile report says so (ctx.decline) for the targets that have such kernels.
 
 What LiteRT requires of a 16x8 layer and edgeai checks, naming the node: zero points 0 on the activations and
@@ -15,6 +15,7 @@ import numpy as np
 
 from compilers.c.calls import KernelCall, TensorArg
 from compilers.lowering._quant import int8_activation_range, scale_zp, tensor_quant
+from compilers.lowering.elementwise import _operands
 from compilers.lowering.kernel_table import kernels_for
 from compilers.lowering.registry import rule
 from compilers.tvm.kernels.add import AddParams, add_int8
@@ -131,8 +132,6 @@ def fc_16x8_rule(ctx, node):
 
 @rule("add", "int16")
 def add_16x8_rule(ctx, node):
-    from compilers.lowering.elementwise import _operands
-
     s1, s2, so = _symmetric(ctx, node, node.inputs[0], node.inputs[1], node.outputs[0])
     shape, args, (shape1, shape2) = _operands(ctx, node)
     lo, hi = int8_activation_range(node.attrs["activation"], so, 0, "int16")
