@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from compilers.tvm.requant import INT_RANGES
 from edgeai.errors import ModelError
 
 
@@ -36,9 +37,9 @@ def _round(x: float) -> int:
     return int(math.copysign(math.floor(abs(x) + 0.5), x))  # TfLiteRound: halves away from zero
 
 
-def int8_activation_range(activation: str, scale: float, zero_point: int) -> tuple[int, int]:
-    """TFLite CalculateActivationRangeQuantized for int8 outputs."""
-    lo, hi = -128, 127
+def int8_activation_range(activation: str, scale: float, zero_point: int, dtype: str = "int8") -> tuple[int, int]:
+    """TFLite CalculateActivationRangeQuantized for int8 outputs (int16 ones with dtype="int16": 16x8)."""
+    lo, hi = INT_RANGES[dtype]
     if activation == "relu":
         lo = max(lo, zero_point)
     elif activation == "relu6":

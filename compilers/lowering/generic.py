@@ -9,7 +9,7 @@ from compilers.c.calls import KernelCall, TensorArg
 from compilers.lowering._quant import float_activation_range, int8_activation_range, numerics, scale_zp, tensor_quant
 from compilers.lowering.registry import rule
 from compilers.tvm.kernels import generic as k
-from compilers.tvm.requant import exact_multiplier
+from compilers.tvm.requant import INT_RANGES, exact_multiplier
 from edgeai.errors import UnsupportedOpError
 
 
@@ -47,7 +47,7 @@ for _op in ("relu", "relu6", "clip", "sigmoid", "tanh", "pow"):
 
 
 def _quantize_params(ctx, node, t, half_even=True):
-    """QuantizeParams of the int8/uint8 tensor t and the extra kernel arguments: none per tensor, the scale and
+    """QuantizeParams of the int8/uint8/int16 tensor t and the extra kernel arguments: none per tensor, the scale and
     zero point arrays per axis (the IR's axis, already in the stored order)."""
     q = tensor_quant(ctx.graph, t.name, node)
     if q.per_tensor:
@@ -68,7 +68,7 @@ def dequantize_rule(ctx, node):
     return _call(ctx, node, k.dequantize, params, "dequantize", extra)
 
 
-for _dtype in ("int8", "uint8"):
+for _dtype in ("int8", "uint8", "int16"):
     rule("dequantize", _dtype)(dequantize_rule)
 
 
@@ -79,14 +79,14 @@ def transpose_rule(ctx, node):
 
 def _requant(g, node, src: str, dst: str):
     """How an int8 copy from src to dst requantizes (generic.PadParams.requant): None with equal quantization;
-    with ONNX numerics one exact rounding; TFLite's int8 kernels require equal quantization."""
+    with ONNX numerics one exact rounding; TFLite's int8 (and int16) kernels require equal quantization."""
     (si, zi), (so, zo) = scale_zp(g, src, node), scale_zp(g, dst, node)
     if (si, zi) == (so, zo):
         return None
     if numerics(node) != "onnx":
-        raise UnsupportedOpError(f"node {node.name!r} ({node.op}): int8 input {src!r} is quantized ({si:g}, {zi}) "
-                                 f"but the output ({so:g}, {zo}); TFLite numerics require equal quantization "
-                                 f"(ONNX numerics requantize: compile with --numerics onnx)")
+        raise UnsupportedOpError(f"node {node.name!r} ({node.op}): {g.tensor(src).dtype} input {src!r} is quantized "
+                                 f"({si:g}, {zi}) but the output ({so:g}, {zo}); TFLite numerics require equal "
+                                 f"quantization (ONNX numerics requantize: compile with --numerics onnx)")
     return (zi, zo, *exact_multiplier(si / so, f"node {node.name!r} ({node.op})"))
 
 
@@ -94,11 +94,12 @@ def pad_rule(ctx, node):
     g = ctx.graph
     x, a = g.tensor(node.inputs[0]), node.attrs
     value, requant = a["value"], None
-    if x.dtype == "int8" and x.quant is not None:  # the real pad value in the output's quantization
+    if x.dtype in ("int8", "int16") and x.quant is not None:  # the real pad value in the output's quantization
         scale, zp = scale_zp(g, node.outputs[0], node)
-        value = int(np.clip(np.rint(value / scale) + zp, -128, 127))
-        # LiteRT's int8 PAD copies bytes and pads with the output zero point, whatever the quantizations
-        requant = _requant(g, node, x.name, node.outputs[0]) if numerics(node) == "onnx" else None
+        value = int(np.clip(np.rint(value / scale) + zp, *INT_RANGES[x.dtype]))
+        # LiteRT's int8 and int16 PAD copy bytes and pad with the output zero point, whatever the quantizations;
+        # int16 nodes come from TFLite files only (ONNX numerics are set on int8 nodes)
+        requant = _requant(g, node, x.name, node.outputs[0]) if numerics(node) == "onnx" and x.dtype == "int8" else None
     elif x.dtype != "float32":  # plain integers pad with the integer itself
         value = int(value)
     params = k.PadParams(x.shape, tuple(a["pads"]), value, x.dtype, a["mode"], requant)
@@ -110,7 +111,7 @@ def concat_rule(ctx, node):
     shapes = tuple(g.tensor(n).shape for n in node.inputs)
     dtype = g.tensor(node.inputs[0]).dtype
     requant = ()
-    if dtype == "int8":
+    if dtype in ("int8", "int16"):  # int16: TFLite's 16x8 CONCATENATION, which requires equal quantization
         requant = tuple(_requant(g, node, n, node.outputs[0]) for n in node.inputs)
         requant = requant if any(requant) else ()
     axis = node.attrs["axis"] % len(shapes[0])
@@ -121,8 +122,8 @@ def maxpool_rule(ctx, node):
     g = ctx.graph
     x = g.tensor(node.inputs[0])
     a = node.attrs
-    if x.dtype == "int8":
-        lo, hi = int8_activation_range(a["activation"], *scale_zp(g, node.outputs[0], node))
+    if x.dtype in ("int8", "int16"):
+        lo, hi = int8_activation_range(a["activation"], *scale_zp(g, node.outputs[0], node), x.dtype)
     else:
         lo, hi = float_activation_range(a["activation"])
     params = k.MaxPoolParams(x.shape, tuple(a["kernel"]), tuple(a["strides"]), tuple(a["padding"]), x.dtype, lo, hi)
@@ -136,9 +137,9 @@ def mean_rule(ctx, node):
     return _call(ctx, node, k.mean_float32, k.MeanParams(x.shape, axes, node.attrs["keepdims"]), "mean")
 
 
-for _dtype in ("float32", "int8", "int32"):
+for _dtype in ("float32", "int8", "int32", "int16"):
     rule("transpose", _dtype)(transpose_rule)
     rule("pad", _dtype)(pad_rule)
     rule("concat", _dtype)(concat_rule)
-for _dtype in ("float32", "int8"):
+for _dtype in ("float32", "int8", "int16"):  # int16: TFLite's 16x8 MAX_POOL_2D, a max and the clamp
     rule("max_pool2d", _dtype)(maxpool_rule)

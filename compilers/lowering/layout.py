@@ -19,5 +19,5 @@ def _reshape(ctx, node):
     return [KernelCall(node.name, node.op, symbol, (source, TensorArg(node.outputs[0]), ScalarArg(src.nbytes)))]
 
 
-for _dtype in ("int8", "float32", "int32", "uint8"):
+for _dtype in ("int8", "float32", "int32", "uint8", "int16"):
     rule("reshape", _dtype)(_reshape)

@@ -34,6 +34,9 @@ def rule_for(node: Node, graph: Graph):
     if fn is None:
         have = sorted(d for o, d in _RULES if o == node.op)
         why = f"only for {', '.join(have)}" if have else "not at all"
+        if dtype == "int16":  # a 16x8-quantized model: say which of its ops edgeai computes
+            int16 = sorted(o for o, d in _RULES if d == "int16")
+            why += f"; of TFLite's 16x8 quantization (int16 activations) edgeai lowers {', '.join(int16)}"
         raise UnsupportedOpError(f"{graph.source or graph.name}: node {node.name!r}: {node.op} on {dtype} tensors "
                                  f"is not supported ({node.op} is lowered {why})")
     return fn

@@ -30,7 +30,8 @@ from tvm import ir, te, tirx
 from tvm.s_tir import pipeline as _s_tir_pipeline
 from tvm.tirx import compilation_pipeline as _tir_pipeline
 
-_C_TYPES = {"int8": "int8_t", "int32": "int32_t", "float32": "float", "uint8": "uint8_t", "int16": "int16_t"}
+_C_TYPES = {"int8": "int8_t", "int32": "int32_t", "float32": "float", "uint8": "uint8_t", "int16": "int16_t",
+            "int64": "int64_t", "float64": "double"}
 
 
 @dataclass(frozen=True)

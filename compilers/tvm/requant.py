@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+INT_RANGES = {"int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32767)}  # quantized tensor dtypes
 INT32_MIN = -(1 << 31)
 INT32_MAX = (1 << 31) - 1
 
@@ -75,7 +76,7 @@ def per_tensor_fc_multiplier(input_scale: float, weight_scale: float, output_sca
 
 @dataclass(frozen=True)
 class AddQuantParams:
-    """What TFLite's quantized ADD Prepare derives from the three scales (int8: left_shift 20)."""
+    """What TFLite's quantized ADD Prepare derives from the three scales (int8: left_shift 20, int16: 15)."""
 
     left_shift: int
     input1_multiplier: int
@@ -86,8 +87,9 @@ class AddQuantParams:
     output_shift: int
 
 
-def add_quant_params(input1_scale: float, input2_scale: float, output_scale: float) -> AddQuantParams:
-    left_shift = 20
+def add_quant_params(input1_scale: float, input2_scale: float, output_scale: float,
+                     left_shift: int = 20) -> AddQuantParams:
+    """left_shift: 20 for int8, 15 for int16 (the 16x8 ADD's general-scale path, where 65535 << 15 fits)."""
     s1, s2, so = (float(np.float32(s)) for s in (input1_scale, input2_scale, output_scale))
     twice_max = 2.0 * max(s1, s2)
     m1 = quantize_multiplier(s1 / twice_max)
@@ -260,3 +262,59 @@ def te_rounding_divide_by_pot(x, exponent):
         mask = ((tirx.const(1, "int64") << exponent.astype("int64")) - 1).astype(i32)
     threshold = (mask >> 1) + tirx.Select(x < 0, tirx.const(1, i32), tirx.const(0, i32))
     return (x >> e) + tirx.Select((x & mask) > threshold, tirx.const(1, i32), tirx.const(0, i32))
+
+
+# --- 16x8: int16 activations, int8 weights, int64 accumulators -------------------------------
+
+
+def wide_multipliers(multiplier, shift, reduced: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """The (multiplier, right shift) pairs of LiteRT's 16x8 requantization of an int64 accumulator: one
+    rounding, halves up, (acc * multiplier + 2**(total - 1)) >> total.
+
+    reduced (CONV_2D, DEPTHWISE_CONV_2D: the int64 MultiplyByQuantizedMultiplier): the multiplier rounded to 15
+    bits, (m + 2**15) >> 16 (0x7FFF from 0x7FFF0000 up, where that sum would pass 2**31), and total = 15 - shift.
+    Not reduced (FULLY_CONNECTED, measured against LiteRT's reference kernels: the 15-bit multiplier differs by
+    1 LSB on 9 of 80 outputs of field_models/int16x8_tf2.21/dscnn_block.tflite, this on none): the whole Q31
+    multiplier and total = 31 - shift. Precomputed here, so the kernel does one int64 multiply, add and shift.
+    Returns (multiplier int32[C], total shift int32[C])."""
+    m = np.asarray(multiplier, np.int64)
+    if reduced:
+        m, total = np.where(m < 0x7FFF0000, (m + (1 << 15)) >> 16, 0x7FFF), 15 - np.asarray(shift, np.int64)
+    else:
+        total = 31 - np.asarray(shift, np.int64)
+    if np.any(total < 1):  # LiteRT checks shift < 8; past 15 - 1 the reduced form would shift by zero or less
+        raise ValueError(f"16x8 requantization shift {int(np.max(shift))} is out of range (must be below 15)")
+    return m.astype(np.int32), total.astype(np.int32)
+
+
+def te_requantize_wide(shape, value, multiplier, total, act_min: int, act_max: int, dtype: str, name: str,
+                       whole: bool = False):
+    """(value * multiplier + 2**(total - 1)) >> total, clamped to [act_min, act_max] as `dtype`: LiteRT's 16x8
+    epilogue (wide_multipliers). value(*i) is int64; multiplier and total are functions of the indices.
+
+    whole: the multiplier is the whole Q31 one (FULLY_CONNECTED), whose product with a long layer's accumulator can
+    pass int64 (127 * 32767 * 2048 * 2**31): the product is then formed in two halves of the accumulator, exactly
+    (LiteRT saturates such a layer correctly). The 15-bit multiplier of the convolutions cannot overflow (LiteRT
+    assumes |value| < 2**47)."""
+    from tvm import te, tirx
+
+    i64 = lambda v: tirx.const(v, "int64")  # noqa: E731
+
+    def direct(x, m, t):
+        return (x * m + (i64(1) << (t - i64(1)))) >> t
+
+    def halves(x, m, t):
+        x = tirx.min(tirx.max(x, i64(-(1 << 62))), i64(1 << 62))
+        low = (x & i64((1 << 31) - 1)) * m + (i64(1) << (t - i64(1)))  # < 2**62 + 2**61
+        high = (x >> i64(31)) * m + (low >> i64(31))  # x * m + rounding = high * 2**31 + (low & (2**31 - 1))
+        above = high >> tirx.max(t - i64(31), i64(0))
+        held = tirx.min(tirx.max(high, i64(-(1 << 32))), i64(1 << 32))  # past it the output saturates anyway
+        below = held * (i64(1) << tirx.max(i64(31) - t, i64(0))) + ((low & i64((1 << 31) - 1)) >> t)
+        return tirx.Select(t >= i64(31), above, below)
+
+    def body(*i):
+        t, m = total(*i).astype("int64"), multiplier(*i).astype("int64")
+        scaled = (halves if whole else direct)(value(*i), m, t)
+        return tirx.min(tirx.max(scaled, i64(act_min)), i64(act_max)).astype(dtype)
+
+    return te.compute(shape, body, name=name)

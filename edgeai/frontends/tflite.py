@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import struct
 from pathlib import Path
 
@@ -333,6 +334,28 @@ def _binary(kind, options):
     return convert
 
 
+def _add(r, op, ins, outs):
+    """ADD; an int16 one whose options ask for LiteRT's power-of-two path (pot_scale_int16, the schema's default,
+    which TFLite's 16x8 converter sets false) computes with shifts instead of multipliers when every scale is a
+    power of two and every zero point 0: that path is refused, the general one taken."""
+    o = r.options(op, "AddOptions")
+    tensors = [t for t in r.tensors.values() if t.name in (*ins[:2], outs[0])]
+    if o.PotScaleInt16() and tensors and all(t.dtype == "int16" and t.quant is not None for t in tensors):
+        if all(_power_of_two(t.quant.scale[0]) and t.quant.zero_point[0] == 0 for t in tensors):
+            raise UnsupportedOpError("int16 ADD with power-of-two scales and pot_scale_int16 set (LiteRT's "
+                                     "shift-only 16-bit path, meant for LSTM cells) is not supported; TFLite's "
+                                     "16x8 converter writes pot_scale_int16 false")
+    return "add", ins, dict(activation=_activation(o.FusedActivationFunction()))
+
+
+def _power_of_two(scale: float) -> bool:
+    """LiteRT's CheckedLog2: log2 of the scale within 1e-3 of an integer."""
+    if scale <= 0:
+        return False
+    x = math.log2(scale)
+    return abs(x - round(x)) < 1e-3
+
+
 def _pool(kind):
     def convert(r, op, ins, outs):
         o = r.options(op, "Pool2DOptions")
@@ -380,7 +403,7 @@ _CONVERTERS = {
     "CONV_2D": _conv,
     "DEPTHWISE_CONV_2D": _depthwise,
     "FULLY_CONNECTED": _fully_connected,
-    "ADD": _binary("add", "AddOptions"),
+    "ADD": _add,
     "SUB": _binary("sub", "SubOptions"),
     "MUL": _binary("mul", "MulOptions"),
     "AVERAGE_POOL_2D": _pool("average_pool2d"),

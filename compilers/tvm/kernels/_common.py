@@ -20,9 +20,10 @@ ROUNDINGS = ("double", "single", "half_even")
 
 
 def scale_to_int8(shape, value, multiplier, shift, zero_point: int, act_min: int, act_max: int, rounding: str,
-                  name: str):
+                  name: str, dtype: str = "int8"):
     """value(*i) (int32) times multiplier(*i) * 2**(shift(*i) - 31) with `rounding`, + zero point, clamped to
-    [act_min, act_max], as int8 stage `name`; its producers are requant_stages(rounding, name)."""
+    [act_min, act_max], as `dtype` (int8; int16 for 16x8) stage `name`; its producers are
+    requant_stages(rounding, name)."""
     if rounding not in ROUNDINGS:
         raise ValueError(f"rounding {rounding!r} is not one of {ROUNDINGS}")
     args = (shape, value, multiplier, shift, f"{name}_scaled")
@@ -30,7 +31,7 @@ def scale_to_int8(shape, value, multiplier, shift, zero_point: int, act_min: int
         scaled = te_requantize(*args)
     else:
         scaled = te_requantize_single_rounding(*args, half_even=rounding == "half_even")
-    return te.compute(shape, lambda *i: tirx.min(tirx.max(scaled[i] + zero_point, act_min), act_max).astype("int8"),
+    return te.compute(shape, lambda *i: tirx.min(tirx.max(scaled[i] + zero_point, act_min), act_max).astype(dtype),
                       name=name)
 
 

@@ -2,7 +2,7 @@
 
 int8 (input1, input2, output), TFLite reference semantics: both inputs are offset by their zero points,
 shifted left by 20, scaled to a common scale, summed, scaled to the output (requant.add_quant_params),
-offset, clamped. int8 with ONNX numerics (add_int8_onnx): s1 (x1 - z1) + s2 (x2 - z2) quantized to the
+offset, clamped; int16 (AddParams.dtype, the general-scale 16x8 ADD) the same with a left shift of 15. int8 with ONNX numerics (add_int8_onnx): s1 (x1 - z1) + s2 (x2 - z2) quantized to the
 output's scale with one rounding, halves to even (exact_add_multipliers).
 float32 (input1, input2, output). The output may alias an input (in-place), so nothing is restrict.
 """
@@ -31,6 +31,7 @@ class AddParams:
     exact: tuple[int, int, int] | None = None  # int8, ONNX numerics: exact_add_multipliers
     input1_shape: tuple[int, ...] | None = None  # when it broadcasts to `shape` (None: `shape`)
     input2_shape: tuple[int, ...] | None = None
+    dtype: str = "int8"  # add_int8 on int16 too: LiteRT's 16x8 ADD is the same arithmetic with left_shift 15
 
 
 def _inputs(p: AddParams, dtype: str):
@@ -46,7 +47,7 @@ def add_int8(name: str, p: AddParams) -> Kernel:
     if p.quant is None:
         raise ValueError(f"{name}: int8 add needs AddParams.quant (requant.add_quant_params)")
     q = p.quant
-    a, b, read_a, read_b = _inputs(p, "int8")
+    a, b, read_a, read_b = _inputs(p, p.dtype)
 
     def scaled(x, zero_point, multiplier, shift, stage):
         return te_requantize(
@@ -64,7 +65,7 @@ def add_int8(name: str, p: AddParams) -> Kernel:
     )
     out = te.compute(
         p.shape,
-        lambda *i: tirx.min(tirx.max(total[i] + p.output_zero_point, int(p.act_min)), int(p.act_max)).astype("int8"),
+        lambda *i: tirx.min(tirx.max(total[i] + p.output_zero_point, int(p.act_min)), int(p.act_max)).astype(p.dtype),
         name="add",
     )
     stages = ["sum", "sum_high", "scaled2", "scaled2_high", "scaled1", "scaled1_high"]

@@ -28,6 +28,7 @@ class AvgPool2DParams:
     # = multiplier / 2**total (requant.exact_multiplier), divided by the window size too when there is no
     # padding (no division left at run time); None: TFLite's, same quantization in and out.
     rescale: tuple[int, int, int, int] | None = None
+    dtype: str = "int8"  # avg_pool2d_int8 on int16 too (TFLite's 16x8 AVERAGE_POOL_2D: the same rounding)
 
     @property
     def output_shape(self) -> tuple[int, int, int, int]:
@@ -39,7 +40,7 @@ class AvgPool2DParams:
 def _pool(p: AvgPool2DParams, dtype: str):
     _, h, w, _ = p.input_shape
     (fh, fw), (sh, sw), (top, left, _, _) = p.filter_size, p.stride, p.padding
-    acc_dtype = "int32" if dtype == "int8" else dtype
+    acc_dtype = "int32" if dtype in ("int8", "int16") else dtype
     inp = te.placeholder(p.input_shape, dtype, "input")
     rh, rw = te.reduce_axis((0, fh), "fh"), te.reduce_axis((0, fw), "fw")
 
@@ -60,7 +61,7 @@ def _pool(p: AvgPool2DParams, dtype: str):
 
 
 def avg_pool2d_int8(name: str, p: AvgPool2DParams) -> Kernel:
-    inp, acc, count = _pool(p, "int8")
+    inp, acc, count = _pool(p, p.dtype)
 
     def average(n, oh, ow, c):
         s, k = acc[n, oh, ow, c], count(oh, ow)
@@ -74,7 +75,7 @@ def avg_pool2d_int8(name: str, p: AvgPool2DParams) -> Kernel:
             else:
                 q = te_divide_half_even(centered, k.astype("int64") << tirx.const(total, "int64"))
             q = q.astype("int32") + zout
-        return tirx.min(tirx.max(q, int(p.act_min)), int(p.act_max)).astype("int8")
+        return tirx.min(tirx.max(q, int(p.act_min)), int(p.act_max)).astype(p.dtype)
 
     out = te.compute(p.output_shape, average, name="average")
     args = [KernelArg(inp, "input"), KernelArg(out, "output", const=False, restrict=True)]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from tvm import s_tir, te, tirx
 
 from ..build import Kernel, KernelArg, plain_c_kernel
-from ..requant import te_shift_half_even
+from ..requant import INT_RANGES, te_shift_half_even
 from ._common import conv_output_size, fuse_epilogue
 
 
@@ -104,14 +104,27 @@ def _qparams(p: QuantizeParams):
     return [scale, zp], lambda i: scale[i[p.axis]], lambda i: zp[i[p.axis]]
 
 
+def _round_half_away(x):
+    """roundf (TfLiteRound): halves away from zero. TVM's round prints as nearbyintf, which rounds halves to even.
+    x is first held within +-2**24 (beyond it every float32 is an integer, and the caller saturates to 8 or 16 bits
+    anyway), so that its truncation through int32 is defined; the fraction x - trunc(x) is then exact in float32
+    and its comparison with a half decides ties exactly."""
+    f32 = lambda v: tirx.const(v, "float32")  # noqa: E731
+    held = tirx.min(tirx.max(x, f32(-16777216.0)), f32(16777216.0))
+    t = held.astype("int32").astype("float32")
+    fraction = held - t
+    return tirx.Select(held >= f32(0.0), tirx.Select(fraction >= f32(0.5), t + f32(1.0), t),
+                       tirx.Select(fraction <= f32(-0.5), t - f32(1.0), t))
+
+
 def quantize(name: str, p: QuantizeParams) -> Kernel:
     x = te.placeholder(p.shape, "float32", "input")
-    lo, hi = (-128, 127) if p.dtype == "int8" else (0, 255)
+    lo, hi = INT_RANGES[p.dtype]
     extra, scale, zp = _qparams(p)
 
     def body(*i):
         scaled = x[i] / scale(i)
-        r = tirx.nearbyint(scaled) if p.half_even else tirx.round(scaled)
+        r = tirx.nearbyint(scaled) if p.half_even else _round_half_away(scaled)
         v = r + zp(i).astype("float32")
         return tirx.min(tirx.max(v, tirx.const(float(lo), "float32")), tirx.const(float(hi), "float32")).astype(p.dtype)
 
