@@ -94,17 +94,35 @@ def _batchnorm(tmp_path):
                  [("w", _w(4, 3, 3, 3))] + stats("1") + stats("2"))
 
 
-def _resize_nearest(tmp_path):
-    """Nearest upsampling x2 (H) and x3 (W) after a conv (stored NHWC), half_pixel (the default)."""
-    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], kernel_shape=[1, 1]),
-             helper.make_node("Resize", ["c", "", "scales"], ["y"], mode="nearest")]
-    return _save(tmp_path, "resize", nodes, [_vi("x", [1, 3, 4, 5])], [_vi("y", [1, 4, 8, 15])],
-                 [("w", _w(4, 3, 1, 1)), ("scales", np.array([1, 1, 2, 3], np.float32))])
+# Resize branches of one conv (stored NHWC), one compile: (mode, transform, extra attributes, scales or sizes of H, W)
+RESIZES = (("linear", "half_pixel", {}, (2.0, 1.5)), ("linear", "align_corners", {}, (7, 9)),
+           ("linear", "asymmetric", {}, (3, 8)), ("linear", "pytorch_half_pixel", {}, (1, 6)),
+           ("nearest", "half_pixel", {}, (2.0, 3.0)), ("nearest", "asymmetric", {"nearest_mode": "round_prefer_ceil"},
+                                                        (9, 7)),
+           ("nearest", "align_corners", {"nearest_mode": "floor"}, (6, 11)),
+           ("nearest", "tf_half_pixel_for_nn", {"nearest_mode": "ceil"}, (0.5, 1.6)),
+           ("cubic", "half_pixel", {}, (9, 7)),
+           ("cubic", "half_pixel_symmetric", {"cubic_coeff_a": -0.5, "exclude_outside": 1}, (1.5, 0.6)))
 
 
-MODELS = {"sum": _sum, "resize_nearest": _resize_nearest, "batchnorm": _batchnorm, "softmax_opset11": _softmax_opset11, "softmax_opset9_classifier": _softmax_opset9_classifier,
+def _resizes(tmp_path):
+    """Every Resize mode and coordinate transform, up and down, given as scales and as sizes, at opset 19."""
+    nodes, outputs = [helper.make_node("Conv", ["x", "w"], ["c"], kernel_shape=[1, 1])], []
+    inits = [("w", _w(4, 3, 1, 1))]
+    for k, (mode, transform, attrs, hw) in enumerate(RESIZES):
+        scales = isinstance(hw[0], float)
+        given = (np.array((1, 1) + hw, np.float32) if scales else np.array((1, 4) + hw, np.int64))
+        inits.append((f"r{k}", given))
+        nodes.append(helper.make_node("Resize", ["c", "", f"r{k}"] if scales else ["c", "", "", f"r{k}"], [f"y{k}"],
+                                      mode=mode, coordinate_transformation_mode=transform, **attrs))
+        size = [int(np.floor(d * np.float32(s))) for d, s in zip((4, 5), hw)] if scales else list(hw)
+        outputs.append(_vi(f"y{k}", [1, 4] + size))
+    return _save(tmp_path, "resizes", nodes, [_vi("x", [1, 3, 4, 5])], outputs, inits, opset=19)
+
+
+MODELS = {"sum": _sum, "resizes": _resizes, "batchnorm": _batchnorm, "softmax_opset11": _softmax_opset11, "softmax_opset9_classifier": _softmax_opset9_classifier,
           "pool_1d": _pool_1d, "grouped_conv": _grouped_conv, "lrn": _lrn}
-INT8 = ("sum", "resize_nearest", "batchnorm", "softmax_opset9_classifier", "pool_1d", "grouped_conv")  # the ops with an int8 rule
+INT8 = ("sum", "resizes", "batchnorm", "softmax_opset9_classifier", "pool_1d", "grouped_conv")  # the ops with an int8 rule
 
 
 def _feeds(path, n=3, seed=4):
@@ -142,13 +160,13 @@ def test_int8_qdq_within_one_lsb_of_onnxruntime(name, tmp_path, tmp_cache):
     calibration = [xs[0] if len(xs) == 1 else dict(zip(["a", "b"], xs)) for xs in _feeds(path, 8, seed=5)]
     qdq = quantize(path, calibration, tmp_path / f"{name}_int8.onnx").path
     graph = default_pipeline(load_onnx(qdq))
-    # int8 inside (softmax stays float in QDQ graphs by design, edgeai/passes/qdq.py: its reshapes are int8; the
-    # copies a nearest Resize becomes are two concats in a row, which the QDQ fusion leaves float)
-    heavy = {"sum": "add", "resize_nearest": "conv2d", "batchnorm": "mul", "softmax_opset9_classifier": "reshape", "pool_1d": "max_pool2d", "grouped_conv": "conv2d"}
+    # int8 inside (softmax stays float in QDQ graphs by design, edgeai/passes/qdq.py: its reshapes are int8)
+    heavy = {"sum": "add", "resizes": "resize_cubic", "batchnorm": "mul", "softmax_opset9_classifier": "reshape", "pool_1d": "max_pool2d", "grouped_conv": "conv2d"}
     assert any(n.op == heavy[name] and graph.tensor(n.inputs[0]).dtype == "int8" for n in graph.nodes), \
         str([(n.op, graph.tensor(n.inputs[0]).dtype) for n in graph.nodes])
     assert all(graph.tensor(n.inputs[0]).dtype == "int8" for n in graph.nodes
-               if n.op in ("conv2d", "fully_connected", "add", "mul")), "float arithmetic left"
+               if n.op in ("conv2d", "fully_connected", "add", "mul") or n.op.startswith("resize")), \
+        "float arithmetic left"
     model = onnx.load(str(qdq))
     scales = [_output_scale(model, o.name) for o in model.graph.output]
     for got, want in _compiled_and_ort(qdq, _feeds(path, 5, seed=6), tmp_path / "lib", numerics="onnx"):

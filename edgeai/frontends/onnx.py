@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeai.errors import ModelError, UnsupportedOpError
+from edgeai.frontends.onnx_resize import Resizes
 from edgeai.frontends.onnx_rewrites import Rewrites
 from edgeai.frontends.refusals import Refusal, refusal_error
 from edgeai.ir import Graph, Node, Quantization, Tensor, verify
@@ -322,7 +323,7 @@ def _expand_qgemm(node, name, path, const, fresh, initializer):
     return nodes
 
 
-class _Importer(Rewrites):
+class _Importer(Rewrites, Resizes):
     def __init__(self, model, path: Path):
         import onnx
         from onnx import numpy_helper
