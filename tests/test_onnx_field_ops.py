@@ -174,6 +174,33 @@ def test_int8_qdq_within_one_lsb_of_onnxruntime(name, tmp_path, tmp_cache):
             assert np.abs(g - w).max() <= s * 1.001, f"{np.abs(g - w).max() / s:.2f} LSB off"
 
 
+@pytest.mark.slow
+def test_int8_resize_in_tflite_numerics_within_one_lsb_of_onnxruntime(tmp_path, tmp_cache):
+    """--numerics tflite on QDQ Resizes: a transform LiteRT has (half_pixel) takes LiteRT's integer bilinear, one it
+    has not (tf_half_pixel_for_nn) LiteRT's blend with weights from the float coordinates, and cubic (LiteRT has
+    none) ONNX's arithmetic; each within 1 LSB of onnxruntime (the input's quantization is the same in both)."""
+    from edgeai.compile import compile_model
+    from edgeai.quantize import quantize
+
+    branches = (("linear", "half_pixel", (1, 3, 7, 9)), ("linear", "tf_half_pixel_for_nn", (1, 3, 8, 10)),
+                ("cubic", "half_pixel", (1, 3, 9, 7)))
+    nodes = [helper.make_node("Resize", ["x", "", "", f"size{k}"], [f"y{k}"], mode=mode,
+                              coordinate_transformation_mode=transform)
+             for k, (mode, transform, _) in enumerate(branches)]
+    path = _save(tmp_path, "resize_tflite", nodes, [_vi("x", [1, 3, 4, 5])],
+                 [_vi(f"y{k}", list(size)) for k, (*_, size) in enumerate(branches)],
+                 [(f"size{k}", np.array(size, np.int64)) for k, (*_, size) in enumerate(branches)])
+    qdq = quantize(path, [xs[0] for xs in _feeds(path, 8, seed=5)], tmp_path / "resize_tflite_int8.onnx").path
+    lib = compile_model(qdq, "host", tmp_path / "lib", numerics="tflite")
+    symbols = [layer["symbol"] for layer in lib.desc["layers"] if layer["op"].startswith("resize")]
+    assert ["bilinear" in s for s in symbols] == [True, True, False] and "taps4" in symbols[2], symbols
+    model = onnx.load(str(qdq))
+    scales = [_output_scale(model, o.name) for o in model.graph.output]
+    for got, want in _compiled_and_ort(qdq, _feeds(path, 5, seed=6), tmp_path / "lib", numerics="tflite"):
+        for g, w, s in zip(got, want, scales):
+            assert np.abs(g - w).max() <= s * 1.001, f"{np.abs(g - w).max() / s:.2f} LSB off"
+
+
 # -- the float models shipped in the onnx wheel (onnx/backend/test/data/light), with random weights ---------------
 # The five of the nine cheapest to quantize and compile (fewest weights; vgg19, alexnet, zfnet512 and resnet50
 # carry 25-140 M weights). Their weights are ConstantOfShape nodes (a 'light' file stores only shapes): the test
@@ -213,25 +240,37 @@ def test_onnx_wheel_float_model_quantizes_and_compiles_to_int8(name, tmp_path, t
         assert np.mean(lsb <= 1) >= 0.95 and cosine >= 0.99 and got.argmax() == want.argmax()
 
 
+_DEVICE_TOOLS = {"cortex-m4": ("qemu-system-arm", "arm-none-eabi-gcc"),
+                 "rpi4": ("qemu-aarch64-static", "aarch64-linux-gnu-gcc", "cmake")}
+
+
 @pytest.mark.slow
 @pytest.mark.qemu
-@pytest.mark.skipif(shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None,
-                    reason="needs qemu-system-arm and arm-none-eabi-gcc")
-def test_int8_grouped_conv_and_sum_on_cortex_m4_under_qemu(tmp_path, tmp_cache):
-    """The int8 grouped convolution (block-diagonal weights) and Sum (int8 adds, one broadcast) on the firmware."""
+@pytest.mark.parametrize("target", sorted(_DEVICE_TOOLS))
+def test_int8_grouped_conv_sum_and_bilinear_resize_on_the_device(target, tmp_path, tmp_cache):
+    """The int8 grouped convolution (block-diagonal weights), Sum (int8 adds, one broadcast) and a bilinear Resize
+    (ONNX numerics: the taps kernel) on the firmware: Cortex-M4 under qemu-system-arm, rpi4 under qemu-aarch64."""
     from edgeai.compile import compile_model
     from edgeai.quantize import quantize
-    from edgeai.runtime.device import QemuSession
+    from edgeai.runtime.device import QemuSession, build_firmware
 
+    missing = [t for t in _DEVICE_TOOLS[target] if shutil.which(t) is None]
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)}")
     nodes = [helper.make_node("Conv", ["x", "w", "b"], ["c"], group=3, kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
-             helper.make_node("Relu", ["c"], ["r"]), helper.make_node("Sum", ["r", "x2", "k"], ["y"])]
-    path = _save(tmp_path, "grouped_sum", nodes, [_vi("x", [1, 6, 6, 6]), _vi("x2", [1, 9, 6, 6])],
-                 [_vi("y", [1, 9, 6, 6])], [("w", _w(9, 2, 3, 3)), ("b", _w(9, seed=1)), ("k", _w(9, 1, 1, seed=2))])
+             helper.make_node("Relu", ["c"], ["r"]), helper.make_node("Sum", ["r", "x2", "k"], ["s"]),
+             helper.make_node("Resize", ["s", "", "", "size"], ["y"], mode="linear")]
+    path = _save(tmp_path, "grouped_sum_resize", nodes, [_vi("x", [1, 6, 6, 6]), _vi("x2", [1, 9, 6, 6])],
+                 [_vi("y", [1, 9, 9, 11])], [("w", _w(9, 2, 3, 3)), ("b", _w(9, seed=1)), ("k", _w(9, 1, 1, seed=2)),
+                                             ("size", np.array([1, 9, 9, 11], np.int64))])
     calibration = [dict(zip(["x", "x2"], xs)) for xs in _feeds(path, 8, seed=5)]
-    qdq = quantize(path, calibration, tmp_path / "grouped_sum_int8.onnx").path
+    qdq = quantize(path, calibration, tmp_path / "grouped_sum_resize_int8.onnx").path
     scale = _output_scale(onnx.load(str(qdq)), "y")
     ref = ort.InferenceSession(str(qdq), providers=["CPUExecutionProvider"])
-    with QemuSession(compile_model(qdq, "cortex-m4", tmp_path / "m4", numerics="onnx").path, "cortex-m4") as session:
+    lib = compile_model(qdq, target, tmp_path / target, numerics="onnx")
+    assert [layer["symbol"] for layer in lib.desc["layers"] if layer["op"] == "resize_bilinear"][0].find("taps2") > 0
+    elf = build_firmware(lib.path, target) if target == "rpi4" else None
+    with QemuSession(lib.path, target, elf=elf) as session:
         for xs in _feeds(path, 3, seed=6):
             got, want = session.run(xs)[0], ref.run(None, {"x": xs[0], "x2": xs[1]})[0]
             assert np.abs(got - want).max() <= scale * 1.001, f"{np.abs(got - want).max() / scale:.2f} LSB off"

@@ -151,3 +151,75 @@ def test_opset_below_11_is_asymmetric_with_truncating_nearest(op, opset):
         assert node.attrs["coordinates"] == "asymmetric" and node.attrs["size"] == want.shape[2:]
         assert node.op == ("resize_nearest" if mode == "nearest" else "resize_bilinear")
         assert mode != "nearest" or node.attrs["nearest_mode"] == "simple"
+
+
+def _load(tmp_path, model):
+    from edgeai.frontends.onnx import load_onnx
+
+    path = tmp_path / "resize.onnx"
+    onnx.save(model, str(path))
+    return load_onnx(path)
+
+
+def _one_resize(x_shape, y_shape, inputs, inits, **attrs):
+    node = helper.make_node("Resize", inputs, ["y"], name="up", **attrs)
+    graph = helper.make_graph([node], "resize", [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape)],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, y_shape)],
+                              [numpy_helper.from_array(v, k) for k, v in inits.items()])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)])
+    model.ir_version = 9
+    return model
+
+
+REFUSED = {
+    "antialias": ((1, 2, 8, 8), (1, 2, 4, 4), {"antialias": 1, "mode": "linear"}, "scales", (1, 1, 0.5, 0.5),
+                  "antialias=1 is not supported"),
+    "crop": ((1, 2, 4, 4), (1, 2, 8, 8), {"coordinate_transformation_mode": "tf_crop_and_resize"}, "scales",
+             (1, 1, 2, 2), "'tf_crop_and_resize' is not supported"),
+    "channels": ((1, 2, 4, 4), (1, 4, 8, 8), {}, "scales", (1, 2, 2, 2), "resizing N or C is not supported"),
+    "3-D": ((1, 2, 4), (1, 2, 8), {"mode": "linear"}, "scales", (1, 1, 2), "3-D input is not supported"),
+    "align_corners": ((1, 2, 4, 4), (1, 2, 3, 3), {"mode": "linear", "coordinate_transformation_mode": "align_corners"},
+                      "scales", (1, 1, 0.8, 0.8), "the ONNX specification and onnxruntime resize it differently"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_unsupported_resizes_are_refused_naming_the_node(case, tmp_path):
+    from edgeai.errors import UnsupportedOpError
+
+    x, y, attrs, given, values, why = REFUSED[case]
+    kind = np.float32 if given == "scales" else np.int64
+    model = _one_resize(x, y, ["x", "", "r"], {"r": np.array(values, kind)}, **attrs)
+    with pytest.raises(UnsupportedOpError) as err:
+        _load(tmp_path, model)
+    assert "'up'" in str(err.value) and why in str(err.value), str(err.value)
+
+
+def test_a_resize_onto_its_own_shape_is_dropped_and_sizes_map_to_the_stored_nhwc_size(tmp_path):
+    same = _load(tmp_path, _one_resize((1, 2, 4, 5), (1, 2, 4, 5), ["x", "", "r"],
+                                       {"r": np.ones(4, np.float32)}, mode="linear"))
+    assert not [n for n in same.nodes if n.op.startswith("resize")]
+    cubic = _load(tmp_path, _one_resize((1, 2, 4, 5), (1, 2, 7, 3), ["x", "", "", "r"],
+                                        {"r": np.array([1, 2, 7, 3], np.int64)}, mode="cubic", cubic_coeff_a=-0.5,
+                                        exclude_outside=1, coordinate_transformation_mode="pytorch_half_pixel"))
+    (node,) = [n for n in cubic.nodes if n.op.startswith("resize")]
+    assert node.op == "resize_cubic" and cubic.tensor(node.outputs[0]).shape == (1, 7, 3, 2)
+    assert node.attrs["coordinates"] == "pytorch_half_pixel" and node.attrs["exclude_outside"]
+    assert node.attrs["cubic_coeff_a"] == -0.5 and node.attrs["scale_h"] == 0.0  # sizes: out / in
+
+
+@pytest.mark.parametrize("policy", ["stretch", "not_larger", "not_smaller"])
+def test_axes_and_keep_aspect_ratio_policy_give_onnxruntimes_scale(policy, tmp_path):
+    """Opset 18's axes (sizes for H and W only) and keep_aspect_ratio_policy (one scale for both axes): the
+    importer's sizes and scales, through the tables, give onnxruntime's output."""
+    model = _one_resize((1, 2, 4, 5), None, ["x", "", "", "r"], {"r": np.array([6, 9], np.int64)}, mode="linear",
+                        axes=[2, 3], keep_aspect_ratio_policy=policy)
+    x = np.random.default_rng(2).uniform(-2, 2, (1, 2, 4, 5)).astype(np.float32)
+    want = _onnxruntime(model, x)
+    model = onnx.shape_inference.infer_shapes(model)
+    assert [d.dim_value for d in model.graph.output[0].type.tensor_type.shape.dim] == list(want.shape)
+    (node,) = [n for n in _load(tmp_path, model).nodes if n.op.startswith("resize")]
+    assert node.attrs["size"] == want.shape[2:]
+    got = _tables_resize(x, "linear", node.attrs["coordinates"], node.attrs["size"],
+                         (node.attrs["scale_h"], node.attrs["scale_w"]))
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
