@@ -75,10 +75,29 @@ def _grouped_conv(tmp_path):
                  [("w1", _w(9, 2, 1, 1)), ("b1", _w(9, seed=1)), ("w2", _w(12, 3, 3, 3, seed=2))])
 
 
-def _lrn(tmp_path):
+def _lrn_and_conv_transpose(tmp_path):
+    """LRN, and (sharing the compile) ConvTranspose: explicit pads with output_padding, grouped, SAME_LOWER."""
     nodes = [helper.make_node("Relu", ["x"], ["r"]),
-             helper.make_node("LRN", ["r"], ["y"], size=5, alpha=1e-2, beta=0.75, bias=2.0)]
-    return _save(tmp_path, "lrn", nodes, [_vi("x", [1, 7, 4, 5])], [_vi("y", [1, 7, 4, 5])])
+             helper.make_node("LRN", ["r"], ["y"], size=5, alpha=1e-2, beta=0.75, bias=2.0),
+             helper.make_node("ConvTranspose", ["r", "w1", "b1"], ["t0"], strides=[2, 2], pads=[1, 1, 1, 1],
+                              output_padding=[1, 1]),
+             helper.make_node("ConvTranspose", ["r", "w2"], ["t1"], strides=[2, 3], group=7),
+             helper.make_node("ConvTranspose", ["r", "w1"], ["t2"], strides=[2, 2], auto_pad="SAME_LOWER")]
+    return _save(tmp_path, "lrn", nodes, [_vi("x", [1, 7, 4, 5])],
+                 [_vi("y", [1, 7, 4, 5]), _vi("t0", [1, 3, 8, 10]), _vi("t1", [1, 14, 9, 17]),
+                  _vi("t2", [1, 3, 8, 10])],
+                 [("w1", _w(7, 3, 3, 3)), ("b1", _w(3, seed=1)), ("w2", _w(7, 2, 3, 5, seed=2))])
+
+
+def test_conv_transpose_with_dilations_is_refused_naming_the_node(tmp_path):
+    from edgeai.errors import UnsupportedOpError
+    from edgeai.frontends.onnx import load_onnx
+
+    nodes = [helper.make_node("ConvTranspose", ["x", "w"], ["y"], name="up", strides=[2, 2], dilations=[2, 2])]
+    path = _save(tmp_path, "dilated", nodes, [_vi("x", [1, 2, 4, 4])], [_vi("y", [1, 3, 11, 11])],
+                 [("w", _w(2, 3, 3, 3))])
+    with pytest.raises(UnsupportedOpError, match=r"'up' \(ConvTranspose\): dilations \[2, 2\] are not supported"):
+        load_onnx(path)
 
 
 def _batchnorm(tmp_path):
@@ -121,7 +140,7 @@ def _resizes(tmp_path):
 
 
 MODELS = {"sum": _sum, "resizes": _resizes, "batchnorm": _batchnorm, "softmax_opset11": _softmax_opset11, "softmax_opset9_classifier": _softmax_opset9_classifier,
-          "pool_1d": _pool_1d, "grouped_conv": _grouped_conv, "lrn": _lrn}
+          "pool_1d": _pool_1d, "grouped_conv": _grouped_conv, "lrn_and_conv_transpose": _lrn_and_conv_transpose}
 INT8 = ("sum", "resizes", "batchnorm", "softmax_opset9_classifier", "pool_1d", "grouped_conv")  # the ops with an int8 rule
 
 

@@ -27,6 +27,7 @@ import numpy as np
 from edgeai.errors import ModelError, UnsupportedOpError
 from edgeai.frontends.onnx_resize import Resizes
 from edgeai.frontends.onnx_rewrites import Rewrites
+from edgeai.frontends.onnx_transpose_conv import TransposeConvs
 from edgeai.frontends.refusals import Refusal, refusal_error
 from edgeai.ir import Graph, Node, Quantization, Tensor, verify
 from edgeai.ops._shapes import same_padding
@@ -323,7 +324,7 @@ def _expand_qgemm(node, name, path, const, fresh, initializer):
     return nodes
 
 
-class _Importer(Rewrites, Resizes):
+class _Importer(Rewrites, Resizes, TransposeConvs):
     def __init__(self, model, path: Path):
         import onnx
         from onnx import numpy_helper
