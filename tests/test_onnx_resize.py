@@ -223,3 +223,23 @@ def test_axes_and_keep_aspect_ratio_policy_give_onnxruntimes_scale(policy, tmp_p
     got = _tables_resize(x, "linear", node.attrs["coordinates"], node.attrs["size"],
                          (node.attrs["scale_h"], node.attrs["scale_w"]))
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_sizes_computed_from_shapes_fold_at_import(tmp_path):
+    """F.interpolate(x, size=skip.shape[2:]) exports Shape → Slice → Concat into Resize's sizes: with static
+    shapes, Shape is a constant and the chain folds."""
+    nodes = [helper.make_node("Relu", ["x"], ["r"]), helper.make_node("Shape", ["skip"], ["skip_shape"]),
+             helper.make_node("Slice", ["skip_shape", "two", "four"], ["hw"]),
+             helper.make_node("Shape", ["r"], ["nc"], end=2),
+             helper.make_node("Concat", ["nc", "hw"], ["sizes"], axis=0),
+             helper.make_node("Resize", ["r", "", "", "sizes"], ["u"], name="up", mode="linear"),
+             helper.make_node("Add", ["u", "skip"], ["y"])]
+    graph = helper.make_graph(nodes, "unet", [helper.make_tensor_value_info("x", TensorProto.FLOAT, (1, 3, 4, 5)),
+                                              helper.make_tensor_value_info("skip", TensorProto.FLOAT, (1, 3, 8, 10))],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, (1, 3, 8, 10))],
+                              [numpy_helper.from_array(np.array([v], np.int64), k)
+                               for k, v in (("two", 2), ("four", 4))])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 15)])
+    model.ir_version = 8
+    (node,) = [n for n in _load(tmp_path, model).nodes if n.op.startswith("resize")]
+    assert node.name == "up" and node.attrs["size"] == (8, 10) and node.attrs["coordinates"] == "half_pixel"

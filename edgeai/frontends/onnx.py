@@ -522,6 +522,14 @@ class _Importer(Rewrites, Resizes, TransposeConvs):
     def op_Identity(self, node):
         self.values[node.output[0]] = self.get(node, 0)
 
+    def op_Shape(self, node):
+        """The shape of a value is known at import (static shapes): a constant, so the shape arithmetic exporters
+        put before Resize's sizes or a Reshape folds (opset 15's start/end slice it)."""
+        shape = np.asarray(self.logical(node.input[0], node)[0], np.int64)
+        a = self._attrs(node)
+        start, end = a.get("start", 0), a.get("end", len(shape))
+        self.values[node.output[0]] = Const(shape[start:end])
+
     def op_Dropout(self, node):
         """Inference-mode Dropout is the identity; training mode (opset 12's third input, true) drops values at
         random, which no compiled inference library can do."""
