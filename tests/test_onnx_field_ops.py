@@ -75,10 +75,29 @@ def _grouped_conv(tmp_path):
                  [("w1", _w(9, 2, 1, 1)), ("b1", _w(9, seed=1)), ("w2", _w(12, 3, 3, 3, seed=2))])
 
 
-def _lrn(tmp_path):
+def _lrn_and_conv_transpose(tmp_path):
+    """LRN, and (sharing the compile) ConvTranspose: explicit pads with output_padding, grouped, SAME_LOWER."""
     nodes = [helper.make_node("Relu", ["x"], ["r"]),
-             helper.make_node("LRN", ["r"], ["y"], size=5, alpha=1e-2, beta=0.75, bias=2.0)]
-    return _save(tmp_path, "lrn", nodes, [_vi("x", [1, 7, 4, 5])], [_vi("y", [1, 7, 4, 5])])
+             helper.make_node("LRN", ["r"], ["y"], size=5, alpha=1e-2, beta=0.75, bias=2.0),
+             helper.make_node("ConvTranspose", ["r", "w1", "b1"], ["t0"], strides=[2, 2], pads=[1, 1, 1, 1],
+                              output_padding=[1, 1]),
+             helper.make_node("ConvTranspose", ["r", "w2"], ["t1"], strides=[2, 3], group=7),
+             helper.make_node("ConvTranspose", ["r", "w1"], ["t2"], strides=[2, 2], auto_pad="SAME_LOWER")]
+    return _save(tmp_path, "lrn", nodes, [_vi("x", [1, 7, 4, 5])],
+                 [_vi("y", [1, 7, 4, 5]), _vi("t0", [1, 3, 8, 10]), _vi("t1", [1, 14, 9, 17]),
+                  _vi("t2", [1, 3, 8, 10])],
+                 [("w1", _w(7, 3, 3, 3)), ("b1", _w(3, seed=1)), ("w2", _w(7, 2, 3, 5, seed=2))])
+
+
+def test_conv_transpose_with_dilations_is_refused_naming_the_node(tmp_path):
+    from edgeai.errors import UnsupportedOpError
+    from edgeai.frontends.onnx import load_onnx
+
+    nodes = [helper.make_node("ConvTranspose", ["x", "w"], ["y"], name="up", strides=[2, 2], dilations=[2, 2])]
+    path = _save(tmp_path, "dilated", nodes, [_vi("x", [1, 2, 4, 4])], [_vi("y", [1, 3, 11, 11])],
+                 [("w", _w(2, 3, 3, 3))])
+    with pytest.raises(UnsupportedOpError, match=r"'up' \(ConvTranspose\): dilations \[2, 2\] are not supported"):
+        load_onnx(path)
 
 
 def _batchnorm(tmp_path):
@@ -94,17 +113,35 @@ def _batchnorm(tmp_path):
                  [("w", _w(4, 3, 3, 3))] + stats("1") + stats("2"))
 
 
-def _resize_nearest(tmp_path):
-    """Nearest upsampling x2 (H) and x3 (W) after a conv (stored NHWC), half_pixel (the default)."""
-    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], kernel_shape=[1, 1]),
-             helper.make_node("Resize", ["c", "", "scales"], ["y"], mode="nearest")]
-    return _save(tmp_path, "resize", nodes, [_vi("x", [1, 3, 4, 5])], [_vi("y", [1, 4, 8, 15])],
-                 [("w", _w(4, 3, 1, 1)), ("scales", np.array([1, 1, 2, 3], np.float32))])
+# Resize branches of one conv (stored NHWC), one compile: (mode, transform, extra attributes, scales or sizes of H, W)
+RESIZES = (("linear", "half_pixel", {}, (2.0, 1.5)), ("linear", "align_corners", {}, (7, 9)),
+           ("linear", "asymmetric", {}, (3, 8)), ("linear", "pytorch_half_pixel", {}, (1, 6)),
+           ("nearest", "half_pixel", {}, (2.0, 3.0)), ("nearest", "asymmetric", {"nearest_mode": "round_prefer_ceil"},
+                                                        (9, 7)),
+           ("nearest", "align_corners", {"nearest_mode": "floor"}, (6, 11)),
+           ("nearest", "tf_half_pixel_for_nn", {"nearest_mode": "ceil"}, (0.5, 1.6)),
+           ("cubic", "half_pixel", {}, (9, 7)),
+           ("cubic", "half_pixel_symmetric", {"cubic_coeff_a": -0.5, "exclude_outside": 1}, (1.5, 0.6)))
 
 
-MODELS = {"sum": _sum, "resize_nearest": _resize_nearest, "batchnorm": _batchnorm, "softmax_opset11": _softmax_opset11, "softmax_opset9_classifier": _softmax_opset9_classifier,
-          "pool_1d": _pool_1d, "grouped_conv": _grouped_conv, "lrn": _lrn}
-INT8 = ("sum", "resize_nearest", "batchnorm", "softmax_opset9_classifier", "pool_1d", "grouped_conv")  # the ops with an int8 rule
+def _resizes(tmp_path):
+    """Every Resize mode and coordinate transform, up and down, given as scales and as sizes, at opset 19."""
+    nodes, outputs = [helper.make_node("Conv", ["x", "w"], ["c"], kernel_shape=[1, 1])], []
+    inits = [("w", _w(4, 3, 1, 1))]
+    for k, (mode, transform, attrs, hw) in enumerate(RESIZES):
+        scales = isinstance(hw[0], float)
+        given = (np.array((1, 1) + hw, np.float32) if scales else np.array((1, 4) + hw, np.int64))
+        inits.append((f"r{k}", given))
+        nodes.append(helper.make_node("Resize", ["c", "", f"r{k}"] if scales else ["c", "", "", f"r{k}"], [f"y{k}"],
+                                      mode=mode, coordinate_transformation_mode=transform, **attrs))
+        size = [int(np.floor(d * np.float32(s))) for d, s in zip((4, 5), hw)] if scales else list(hw)
+        outputs.append(_vi(f"y{k}", [1, 4] + size))
+    return _save(tmp_path, "resizes", nodes, [_vi("x", [1, 3, 4, 5])], outputs, inits, opset=19)
+
+
+MODELS = {"sum": _sum, "resizes": _resizes, "batchnorm": _batchnorm, "softmax_opset11": _softmax_opset11, "softmax_opset9_classifier": _softmax_opset9_classifier,
+          "pool_1d": _pool_1d, "grouped_conv": _grouped_conv, "lrn_and_conv_transpose": _lrn_and_conv_transpose}
+INT8 = ("sum", "resizes", "batchnorm", "softmax_opset9_classifier", "pool_1d", "grouped_conv")  # the ops with an int8 rule
 
 
 def _feeds(path, n=3, seed=4):
@@ -142,16 +179,43 @@ def test_int8_qdq_within_one_lsb_of_onnxruntime(name, tmp_path, tmp_cache):
     calibration = [xs[0] if len(xs) == 1 else dict(zip(["a", "b"], xs)) for xs in _feeds(path, 8, seed=5)]
     qdq = quantize(path, calibration, tmp_path / f"{name}_int8.onnx").path
     graph = default_pipeline(load_onnx(qdq))
-    # int8 inside (softmax stays float in QDQ graphs by design, edgeai/passes/qdq.py: its reshapes are int8; the
-    # copies a nearest Resize becomes are two concats in a row, which the QDQ fusion leaves float)
-    heavy = {"sum": "add", "resize_nearest": "conv2d", "batchnorm": "mul", "softmax_opset9_classifier": "reshape", "pool_1d": "max_pool2d", "grouped_conv": "conv2d"}
+    # int8 inside (softmax stays float in QDQ graphs by design, edgeai/passes/qdq.py: its reshapes are int8)
+    heavy = {"sum": "add", "resizes": "resize_cubic", "batchnorm": "mul", "softmax_opset9_classifier": "reshape", "pool_1d": "max_pool2d", "grouped_conv": "conv2d"}
     assert any(n.op == heavy[name] and graph.tensor(n.inputs[0]).dtype == "int8" for n in graph.nodes), \
         str([(n.op, graph.tensor(n.inputs[0]).dtype) for n in graph.nodes])
     assert all(graph.tensor(n.inputs[0]).dtype == "int8" for n in graph.nodes
-               if n.op in ("conv2d", "fully_connected", "add", "mul")), "float arithmetic left"
+               if n.op in ("conv2d", "fully_connected", "add", "mul") or n.op.startswith("resize")), \
+        "float arithmetic left"
     model = onnx.load(str(qdq))
     scales = [_output_scale(model, o.name) for o in model.graph.output]
     for got, want in _compiled_and_ort(qdq, _feeds(path, 5, seed=6), tmp_path / "lib", numerics="onnx"):
+        for g, w, s in zip(got, want, scales):
+            assert np.abs(g - w).max() <= s * 1.001, f"{np.abs(g - w).max() / s:.2f} LSB off"
+
+
+@pytest.mark.slow
+def test_int8_resize_in_tflite_numerics_within_one_lsb_of_onnxruntime(tmp_path, tmp_cache):
+    """--numerics tflite on QDQ Resizes: a transform LiteRT has (half_pixel) takes LiteRT's integer bilinear, one it
+    has not (tf_half_pixel_for_nn) LiteRT's blend with weights from the float coordinates, and cubic (LiteRT has
+    none) ONNX's arithmetic; each within 1 LSB of onnxruntime (the input's quantization is the same in both)."""
+    from edgeai.compile import compile_model
+    from edgeai.quantize import quantize
+
+    branches = (("linear", "half_pixel", (1, 3, 7, 9)), ("linear", "tf_half_pixel_for_nn", (1, 3, 8, 10)),
+                ("cubic", "half_pixel", (1, 3, 9, 7)))
+    nodes = [helper.make_node("Resize", ["x", "", "", f"size{k}"], [f"y{k}"], mode=mode,
+                              coordinate_transformation_mode=transform)
+             for k, (mode, transform, _) in enumerate(branches)]
+    path = _save(tmp_path, "resize_tflite", nodes, [_vi("x", [1, 3, 4, 5])],
+                 [_vi(f"y{k}", list(size)) for k, (*_, size) in enumerate(branches)],
+                 [(f"size{k}", np.array(size, np.int64)) for k, (*_, size) in enumerate(branches)])
+    qdq = quantize(path, [xs[0] for xs in _feeds(path, 8, seed=5)], tmp_path / "resize_tflite_int8.onnx").path
+    lib = compile_model(qdq, "host", tmp_path / "lib", numerics="tflite")
+    symbols = [layer["symbol"] for layer in lib.desc["layers"] if layer["op"].startswith("resize")]
+    assert ["bilinear" in s for s in symbols] == [True, True, False] and "taps4" in symbols[2], symbols
+    model = onnx.load(str(qdq))
+    scales = [_output_scale(model, o.name) for o in model.graph.output]
+    for got, want in _compiled_and_ort(qdq, _feeds(path, 5, seed=6), tmp_path / "lib", numerics="tflite"):
         for g, w, s in zip(got, want, scales):
             assert np.abs(g - w).max() <= s * 1.001, f"{np.abs(g - w).max() / s:.2f} LSB off"
 
@@ -195,25 +259,37 @@ def test_onnx_wheel_float_model_quantizes_and_compiles_to_int8(name, tmp_path, t
         assert np.mean(lsb <= 1) >= 0.95 and cosine >= 0.99 and got.argmax() == want.argmax()
 
 
+_DEVICE_TOOLS = {"cortex-m4": ("qemu-system-arm", "arm-none-eabi-gcc"),
+                 "rpi4": ("qemu-aarch64-static", "aarch64-linux-gnu-gcc", "cmake")}
+
+
 @pytest.mark.slow
 @pytest.mark.qemu
-@pytest.mark.skipif(shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None,
-                    reason="needs qemu-system-arm and arm-none-eabi-gcc")
-def test_int8_grouped_conv_and_sum_on_cortex_m4_under_qemu(tmp_path, tmp_cache):
-    """The int8 grouped convolution (block-diagonal weights) and Sum (int8 adds, one broadcast) on the firmware."""
+@pytest.mark.parametrize("target", sorted(_DEVICE_TOOLS))
+def test_int8_grouped_conv_sum_and_bilinear_resize_on_the_device(target, tmp_path, tmp_cache):
+    """The int8 grouped convolution (block-diagonal weights), Sum (int8 adds, one broadcast) and a bilinear Resize
+    (ONNX numerics: the taps kernel) on the firmware: Cortex-M4 under qemu-system-arm, rpi4 under qemu-aarch64."""
     from edgeai.compile import compile_model
     from edgeai.quantize import quantize
-    from edgeai.runtime.device import QemuSession
+    from edgeai.runtime.device import QemuSession, build_firmware
 
+    missing = [t for t in _DEVICE_TOOLS[target] if shutil.which(t) is None]
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)}")
     nodes = [helper.make_node("Conv", ["x", "w", "b"], ["c"], group=3, kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
-             helper.make_node("Relu", ["c"], ["r"]), helper.make_node("Sum", ["r", "x2", "k"], ["y"])]
-    path = _save(tmp_path, "grouped_sum", nodes, [_vi("x", [1, 6, 6, 6]), _vi("x2", [1, 9, 6, 6])],
-                 [_vi("y", [1, 9, 6, 6])], [("w", _w(9, 2, 3, 3)), ("b", _w(9, seed=1)), ("k", _w(9, 1, 1, seed=2))])
+             helper.make_node("Relu", ["c"], ["r"]), helper.make_node("Sum", ["r", "x2", "k"], ["s"]),
+             helper.make_node("Resize", ["s", "", "", "size"], ["y"], mode="linear")]
+    path = _save(tmp_path, "grouped_sum_resize", nodes, [_vi("x", [1, 6, 6, 6]), _vi("x2", [1, 9, 6, 6])],
+                 [_vi("y", [1, 9, 9, 11])], [("w", _w(9, 2, 3, 3)), ("b", _w(9, seed=1)), ("k", _w(9, 1, 1, seed=2)),
+                                             ("size", np.array([1, 9, 9, 11], np.int64))])
     calibration = [dict(zip(["x", "x2"], xs)) for xs in _feeds(path, 8, seed=5)]
-    qdq = quantize(path, calibration, tmp_path / "grouped_sum_int8.onnx").path
+    qdq = quantize(path, calibration, tmp_path / "grouped_sum_resize_int8.onnx").path
     scale = _output_scale(onnx.load(str(qdq)), "y")
     ref = ort.InferenceSession(str(qdq), providers=["CPUExecutionProvider"])
-    with QemuSession(compile_model(qdq, "cortex-m4", tmp_path / "m4", numerics="onnx").path, "cortex-m4") as session:
+    lib = compile_model(qdq, target, tmp_path / target, numerics="onnx")
+    assert [layer["symbol"] for layer in lib.desc["layers"] if layer["op"] == "resize_bilinear"][0].find("taps2") > 0
+    elf = build_firmware(lib.path, target) if target == "rpi4" else None
+    with QemuSession(lib.path, target, elf=elf) as session:
         for xs in _feeds(path, 3, seed=6):
             got, want = session.run(xs)[0], ref.run(None, {"x": xs[0], "x2": xs[1]})[0]
             assert np.abs(got - want).max() <= scale * 1.001, f"{np.abs(got - want).max() / scale:.2f} LSB off"

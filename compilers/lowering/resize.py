@@ -11,6 +11,15 @@ weights computed here as LiteRT's reference kernels compute them (float32 coordi
   (+ scale_10 / 2 - 512 with half-pixel centres), rows y / 1024 (at least 0) and (y + 1023) / 1024 (at most
   in - 1), C's truncating division; weight y - 1024 row0. Input and output quantization must be equal
   (LiteRT interpolates the stored values).
+
+ONNX coordinates (compilers/lowering/resize_onnx.py, onnxruntime's float32 coordinate arithmetic) give the same
+tables to the same kernels in float. int8 in ONNX numerics (what DequantizeLinear → Resize → QuantizeLinear
+means) goes to the taps kernel: two taps (bilinear) or four (cubic) per axis, weights in 1/2**20, one rounding,
+halves to even. int8 bilinear in TFLite numerics with an ONNX transform LiteRT has (half_pixel, and
+pytorch_half_pixel onto more than one pixel: half_pixel_centers; align_corners; asymmetric; with the scale
+out / in) is LiteRT's integer bilinear of those flags; another transform takes its weights in 1/1024 from the
+float32 coordinates, into LiteRT's integer blend. LiteRT has no cubic resize: cubic computes ONNX's arithmetic
+in both numerics.
 """
 
 from __future__ import annotations
@@ -22,7 +31,9 @@ import numpy as np
 from compilers.c.calls import KernelCall, TensorArg
 from compilers.lowering.movement import same_quantization
 from compilers.lowering.registry import rule
-from compilers.tvm.kernels.resize import ResizeParams, resize_bilinear, resize_nearest
+from compilers.lowering import resize_onnx
+from compilers.tvm.kernels.resize import WEIGHT_BITS, ResizeParams, TapsParams, resize_bilinear, resize_nearest, \
+    resize_taps
 
 _F32 = np.float32
 
@@ -80,7 +91,26 @@ def bilinear_float(size_in: int, size_out: int, align_corners: bool, half_pixel:
 
 def _params(ctx, node):
     x, a = ctx.graph.tensor(node.inputs[0]), node.attrs
-    return x, ResizeParams(x.shape, tuple(a["size"]), x.dtype, a["align_corners"], a["half_pixel_centers"])
+    return x, ResizeParams(x.shape, tuple(a["size"]), x.dtype, a["align_corners"], a["half_pixel_centers"],
+                           a["coordinates"])
+
+
+def _onnx_axes(node, x):
+    """(transform, size_in, size_out, scale) of H and W for an ONNX-coordinate resize."""
+    a = node.attrs
+    return [(a["coordinates"], x.shape[1 + i], a["size"][i], (a["scale_h"], a["scale_w"])[i]) for i in (0, 1)]
+
+
+def _litert_flags(node, x):
+    """The TFLite (align_corners, half_pixel_centers) that compute this ONNX transform, or None."""
+    transform = node.attrs["coordinates"]
+    axes = _onnx_axes(node, x)
+    if any(resize_onnx.onnx_scale(s, n_in, n_out) != resize_onnx.onnx_scale(0, n_in, n_out)
+           for _, n_in, n_out, s in axes) and transform != "align_corners":
+        return None
+    if transform == "half_pixel" or transform == "pytorch_half_pixel" and min(a[2] for a in axes) > 1:
+        return False, True
+    return {"align_corners": (True, False), "asymmetric": (False, False)}.get(transform)
 
 
 def _call(ctx, node, make, params, tag, tables):
@@ -91,19 +121,59 @@ def _call(ctx, node, make, params, tag, tables):
 
 def nearest_rule(ctx, node):
     x, p = _params(ctx, node)
-    flags = (p.align_corners, p.half_pixel_centers)
-    tables = (nearest_sources(x.shape[1], p.size[0], *flags), nearest_sources(x.shape[2], p.size[1], *flags))
+    if p.coordinates != "tflite":
+        mode = node.attrs["nearest_mode"]
+        tables = tuple(resize_onnx.nearest_sources(t, mode, *rest) for t, *rest in _onnx_axes(node, x))
+    else:
+        flags = (p.align_corners, p.half_pixel_centers)
+        tables = (nearest_sources(x.shape[1], p.size[0], *flags), nearest_sources(x.shape[2], p.size[1], *flags))
     return _call(ctx, node, resize_nearest, p, "nearest", tables)
+
+
+def _float_taps(node, x, p):
+    """(row0, row1, weight of row1) for H and W in float32 arithmetic."""
+    if p.coordinates != "tflite":
+        return tuple(resize_onnx.linear_taps(*axis) for axis in _onnx_axes(node, x))
+    flags = (p.align_corners, p.half_pixel_centers)
+    return bilinear_float(x.shape[1], p.size[0], *flags), bilinear_float(x.shape[2], p.size[1], *flags)
+
+
+def _taps_call(ctx, node, x, p, per_axis):
+    """The taps kernel for per-axis (rows [out, K], weights [out, K] float32); int8 weights in 1/2**WEIGHT_BITS."""
+    k = per_axis[0][0].shape[1]
+    zero_point = 0
+    if x.dtype == "int8":
+        zero_point = int(x.quant.zero_point[0])
+        per_axis = [(r, np.rint(w.astype(np.float64) * (1 << WEIGHT_BITS)).astype(np.int32)) for r, w in per_axis]
+    tables = [t for r, w in per_axis for t in (r, w)]
+    params = TapsParams(x.shape, p.size, k, x.dtype, zero_point)
+    return _call(ctx, node, resize_taps, params, f"taps{k}_", tables)
 
 
 def bilinear_rule(ctx, node):
     x, p = _params(ctx, node)
-    flags = (p.align_corners, p.half_pixel_centers)
-    sources = bilinear_integer if x.dtype == "int8" else bilinear_float
-    rows, cols = sources(x.shape[1], p.size[0], *flags), sources(x.shape[2], p.size[1], *flags)
+    if x.dtype == "int8" and node.attrs.get("numerics", "tflite") == "onnx":
+        pairs = [(np.stack([r0, r1], 1), np.stack([np.float32(1) - w, w], 1)) for r0, r1, w in _float_taps(node, x, p)]
+        return _taps_call(ctx, node, x, p, pairs)
+    if x.dtype != "int8":
+        rows, cols = _float_taps(node, x, p)
+    elif p.coordinates == "tflite" or _litert_flags(node, x) is not None:
+        flags = (p.align_corners, p.half_pixel_centers) if p.coordinates == "tflite" else _litert_flags(node, x)
+        rows, cols = bilinear_integer(x.shape[1], p.size[0], *flags), bilinear_integer(x.shape[2], p.size[1], *flags)
+    else:
+        rows, cols = ((r0, r1, np.rint(w.astype(np.float64) * 1024).astype(np.int32))
+                      for r0, r1, w in _float_taps(node, x, p))
     return _call(ctx, node, resize_bilinear, p, "bilinear", rows + cols)
+
+
+def cubic_rule(ctx, node):
+    x, p = _params(ctx, node)
+    a = node.attrs
+    axes = [resize_onnx.cubic_taps(*axis, a["cubic_coeff_a"], a["exclude_outside"]) for axis in _onnx_axes(node, x)]
+    return _taps_call(ctx, node, x, p, axes)
 
 
 for _dtype in ("float32", "int8"):
     rule("resize_nearest", _dtype)(nearest_rule)
     rule("resize_bilinear", _dtype)(bilinear_rule)
+    rule("resize_cubic", _dtype)(cubic_rule)

@@ -25,7 +25,9 @@ from pathlib import Path
 import numpy as np
 
 from edgeai.errors import ModelError, UnsupportedOpError
+from edgeai.frontends.onnx_resize import Resizes
 from edgeai.frontends.onnx_rewrites import Rewrites
+from edgeai.frontends.onnx_transpose_conv import TransposeConvs
 from edgeai.frontends.refusals import Refusal, refusal_error
 from edgeai.ir import Graph, Node, Quantization, Tensor, verify
 from edgeai.ops._shapes import same_padding
@@ -322,7 +324,7 @@ def _expand_qgemm(node, name, path, const, fresh, initializer):
     return nodes
 
 
-class _Importer(Rewrites):
+class _Importer(Rewrites, Resizes, TransposeConvs):
     def __init__(self, model, path: Path):
         import onnx
         from onnx import numpy_helper
@@ -519,6 +521,14 @@ class _Importer(Rewrites):
     # -- ops ------------------------------------------------------------------------------------
     def op_Identity(self, node):
         self.values[node.output[0]] = self.get(node, 0)
+
+    def op_Shape(self, node):
+        """The shape of a value is known at import (static shapes): a constant, so the shape arithmetic exporters
+        put before Resize's sizes or a Reshape folds (opset 15's start/end slice it)."""
+        shape = np.asarray(self.logical(node.input[0], node)[0], np.int64)
+        a = self._attrs(node)
+        start, end = a.get("start", 0), a.get("end", len(shape))
+        self.values[node.output[0]] = Const(shape[start:end])
 
     def op_Dropout(self, node):
         """Inference-mode Dropout is the identity; training mode (opset 12's third input, true) drops values at

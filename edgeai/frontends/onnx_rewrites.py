@@ -5,8 +5,8 @@ from axis)], so it is Reshape → softmax over the last axis → Reshape. 1-D po
 [N, C, 1, L]. A grouped convolution is one convolution with block-diagonal weights (the weights between groups are
 zero; with int8 weights the zero point, which is what zero dequantizes from): exact, at the cost of `group` times
 the MACs of the grouped one. LRN: x · (bias + alpha/size · Σ x² over the channel window)^(-beta), the window sum a
-1x1 convolution of x² with a constant band matrix (bias as its bias) and the power a float `pow`. Resize
-(and Upsample) nearest by integer factors: each pixel repeated, as Reshape → Concat of copies → Reshape.
+1x1 convolution of x² with a constant band matrix (bias as its bias) and the power a float `pow`. (Resize and
+Upsample map onto the resize ops directly: onnx_resize.py.)
 """
 
 from __future__ import annotations
@@ -119,36 +119,3 @@ class Rewrites:
         p = self._synth("Pow", [s, self._const(f"{out}_exponent", np.float32(-beta))],
                         self._typed(f"{out}_lrn_factor", shape), x)
         self._synth("Mul", [x, p], out, x)
-
-    def op_Resize(self, node):
-        """Nearest upsampling by integer factors: each value repeated (Reshape, Concat copies, Reshape), exact in
-        int8 too. Under asymmetric/floor and the half-pixel transforms an integer factor always picks the source
-        pixel dst // s; the other modes and factors are refused."""
-        a = self._attrs(node)
-        text = lambda k, d: (a.get(k, d).decode() if isinstance(a.get(k, d), bytes) else a.get(k, d))  # noqa: E731
-        mode, transform, nearest = text("mode", "nearest"), text("coordinate_transformation_mode", "half_pixel"), \
-            text("nearest_mode", "round_prefer_floor")
-        x, out = node.input[0], node.output[0]
-        shape, out_shape = self._shape_of(x), self._shape_of(out)
-        factors = [o // i if i and o % i == 0 else 0 for i, o in zip(shape, out_shape)]
-        exact = transform in ("half_pixel", "pytorch_half_pixel") and nearest in ("round_prefer_floor",
-                                                                                   "round_prefer_ceil") \
-            or transform == "asymmetric" and nearest == "floor"
-        if mode != "nearest" or not exact or 0 in factors or any(f != 1 for f in factors[:2]):
-            raise self.fail(node, f"only nearest upsampling of H and W by integer factors is supported "
-                                  f"(mode {mode}, {transform}/{nearest}, {list(shape)} -> {list(out_shape)})", True)
-        if len(shape) != 4:
-            raise self.fail(node, f"Resize of a {len(shape)}-D input is not supported (only 4-D)", True)
-        if factors == [1, 1, 1, 1]:
-            self.values[out] = self.get(node, 0)
-            return
-        n, c, h, w = shape
-        sh, sw = factors[2:]
-        six = (n, c, h, 1, w, 1)
-        v = self._synth("Reshape", [x, self._const(f"{out}_6d_shape", np.asarray(six, np.int64))],
-                        self._typed(f"{out}_6d", six), x)
-        v = self._synth("Concat", [v] * sw, self._typed(f"{out}_wide", (n, c, h, 1, w, sw)), v, axis=5)
-        v = self._synth("Concat", [v] * sh, self._typed(f"{out}_tall", (n, c, h, sh, w, sw)), v, axis=3)
-        self._synth("Reshape", [v, self._const(f"{out}_shape", np.asarray(out_shape, np.int64))], out, x)
-
-    op_Upsample = op_Resize

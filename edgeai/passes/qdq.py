@@ -17,7 +17,11 @@ from edgeai.passes.base import PassResult
 # softmax is left out: ONNX defines DQ → Softmax → Q in float, and a float softmax on a dozen logits costs
 # nothing, while TFLite's fixed-point softmax differs from it by several LSB.
 FUSABLE = {"conv2d", "depthwise_conv2d", "fully_connected", "add", "average_pool2d", "max_pool2d", "reshape",
-           "mean", "concat", "transpose", "pad", "mul", "sigmoid", "tanh"}
+           "mean", "concat", "transpose", "pad", "mul", "sigmoid", "tanh", "resize_nearest", "resize_bilinear",
+           "resize_cubic"}
+# int8 resizes blend or copy the stored values: their output keeps the input's quantization (the quantizer shares
+# it, edgeai/quantize/qdq.py), or the group stays float
+SAME_QUANTIZATION = {"resize_nearest", "resize_bilinear", "resize_cubic"}
 ACTIVATION_OPS = {"relu": "relu", "relu6": "relu6"}
 _WITH_BIAS = ("conv2d", "depthwise_conv2d", "fully_connected")
 
@@ -113,6 +117,8 @@ def fuse_qdq(graph: Graph) -> PassResult:
         quant_node = users[0]
         q_out = graph.tensor(quant_node.outputs[0])
         if q_out.dtype != "int8" or not q_out.quant.per_tensor:
+            continue
+        if node.op in SAME_QUANTIZATION and graph.tensor(new_inputs[0]).quant != q_out.quant:
             continue
         if float_bias is not None:
             new_inputs[2] = _quantize_bias(float_bias.name, float_bias.data, graph.tensor(new_inputs[0]),
