@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeai.errors import ModelError, UnsupportedOpError
+from edgeai.frontends import tflite_control
 from edgeai.frontends.refusals import Refusal, refusal_error
 from edgeai.ir import Graph, Node, Quantization, Tensor, verify
 
@@ -61,11 +62,14 @@ def _verify_flatbuffer(buf: bytes, path: Path) -> None:
 class _Reader:
     def __init__(self, tflite, model, buf: bytes, path: Path):
         self.tfl, self.model, self.buf, self.path = tflite, model, buf, path
-        if model.SubgraphsLength() != 1:
-            raise ModelError(f"{path}: {model.SubgraphsLength()} subgraphs; only single-subgraph models are supported")
-        self.sg = model.Subgraphs(0)
-        self.tensors: dict[int, Tensor] = {}
-        self.float16: set[int] = set()  # float16 constants, read as float32
+        if model.SubgraphsLength() < 1:
+            raise ModelError(f"{path}: the model has no subgraph")
+        self.sg, self.sg_index = model.Subgraphs(0), 0
+        self.tensors: dict[int, Tensor] = {}  # the current subgraph's (one loop iteration's), by index
+        self.made: dict[str, Tensor] = {}  # every tensor of the graph, by name
+        self.shared: dict[tuple[int, int], Tensor] = {}  # constants of called subgraphs, one copy for all calls
+        self.scope = ""  # appended to the names of a called subgraph's activations: one set per loop iteration
+        self.float16: set[str] = set()  # float16 constants, read as float32
 
     def graph(self) -> Graph:
         nodes, unsupported = [], []
@@ -82,13 +86,61 @@ class _Reader:
         inputs = [self.tensor(i).name for i in self.sg.InputsAsNumpy()]
         outputs = [self.tensor(i).name for i in self.sg.OutputsAsNumpy()]
         read = {n for node in nodes for n in node.inputs} | set(outputs)
-        tensors = [t for i, t in self.tensors.items() if i not in self.float16 or t.name in read]  # folded: gone
+        tensors = [t for t in self.made.values() if t.name not in self.float16 or t.name in read]  # folded: gone
         graph = Graph.build(self.path.stem, tensors, nodes, inputs, outputs, source=str(self.path))
         return verify(graph.replace())
+
+    def subgraph_nodes(self, index: int, bound: list[Tensor], scope: str) -> tuple[list[Node], list[Tensor]]:
+        """Subgraph `index` called with the tensors `bound` as its inputs: its nodes, with its activations named
+        with `scope` appended, and the tensors of its outputs. Refused operators raise one grouped error."""
+        if not 0 < index < self.model.SubgraphsLength():
+            raise ModelError(f"subgraph index {index} out of range ({self.model.SubgraphsLength()} subgraphs)")
+        saved = self.sg, self.sg_index, self.tensors, self.scope
+        self.sg, self.sg_index, self.tensors, self.scope = self.model.Subgraphs(index), index, {}, scope
+        try:
+            params = [int(i) for i in self.sg.InputsAsNumpy()] if self.sg.InputsLength() else []
+            if len(params) != len(bound):
+                raise ModelError(f"subgraph {index} takes {len(params)} inputs, called with {len(bound)}")
+            for k, (i, t) in enumerate(zip(params, bound)):
+                declared = self._static_shape(self.sg.Tensors(i), f"subgraph {index} input {k}")
+                if tuple(declared) != t.shape:
+                    raise ModelError(f"subgraph {index} input {k} is {list(declared)}, called with {t.name!r} "
+                                     f"{list(t.shape)}")
+                self.tensors[i] = t
+            nodes, unsupported = [], []
+            for i in range(self.sg.OperatorsLength()):
+                try:
+                    nodes.extend(self._nodes(i))
+                except _Refused as e:
+                    unsupported.append(e.refusal)
+            if unsupported:
+                raise refusal_error(self.path, unsupported)
+            return nodes, [self.tensor(int(i)) for i in self.sg.OutputsAsNumpy()]
+        finally:
+            self.sg, self.sg_index, self.tensors, self.scope = saved
+
+    def _keep(self, index: int, tensor: Tensor) -> Tensor:
+        """Record a tensor made for `index` of the current subgraph. A called subgraph's tensor takes a fresh name
+        if its own is taken; two tensors of the main subgraph with one name are an error."""
+        name, n = tensor.name, 1
+        if self.sg_index:
+            while name in self.made:
+                n += 1
+                name = f"{tensor.name}:{n}"
+            tensor = tensor.with_(name=name) if name != tensor.name else tensor
+        elif name in self.made:
+            raise ModelError(f"{self.path}: tensor name {name!r} is used twice")
+        self.tensors[index] = self.made[name] = tensor
+        if self.sg_index and tensor.data is not None:
+            self.shared[(self.sg_index, index)] = tensor
+        return tensor
 
     # -- tensors ----------------------------------------------------------------------------
     def tensor(self, index: int) -> Tensor:
         if index in self.tensors:
+            return self.tensors[index]
+        if (self.sg_index, index) in self.shared:  # a called subgraph's constant, made on an earlier call
+            self.tensors[index] = self.shared[(self.sg_index, index)]
             return self.tensors[index]
         if not 0 <= index < self.sg.TensorsLength():
             raise ModelError(f"{self.path}: tensor index {index} out of range")
@@ -104,9 +156,9 @@ class _Reader:
         dtype = _DTYPES[t.Type()]
         shape = self._static_shape(t, name)
         data = self._buffer(t.Buffer(), dtype, shape, name)
-        tensor = Tensor(name, shape, dtype, data, self._quant(t, name))
-        self.tensors[index] = tensor
-        return tensor
+        if data is None:
+            name += self.scope
+        return self._keep(index, Tensor(name, shape, dtype, data, self._quant(t, name)))
 
     def _float16_constant(self, index: int, t, name: str) -> Tensor:
         """float16 weights (MediaPipe's, the converter's float16 quantization) as the float32 constant they stand
@@ -116,9 +168,8 @@ class _Reader:
         if data is None:
             raise ModelError(f"{self.path}: tensor {name!r} has unsupported type FLOAT16; supported: "
                              f"{', '.join(sorted(set(_DTYPES.values())))} (float16 only as constant weights)")
-        tensor = Tensor(name, shape, "float32", data.astype(np.float32))
-        self.tensors[index] = tensor
-        self.float16.add(index)
+        tensor = self._keep(index, Tensor(name, shape, "float32", data.astype(np.float32)))
+        self.float16.add(tensor.name)
         return tensor
 
     def _static_shape(self, t, name: str) -> tuple[int, ...]:
@@ -204,13 +255,13 @@ class _Reader:
         if op.InputsLength() != 1 or op.OutputsLength() != 1:
             return False
         src = int(op.Inputs(0))
-        if src < 0 or self.tensor(src) is None or src not in self.float16:
+        if src < 0 or self.tensor(src) is None or self.tensor(src).name not in self.float16:
             return False
         weights, out = self.tensor(src), self.tensor(int(op.Outputs(0)))
         if out.dtype != "float32" or out.shape != weights.shape:
             raise ModelError(f"{self.path}: operator #{index} DEQUANTIZE ({out.name!r}) of float16 {weights.name!r} "
                              f"{list(weights.shape)} gives {out.dtype} {list(out.shape)}; expected float32 of its shape")
-        self.tensors[int(op.Outputs(0))] = out.with_(data=weights.data)
+        self.tensors[int(op.Outputs(0))] = self.made[out.name] = out.with_(data=weights.data)
         return True
 
     def _nodes(self, index: int) -> list[Node]:
@@ -228,19 +279,24 @@ class _Reader:
         ins = [self.tensor(i).name if i >= 0 else "" for i in (op.InputsAsNumpy() if op.InputsLength() else [])]
         outs = [self.tensor(i).name for i in op.OutputsAsNumpy()]
         name = outs[0] if outs else f"op{index}"
+        if tflite_control.fold(self, opname, op, ins, outs):
+            return []
         convert = _CONVERTERS.get(opname)
+        where = f"operator #{index}" if not self.sg_index else f"subgraph {self.sg_index} operator #{index}"
         label = f"#{index} {name!r}"
         if convert is None:
             what = f"operator {opname} is not supported"
-            raise _Refused(Refusal(opname, what, name, f"{self.path}: operator #{index} {opname} (output {name!r}) "
+            raise _Refused(Refusal(opname, what, name, f"{self.path}: {where} {opname} (output {name!r}) "
                                                         f"is not supported", label))
         try:
             converted = convert(self, op, ins, outs)
         except UnsupportedOpError as e:
-            raise _Refused(Refusal(opname, f"{opname}: {e}", name, f"{self.path}: operator #{index} {opname} "
+            raise _Refused(Refusal(opname, f"{opname}: {e}", name, f"{self.path}: {where} {opname} "
                                                                     f"({name!r}): {e}", label)) from None
         except ModelError as e:
-            raise ModelError(f"{self.path}: operator #{index} {opname} ({name!r}): {e}") from None
+            raise ModelError(f"{self.path}: {where} {opname} ({name!r}): {e}") from None
+        if isinstance(converted, tflite_control.Inlined):  # nodes the converter made (a loop's body)
+            return list(converted)
         if isinstance(converted, list):  # (kind, inputs, output, attrs) per output
             return [Node(out, kind, inputs, [out], attrs) for kind, inputs, out, attrs in converted]
         kind, inputs, attrs = converted
@@ -258,13 +314,26 @@ class _Reader:
         return obj
 
     def const(self, name) -> np.ndarray:
-        for t in self.tensors.values():
-            if t.name == name and t.data is not None:
-                return t.data
+        t = self.made.get(name)
+        if t is not None and t.data is not None:
+            return t.data
         raise ModelError(f"input {name!r} must be a constant")
 
     def shape_of(self, name):
-        return next(t.shape for t in self.tensors.values() if t.name == name)
+        return self.made[name].shape
+
+    def dtype_of(self, name) -> str:
+        return self.made[name].dtype
+
+    def constant(self, index: int, data: np.ndarray) -> None:
+        """Output `index` of the current operator is known at import: the tensor becomes that constant."""
+        t = self.tensor(index)
+        self.tensors[index] = self.made[t.name] = t.with_(data=np.array(data, dtype=t.dtype).reshape(t.shape))
+
+    def bind(self, index: int, tensor: Tensor) -> None:
+        """Output `index` of the current subgraph is `tensor` (a loop's result, a folded constant)."""
+        self.tensors[index] = tensor
+        self.made.setdefault(tensor.name, tensor)
 
 
 class _Refused(Exception):
@@ -427,7 +496,7 @@ def _register_families() -> None:
     """The operator families kept in their own modules (tflite_<family>.py), each with its CONVERTERS."""
     from edgeai.frontends import tflite_activations, tflite_resize, tflite_slicing, tflite_transpose_conv
 
-    for family in (tflite_activations, tflite_resize, tflite_slicing, tflite_transpose_conv):
+    for family in (tflite_activations, tflite_control, tflite_resize, tflite_slicing, tflite_transpose_conv):
         _CONVERTERS.update(family.CONVERTERS)
 
 

@@ -32,7 +32,8 @@ def _dequantized(t: Tensor) -> np.ndarray:
     return ((data - zp) * scale).astype(np.float32)
 
 
-_FOLDABLE = ("dequantize", "reshape", "transpose", "add", "sub", "mul", "concat", "pad", "relu", "relu6", "clip")
+_FOLDABLE = ("dequantize", "reshape", "transpose", "add", "sub", "mul", "concat", "pad", "relu", "relu6", "clip",
+             "strided_slice", "fully_connected", "sigmoid", "tanh")
 
 
 def _evaluate(node, inputs: list, out) -> np.ndarray | None:
@@ -51,9 +52,24 @@ def _evaluate(node, inputs: list, out) -> np.ndarray | None:
         r = x.data.ndim
         fill = {"constant_values": a["value"]} if a["mode"] == "constant" else {}  # numpy's mode names are ONNX's
         return np.pad(x.data, [(a["pads"][i], a["pads"][i + r]) for i in range(r)], mode=a["mode"], **fill)
-    if op in ("pad", "concat") or any(t.dtype != "float32" or t.quant is not None for t in inputs):  # arithmetic: float only
-        return None
-    if op in ("add", "sub", "mul"):
+    if op == "strided_slice" and x.quant is None:
+        y = x.data
+        for axis, (b, s, n) in enumerate(zip(a["begin"], a["strides"], a["sizes"])):
+            y = np.take(y, b + s * np.arange(n), axis=axis)
+        return y.reshape(out.shape)
+    if op in ("pad", "concat", "strided_slice") or any(t.dtype != "float32" or t.quant is not None for t in inputs):
+        return None  # arithmetic: float only
+    if op == "fully_connected":  # a recurrent layer's first step on its zero initial state
+        w = inputs[1].data.astype(np.float64)
+        y = x.data.astype(np.float64).reshape(-1, w.shape[1]) @ w.T
+        if len(inputs) > 2:
+            y = y + inputs[2].data
+        y, act = y.reshape(out.shape), a["activation"]
+    elif op in ("sigmoid", "tanh"):
+        with np.errstate(over="ignore"):
+            y = 1.0 / (1.0 + np.exp(-x.data.astype(np.float64))) if op == "sigmoid" else np.tanh(x.data)
+        act = "none"
+    elif op in ("add", "sub", "mul"):
         y = {"add": np.add, "sub": np.subtract, "mul": np.multiply}[op](x.data, inputs[1].data)
         act = a["activation"]
     else:
