@@ -1,4 +1,4 @@
-"""add → TVM kernels (numpy broadcasting; TFLite's int8 rescale-to-common-scale arithmetic), and on Cortex-M DSP cores
+"""add and int8 sub → TVM kernels (numpy broadcasting; TFLite's int8 rescale-to-common-scale arithmetic), and on Cortex-M DSP cores
 the table-driven C kernel edgeai_add_s8 (compilers/lowering/cortex_m.py: add_call) for same-shape inputs."""
 
 from __future__ import annotations
@@ -30,16 +30,21 @@ def _operands(ctx, node):
 
 
 @rule("add", "int8")
+@rule("sub", "int8")
 def add_int8_rule(ctx, node):
+    """int8 add, and sub with the same arithmetic on the negated second term (the hand-written kernels add only)."""
     g = ctx.graph
+    subtract = node.op == "sub"
     shape, args, (shape1, shape2) = _operands(ctx, node)
     (s1, z1), (s2, z2) = scale_zp(g, node.inputs[0], node), scale_zp(g, node.inputs[1], node)
     so, zo = scale_zp(g, node.outputs[0], node)
     lo, hi = int8_activation_range(node.attrs["activation"], so, zo)
     onnx = numerics(node) == "onnx"
     quant = None if onnx else add_quant_params(s1, s2, so)
-    exact = exact_add_multipliers(s1, s2, so, f"node {node.name!r} (add)") if onnx else None
-    if any(kernels_for(ctx.target, "add")):
+    exact = exact_add_multipliers(s1, s2, so, f"node {node.name!r} ({node.op})") if onnx else None
+    if subtract:
+        pass  # the generic kernel: the hand-written ones only add
+    elif any(kernels_for(ctx.target, "add")):
         if any(g.tensor(n).is_constant for n in node.inputs[:2]):
             ctx.decline(node, "the hand-written add kernels decline: an operand is a constant")
         elif shape1 is not None or shape2 is not None:
@@ -49,8 +54,8 @@ def add_int8_rule(ctx, node):
             if call is not None:
                 return [call]
     params = AddParams(shape, input1_zero_point=z1, input2_zero_point=z2, output_zero_point=zo, quant=quant,
-                       act_min=lo, act_max=hi, exact=exact, input1_shape=shape1, input2_shape=shape2)
-    symbol = ctx.tvm_kernel(add_int8_onnx if onnx else add_int8, params, "add")
+                       act_min=lo, act_max=hi, exact=exact, input1_shape=shape1, input2_shape=shape2, subtract=subtract)
+    symbol = ctx.tvm_kernel(add_int8_onnx if onnx else add_int8, params, node.op)
     return [KernelCall(node.name, node.op, symbol, args)]
 
 

@@ -32,6 +32,7 @@ class AddParams:
     input1_shape: tuple[int, ...] | None = None  # when it broadcasts to `shape` (None: `shape`)
     input2_shape: tuple[int, ...] | None = None
     dtype: str = "int8"  # add_int8 on int16 too: LiteRT's 16x8 ADD is the same arithmetic with left_shift 15
+    subtract: bool = False  # input1 - input2 (TFLite's int8 SUB: ADD's arithmetic with the second term negated)
 
 
 def _inputs(p: AddParams, dtype: str):
@@ -61,7 +62,8 @@ def add_int8(name: str, p: AddParams) -> Kernel:
     s1 = scaled(read_a, p.input1_zero_point, q.input1_multiplier, q.input1_shift, "scaled1")
     s2 = scaled(read_b, p.input2_zero_point, q.input2_multiplier, q.input2_shift, "scaled2")
     total = te_requantize(
-        p.shape, lambda *i: s1[i] + s2[i], lambda *i: q.output_multiplier, lambda *i: q.output_shift, "sum"
+        p.shape, lambda *i: s1[i] - s2[i] if p.subtract else s1[i] + s2[i], lambda *i: q.output_multiplier,
+        lambda *i: q.output_shift, "sum"
     )
     out = te.compute(
         p.shape,
@@ -108,7 +110,8 @@ def add_int8_onnx(name: str, p: AddParams) -> Kernel:
     def body(*i):
         wide = lambda x, zp, m: (x(i).astype("int64") - zp) * tirx.const(m, "int64")  # noqa: E731
         total_ = tirx.const(total, "int64")
-        q = te_shift_half_even(wide(read_a, p.input1_zero_point, m1) + wide(read_b, p.input2_zero_point, m2), total_)
+        first, second = wide(read_a, p.input1_zero_point, m1), wide(read_b, p.input2_zero_point, m2)
+        q = te_shift_half_even(first - second if p.subtract else first + second, total_)
         return tirx.min(tirx.max(q.astype("int32") + p.output_zero_point, int(p.act_min)), int(p.act_max)).astype("int8")
 
     out = te.compute(p.shape, body, name="add")
