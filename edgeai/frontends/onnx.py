@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeai.errors import ModelError, UnsupportedOpError
+from edgeai.frontends.onnx_recurrent import Recurrent
 from edgeai.frontends.onnx_resize import Resizes
 from edgeai.frontends.onnx_rewrites import Rewrites
 from edgeai.frontends.onnx_transpose_conv import TransposeConvs
@@ -324,7 +325,7 @@ def _expand_qgemm(node, name, path, const, fresh, initializer):
     return nodes
 
 
-class _Importer(Rewrites, Resizes, TransposeConvs):
+class _Importer(Rewrites, Recurrent, Resizes, TransposeConvs):
     def __init__(self, model, path: Path):
         import onnx
         from onnx import numpy_helper

@@ -46,8 +46,9 @@ class Builder:
     node: Callable
     base: str  # the layer's name: every tensor and node made here starts with it
 
-    def op(self, op: str, inputs, shape, tag: str, **attrs) -> str:
-        out = self.tensor(f"{self.base}/{tag}", shape)
+    def op(self, op: str, inputs, dims, tag: str, **attrs) -> str:
+        """A node of `op` on `inputs` whose output, of shape `dims`, is named after `tag`."""
+        out = self.tensor(f"{self.base}/{tag}", dims)
         self.node(op, list(inputs), out, attrs)
         return out
 
@@ -178,10 +179,12 @@ def _fc(b: Builder, gates: Gates, g: str, x_t: str, xh: str | None, rows: int, t
                 (rows, gates.hidden), tag)
 
 
-def stack(b: Builder, hs: list[str], rows: int, hidden: int, time_axis: int) -> str:
-    """The h of every step as one [B, T, H] (time_axis 1) or [T, B, H] (time_axis 0) tensor."""
-    if time_axis == 1:
-        flat = b.op("concat", hs, (rows, len(hs) * hidden), "h_all", axis=1) if len(hs) > 1 else hs[0]
-        return b.op("reshape", [flat], (rows, len(hs), hidden), "sequence", shape=(rows, len(hs), hidden))
-    flat = b.op("concat", hs, (len(hs) * rows, hidden), "h_all", axis=0) if len(hs) > 1 else hs[0]
-    return b.op("reshape", [flat], (len(hs), rows, hidden), "sequence", shape=(len(hs), rows, hidden))
+def join(b: Builder, pieces: list[str], rows: int, hidden: int, shape: tuple[int, ...], batch_first: bool,
+         tag: str) -> str:
+    """[B, H] pieces, in the order of the output's other axes, as one tensor of `shape`: [B, ..., H]
+    (batch_first) or [..., B, H]."""
+    if batch_first:
+        flat = b.op("concat", pieces, (rows, len(pieces) * hidden), f"{tag}_all", axis=1) if len(pieces) > 1 else pieces[0]
+    else:
+        flat = b.op("concat", pieces, (len(pieces) * rows, hidden), f"{tag}_all", axis=0) if len(pieces) > 1 else pieces[0]
+    return b.op("reshape", [flat], shape, tag, shape=shape)
