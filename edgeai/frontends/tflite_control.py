@@ -84,12 +84,14 @@ def _while(r, op, ins, outs):
     values = [r.made[n] for n in ins]
     nodes = Inlined()
     for k in range(MAX_ITERATIONS + 1):
-        _, flags = _call(r, cond, values, f"@cond{k}", "condition")
+        try:
+            _, flags = _call(r, cond, values, f"@cond{k}", "condition")
+        except UnsupportedOpError as e:  # an operator left on run-time values: the count is not known here
+            raise _run_time(cond, f": {e}") from None
         if len(flags) != 1 or flags[0].size != 1 or flags[0].dtype != "bool":
             raise ModelError(f"the condition (subgraph {cond}) must give one bool")
         if flags[0].data is None:
-            raise UnsupportedOpError(f"the loop's condition (subgraph {cond}) depends on values computed at run "
-                                     f"time; only a trip count fixed when the model is compiled is supported")
+            raise _run_time(cond, "")
         if not bool(flags[0].data.reshape(-1)[0]):
             break
         if k == MAX_ITERATIONS:
@@ -101,6 +103,12 @@ def _while(r, op, ins, outs):
     for index, value in zip(op.OutputsAsNumpy(), values):
         r.bind(int(index), value)
     return nodes
+
+
+def _run_time(cond: int, why: str) -> UnsupportedOpError:
+    return UnsupportedOpError(f"the trip count is not fixed when the model is compiled: its condition (subgraph "
+                              f"{cond}) depends on values computed at run time; only loops over a sequence of "
+                              f"static length are supported{why}")
 
 
 def _call(r, index: int, values, scope: str, role: str):

@@ -1,0 +1,222 @@
+"""LSTM and GRU sequence models, the industrial case (a window of a 3-axis vibration signal -> a recurrent layer
+-> Dense), against the reference runtimes.
+
+TFLite: what TensorFlow 2.21's converter writes for Keras 3 layers (field_models/make_sequence_models.py): a WHILE
+loop over cond and body subgraphs (float32; inlined at import, one body per time step), and Keras's unroll=True
+form, plain operators per step, which the converter also quantizes to int8: int8 bit-exact with LiteRT's
+reference kernels on the host, on a Cortex-M4 under QEMU and on rpi4 under qemu-aarch64, float32 within 1e-5 of
+the output's span. ONNX: LSTM and GRU nodes built with onnx.helper, against onnxruntime.
+"""
+
+from __future__ import annotations
+
+import shutil
+import struct
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+import tflite
+from onnx import TensorProto, helper
+
+from edgeai import load
+from edgeai.compile import compile_model
+from edgeai.errors import UnsupportedOpError
+from edgeai.runtime.host import HostSession
+from edgeai.runtime.reference import LiteRTSession, OnnxRuntimeSession
+
+FIELD = Path(__file__).parent / "field_models" / "sequence_tf2.21"
+SLOW = [pytest.mark.slow, pytest.mark.toolchain]
+
+
+def _signals(shape, count: int, seed: int) -> list[np.ndarray]:
+    """Vibration-like windows [1, T, 3]: a sine per axis (random frequency, phase, amplitude) plus noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(shape[1])[:, None]
+    out = []
+    for _ in range(count):
+        wave = rng.uniform(0.5, 2.0, 3) * np.sin(2 * np.pi * rng.uniform(0.05, 0.45, 3) * t + rng.uniform(0, 6.3, 3))
+        out.append((wave + rng.normal(0, 0.1, wave.shape)).astype(np.float32).reshape(shape))
+    return out
+
+
+def _inputs(spec, count: int = 2, seed: int = 0) -> list[np.ndarray]:
+    """Signals (quantized with the input's scale for an int8 model), and for int8 one of every code at random."""
+    signals = _signals(spec.shape, count, seed)
+    if spec.dtype != "int8":
+        return signals
+    q = [np.clip(np.rint(s / spec.scale) + spec.zero_point, -128, 127).astype(np.int8) for s in signals]
+    return q + [np.random.default_rng(seed).integers(-128, 128, spec.shape, dtype=np.int8)]
+
+
+def _same(got, want, what: str) -> None:
+    assert got.shape == want.shape, what
+    if want.dtype == np.int8:
+        diff = np.abs(got.astype(int) - want.astype(int))
+        assert diff.max() == 0, f"{what}: {np.count_nonzero(diff)}/{diff.size} values differ, max {diff.max()} LSB"
+    else:
+        span = float(np.abs(want).max()) or 1.0
+        assert np.abs(got - want).max() <= 1e-5 * span, f"{what}: max error {np.abs(got - want).max()} (span {span})"
+
+
+def _matches_litert(session, path: Path, seed: int = 0) -> None:
+    reference = LiteRTSession(path)
+    for x in _inputs(reference.inputs[0], seed=seed):
+        for k, (got, want) in enumerate(zip(session.run([x]), reference.run([x]))):
+            _same(got, want, f"{path.name} output {k}")
+
+
+def _ops(desc) -> list[str]:
+    return [layer["op"] for layer in desc["layers"]]
+
+
+@pytest.mark.slow
+@pytest.mark.toolchain
+@pytest.mark.parametrize("name", ["lstm_float", "gru_float"])
+def test_keras_while_loop_matches_litert_on_the_host(name, tmp_path, tmp_cache):
+    """Keras LSTM(16) / GRU(16) over 32 steps as TF 2.21 writes them: WHILE over 3 subgraphs, inlined 32 times
+    (the recurrent matrix product once per step; the first step's, on the zero state, folded away)."""
+    path = FIELD / f"{name}.tflite"
+    compiled = compile_model(path, "host", tmp_path / name)
+    _matches_litert(HostSession(compiled.path), path)
+    assert _ops(compiled.desc).count("fully_connected") == 32 + 31 + 1  # input and recurrent per step, Dense
+
+
+@pytest.fixture(scope="module")
+def unrolled_int8(tmp_path_factory, tmp_cache):
+    """The int8 unrolled LSTM and GRU (8 steps), compiled once for the host."""
+    out = tmp_path_factory.mktemp("sequence")
+    return {name: compile_model(FIELD / f"{name}_unrolled_int8.tflite", "host", out / name) for name in ("lstm", "gru")}
+
+
+@pytest.mark.slow
+@pytest.mark.toolchain
+@pytest.mark.parametrize("name", ["lstm", "gru"])
+def test_unrolled_int8_bit_exact_with_litert_on_the_host(name, unrolled_int8):
+    """Every int8 operator of the steps (fully connected, LOGISTIC/TANH tables, MUL, ADD, the GRU's SUB of
+    1 - z, splits and slices) bit-exact with LiteRT's reference kernels."""
+    _matches_litert(HostSession(unrolled_int8[name].path), FIELD / f"{name}_unrolled_int8.tflite")
+    assert {"fully_connected", "sigmoid", "tanh", "mul", "add"} <= set(_ops(unrolled_int8[name].desc))
+    if name == "gru":
+        assert "sub" in _ops(unrolled_int8[name].desc)
+
+
+def _qemu(tool: str):
+    return pytest.mark.skipif(shutil.which(tool) is None or shutil.which("cmake") is None, reason=f"needs {tool}")
+
+
+@pytest.mark.slow
+@pytest.mark.qemu
+@pytest.mark.toolchain
+@_qemu("qemu-system-arm")
+@pytest.mark.parametrize("name", ["gru", "lstm"])
+def test_unrolled_int8_bit_exact_on_cortex_m4_under_qemu(name, tmp_path, tmp_cache):
+    from edgeai.runtime.device import QemuSession
+
+    path = FIELD / f"{name}_unrolled_int8.tflite"
+    compiled = compile_model(path, "cortex-m4")
+    with QemuSession(compiled.path, "cortex-m4") as session:
+        _matches_litert(session, path, seed=3)
+
+
+@pytest.mark.slow
+@pytest.mark.qemu
+@pytest.mark.toolchain
+@_qemu("qemu-aarch64-static")
+@pytest.mark.parametrize("name", ["lstm", "gru"])
+def test_unrolled_int8_bit_exact_on_rpi4_under_qemu(name, tmp_path, tmp_cache):
+    from edgeai.runtime.device import QemuSession, build_firmware
+
+    path = FIELD / f"{name}_unrolled_int8.tflite"
+    compiled = compile_model(path, "rpi4")
+    with QemuSession(compiled.path, "rpi4", elf=build_firmware(compiled.path, "rpi4")) as session:
+        _matches_litert(session, path, seed=4)
+
+
+def _patched(path: Path, tmp_path: Path, subgraph: int, tensor: int) -> Path:
+    """A copy whose tensor `tensor` of `subgraph` has no data (buffer 0): a constant becomes a run-time value."""
+    buf = bytearray(path.read_bytes())
+    table = tflite.Model.GetRootAsModel(bytes(buf), 0).Subgraphs(subgraph).Tensors(tensor)._tab
+    struct.pack_into("<I", buf, table.Pos + table.Offset(8), 0)  # Tensor.buffer
+    copy = tmp_path / f"{path.stem}_patched.tflite"
+    copy.write_bytes(bytes(buf))
+    return copy
+
+
+def test_while_with_a_run_time_trip_count_is_refused_naming_it(tmp_path):
+    """The GRU's loop with its sequence length (the cond's constant 32) made a run-time value: refused, naming
+    the WHILE and why, not a subgraph count."""
+    cond = tflite.Model.GetRootAsModel((FIELD / "gru_float.tflite").read_bytes(), 0).Subgraphs(1)
+    limit = next(i for i in range(cond.TensorsLength()) if cond.Tensors(i).Name().endswith(b"Max1"))
+    with pytest.raises(UnsupportedOpError, match=r"operator #1 WHILE \('functional_1/gru_1/while'\): the trip count "
+                                                 r"is not fixed when the model is compiled"):
+        load(_patched(FIELD / "gru_float.tflite", tmp_path, 1, limit))
+
+
+def test_while_imports_one_body_per_iteration_sharing_its_weights():
+    """32 iterations: 32 copies of each body operator that computes on the state, and one copy of each weight."""
+    graph = load(FIELD / "gru_float.tflite")
+    ops = [n.op for n in graph.nodes]
+    assert (ops.count("tanh"), ops.count("sub"), ops.count("sigmoid")) == (32, 32, 64)
+    weights = [t for t in graph.constants() if t.name.endswith("MatMul_1")]  # the recurrent kernel [48, 16]
+    assert len(weights) == 1 and weights[0].shape == (48, 16)
+
+
+# -- ONNX ------------------------------------------------------------------------------------------------------
+STEPS, FEATURES, HIDDEN = 12, 3, 6
+
+
+def _recurrent_onnx(path: Path, peephole: bool = False) -> Path:
+    """x [12, 1, 3] -> a bidirectional LSTM (bias, constant initial h and c; Y, Y_h, Y_c) and beside it a forward
+    GRU (linear_before_reset=0) feeding a reverse GRU (linear_before_reset=1, Keras's reset_after) on Y."""
+    rng = np.random.default_rng(11)
+
+    def weights(name, *shape):
+        return helper.make_tensor(name, TensorProto.FLOAT, shape, rng.uniform(-0.6, 0.6, shape).astype(np.float32))
+
+    def value(name, *shape):
+        return helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)
+
+    H, F = HIDDEN, FEATURES
+    inits = [weights("lW", 2, 4 * H, F), weights("lR", 2, 4 * H, H), weights("lB", 2, 8 * H), weights("h0", 2, 1, H),
+             weights("c0", 2, 1, H), weights("g1W", 1, 3 * H, F), weights("g1R", 1, 3 * H, H),
+             weights("g1B", 1, 6 * H), weights("g2W", 1, 3 * H, H), weights("g2R", 1, 3 * H, H),
+             weights("g2B", 1, 6 * H)]
+    lstm_inputs = ["x", "lW", "lR", "lB", "", "h0", "c0"]
+    if peephole:
+        inits.append(weights("P", 2, 3 * H))
+        lstm_inputs.append("P")
+    nodes = [
+        helper.make_node("LSTM", lstm_inputs, ["y", "yh", "yc"], name="lstm", hidden_size=H, direction="bidirectional"),
+        helper.make_node("GRU", ["x", "g1W", "g1R", "g1B"], ["g1y"], name="gru1", hidden_size=H),
+        helper.make_node("Reshape", ["g1y", "flat"], ["g1seq"], name="squeeze"),
+        helper.make_node("GRU", ["g1seq", "g2W", "g2R", "g2B"], ["g2y", "g2h"], name="gru2", hidden_size=H,
+                         direction="reverse", linear_before_reset=1),
+    ]
+    inits.append(helper.make_tensor("flat", TensorProto.INT64, (3,), np.array([STEPS, 1, H], np.int64)))
+    graph = helper.make_graph(nodes, "recurrent", [value("x", STEPS, 1, F)],
+                              [value("y", STEPS, 2, 1, H), value("yh", 2, 1, H), value("yc", 2, 1, H),
+                               value("g2y", STEPS, 1, 1, H), value("g2h", 1, 1, H)], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.toolchain
+def test_onnx_lstm_and_gru_match_onnxruntime(tmp_path, tmp_cache):
+    path = _recurrent_onnx(tmp_path / "recurrent.onnx")
+    compiled = compile_model(path, "host", tmp_path / "lib")
+    session, reference = HostSession(compiled.path), OnnxRuntimeSession(path)
+    for x in _signals((1, STEPS, FEATURES), 3, seed=2):
+        x = x.reshape(STEPS, 1, FEATURES)
+        for k, (got, want) in enumerate(zip(session.run([x]), reference.run([x]))):
+            _same(got, want, f"output {reference.outputs[k].name}")
+
+
+def test_onnx_lstm_with_peepholes_is_refused_naming_the_node(tmp_path):
+    with pytest.raises(UnsupportedOpError, match=r"node 'lstm' \(LSTM\): peepholes \(a non-zero P\) are not "
+                                                 r"supported"):
+        load(_recurrent_onnx(tmp_path / "peephole.onnx", peephole=True))
