@@ -71,35 +71,33 @@ def _ops(desc) -> list[str]:
     return [layer["op"] for layer in desc["layers"]]
 
 
-@pytest.mark.slow
-@pytest.mark.toolchain
-@pytest.mark.parametrize("name", ["lstm_float", "gru_float"])
-def test_keras_while_loop_matches_litert_on_the_host(name, tmp_path, tmp_cache):
-    """Keras LSTM(16) / GRU(16) over 32 steps as TF 2.21 writes them: WHILE over 3 subgraphs, inlined 32 times
-    (the recurrent matrix product once per step; the first step's, on the zero state, folded away)."""
-    path = FIELD / f"{name}.tflite"
-    compiled = compile_model(path, "host", tmp_path / name)
-    _matches_litert(HostSession(compiled.path), path)
-    assert _ops(compiled.desc).count("fully_connected") == 32 + 31 + 1  # input and recurrent per step, Dense
+FLOAT, INT8 = FIELD / "sequence_float.tflite", FIELD / "sequence_unrolled_int8.tflite"
 
 
 @pytest.fixture(scope="module")
-def unrolled_int8(tmp_path_factory, tmp_cache):
-    """The int8 unrolled LSTM and GRU (8 steps), compiled once for the host."""
+def host(tmp_path_factory, tmp_cache):
+    """Both files compiled once for the host."""
     out = tmp_path_factory.mktemp("sequence")
-    return {name: compile_model(FIELD / f"{name}_unrolled_int8.tflite", "host", out / name) for name in ("lstm", "gru")}
+    return {path: compile_model(path, "host", out / path.stem) for path in (FLOAT, INT8)}
 
 
 @pytest.mark.slow
 @pytest.mark.toolchain
-@pytest.mark.parametrize("name", ["lstm", "gru"])
-def test_unrolled_int8_bit_exact_with_litert_on_the_host(name, unrolled_int8):
+def test_keras_while_loops_match_litert_on_the_host(host):
+    """Keras LSTM(16) and GRU(16) over 32 steps as TF 2.21 writes them: two WHILE loops over 4 subgraphs,
+    each inlined 32 times (the input and the recurrent matrix product per step, the first step's recurrent one,
+    on the zero state, folded away), within 1e-5 of the span of LiteRT's outputs."""
+    _matches_litert(HostSession(host[FLOAT].path), FLOAT)
+    assert _ops(host[FLOAT].desc).count("fully_connected") == 2 * (32 + 31 + 1)
+
+
+@pytest.mark.slow
+@pytest.mark.toolchain
+def test_unrolled_int8_bit_exact_with_litert_on_the_host(host):
     """Every int8 operator of the steps (fully connected, LOGISTIC/TANH tables, MUL, ADD, the GRU's SUB of
     1 - z, splits and slices) bit-exact with LiteRT's reference kernels."""
-    _matches_litert(HostSession(unrolled_int8[name].path), FIELD / f"{name}_unrolled_int8.tflite")
-    assert {"fully_connected", "sigmoid", "tanh", "mul", "add"} <= set(_ops(unrolled_int8[name].desc))
-    if name == "gru":
-        assert "sub" in _ops(unrolled_int8[name].desc)
+    _matches_litert(HostSession(host[INT8].path), INT8)
+    assert {"fully_connected", "sigmoid", "tanh", "mul", "add", "sub", "strided_slice"} <= set(_ops(host[INT8].desc))
 
 
 def _qemu(tool: str):
@@ -110,28 +108,23 @@ def _qemu(tool: str):
 @pytest.mark.qemu
 @pytest.mark.toolchain
 @_qemu("qemu-system-arm")
-@pytest.mark.parametrize("name", ["gru", "lstm"])
-def test_unrolled_int8_bit_exact_on_cortex_m4_under_qemu(name, tmp_path, tmp_cache):
+def test_unrolled_int8_bit_exact_on_cortex_m4_under_qemu(tmp_cache):
     from edgeai.runtime.device import QemuSession
 
-    path = FIELD / f"{name}_unrolled_int8.tflite"
-    compiled = compile_model(path, "cortex-m4")
-    with QemuSession(compiled.path, "cortex-m4") as session:
-        _matches_litert(session, path, seed=3)
+    with QemuSession(compile_model(INT8, "cortex-m4").path, "cortex-m4") as session:
+        _matches_litert(session, INT8, seed=3)
 
 
 @pytest.mark.slow
 @pytest.mark.qemu
 @pytest.mark.toolchain
 @_qemu("qemu-aarch64-static")
-@pytest.mark.parametrize("name", ["lstm", "gru"])
-def test_unrolled_int8_bit_exact_on_rpi4_under_qemu(name, tmp_path, tmp_cache):
+def test_unrolled_int8_bit_exact_on_rpi4_under_qemu(tmp_cache):
     from edgeai.runtime.device import QemuSession, build_firmware
 
-    path = FIELD / f"{name}_unrolled_int8.tflite"
-    compiled = compile_model(path, "rpi4")
+    compiled = compile_model(INT8, "rpi4")
     with QemuSession(compiled.path, "rpi4", elf=build_firmware(compiled.path, "rpi4")) as session:
-        _matches_litert(session, path, seed=4)
+        _matches_litert(session, INT8, seed=4)
 
 
 def _patched(path: Path, tmp_path: Path, subgraph: int, tensor: int) -> Path:
@@ -147,20 +140,22 @@ def _patched(path: Path, tmp_path: Path, subgraph: int, tensor: int) -> Path:
 def test_while_with_a_run_time_trip_count_is_refused_naming_it(tmp_path):
     """The GRU's loop with its sequence length (the cond's constant 32) made a run-time value: refused, naming
     the WHILE and why, not a subgraph count."""
-    cond = tflite.Model.GetRootAsModel((FIELD / "gru_float.tflite").read_bytes(), 0).Subgraphs(1)
-    limit = next(i for i in range(cond.TensorsLength()) if cond.Tensors(i).Name().endswith(b"Max1"))
-    with pytest.raises(UnsupportedOpError, match=r"operator #1 WHILE \('functional_1/gru_1/while'\): the trip count "
-                                                 r"is not fixed when the model is compiled"):
-        load(_patched(FIELD / "gru_float.tflite", tmp_path, 1, limit))
+    cond = tflite.Model.GetRootAsModel(FLOAT.read_bytes(), 0).Subgraphs(1)
+    assert cond.Name() == b"functional_1/gru_1/while_cond"
+    limit = int(cond.Operators(0).Inputs(1))  # LESS(counter, 32)
+    with pytest.raises(UnsupportedOpError, match=r"operator #\d WHILE \('functional_1/gru_1/while'\): the trip "
+                                                 r"count is not fixed when the model is compiled"):
+        load(_patched(FLOAT, tmp_path, 1, limit))
 
 
 def test_while_imports_one_body_per_iteration_sharing_its_weights():
     """32 iterations: 32 copies of each body operator that computes on the state, and one copy of each weight."""
-    graph = load(FIELD / "gru_float.tflite")
+    graph = load(FLOAT)
     ops = [n.op for n in graph.nodes]
-    assert (ops.count("tanh"), ops.count("sub"), ops.count("sigmoid")) == (32, 32, 64)
-    weights = [t for t in graph.constants() if t.name.endswith("MatMul_1")]  # the recurrent kernel [48, 16]
-    assert len(weights) == 1 and weights[0].shape == (48, 16)
+    # GRU: a tanh, a sub, two sigmoids per step; LSTM: two tanh, three sigmoids
+    assert (ops.count("tanh"), ops.count("sub"), ops.count("sigmoid")) == (32 * 3, 32, 32 * 5)
+    recurrent = [t.shape for t in graph.constants() if t.name.endswith("MatMul_1")]  # the recurrent kernels
+    assert sorted(recurrent) == [(48, 16), (64, 16)]
 
 
 # -- ONNX ------------------------------------------------------------------------------------------------------

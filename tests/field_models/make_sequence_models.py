@@ -1,12 +1,15 @@
-"""How tests/field_models/sequence_tf2.21/*.tflite were made: the industrial sequence case, 32 time steps of a
-3-axis vibration signal ([1, 32, 3]) through a Keras LSTM(16) or GRU(16), then Dense(4). TensorFlow 2.21's
-TFLiteConverter (Keras 3) writes both as a WHILE loop over a cond and a body subgraph, in float32 (`lstm_float`,
-`gru_float`); its int8 quantizer crashes on them (a segmentation fault in its calibrator), so there is no int8
-WHILE file. With Keras's unroll=True it writes plain operators per step instead, and those it quantizes:
-`lstm_unrolled_*`, `gru_unrolled_*`, float32 and full-integer int8 (a representative dataset, int8 inputs and
-outputs), over the last 8 steps ([1, 8, 3]): each int8 step has quantizations, hence kernels, of its own, and
-8 steps keep a compile within seconds. Random initial weights, seed 0; the representative inputs are sines of
-random frequency, phase and amplitude plus noise, the signal's shape.
+"""How tests/field_models/sequence_tf2.21/*.tflite were made: the industrial sequence case, a window of a 3-axis
+vibration signal through a Keras LSTM(16) -> Dense(4) and, beside it, a GRU(16) -> Dense(4) (two outputs).
+
+- `sequence_float.tflite`: 32 time steps ([1, 32, 3]). TensorFlow 2.21's TFLiteConverter (Keras 3) writes each
+  layer as a WHILE loop over a cond and a body subgraph (5 subgraphs). Its int8 quantizer crashes on these loops
+  (a segmentation fault in its calibrator), so there is no int8 WHILE file.
+- `sequence_unrolled_int8.tflite`: Keras's unroll=True, plain operators per step, which the converter quantizes to
+  full integer (a representative dataset, int8 inputs and outputs); 4 time steps ([1, 4, 3]): every int8 step
+  has quantizations, hence kernels, of its own, and 4 steps keep the tests' compiles short.
+
+Random initial weights, seed 0; the representative inputs are sines of random frequency, phase and amplitude
+plus noise, the signal's shape.
 
 Not run by the tests (TensorFlow is not a dependency): `pip install tensorflow-cpu==2.21.0` in a separate
 environment, then `python tests/field_models/make_sequence_models.py tests/field_models/sequence_tf2.21`. The
@@ -23,10 +26,10 @@ import tensorflow as tf
 
 L = keras.layers
 SHAPE = (32, 3)  # time steps, axes
-# The unrolled models (plain operators per step, the form the int8 converter can write) read the last 8 steps:
+# The unrolled models (plain operators per step, the form the int8 converter can write) read the last 4 steps:
 # every int8 step's operators have quantizations of their own, hence kernels of their own, and 8 steps keep a
 # compile within seconds.
-UNROLLED_STEPS = 8
+UNROLLED_STEPS = 4
 
 
 def signals(rng, count: int) -> np.ndarray:
@@ -38,12 +41,13 @@ def signals(rng, count: int) -> np.ndarray:
     return (amp * np.sin(2 * np.pi * freq * t + phase) + rng.normal(0, 0.1, (count, *SHAPE))).astype(np.float32)
 
 
-def _convert(model, out: Path, name: str, int8: bool = True) -> None:
+def _convert(model, out: Path, name: str, int8: bool = True, float32: bool = True) -> None:
     def representative():
         for x in signals(np.random.default_rng(0), 64):
             yield [x[None, -model.input_shape[1]:]]
 
-    (out / f"{name}_float.tflite").write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    if float32:
+        (out / f"{name}_float.tflite").write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
     if not int8:
         return
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
@@ -54,29 +58,22 @@ def _convert(model, out: Path, name: str, int8: bool = True) -> None:
     (out / f"{name}_int8.tflite").write_bytes(converter.convert())
 
 
-def _model(layer, steps: int = SHAPE[0]) -> keras.Model:
+def _model(steps: int, unroll: bool) -> keras.Model:
+    """x [1, steps, 3] -> LSTM(16) -> Dense(4) and, beside it, GRU(16) -> Dense(4): two outputs."""
     keras.utils.set_random_seed(0)
     x = keras.Input((steps, SHAPE[1]), batch_size=1)
-    return keras.Model(x, L.Dense(4)(layer(x)))
+    return keras.Model(x, [L.Dense(4)(L.LSTM(16, unroll=unroll)(x)), L.Dense(4)(L.GRU(16, unroll=unroll)(x))])
 
 
-def lstm(out: Path) -> None:
-    _convert(_model(L.LSTM(16)), out, "lstm", int8=False)
+def while_loops(out: Path) -> None:
+    _convert(_model(SHAPE[0], unroll=False), out, "sequence", int8=False)
 
 
-def gru(out: Path) -> None:
-    _convert(_model(L.GRU(16)), out, "gru", int8=False)
+def unrolled(out: Path) -> None:
+    _convert(_model(UNROLLED_STEPS, unroll=True), out, "sequence_unrolled", float32=False)
 
 
-def gru_unrolled(out: Path) -> None:
-    _convert(_model(L.GRU(16, unroll=True), UNROLLED_STEPS), out, "gru_unrolled")
-
-
-def lstm_unrolled(out: Path) -> None:
-    _convert(_model(L.LSTM(16, unroll=True), UNROLLED_STEPS), out, "lstm_unrolled")
-
-
-MODELS = {"lstm": lstm, "gru": gru, "gru_unrolled": gru_unrolled, "lstm_unrolled": lstm_unrolled}
+MODELS = {"while_loops": while_loops, "unrolled": unrolled}
 
 if __name__ == "__main__":
     folder = Path(sys.argv[1])
