@@ -46,9 +46,10 @@ class Builder:
     node: Callable
     base: str  # the layer's name: every tensor and node made here starts with it
 
-    def op(self, op: str, inputs, dims, tag: str, **attrs) -> str:
-        """A node of `op` on `inputs` whose output, of shape `dims`, is named after `tag`."""
-        out = self.tensor(f"{self.base}/{tag}", dims)
+    def op(self, op: str, inputs, dims, tag: str, into: str | None = None, **attrs) -> str:
+        """A node of `op` on `inputs` whose output, of shape `dims`, is named after `tag` (or is the existing
+        tensor `into`)."""
+        out = into or self.tensor(f"{self.base}/{tag}", dims)
         self.node(op, list(inputs), out, attrs)
         return out
 
@@ -103,7 +104,8 @@ def lstm(b: Builder, steps: list[str], rows: int, features: int, gates: Gates, h
     h, c, hs = h0, c0, []
     for t, x_t in enumerate(steps):
         xh = None if h is None else b.op("concat", [x_t, h], (rows, features + H), f"xh{t}", axis=1)
-        pre = {g: _fc(b, gates, g, x_t, xh, rows, f"t{t}/{g}") for g in "ifco"}
+        # on a zero cell state the forget gate multiplies zeros: not computed
+        pre = {g: _fc(b, gates, g, x_t, xh, rows, f"t{t}/{g}") for g in "ifco" if g != "f" or c is not None}
         i = _activate(b, f_act, pre["i"], shape, f"t{t}/i_act", clip)
         gg = _activate(b, g_act, pre["c"], shape, f"t{t}/c_act", clip)
         o = _activate(b, f_act, pre["o"], shape, f"t{t}/o_act", clip)
@@ -180,11 +182,11 @@ def _fc(b: Builder, gates: Gates, g: str, x_t: str, xh: str | None, rows: int, t
 
 
 def join(b: Builder, pieces: list[str], rows: int, hidden: int, shape: tuple[int, ...], batch_first: bool,
-         tag: str) -> str:
+         tag: str, into: str | None = None) -> str:
     """[B, H] pieces, in the order of the output's other axes, as one tensor of `shape`: [B, ..., H]
-    (batch_first) or [..., B, H]."""
+    (batch_first) or [..., B, H]; `into` names an existing tensor to write."""
     if batch_first:
         flat = b.op("concat", pieces, (rows, len(pieces) * hidden), f"{tag}_all", axis=1) if len(pieces) > 1 else pieces[0]
     else:
         flat = b.op("concat", pieces, (len(pieces) * rows, hidden), f"{tag}_all", axis=0) if len(pieces) > 1 else pieces[0]
-    return b.op("reshape", [flat], shape, tag, shape=shape)
+    return b.op("reshape", [flat], shape, tag, into=into, shape=shape)

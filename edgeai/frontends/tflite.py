@@ -70,6 +70,7 @@ class _Reader:
         self.shared: dict[tuple[int, int], Tensor] = {}  # constants of called subgraphs, one copy for all calls
         self.scope = ""  # appended to the names of a called subgraph's activations: one set per loop iteration
         self.float16: set[str] = set()  # float16 constants, read as float32
+        self.variables: set[str] = set()  # variable tensors (an LSTM's state): LiteRT allocates them as zeros
 
     def graph(self) -> Graph:
         nodes, unsupported = [], []
@@ -158,6 +159,8 @@ class _Reader:
         data = self._buffer(t.Buffer(), dtype, shape, name)
         if data is None:
             name += self.scope
+        if t.IsVariable():
+            self.variables.add(name)
         return self._keep(index, Tensor(name, shape, dtype, data, self._quant(t, name)))
 
     def _float16_constant(self, index: int, t, name: str) -> Tensor:
@@ -324,6 +327,19 @@ class _Reader:
 
     def dtype_of(self, name) -> str:
         return self.made[name].dtype
+
+    def synthetic(self, base: str, shape, dtype: str, data=None) -> str:
+        """A tensor of the graph no TFLite tensor stands for (an unrolled layer's steps), under a fresh name."""
+        name, n = base, 1
+        while name in self.made:
+            n += 1
+            name = f"{base}:{n}"
+        self.made[name] = Tensor(name, tuple(shape), dtype, data)
+        return name
+
+    @staticmethod
+    def node(name, kind, inputs, outputs, attrs) -> Node:
+        return Node(name, kind, inputs, outputs, attrs)
 
     def constant(self, index: int, data: np.ndarray) -> None:
         """Output `index` of the current operator is known at import: the tensor becomes that constant."""
@@ -494,9 +510,11 @@ _CONVERTERS = {
 
 def _register_families() -> None:
     """The operator families kept in their own modules (tflite_<family>.py), each with its CONVERTERS."""
-    from edgeai.frontends import tflite_activations, tflite_resize, tflite_slicing, tflite_transpose_conv
+    from edgeai.frontends import (tflite_activations, tflite_recurrent, tflite_resize, tflite_slicing,
+                                  tflite_transpose_conv)
 
-    for family in (tflite_activations, tflite_control, tflite_resize, tflite_slicing, tflite_transpose_conv):
+    for family in (tflite_activations, tflite_control, tflite_recurrent, tflite_resize, tflite_slicing,
+                   tflite_transpose_conv):
         _CONVERTERS.update(family.CONVERTERS)
 
 

@@ -63,6 +63,9 @@ class LiteRTSession:
         arrays = check_inputs(self.inputs, inputs, str(self.path))
         for d, a in zip(self._it.get_input_details(), arrays):
             self._it.set_tensor(d["index"], a)
+        # A model with variable tensors (a fused LSTM's state) would otherwise start from the state the last
+        # Invoke left: each run is one inference from the declared state, as the compiled library computes it.
+        self._it.reset_all_variables()
         start = time.perf_counter()
         try:
             self._it.invoke()

@@ -8,6 +8,9 @@ vibration signal through a Keras LSTM(16) -> Dense(4) and, beside it, a GRU(16) 
   full integer (a representative dataset, int8 inputs and outputs); 4 time steps ([1, 4, 3]): every int8 step
   has quantizations, hence kernels, of its own, and 4 steps keep the tests' compiles short.
 
+- `lstm_fused_*.tflite`: a Keras 2 (`pip install tf_keras==2.21.0`) LSTM(16) over 32 steps -> Dense(4), which
+  the converter fuses into one UNIDIRECTIONAL_SEQUENCE_LSTM, float32 and int8 (int16 cell state).
+
 Random initial weights, seed 0; the representative inputs are sines of random frequency, phase and amplitude
 plus noise, the signal's shape.
 
@@ -73,7 +76,18 @@ def unrolled(out: Path) -> None:
     _convert(_model(UNROLLED_STEPS, unroll=True), out, "sequence_unrolled", float32=False)
 
 
-MODELS = {"while_loops": while_loops, "unrolled": unrolled}
+def fused(out: Path) -> None:
+    """Keras 2 (tf_keras) LSTM(16) over 32 steps -> Dense(4): the converter fuses Keras 2's LSTM into one
+    UNIDIRECTIONAL_SEQUENCE_LSTM (float32, and int8 with an int16 cell state)."""
+    import tf_keras
+
+    tf_keras.utils.set_random_seed(0)
+    x = tf_keras.Input(SHAPE, batch_size=1)
+    layers = tf_keras.layers
+    _convert(tf_keras.Model(x, layers.Dense(4)(layers.LSTM(16)(x))), out, "lstm_fused")
+
+
+MODELS = {"while_loops": while_loops, "unrolled": unrolled, "fused": fused}
 
 if __name__ == "__main__":
     folder = Path(sys.argv[1])
