@@ -92,6 +92,13 @@ def test_fused_lstm_matches_litert_on_the_host(host):
     assert _ops(host[FUSED].desc).count("fully_connected") == 3 + 4 * 31 + 1
 
 
+def test_fused_lstm_imports_one_copy_of_each_weight():
+    """32 unrolled steps read the same weights: per gate one [input | recurrent] matrix [16, 3 + 16] and the
+    input part alone for the first step, whatever the number of steps."""
+    shapes = [t.shape for t in load(FUSED).constants()]
+    assert (shapes.count((16, 19)), shapes.count((16, 3))) == (4, 3)
+
+
 def test_litert_reference_runs_each_inference_from_the_declared_state():
     """LiteRT keeps a fused LSTM's last state in its variable tensors from one Invoke to the next; the reference
     session resets them, so the same input gives the same output, as from the compiled library."""

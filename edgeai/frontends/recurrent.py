@@ -12,7 +12,7 @@ Shapes are static: the sequence length is a model constant, and the whole sequen
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -45,6 +45,7 @@ class Builder:
     tensor: Callable
     node: Callable
     base: str  # the layer's name: every tensor and node made here starts with it
+    _consts: dict = field(default_factory=dict)  # tag -> tensor: one copy of a weight for all the steps
 
     def op(self, op: str, inputs, dims, tag: str, into: str | None = None, **attrs) -> str:
         """A node of `op` on `inputs` whose output, of shape `dims`, is named after `tag` (or is the existing
@@ -54,11 +55,11 @@ class Builder:
         return out
 
     def const(self, tag: str, data) -> str:
-        data = np.ascontiguousarray(data, F32)
-        return self.tensor(f"{self.base}/{tag}", data.shape, data)
-
-
-ACTIVATIONS = ("sigmoid", "tanh", "relu")  # what a gate or the cell output may use (all float ops we have)
+        """The constant named after `tag`, made on its first use: a tag names one value for the whole layer."""
+        if tag not in self._consts:
+            data = np.ascontiguousarray(data, F32)
+            self._consts[tag] = self.tensor(f"{self.base}/{tag}", data.shape, data)
+        return self._consts[tag]
 
 
 def _bias(gates: Gates, g: str) -> np.ndarray:
@@ -134,29 +135,29 @@ def gru(b: Builder, steps: list[str], rows: int, features: int, gates: Gates, h0
     for t, x_t in enumerate(steps):
         xh = None if h is None else b.op("concat", [x_t, h], (rows, features + H), f"xh{t}", axis=1)
         z = _activate(b, f_act, _fc(b, gates, "z", x_t, xh, rows, f"t{t}/z"), shape, f"t{t}/z_act", clip)
-        wx = b.op("fully_connected", [x_t, b.const(f"t{t}/h_wx", gates.w["h"]),
-                                      b.const(f"t{t}/h_wb", _zero_if_none(gates.wb["h"], H))], shape, f"t{t}/h_x")
+        wx = b.op("fully_connected", [x_t, b.const("h_w", gates.w["h"]),
+                                      b.const("h_wb", _zero_if_none(gates.wb["h"], H))], shape, f"t{t}/h_x")
         if h is None:  # zero state: R h vanishes, only its bias is left
             rb = gates.rb["h"]
             if rb is not None and linear_before_reset:
                 r = _activate(b, f_act, _fc(b, gates, "r", x_t, None, rows, f"t{t}/r"), shape, f"t{t}/r_act", clip)
-                n_pre = b.op("add", [wx, b.op("mul", [r, b.const(f"t{t}/h_rb", rb.reshape(1, H))], shape,
+                n_pre = b.op("add", [wx, b.op("mul", [r, b.const("h_rb_row", rb.reshape(1, H))], shape,
                                               f"t{t}/r_rb")], shape, f"t{t}/n_pre")
             elif rb is not None:
-                n_pre = b.op("add", [wx, b.const(f"t{t}/h_rb", rb.reshape(1, H))], shape, f"t{t}/n_pre")
+                n_pre = b.op("add", [wx, b.const("h_rb_row", rb.reshape(1, H))], shape, f"t{t}/n_pre")
             else:
                 n_pre = wx
         else:
             r = _activate(b, f_act, _fc(b, gates, "r", x_t, xh, rows, f"t{t}/r"), shape, f"t{t}/r_act", clip)
             if linear_before_reset:
-                rh = b.op("fully_connected", [h, b.const(f"t{t}/h_r", gates.r["h"]),
-                                              b.const(f"t{t}/h_rb", _zero_if_none(gates.rb["h"], H))], shape,
+                rh = b.op("fully_connected", [h, b.const("h_r", gates.r["h"]),
+                                              b.const("h_rb", _zero_if_none(gates.rb["h"], H))], shape,
                           f"t{t}/h_h")
                 rh = b.op("mul", [r, rh], shape, f"t{t}/r_h")
             else:
                 reset = b.op("mul", [r, h], shape, f"t{t}/r_times_h")
-                rh = b.op("fully_connected", [reset, b.const(f"t{t}/h_r", gates.r["h"]),
-                                              b.const(f"t{t}/h_rb", _zero_if_none(gates.rb["h"], H))], shape,
+                rh = b.op("fully_connected", [reset, b.const("h_r", gates.r["h"]),
+                                              b.const("h_rb", _zero_if_none(gates.rb["h"], H))], shape,
                           f"t{t}/h_h")
             n_pre = b.op("add", [wx, rh], shape, f"t{t}/n_pre")
         n = _activate(b, g_act, n_pre, shape, f"t{t}/n", clip)
@@ -176,8 +177,9 @@ def _zero_if_none(bias, H):
 def _fc(b: Builder, gates: Gates, g: str, x_t: str, xh: str | None, rows: int, tag: str) -> str:
     """W x_t + R h + biases as one fully_connected (of [x_t, h] when there is a previous state)."""
     weights = gates.w[g] if xh is None else np.concatenate([gates.w[g], gates.r[g]], axis=1)
-    return b.op("fully_connected", [x_t if xh is None else xh, b.const(f"{tag}_w", weights),
-                                    b.const(f"{tag}_b", _bias(gates, g))],
+    kind = "w" if xh is None else "wr"  # the input weights alone (zero state), or beside the recurrent ones
+    return b.op("fully_connected", [x_t if xh is None else xh, b.const(f"{g}_{kind}", weights),
+                                    b.const(f"{g}_bias", _bias(gates, g))],
                 (rows, gates.hidden), tag)
 
 
