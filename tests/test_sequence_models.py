@@ -192,11 +192,11 @@ def test_while_imports_one_body_per_iteration_sharing_its_weights():
 
 
 # -- ONNX ------------------------------------------------------------------------------------------------------
-STEPS, FEATURES, HIDDEN = 12, 3, 6
+STEPS, FEATURES, HIDDEN = 6, 3, 6
 
 
 def _recurrent_onnx(path: Path, peephole: bool = False) -> Path:
-    """x [12, 1, 3] -> a bidirectional LSTM (bias, constant initial h and c; Y, Y_h, Y_c) and beside it a forward
+    """x [6, 1, 3] -> a bidirectional LSTM (bias, constant initial h and c; Y, Y_h, Y_c) and beside it a forward
     GRU (linear_before_reset=0) feeding a reverse GRU (linear_before_reset=1, Keras's reset_after) on Y."""
     rng = np.random.default_rng(11)
 
