@@ -22,12 +22,12 @@ from onnx import TensorProto, helper
 
 from edgeai import load
 from edgeai.compile import compile_model
-from edgeai.errors import UnsupportedOpError
+from edgeai.errors import ModelError, UnsupportedOpError
 from edgeai.runtime.host import HostSession
 from edgeai.runtime.reference import LiteRTSession, OnnxRuntimeSession
 
 FIELD = Path(__file__).parent / "field_models" / "sequence_tf2.21"
-SLOW = [pytest.mark.slow, pytest.mark.toolchain]
+WHILE = 119  # BuiltinOperator
 
 
 def _signals(shape, count: int, seed: int) -> list[np.ndarray]:
@@ -179,6 +179,25 @@ def test_while_with_a_run_time_trip_count_is_refused_naming_it(tmp_path):
     with pytest.raises(UnsupportedOpError, match=r"operator #\d WHILE \('functional_1/gru_1/while'\): the trip "
                                                  r"count is not fixed when the model is compiled"):
         load(_patched(FLOAT, tmp_path, 1, limit))
+
+
+def test_while_with_a_body_index_out_of_range_is_refused_naming_it(tmp_path):
+    """A WHILE whose body_subgraph_index points past the model's subgraphs: a ModelError naming the WHILE."""
+    import flatbuffers
+
+    buf = bytearray(FLOAT.read_bytes())
+    model = tflite.Model.GetRootAsModel(bytes(buf), 0)
+    main = model.Subgraphs(0)
+    index = next(i for i in range(main.OperatorsLength())
+                 if model.OperatorCodes(main.Operators(i).OpcodeIndex()).BuiltinCode() == WHILE)
+    options = main.Operators(index).BuiltinOptions()
+    table = flatbuffers.table.Table(options.Bytes, options.Pos)
+    struct.pack_into("<i", buf, table.Pos + table.Offset(6), 9)  # WhileOptions.body_subgraph_index
+    path = tmp_path / "bad_body.tflite"
+    path.write_bytes(bytes(buf))
+    with pytest.raises(ModelError, match=rf"operator #{index} WHILE \('[^']+'\): in its body \(subgraph 9\): "
+                                         rf"subgraph index 9 out of range \(5 subgraphs\)"):
+        load(path)
 
 
 def test_while_imports_one_body_per_iteration_sharing_its_weights():

@@ -69,6 +69,7 @@ class _Reader:
         self.made: dict[str, Tensor] = {}  # every tensor of the graph, by name
         self.shared: dict[tuple[int, int], Tensor] = {}  # constants of called subgraphs, one copy for all calls
         self.scope = ""  # appended to the names of a called subgraph's activations: one set per loop iteration
+        self.calling: set[int] = set()  # the subgraphs being imported, innermost call included
         self.float16: set[str] = set()  # float16 constants, read as float32
         self.variables: set[str] = set()  # variable tensors (an LSTM's state): LiteRT allocates them as zeros
 
@@ -96,8 +97,11 @@ class _Reader:
         with `scope` appended, and the tensors of its outputs. Refused operators raise one grouped error."""
         if not 0 < index < self.model.SubgraphsLength():
             raise ModelError(f"subgraph index {index} out of range ({self.model.SubgraphsLength()} subgraphs)")
+        if index in self.calling:  # a loop whose body runs the loop again would never end
+            raise ModelError(f"subgraph {index} calls itself (through {sorted(self.calling)})")
         saved = self.sg, self.sg_index, self.tensors, self.scope
         self.sg, self.sg_index, self.tensors, self.scope = self.model.Subgraphs(index), index, {}, scope
+        self.calling.add(index)
         try:
             params = [int(i) for i in self.sg.InputsAsNumpy()] if self.sg.InputsLength() else []
             if len(params) != len(bound):
@@ -118,6 +122,7 @@ class _Reader:
                 raise refusal_error(self.path, unsupported)
             return nodes, [self.tensor(int(i)) for i in self.sg.OutputsAsNumpy()]
         finally:
+            self.calling.discard(index)
             self.sg, self.sg_index, self.tensors, self.scope = saved
 
     def _keep(self, index: int, tensor: Tensor) -> Tensor:
