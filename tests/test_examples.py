@@ -14,6 +14,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from examples.bin_parts import data as parts  # noqa: E402
+from examples.bin_parts import fomo, scenes  # noqa: E402
 
 
 # --- data generators -------------------------------------------------------------------------------------------
@@ -39,6 +40,52 @@ def test_bin_parts_classes_differ_from_empty():
     # a part adds a bright region of tens of pixels; the empty bin only has small clutter
     assert (washers > washers.mean(axis=(1, 2, 3), keepdims=True) + 0.2).sum(axis=(1, 2, 3)).min() > \
         np.median((empty > empty.mean(axis=(1, 2, 3), keepdims=True) + 0.2).sum(axis=(1, 2, 3)))
+
+
+def test_bin_scenes_are_deterministic_with_separate_centroids():
+    a, la = scenes.generate("test", 8)
+    b, lb = scenes.generate("test", 8)
+    assert a.shape == (8, 96, 96, 1) and a.dtype == np.float32 and 0.0 <= a.min() and a.max() <= 1.0
+    assert np.array_equal(a, b) and np.array_equal(la, lb)
+    c, lc = scenes.generate("test", 3)
+    assert np.array_equal(a[:3], c) and np.array_equal(la[:3], lc)
+    assert not np.array_equal(scenes.generate("train", 3)[0], c)
+    counts = [len(scenes.parts_of(rows)) for rows in la]
+    assert min(counts) >= 1 and max(counts) <= scenes.MAX_PARTS and len(set(counts)) > 1
+    for rows in la:
+        parts_here = scenes.parts_of(rows)
+        for k, (c, x, y) in enumerate(parts_here):
+            assert 0 <= c < len(scenes.CLASSES) and 0 < x < 96 and 0 < y < 96
+            assert all(np.hypot(x - x2, y - y2) >= scenes.MIN_GAP_PX for _, x2, y2 in parts_here[k + 1:])
+    target = scenes.fomo_target(la)
+    assert target.shape == (8, 12, 12) and (target > 0).sum() == sum(counts)
+
+
+def test_fomo_decode_finds_the_true_centroids_of_a_perfect_cell_map():
+    _, labels = scenes.generate("val", 20)
+    target = scenes.fomo_target(labels)
+    probs = np.eye(1 + len(scenes.CLASSES), dtype=np.float32)[target]  # one-hot: what a perfect model outputs
+    s = fomo.score(probs, labels)
+    total = sum(len(scenes.parts_of(rows)) for rows in labels)
+    assert s["all"]["overall"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0, "tp": total, "fp": 0, "fn": 0}
+    assert s["reject_rate"] == 0.0 and s["bins_all_right"] == 1.0
+    # one part's cell at 0.6 (detected but below the accept threshold: its bin goes to a human); another
+    # part's cell wiped out (a miss) and a spurious cell far from any part (a false positive)
+    weak = probs.copy()
+    i, j = np.argwhere(target[0] > 0)[0]
+    weak[0, i, j] = 0.0
+    weak[0, i, j, 0], weak[0, i, j, target[0, i, j]] = 0.4, 0.6
+    i, j = np.argwhere(target[1] > 0)[0]
+    weak[1, i, j] = np.eye(6)[0]
+    free = np.argwhere(target[2] == 0)
+    far = next((a, b) for a, b in free if all(np.hypot((b + .5) * 8 - x, (a + .5) * 8 - y) > 20
+                                              for _, x, y in scenes.parts_of(labels[2])))
+    weak[2, far[0], far[1]] = np.eye(6)[1]
+    s = fomo.score(weak, labels)
+    assert s["all"]["overall"]["tp"] == total - 1 and s["all"]["overall"]["fn"] == 1
+    assert s["all"]["overall"]["fp"] == 1 and s["all"]["per_class"]["bolt"]["fp"] == 1
+    assert s["reject_rate"] == 1 / 20 and s["accepted"]["overall"]["tp"] == total - 1 - len(
+        scenes.parts_of(labels[0]))
 
 
 # --- end to end: quantize, compile, QEMU (slow) ----------------------------------------------------------------

@@ -23,8 +23,9 @@ _c = (np.arange(_n) + 0.5) / _n * 2.0 - 1.0
 _X, _Y = np.meshgrid(_c, _c)  # image plane, [-1, 1] both ways; rows are y
 
 
-def _local(cx, cy, angle, scale):
-    dx, dy = _X - cx, _Y - cy
+def _local(cx, cy, angle, scale, grid=(_X, _Y)):
+    """Image-plane grid -> a part's own coordinates (u along its length, v across), for a pose and scale."""
+    dx, dy = grid[0] - cx, grid[1] - cy
     ca, sa = np.cos(angle), np.sin(angle)
     return (ca * dx + sa * dy) / scale, (-sa * dx + ca * dy) / scale
 
@@ -71,11 +72,11 @@ def _part(name: str, u, v, rng) -> tuple[np.ndarray, np.ndarray]:
     return mask, shade
 
 
-def _clutter(img, rng, count):
-    """Chips, short wires and small rings, much smaller than a part."""
+def _clutter(img, rng, count, grid=(_X, _Y), size=(0.06, 0.16)):
+    """Chips, short wires and small rings, much smaller than a part (`size`: their scale range on `grid`)."""
     for _ in range(count):
         cx, cy = rng.uniform(-0.95, 0.95, 2)
-        u, v = _local(cx, cy, rng.uniform(0, np.pi), rng.uniform(0.06, 0.16))
+        u, v = _local(cx, cy, rng.uniform(0, np.pi), rng.uniform(*size), grid)
         kind = rng.integers(3)
         if kind == 0:
             mask = _box(u, v, -1, 1, -0.6, 0.6)

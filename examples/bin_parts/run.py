@@ -1,8 +1,12 @@
-"""Bin parts, end to end: synthetic held-out images -> float ONNX -> edgeai.quantize (int8 QDQ) -> edgeai compile
-for cortex-m4 (and rpi4) -> the firmware under QEMU over the serial protocol -> accuracy float vs int8,
-instructions, flash, RAM, estimated latency and energy.
+"""Bin parts, end to end. Two variants:
+
+- tiny (the default): one part per 32 x 32 image, classified. Synthetic held-out images -> float ONNX ->
+  edgeai.quantize (int8 QDQ) -> edgeai compile for cortex-m4 (and rpi4) -> the firmware under QEMU over the
+  serial protocol -> accuracy float vs int8, instructions, flash, RAM, estimated latency and energy.
+- fomo: several parts per 96 x 96 bin, located by a MobileNetV2 + FOMO detector (run_fomo.py).
 
     python examples/bin_parts/run.py [--train] [--samples 600] [--observer minmax] [--json results.json]
+    python examples/bin_parts/run.py --variant fomo [--samples 300] [--targets ...] [--json results_fomo.json]
 """
 
 from __future__ import annotations
@@ -29,7 +33,16 @@ MAX_DROP_PP = 1.0  # int8 on the device may lose at most this many percentage po
 
 
 def main(argv=None, log=print) -> dict:
+    pick = argparse.ArgumentParser(add_help=False)
+    pick.add_argument("--variant", choices=("tiny", "fomo"), default="tiny")
+    variant, argv = pick.parse_known_args(argv)
+    if variant.variant == "fomo":
+        from examples.bin_parts import run_fomo
+
+        return run_fomo.main(argv, log)
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--variant", choices=("tiny", "fomo"), default="tiny",
+                    help="tiny: the 32x32 classifier (these options); fomo: the 96x96 detector (--variant fomo --help)")
     ap.add_argument("--train", action="store_true", help="train the CNN first (needs torch) instead of the shipped ONNX")
     ap.add_argument("--samples", type=int, default=300,
                     help=f"held-out images to run on the device (onnxruntime runs all {TEST_COUNT})")
