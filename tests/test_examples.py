@@ -104,6 +104,13 @@ def test_shipped_models_are_small_and_static():
         m = onnx.load(str(path))
         assert m.opset_import[0].version == 13
         assert [d.dim_value for d in m.graph.input[0].type.tensor_type.shape.dim] == shape
+    from edgeai.runtime.reference import LiteRTSession
+
+    fomo_model = REPO / "examples/bin_parts/fomo_int8.tflite"
+    assert fomo_model.stat().st_size < 200_000
+    ref = LiteRTSession(fomo_model)
+    assert [(t.dtype, t.shape) for t in ref.inputs] == [("int8", (1, 96, 96, 1))]
+    assert [(t.dtype, t.shape) for t in ref.outputs] == [("int8", (1, 12, 12, 1 + len(scenes.CLASSES)))]
 
 
 @pytest.mark.slow
@@ -134,3 +141,24 @@ def test_bin_parts_end_to_end_on_qemu():
     assert acc["int8 on cortex-m4 (QEMU)"] > 0.8
     d = r["device"]
     assert d["instructions"] > 100_000 and d["memory"]["flash_bytes"] > 0 and d["estimate"]["energy_mj"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.qemu
+@needs_qemu
+def test_bin_parts_fomo_on_qemu_is_bit_exact_with_litert():
+    """The shipped int8 FOMO detector on 4 held-out 96x96 bins on cortex-m7 (QEMU): every cell map the device
+    returns equals LiteRT's (reference kernels) byte for byte, and the parts decoded from the device's maps are
+    found where the generator put them."""
+    from examples.bin_parts import run_fomo
+
+    r = run_fomo.main(["--bins", "4", "--targets", "cortex-m7"], log=lambda *_: None)
+    t = r["targets"]["cortex-m7"]
+    assert t["bit_exact_vs_litert"] == 4
+    assert t["instructions"] > 1_000_000 and 0 < t["memory"]["flash_bytes"] < 1_048_576
+    assert t["memory"]["arena_bytes"] < t["memory"]["ram_bytes"] < 327_680
+    found = t["detections"]["all"]["overall"]
+    truth = sum(len(scenes.parts_of(rows)) for rows in scenes.generate("test", 4)[1])
+    assert found["tp"] + found["fn"] == truth
+    assert found["recall"] >= 0.7 and found["precision"] >= 0.7, found
+    assert t["detections"]["all"] == r["litert_all"]["all"]

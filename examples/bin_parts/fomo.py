@@ -21,7 +21,7 @@ import numpy as np
 from examples.bin_parts.scenes import CLASSES, STRIDE, parts_of
 
 CANDIDATE = 0.3
-DETECT = 0.5
+DETECT = 0.6
 ACCEPT = 0.7
 MATCH_RADIUS_PX = 8.0
 

@@ -3,7 +3,7 @@
 (qemu-aarch64) -> every bin on each device -> device cell maps bit-exact with LiteRT's reference kernels ->
 decoded part centroids -> per-class precision / recall / F1 and the reject rate; instructions, flash and RAM.
 
-    edgeai example bin_parts --variant fomo [--samples 300] [--targets cortex-m7,rpi4] [--json results_fomo.json]
+    edgeai example bin_parts --variant fomo [--bins 300] [--samples 100] [--targets cortex-m7,rpi4] [--json out.json]
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from examples.common import cached, device_dict, quantize_input, run_device  # n
 
 DATA = HERE / "data"
 SHIPPED = HERE / "fomo_int8.tflite"
-TEST_COUNT = 300
+TEST_COUNT, DEVICE_COUNT = 300, 100
 TARGETS = ("cortex-m7", "cortex-m55", "rpi4", "rpi5")
 MIN_F1 = 0.8  # overall F1 on the device at the documented thresholds; below it the example fails
 
@@ -63,25 +63,28 @@ def target_rows(runs: dict, exact: dict, n: int) -> list[list[str]]:
 
 
 def main(argv=None, log=print) -> dict:
-    ap = argparse.ArgumentParser(prog="edgeai example bin_parts --variant fomo", description=__doc__.split("\n")[0])
-    ap.add_argument("--samples", type=int, default=TEST_COUNT, help=f"held-out bins per device (at most {TEST_COUNT})")
+    ap = argparse.ArgumentParser(prog="edgeai example bin_parts --variant fomo", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--bins", type=int, default=TEST_COUNT, help="held-out bins LiteRT runs and scores")
+    ap.add_argument("--samples", type=int, default=DEVICE_COUNT, help="of those, the first N run on every device")
     ap.add_argument("--targets", default=",".join(TARGETS), help="comma-separated edgeai targets")
     ap.add_argument("--model", type=Path, default=SHIPPED, help="an int8 TFLite FOMO model (train_fomo.py)")
     ap.add_argument("--json", type=Path, help="write the results here")
     args = ap.parse_args(argv)
-    n = max(1, min(args.samples, TEST_COUNT))
+    total = max(1, args.bins)
+    n = max(1, min(args.samples, total))
     targets = [t for t in args.targets.split(",") if t]
 
     log(f"bin parts, FOMO: {len(scenes.CLASSES)} part classes, {scenes.SIZE}x{scenes.SIZE} grayscale bins, "
         f"{scenes.GRID}x{scenes.GRID} cells of {scenes.STRIDE} px")
-    test = cached(DATA / "fomo_test.npz", lambda: dict(zip(("x", "labels"), scenes.generate("test", TEST_COUNT))), log)
+    test = cached(DATA / f"fomo_test_{total}.npz",
+                  lambda: dict(zip(("x", "labels"), scenes.generate("test", total))), log)
     x_all, labels_all = test["x"], test["labels"]
     x, labels = x_all[:n], labels_all[:n]
 
     start = time.monotonic()
     ref_all, spec = reference_cells(args.model, x_all)
     ref = ref_all[:n]
-    log(f"  LiteRT        {args.model.name} on {TEST_COUNT} held-out bins ({time.monotonic() - start:.1f} s)")
+    log(f"  LiteRT        {args.model.name} on {total} held-out bins ({time.monotonic() - start:.1f} s)")
 
     runs, exact, scores = {}, {}, {}
     for t in targets:
@@ -99,7 +102,7 @@ def main(argv=None, log=print) -> dict:
                       "flash (firmware)", "RAM (firmware)", "arena"], target_rows(runs, exact, n), "lrrrrrr"))
     headers = ["class", "parts", "precision", "recall", "F1", "precision, accepted bins", "recall, accepted bins"]
     for name, s in ([(f"on {first}, first {n} held-out bins", scores[first])] if first else []) + \
-            [(f"LiteRT reference kernels, all {TEST_COUNT} held-out bins", reference_all)]:
+            [(f"LiteRT reference kernels, all {total} held-out bins", reference_all)]:
         th = s["thresholds"]
         log(f"\ndetections {name} (detect >= {th['detect']}, match within {th['match_radius_px']:g} px; a bin is "
             f"rejected when a candidate >= {th['candidate']} has confidence < {th['accept']}): reject rate "
@@ -108,7 +111,7 @@ def main(argv=None, log=print) -> dict:
 
     results = {"model": str(args.model.relative_to(HERE.parents[1]) if args.model.is_relative_to(HERE.parents[1])
                             else args.model),
-               "samples": n, "reference": "LiteRT reference kernels (edgeai.runtime.reference.LiteRTSession)",
+               "bins": total, "samples": n, "reference": "LiteRT reference kernels (edgeai.runtime.reference.LiteRTSession)",
                "targets": {t: {**device_dict(runs[t]), "bit_exact_vs_litert": exact[t],
                                "instructions_min": min(runs[t].instructions) if runs[t].instructions else None,
                                "detections": scores[t]} for t in targets},
