@@ -20,7 +20,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
 from examples.bin_parts import fomo, scenes  # noqa: E402
-from examples.common import cached, device_dict, quantize_input, run_device  # noqa: E402
+from examples.common import cached, dequantize, device_dict, quantize_input, run_device  # noqa: E402
 
 DATA = HERE / "data"
 SHIPPED = HERE / "fomo_int8.tflite"
@@ -36,10 +36,6 @@ def reference_cells(model: Path, x: np.ndarray):
     ref = LiteRTSession(model)
     raw = np.stack([ref.run([quantize_input(s[None], ref.inputs[0])])[0][0] for s in x])
     return raw, ref.outputs[0]
-
-
-def probabilities(raw: np.ndarray, spec) -> np.ndarray:
-    return (raw.astype(np.float32) - spec.zero_point) * np.float32(spec.scale)
 
 
 def metric_rows(s: dict) -> list[list[str]]:
@@ -91,8 +87,8 @@ def main(argv=None, log=print) -> dict:
         d = run_device(args.model, t, x, DATA / "build", log)
         runs[t] = d
         exact[t] = int(sum(np.array_equal(a, b) for a, b in zip(d.raw, ref)))
-        scores[t] = fomo.score(probabilities(d.raw, d.output_spec), labels)
-    reference_all = fomo.score(probabilities(ref_all, spec), labels_all)
+        scores[t] = fomo.score(d.outputs, labels)  # the device's own cell maps, dequantized
+    reference_all = fomo.score(dequantize(ref_all, spec), labels_all)
 
     from edgeai.table import format_table
 
@@ -111,7 +107,8 @@ def main(argv=None, log=print) -> dict:
 
     results = {"model": str(args.model.relative_to(HERE.parents[1]) if args.model.is_relative_to(HERE.parents[1])
                             else args.model),
-               "bins": total, "samples": n, "reference": "LiteRT reference kernels (edgeai.runtime.reference.LiteRTSession)",
+               "bins": total, "samples": n,
+               "reference": "LiteRT reference kernels (edgeai.runtime.reference.LiteRTSession)",
                "targets": {t: {**device_dict(runs[t]), "bit_exact_vs_litert": exact[t],
                                "instructions_min": min(runs[t].instructions) if runs[t].instructions else None,
                                "detections": scores[t]} for t in targets},

@@ -7,8 +7,9 @@ darker rim, then camera gain and noise. The parts are drawn by the same shape co
 images (data.py), on a 2 x 2 supersampled grid.
 
 A label is a part's class and centroid in pixels (x right, y down, the centre of the image is (48, 48)): the
-centroid of the part's pixels inside the frame (a part drawn later may cover some of them). Centroids are at least MIN_GAP_PX apart, so no two parts share a cell
-of the FOMO grid (12 x 12 cells of 8 x 8 px); parts may still touch and overlap.
+centroid of the part's pixels inside the frame (a part drawn later may cover some of them). Centroids are at
+least MIN_GAP_PX apart, so no two parts share a cell of the FOMO grid (12 x 12 cells of 8 x 8 px); parts may
+still touch and overlap.
 
 Bin i of a split is drawn from `np.random.default_rng([split_seed, i])`, like data.py: it depends only on its
 split and index, and the three splits never overlap.

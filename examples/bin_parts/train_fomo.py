@@ -126,7 +126,7 @@ def main(argv=None) -> int:
     start = time.monotonic()
     xs, ls = bins("train", args.bins, args.cache, log)
     xv, lv = bins("val", VAL_COUNT, args.cache, log)
-    ts, tv = scenes.fomo_target(ls), scenes.fomo_target(lv)
+    ts = scenes.fomo_target(ls)
     model = build_model()
     log(f"{model.name}: {model.count_params():,} parameters; {args.bins} train / {VAL_COUNT} val bins; "
         f"{args.epochs} epochs; part cells weighted x{OBJECT_WEIGHT:g}")
