@@ -2,7 +2,7 @@
 
 TensorFlow is not an edgeai dependency; training runs in its own virtual environment:
 
-    python3 -m venv /tmp/tf && /tmp/tf/bin/pip install tensorflow-cpu==2.21.0
+    .venv/bin/python -m venv /tmp/tf && /tmp/tf/bin/pip install tensorflow-cpu==2.21.0
     PYTHONPATH=. /tmp/tf/bin/python examples/bin_parts/train_fomo.py [--epochs 24] [--cache /tmp/bins]
 
 Network: Keras MobileNetV2 (alpha 0.35, no pretrained weights, 96 x 96 x 1 grayscale input) cut at
