@@ -27,9 +27,10 @@ def compiler_fingerprint() -> str:
 
 
 def library_key(model_path: Path, target: str, prefix: str, numerics: str | None = None,
-                weights: str = "int8") -> str:
+                weights: str = "int8", layer_outputs: tuple[str, ...] = ()) -> str:
     """Everything the library is compiled from: the model file, the files an ONNX model keeps its tensors in
-    (external data), the target, prefix, numerics, weight storage and the compiler's own sources."""
+    (external data), the target, prefix, numerics, weight storage, the layers made outputs and the compiler's own
+    sources."""
     from edgeai.frontends import external_data_files, read_model_bytes
 
     data = read_model_bytes(Path(model_path))
@@ -42,12 +43,14 @@ def library_key(model_path: Path, target: str, prefix: str, numerics: str | None
         digest.update(f"\0{numerics}".encode())
     if weights != "int8":  # the default keeps the keys it had
         digest.update(f"\0weights={weights}".encode())
+    for name in layer_outputs:  # a per-layer build (edgeai validate --per-layer): its own entry
+        digest.update(f"\0layer={name}".encode())
     return digest.hexdigest()[:20]
 
 
 def library_dir(model_path: Path, target: str, prefix: str, numerics: str | None = None,
-                weights: str = "int8") -> Path:
+                weights: str = "int8", layer_outputs: tuple[str, ...] = ()) -> Path:
     from edgeai.build import folder_name
 
-    key = library_key(model_path, target, prefix, numerics, weights)  # the model's file name is only a readable hint
+    key = library_key(model_path, target, prefix, numerics, weights, layer_outputs)  # the model's file name is only a readable hint
     return cache_root() / "libraries" / f"{folder_name(Path(model_path).stem)}-{target}-{key}"

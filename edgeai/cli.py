@@ -163,7 +163,8 @@ def _session(args, progress=None):
         return _library_session(args.library, args.target, args)
     if args.target.startswith("serial:"):
         return _serial_session(args)
-    return open_session(compile_model(args.model, name, progress=progress).path, args.target, timeout=args.timeout)
+    return open_session(compile_model(args.model, name, progress=progress, numerics=getattr(args, "numerics", None)).path,
+                        args.target, timeout=args.timeout)
 
 
 def _serial_session(args):
@@ -247,6 +248,8 @@ def _cmd_validate(args) -> int:
 
     shown = progress.wanted(args.json)
     _check_target(args.target)  # refuse a bad --target before any work
+    if args.per_layer:
+        return _validate_per_layer(args)
     reference, reference_also, plan = reference_sessions(args.model)
     inputs = random_inputs(reference.inputs, args.count, seed=args.seed, float_ranges=plan.input_ranges)
     # first: a model the reference cannot run fails before any compile
@@ -294,6 +297,26 @@ def _cmd_validate(args) -> int:
             print(f"edgeai: note: {note}", file=sys.stderr)
     if not passed:
         print(f"edgeai: validation failed on {args.target}: required {required}", file=sys.stderr)
+        return ValidationFailed.exit_code
+    return 0
+
+
+def _validate_per_layer(args) -> int:
+    from edgeai.errors import ValidationFailed
+    from edgeai.validate_layers import format_report, printable, validate_layers
+
+    if args.library:
+        raise EdgeAIError("--per-layer compiles the model again with every layer as an output: give the model, "
+                          "not --library")
+    report = validate_layers(args.model, args.target, args.count, args.seed, args.numerics, args.timeout)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print("\n".join(format_report(report)))
+    first = report.first_differing
+    if first is not None:
+        print(f"edgeai: validation failed on {args.target}: layer #{first.layer.index} "
+              f"{printable(first.layer.node)!r} ({first.layer.op}) is the first that differs", file=sys.stderr)
         return ValidationFailed.exit_code
     return 0
 
@@ -492,6 +515,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default 0)")
     p.add_argument("--require-exact", action="store_true",
                    help="fail unless every output is bit-exact (default: the bound of the model's numerics)")
+    p.add_argument("--per-layer", action="store_true",
+                   help="compare every layer's output with the reference runtime's value of the same tensor and "
+                        "name the first layer that differs (host or QEMU targets)")
+    p.add_argument("--numerics", choices=("tflite", "onnx"),
+                   help="compile with this integer arithmetic instead of the model format's own; the reference "
+                        "and its bound stay the model's")
     p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=_cmd_validate)
 

@@ -28,19 +28,21 @@ class CompiledModel:
 
 def compile_model(model: str | Path | Graph, target: str = "host", out_dir: str | Path | None = None,
                   prefix: str = "model", numerics: str | None = None, progress=None,
-                  weights: str = "int8") -> CompiledModel:
+                  weights: str = "int8", layer_outputs: tuple[str, ...] = ()) -> CompiledModel:
     """Compile `model` for `target` into `out_dir`. The folder appears whole or not at all.
 
     numerics: None keeps each int8 node's own (TFLite files: 'tflite', ONNX QDQ: 'onnx'); 'tflite' or 'onnx'
     sets every int8 node to it (edgeai.ops.registry.NUMERICS). progress: called with each stage's name
     (COMPILE_STAGES) as it starts. weights: how the Cortex-M DSP kernels store int8 weights, "int8" (as they
     are: the smallest flash), "int16" (pre-widened: the fewest instructions) or "auto" (int16 where it saves
-    many instructions per byte; compilers.lowering.cortex_m); the compile report says per layer."""
+    many instructions per byte; compilers.lowering.cortex_m); the compile report says per layer. layer_outputs:
+    tensors of the optimized graph made graph outputs too, after the model's own (`edgeai validate --per-layer`
+    reads every layer's value off the device; edgeai.passes.expose_outputs)."""
     from compilers.c.names import check_prefix
     from edgeai.build import check_buildable_path, folder_name
     from edgeai.frontends import load
     from edgeai.memory import plan_memory
-    from edgeai.passes import default_pipeline, hybrid_layers
+    from edgeai.passes import hybrid_layers
     from edgeai.targets import load_target
 
     check_prefix(prefix)
@@ -57,7 +59,7 @@ def compile_model(model: str | Path | Graph, target: str = "host", out_dir: str 
     if out_dir is None and not isinstance(model, Graph):
         from edgeai.cache import library_dir
 
-        cached = library_dir(Path(model), tgt.name, prefix, numerics, weights)
+        cached = library_dir(Path(model), tgt.name, prefix, numerics, weights, layer_outputs)
         check_buildable_path(cached.resolve(), "library cache folder (EDGEAI_CACHE)", EdgeAIError)
         with writing(f"the library cache {cached.parent}"):
             _recover(cached)
@@ -70,15 +72,11 @@ def compile_model(model: str | Path | Graph, target: str = "host", out_dir: str 
     graph = model if isinstance(model, Graph) else load(model)
     hybrid = hybrid_layers(graph)  # before the passes dequantize their weights
     step("optimize")
-    if numerics is None:
-        graph = default_pipeline(graph)
-    else:
-        # The dead-channel pass computes its constants with the nodes' own (TFLite) arithmetic: not for a graph
-        # whose numerics are about to change.
-        from edgeai.passes import remove_dead_channels
-        from edgeai.passes.qdq import with_numerics
+    graph = optimize(graph, numerics)
+    if layer_outputs:
+        from edgeai.passes import expose_outputs
 
-        graph = with_numerics(default_pipeline(graph, skip=(remove_dead_channels,)), numerics)
+        graph = expose_outputs(graph, layer_outputs).graph
     step("plan")
     plan = plan_memory(graph)
     _check_fits(graph, plan, tgt, hybrid)
@@ -126,6 +124,20 @@ def compile_model(model: str | Path | Graph, target: str = "host", out_dir: str 
             remove(tmp)
             raise
     return CompiledModel(out_dir, prefix, tgt.name, desc)
+
+
+def optimize(graph: Graph, numerics: str | None = None) -> Graph:
+    """The graph compile_model lowers: the default pipeline, and every int8 node set to `numerics` when given."""
+    from edgeai.passes import default_pipeline
+
+    if numerics is None:
+        return default_pipeline(graph)
+    # The dead-channel pass computes its constants with the nodes' own (TFLite) arithmetic: not for a graph
+    # whose numerics are about to change.
+    from edgeai.passes import remove_dead_channels
+    from edgeai.passes.qdq import with_numerics
+
+    return with_numerics(default_pipeline(graph, skip=(remove_dead_channels,)), numerics)
 
 
 # Programs built from a library go in its build/ folder, each published whole with a manifest of its own.

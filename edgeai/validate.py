@@ -212,23 +212,26 @@ class Plan:
     reference: str = ""  # the reference runtime(s), in words
 
 
+def bound_for(graph, name: str, numerics: str, producers=None) -> Bound:
+    """What agreeing means for the tensor `name` of `graph` (after default_pipeline) under `numerics`."""
+    tensor = graph.tensor(name)
+    node = (producers if producers is not None else graph.producers()).get(name)
+    if numerics == "float":
+        return Bound("float")
+    if tensor.dtype != "float32":
+        return BIT_EXACT if numerics == "tflite" else Bound("lsb", 1.0)
+    if node is not None and node.op == "dequantize" and graph.tensor(node.inputs[0]).quant is not None:
+        lsb = float(max(graph.tensor(node.inputs[0]).quant.scale))
+        return BIT_EXACT if numerics == "tflite" else Bound("lsb", lsb)
+    return Bound("float")  # a float tail (a float softmax) after the integer body: float32 arithmetic on both sides
+
+
 def plan_for(graph, reference: str) -> Plan:
     """`graph` after default_pipeline, compiled with its own numerics; reference: 'litert' or 'onnxruntime'."""
     quantized = any(graph.tensor(t).dtype in ("int8", "uint8", "int16") for n in graph.nodes for t in n.outputs)
     numerics = "float" if not quantized else ("tflite" if reference == "litert" else "onnx")
     producers = graph.producers()
-    bounds = []
-    for name in graph.outputs:
-        tensor, node = graph.tensor(name), producers.get(name)
-        if numerics == "float":
-            bounds.append(Bound("float"))
-        elif tensor.dtype != "float32":
-            bounds.append(BIT_EXACT if numerics == "tflite" else Bound("lsb", 1.0))
-        elif node is not None and node.op == "dequantize" and graph.tensor(node.inputs[0]).quant is not None:
-            lsb = float(max(graph.tensor(node.inputs[0]).quant.scale))
-            bounds.append(BIT_EXACT if numerics == "tflite" else Bound("lsb", lsb))
-        else:  # a float tail (a float softmax) after the integer body: float32 arithmetic on both sides
-            bounds.append(Bound("float"))
+    bounds = [bound_for(graph, name, numerics, producers) for name in graph.outputs]
     consumers = graph.consumers()
     ranges = []
     for name in graph.inputs:

@@ -23,6 +23,22 @@ def load(path: str | Path) -> Graph:
     raise ModelError(f"{path}: neither a TFLite file (no 'TFL3' at byte 4) nor an ONNX file")
 
 
+def load_with_layouts(path: str | Path) -> tuple[Graph, dict[str, tuple[str, tuple[int, ...] | None]]]:
+    """The graph, and where each activation of the model file is in it: {name in the file: (IR tensor, perm)},
+    stored axis i of the IR tensor holding the file's axis perm[i] (None: the file's own order). TFLite tensors
+    keep their names and layout; ONNX values are stored NHWC, and a Transpose only relabels (edgeai.frontends.onnx)."""
+    path = Path(path)
+    head = read_model_bytes(path, 8)
+    if not _is_onnx(path, head):  # TFLite, or neither: load says which
+        graph = load(path)
+        return graph, {t.name: (t.name, None) for t in graph.activations()}
+    from edgeai.frontends.onnx import load_onnx
+
+    layouts: dict = {}
+    graph = load_onnx(path, layouts)
+    return graph, layouts
+
+
 def read_model_bytes(path: Path, size: int = -1) -> bytes:
     """The model file's bytes (the first `size`); a missing file, or a folder, is a ModelError naming it."""
     if not path.is_file():

@@ -67,7 +67,9 @@ class QConst:
         return ((self.q.astype(np.float64) - z) * s).astype(np.float32)
 
 
-def load_onnx(path: str | Path) -> Graph:
+def load_onnx(path: str | Path, layouts: dict | None = None) -> Graph:
+    """The graph of an ONNX file. layouts, when given, is filled with {ONNX value name: (IR tensor, perm)} for
+    every activation: stored axis i of the IR tensor holds the value's axis perm[i]."""
     import onnx
 
     path = Path(path)
@@ -93,13 +95,35 @@ def load_onnx(path: str | Path) -> Graph:
     importer = None
     try:
         importer = _Importer(model, path)
-        return importer.run()
+        graph = importer.run()
+        if layouts is not None:
+            layouts.update({name: (v.name, v.perm) for name, v in importer.values.items() if isinstance(v, Act)})
+        return graph
     except (ModelError, UnsupportedOpError):
         raise
     except Exception as e:  # a malformed model can break any handler: say where, never a bare traceback
         node = importer.current if importer is not None else None
         where = f"node {node.name or node.output[0]!r} ({node.op_type})" if node is not None else "initializers"
         raise ModelError(f"{path}: {where}: malformed ({type(e).__name__}: {e})") from None
+
+
+def with_outputs(path: str | Path, names) -> tuple[bytes, int]:
+    """The ONNX file's bytes with the values `names` appended to its graph outputs (untyped: onnxruntime infers
+    their types), for a reference run that returns every layer's value (edgeai validate --per-layer); and how many
+    outputs the file declares itself (they come first)."""
+    import onnx
+
+    try:
+        model = onnx.load(str(path))
+    except Exception as e:  # protobuf's DecodeError and friends
+        raise ModelError(f"{path}: not a readable ONNX file ({type(e).__name__}: {e})") from None
+    have = {o.name for o in model.graph.output}
+    declared = len(model.graph.output)
+    for name in names:
+        if name not in have:
+            model.graph.output.append(onnx.ValueInfoProto(name=name))
+            have.add(name)
+    return model.SerializeToString(), declared
 
 
 def _decode_strings(message) -> None:

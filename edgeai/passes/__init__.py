@@ -12,6 +12,7 @@ from edgeai.passes.dead_channels import remove_dead_channels
 from edgeai.passes.cleanup import dequantize_hybrid_weights, eliminate_dead_nodes, fold_constants, hybrid_layers
 from edgeai.passes.fusion import fold_bias_add, fuse_activation
 from edgeai.passes.layout import fold_transposes, remove_noop_reshapes
+from edgeai.passes.outputs import expose_outputs
 from edgeai.passes.qdq import commute_qdq_with_layout, drop_requantize_identity, fuse_qdq
 
 DEFAULT_PASSES: tuple[Pass, ...] = (
@@ -42,7 +43,7 @@ def default_pipeline(graph: Graph, debug: bool = False, skip: tuple[Pass, ...] =
 
 __all__ = [
     "DEFAULT_PASSES", "Pass", "PassResult", "commute_qdq_with_layout", "default_pipeline", "dequantize_hybrid_weights",
-    "drop_requantize_identity", "hybrid_layers",
+    "drop_requantize_identity", "expose_outputs", "hybrid_layers",
     "eliminate_dead_nodes", "fold_batch_norm", "remove_dead_channels", "fold_bias_add", "fold_constants", "fold_transposes", "fuse_activation",
     "fuse_qdq", "remove_noop_reshapes", "run_passes",
 ]

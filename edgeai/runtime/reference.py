@@ -38,12 +38,14 @@ class LiteRTSession:
     reference kernels by a few LSB on some int8 models, which is why bit-exactness is defined against "reference".
     """
 
-    def __init__(self, path: str | Path, kernels: str = "reference", threads: int = 1):
+    def __init__(self, path: str | Path, kernels: str = "reference", threads: int = 1, keep_all: bool = False):
+        """keep_all: every intermediate tensor keeps its value after a run, for tensor_values()."""
         Interpreter, Resolver = _litert()
         resolver = {"reference": Resolver.BUILTIN_REF, "builtin": Resolver.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
                     "xnnpack": Resolver.AUTO}[kernels]
         try:
-            self._it = Interpreter(model_path=str(path), experimental_op_resolver_type=resolver, num_threads=threads)
+            self._it = Interpreter(model_path=str(path), experimental_op_resolver_type=resolver, num_threads=threads,
+                                   experimental_preserve_all_tensors=keep_all)
             self._it.allocate_tensors()
         except (ValueError, RuntimeError) as e:
             raise ModelError(f"{path}: LiteRT cannot load it: {e}") from None
@@ -74,9 +76,16 @@ class LiteRTSession:
         self.stats = RunStats(wall_seconds=time.perf_counter() - start)
         return [self._it.get_tensor(d["index"]).copy() for d in self._it.get_output_details()]
 
+    def tensor_values(self, names) -> dict[str, np.ndarray]:
+        """The named tensors' values after the last run (the session made with keep_all)."""
+        with _names_readable(self.path, "LiteRT"):
+            index = {d["name"]: d["index"] for d in self._it.get_tensor_details()}
+        return {name: self._it.get_tensor(index[name]).copy() for name in names}
+
 
 class OnnxRuntimeSession:
-    def __init__(self, path: str | Path, threads: int = 1, optimize: bool = True):
+    def __init__(self, path: str | Path, threads: int = 1, optimize: bool = True, keep=()):
+        """keep: intermediate values the graph also returns (as extra outputs), for tensor_values()."""
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
@@ -85,13 +94,22 @@ class OnnxRuntimeSession:
         if not optimize:
             opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
         try:
-            self._sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+            model, self._declared = str(path), None
+            if keep:
+                from edgeai.frontends.onnx import with_outputs
+
+                model, self._declared = with_outputs(path, keep)
+            self._sess = ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
+        except ModelError:
+            raise
         except Exception as e:
             raise ModelError(f"{path}: onnxruntime cannot load it: {e}") from None
         self.path = Path(path)
         with _names_readable(path, "onnxruntime"):
             self.inputs = [self._spec(i) for i in self._sess.get_inputs()]
-            self.outputs = [self._spec(o) for o in self._sess.get_outputs()]
+            self.outputs = [self._spec(o) for o in self._sess.get_outputs()[:self._declared]]
+            self._every = [o.name for o in self._sess.get_outputs()]
+        self._last: dict[str, np.ndarray] = {}
         self.stats = RunStats()
 
     @staticmethod
@@ -109,7 +127,12 @@ class OnnxRuntimeSession:
         except Exception as e:  # onnxruntime's own Fail / InvalidArgument / RuntimeException classes
             raise ModelError(f"{self.path}: onnxruntime fails to run it: {e}") from None
         self.stats = RunStats(wall_seconds=time.perf_counter() - start)
-        return [np.asarray(o) for o in out]
+        self._last = dict(zip(self._every, (np.asarray(o) for o in out)))
+        return [np.asarray(o) for o in out[:len(self.outputs)]]
+
+    def tensor_values(self, names) -> dict[str, np.ndarray]:
+        """The named values after the last run: the model's outputs, or the session's `keep`."""
+        return {name: self._last[name] for name in names}
 
 
 def reference_session(path: str | Path, **kwargs):
