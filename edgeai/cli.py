@@ -317,8 +317,10 @@ def _validate_per_layer(args) -> int:
     if first is not None:
         print(f"edgeai: validation failed on {args.target}: layer #{first.layer.index} "
               f"{printable(first.layer.node)!r} ({first.layer.op}) is the first that differs", file=sys.stderr)
-        return ValidationFailed.exit_code
-    return 0
+    elif not report.passed:
+        print(f"edgeai: validation failed on {args.target}: no layer could be compared (see the table)",
+              file=sys.stderr)
+    return 0 if report.passed else ValidationFailed.exit_code
 
 
 def _check_target(target):

@@ -76,7 +76,8 @@ class PerLayerReport:
 
     @property
     def passed(self) -> bool:
-        return self.first_differing is None
+        """No layer differs, and at least one was compared (comparing nothing proves nothing)."""
+        return self.first_differing is None and any(r.status == "ok" for r in self.results)
 
     def to_dict(self) -> dict:
         first = self.first_differing
@@ -291,7 +292,7 @@ def format_report(report: PerLayerReport) -> list[str]:
                  f"layer it was fused into")
     first = report.first_differing
     if first is None:
-        lines.append("no layer differs")
+        lines.append("no layer differs" if report.passed else "no layer could be compared")
     else:
         real = f" ({first.max_abs_error_real:.6g})" if first.max_abs_error_real is not None else ""
         unit = " LSB" if first.bound != "float" else ""
