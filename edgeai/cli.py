@@ -308,11 +308,14 @@ def _validate_per_layer(args) -> int:
     if args.library:
         raise EdgeAIError("--per-layer compiles the model again with every layer as an output: give the model, "
                           "not --library")
-    report = validate_layers(args.model, args.target, args.count, args.seed, args.numerics, args.timeout)
+    report = validate_layers(args.model, args.target, args.count, args.seed, args.numerics, args.timeout,
+                             exact=args.require_exact)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:
         print("\n".join(format_report(report)))
+        for note in report.notes:
+            print(f"edgeai: note: {note}", file=sys.stderr)
     first = report.first_differing
     if first is not None:
         print(f"edgeai: validation failed on {args.target}: layer #{first.layer.index} "

@@ -17,13 +17,13 @@ beyond 1 LSB of both onnxruntime levels under onnx numerics, beyond the float to
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from edgeai.errors import TargetError
-from edgeai.validate import _abs_error, _beyond_span, _tolerance, bound_for
+from edgeai.validate import BIT_EXACT, _abs_error, _beyond_span, _tolerance, bound_for
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,7 @@ class Layer:
 class LayerResult:
     layer: Layer
     bound: str = ""  # 'bit-exact', 'lsb' or 'float'
+    integer: bool = False  # an integer tensor: its errors are in LSB
     values: int = 0  # compared values, over every input
     differing: int = 0  # values that are not the reference's (either onnxruntime level's under onnx numerics)
     beyond: int = 0  # values beyond the bound
@@ -68,7 +69,9 @@ class PerLayerReport:
     reference: str
     samples: int
     builds: int
+    required: str  # the bound every layer is held to, in words
     results: list[LayerResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the library computes otherwise (hybrid layers)
 
     @property
     def first_differing(self) -> LayerResult | None:
@@ -82,7 +85,7 @@ class PerLayerReport:
     def to_dict(self) -> dict:
         first = self.first_differing
         return {"model": self.model, "target": self.target, "numerics": self.numerics, "reference": self.reference,
-                "samples": self.samples, "builds": self.builds, "layers": [r.to_dict() for r in self.results],
+                "samples": self.samples, "builds": self.builds, "required": self.required, "notes": self.notes, "layers": [r.to_dict() for r in self.results],
                 "first_differing": first.to_dict() if first else None, "passed": self.passed}
 
 
@@ -102,17 +105,18 @@ def model_layers(model: str | Path, numerics: str | None = None):
     for index, node in enumerate(graph.nodes):
         for out in node.outputs:
             reference, perm = in_file.get(out, (None, None))
-            skip = "" if reference is not None else "not a tensor of the model file (made by edgeai's passes)"
-            if reference is not None:
-                skip = _shape_problem(original, graph, reference, out, layouts[reference][0], perm)
+            skip = _shape_problem(original, graph, out, perm) if reference is not None else \
+                "not a tensor of the model file (made by edgeai's passes)"
             layers.append(Layer(index, node.name, node.op, out, reference, perm, tuple(fused.get(out, ())), skip))
     return graph, layers
 
 
-def _shape_problem(original, graph, reference: str, tensor: str, imported: str, perm) -> str:
-    """Why the IR tensor cannot be compared with the file's value, when a pass changed its shape."""
-    before = original.tensor(imported).shape  # the value as imported, in its stored order
-    after = graph.tensor(tensor).shape
+def _shape_problem(original, graph, tensor: str, perm) -> str:
+    """Why the layer's tensor cannot be compared with the file's value: a pass changed its shape (dead channels
+    removed, say) after the import."""
+    if tensor not in original.tensors:
+        return ""  # no imported shape to hold it to; the reference's value is checked against it when compared
+    before, after = original.tensor(tensor).shape, graph.tensor(tensor).shape
     if before == after or (perm is None and int(np.prod(before)) == int(np.prod(after))):
         return ""
     return f"edgeai's passes changed its shape from {list(before)} to {list(after)}"
@@ -166,19 +170,19 @@ def _reference_sessions(model, names, numerics):
 
 
 def _device_values(model, target: str, names: list[str], inputs, numerics, timeout, progress=None):
-    """{tensor: [value per input]} off the target, the layers that fit no build {tensor: why}, and the number
-    of builds it took."""
+    """{tensor: [value per input]} off the target, the layers that fit no build {tensor: why}, the number of
+    builds it took and the libraries' notes."""
     from edgeai.compile import compile_model
     from edgeai.runtime.device import open_session, session_target
 
     name = session_target(target)
     values: dict[str, list[np.ndarray]] = {}
     skipped: dict[str, str] = {}
-    chunks, builds = [list(names)], 0
+    chunks, builds, notes = [list(names)], 0, []
     while chunks:
         chunk = chunks.pop(0)
         try:
-            library = compile_model(model, name, numerics=numerics, layer_outputs=tuple(chunk)).path
+            compiled = compile_model(model, name, numerics=numerics, layer_outputs=tuple(chunk))
         except TargetError as e:  # the layers' values do not fit the target's RAM: fewer per build
             if len(chunk) == 1:
                 skipped[chunk[0]] = f"does not fit {name} even alone: {e}"
@@ -186,7 +190,8 @@ def _device_values(model, target: str, names: list[str], inputs, numerics, timeo
                 chunks[:0] = [chunk[:len(chunk) // 2], chunk[len(chunk) // 2:]]
             continue
         builds += 1
-        session = open_session(library, target, timeout=timeout)
+        notes += [note for note in compiled.desc.get("notes", []) if note not in notes]
+        session = open_session(compiled.path, target, timeout=timeout)
         try:
             wanted = [i for i, spec in enumerate(session.outputs) if spec.name in chunk]
             for x in inputs:
@@ -197,14 +202,15 @@ def _device_values(model, target: str, names: list[str], inputs, numerics, timeo
                     progress()
         finally:
             getattr(session, "close", lambda: None)()
-    return values, skipped, builds
+    return values, skipped, builds, notes
 
 
 def validate_layers(model: str | Path, target: str = "host", count: int = 20, seed: int = 0,
-                    numerics: str | None = None, timeout: float | None = None, progress=None) -> PerLayerReport:
+                    numerics: str | None = None, timeout: float | None = None, progress=None,
+                    exact: bool = False) -> PerLayerReport:
     """Every layer of `model` on `target` against the reference runtime on `count` random inputs (as validate
     draws them). numerics: compile with these numerics instead of the model's own (the reference, and so the
-    bound, stays the model file's)."""
+    bound, stays the model file's). exact: every layer must be bit-exact (validate --require-exact)."""
     from edgeai.validate import random_inputs, reference_sessions
 
     if target.startswith(("serial:", "labgrid:")):
@@ -213,8 +219,13 @@ def validate_layers(model: str | Path, target: str = "host", count: int = 20, se
                           f"flashed on it")
     plain, _, plan = reference_sessions(model)
     graph, layers = model_layers(model, numerics)
+    reference, also = _reference_sessions(model, [layer.reference for layer in layers if not layer.skip],
+                                          plan.numerics)
+    known = reference.tensor_names()
+    layers = [layer if layer.skip or layer.reference in known else
+              replace(layer, skip=f"the reference runtime cannot read {printable(layer.reference)!r}")
+              for layer in layers]
     compared = [layer for layer in layers if not layer.skip]
-    reference, also = _reference_sessions(model, [layer.reference for layer in compared], plan.numerics)
     inputs = random_inputs(plain.inputs, count, seed=seed, float_ranges=plan.input_ranges)
     want, want_also = [], []
     names = [layer.reference for layer in compared]
@@ -224,18 +235,23 @@ def validate_layers(model: str | Path, target: str = "host", count: int = 20, se
         if also is not None:
             also.run(x)
             want_also.append(also.tensor_values(names))
-    got, skipped, builds = _device_values(model, target, [layer.tensor for layer in compared], inputs, numerics,
+    got, skipped, builds, notes = _device_values(model, target, [layer.tensor for layer in compared], inputs, numerics,
                                           timeout, progress)
-    report = PerLayerReport(str(model), target, plan.numerics, plan.reference, count, builds)
+    required = "bit-exact (--require-exact)" if exact else _bound_words(plan.numerics)
+    report = PerLayerReport(str(model), target, plan.numerics, plan.reference, count, builds, required, notes=notes)
     producers = graph.producers()
     for layer in layers:
         if layer.skip or layer.tensor in skipped:
             report.results.append(LayerResult(layer, skipped=layer.skip or skipped[layer.tensor]))
             continue
-        bound = bound_for(graph, layer.tensor, plan.numerics, producers)
+        bound = BIT_EXACT if exact else bound_for(graph, layer.tensor, plan.numerics, producers)
         shape = graph.tensor(layer.tensor).shape
-        refs = [_stored(w[layer.reference], layer.perm, shape) for w in want]
-        alts = [_stored(w[layer.reference], layer.perm, shape) for w in want_also] if want_also else refs
+        try:
+            refs = [_stored(w[layer.reference], layer.perm, shape) for w in want]
+            alts = [_stored(w[layer.reference], layer.perm, shape) for w in want_also] if want_also else refs
+        except ValueError as e:
+            report.results.append(LayerResult(layer, skipped=str(e)))
+            continue
         report.results.append(_compare(layer, bound, graph.tensor(layer.tensor), got[layer.tensor], refs, alts))
     return report
 
@@ -243,15 +259,18 @@ def validate_layers(model: str | Path, target: str = "host", count: int = 20, se
 def _stored(value: np.ndarray, perm, shape) -> np.ndarray:
     """The reference's value in the order the IR tensor stores it."""
     value = np.asarray(value)
-    if perm is not None:
+    if perm is not None and len(perm) == value.ndim:
         value = np.transpose(value, perm)
+    if value.size != int(np.prod(shape)) or (perm is not None and value.shape != tuple(shape)):
+        raise ValueError(f"the reference's value is {list(value.shape)} in the layer's order, the layer's "
+                         f"{list(shape)}")
     return value.reshape(shape)
 
 
 def _compare(layer: Layer, bound, tensor, got, refs, alts) -> LayerResult:
     tolerance = _tolerance(bound, refs)
     slack = tolerance * (1 + 1e-4)  # as validate.compare: 1 LSB of a dequantized float may read 1 LSB + 1e-7
-    result = LayerResult(layer, bound.kind)
+    result = LayerResult(layer, bound.kind, tensor.dtype != "float32")
     for a, b, c in zip(got, refs, alts):
         a = np.asarray(a).reshape(b.shape)
         if bound.kind == "lsb":  # within 1 LSB of either onnxruntime level, or between them
@@ -277,7 +296,7 @@ def format_report(report: PerLayerReport) -> list[str]:
     rows = []
     for r in report.results:
         layer = r.layer
-        err = "-" if r.status == "skipped" else (f"{r.max_abs_error:g}" if r.bound != "float" else "-")
+        err = f"{r.max_abs_error:g}" if r.integer and r.status != "skipped" else "-"
         real = "-" if r.max_abs_error_real is None or r.status == "skipped" else f"{r.max_abs_error_real:.4g}"
         differ = "-" if r.status == "skipped" else f"{r.beyond:,}/{r.values:,}"
         status = r.status if not r.skipped else f"skipped: {r.skipped}"
@@ -288,14 +307,14 @@ def format_report(report: PerLayerReport) -> list[str]:
     compared = [r for r in report.results if r.status != "skipped"]
     lines.append(f"numerics {report.numerics}, against {report.reference}; {len(compared)} of {len(report.results)} "
                  f"layers compared on {report.samples} input(s), {report.builds} build(s); 'differing': values "
-                 f"beyond the bound ({_bound_words(report.numerics)}); a fused node is compared at the output of the "
+                 f"beyond the bound ({report.required}); a fused node is compared at the output of the "
                  f"layer it was fused into")
     first = report.first_differing
     if first is None:
         lines.append("no layer differs" if report.passed else "no layer could be compared")
     else:
         real = f" ({first.max_abs_error_real:.6g})" if first.max_abs_error_real is not None else ""
-        unit = " LSB" if first.bound != "float" else ""
+        unit = " LSB" if first.integer else ""
         lines.append(f"first differing layer: #{first.layer.index} {printable(first.layer.node)!r} ({first.layer.op}): "
                      f"max |err| {first.max_abs_error:g}{unit}{real}, {first.beyond:,} of {first.values:,} values "
                      f"beyond the bound")

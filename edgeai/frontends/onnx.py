@@ -119,8 +119,9 @@ def with_outputs(path: str | Path, names) -> tuple[bytes, int]:
         raise ModelError(f"{path}: not a readable ONNX file ({type(e).__name__}: {e})") from None
     have = {o.name for o in model.graph.output}
     declared = len(model.graph.output)
+    produced = {out for node in model.graph.node for out in node.output}
     for name in names:
-        if name not in have:
+        if name not in have and name in produced:  # a value of the file (not one the importer made)
             model.graph.output.append(onnx.ValueInfoProto(name=name))
             have.add(name)
     return model.SerializeToString(), declared

@@ -76,6 +76,11 @@ class LiteRTSession:
         self.stats = RunStats(wall_seconds=time.perf_counter() - start)
         return [self._it.get_tensor(d["index"]).copy() for d in self._it.get_output_details()]
 
+    def tensor_names(self) -> set[str]:
+        """The tensors tensor_values() can read."""
+        with _names_readable(self.path, "LiteRT"):
+            return {d["name"] for d in self._it.get_tensor_details()}
+
     def tensor_values(self, names) -> dict[str, np.ndarray]:
         """The named tensors' values after the last run (the session made with keep_all)."""
         with _names_readable(self.path, "LiteRT"):
@@ -129,6 +134,10 @@ class OnnxRuntimeSession:
         self.stats = RunStats(wall_seconds=time.perf_counter() - start)
         self._last = dict(zip(self._every, (np.asarray(o) for o in out)))
         return [np.asarray(o) for o in out[:len(self.outputs)]]
+
+    def tensor_names(self) -> set[str]:
+        """The values tensor_values() can read: the model's outputs and those of `keep` the file has."""
+        return set(self._every)
 
     def tensor_values(self, names) -> dict[str, np.ndarray]:
         """The named values after the last run: the model's outputs, or the session's `keep`."""
