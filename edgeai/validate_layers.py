@@ -36,6 +36,7 @@ class Layer:
     perm: tuple[int, ...] | None  # stored axis i holds the file's axis perm[i] (None: the file's own order)
     fused: tuple[tuple[str, str], ...] = ()  # (op, name) of the model file's nodes computed inside this layer
     skip: str = ""  # why it is not compared, when it is not
+    channels: tuple[int, ...] | None = None  # the file's channels the layer keeps (dead ones removed), else all
 
 
 @dataclass
@@ -96,6 +97,7 @@ def model_layers(model: str | Path, numerics: str | None = None):
 
     original, layouts = load_with_layouts(model)
     graph = optimize(original, numerics)
+    kept = _kept_channels(original) if numerics is None else {}
     in_file: dict[str, tuple[str, tuple[int, ...] | None]] = {}
     for name, (tensor, perm) in layouts.items():  # the file's own name first, when the IR kept it
         if tensor not in in_file or name == tensor:
@@ -105,18 +107,32 @@ def model_layers(model: str | Path, numerics: str | None = None):
     for index, node in enumerate(graph.nodes):
         for out in node.outputs:
             reference, perm = in_file.get(out, (None, None))
-            skip = _shape_problem(original, graph, out, perm) if reference is not None else \
+            channels = tuple(int(c) for c in kept[out]) if out in kept else None
+            skip = _shape_problem(original, graph, out, perm, channels) if reference is not None else \
                 "not a tensor of the model file (made by edgeai's passes)"
-            layers.append(Layer(index, node.name, node.op, out, reference, perm, tuple(fused.get(out, ())), skip))
+            layers.append(Layer(index, node.name, node.op, out, reference, perm, tuple(fused.get(out, ())), skip,
+                                channels))
     return graph, layers
 
 
-def _shape_problem(original, graph, tensor: str, perm) -> str:
-    """Why the layer's tensor cannot be compared with the file's value: a pass changed its shape (dead channels
-    removed, say) after the import."""
+def _kept_channels(original) -> dict[str, np.ndarray]:
+    """The channels each tensor keeps of the model's when the pipeline removes dead ones (its other passes run
+    first, as in default_pipeline)."""
+    from edgeai.passes import DEFAULT_PASSES, remove_dead_channels, run_passes
+    from edgeai.passes.dead_channels import kept_channels
+
+    before = run_passes(original, DEFAULT_PASSES[:DEFAULT_PASSES.index(remove_dead_channels)])
+    return kept_channels(before)
+
+
+def _shape_problem(original, graph, tensor: str, perm, channels) -> str:
+    """Why the layer's tensor cannot be compared with the file's value: a pass changed its shape after the
+    import (other than the dead channels removed, whose kept `channels` are compared)."""
     if tensor not in original.tensors:
         return ""  # no imported shape to hold it to; the reference's value is checked against it when compared
     before, after = original.tensor(tensor).shape, graph.tensor(tensor).shape
+    if channels is not None:
+        before = before[:-1] + (len(channels),)
     if before == after or (perm is None and int(np.prod(before)) == int(np.prod(after))):
         return ""
     return f"edgeai's passes changed its shape from {list(before)} to {list(after)}"
@@ -247,8 +263,8 @@ def validate_layers(model: str | Path, target: str = "host", count: int = 20, se
         bound = BIT_EXACT if exact else bound_for(graph, layer.tensor, plan.numerics, producers)
         shape = graph.tensor(layer.tensor).shape
         try:
-            refs = [_stored(w[layer.reference], layer.perm, shape) for w in want]
-            alts = [_stored(w[layer.reference], layer.perm, shape) for w in want_also] if want_also else refs
+            refs = [_stored(w[layer.reference], layer, shape) for w in want]
+            alts = [_stored(w[layer.reference], layer, shape) for w in want_also] if want_also else refs
         except ValueError as e:
             report.results.append(LayerResult(layer, skipped=str(e)))
             continue
@@ -256,11 +272,13 @@ def validate_layers(model: str | Path, target: str = "host", count: int = 20, se
     return report
 
 
-def _stored(value: np.ndarray, perm, shape) -> np.ndarray:
-    """The reference's value in the order the IR tensor stores it."""
-    value = np.asarray(value)
+def _stored(value: np.ndarray, layer: Layer, shape) -> np.ndarray:
+    """The reference's value in the order the IR tensor stores it, of the channels the layer keeps."""
+    value, perm = np.asarray(value), layer.perm
     if perm is not None and len(perm) == value.ndim:
         value = np.transpose(value, perm)
+    if layer.channels is not None and value.ndim:
+        value = value[..., list(layer.channels)]
     if value.size != int(np.prod(shape)) or (perm is not None and value.shape != tuple(shape)):
         raise ValueError(f"the reference's value is {list(value.shape)} in the layer's order, the layer's "
                          f"{list(shape)}")
@@ -300,6 +318,8 @@ def format_report(report: PerLayerReport) -> list[str]:
         real = "-" if r.max_abs_error_real is None or r.status == "skipped" else f"{r.max_abs_error_real:.4g}"
         differ = "-" if r.status == "skipped" else f"{r.beyond:,}/{r.values:,}"
         status = r.status if not r.skipped else f"skipped: {r.skipped}"
+        if layer.channels is not None and not r.skipped:
+            status += f" ({len(layer.channels)} live channels; the dead ones are folded constants)"
         fused = ", ".join(dict.fromkeys(op for op, _ in layer.fused)) or "-"  # ops; names in --json
         rows.append([layer.index, printable(layer.node), layer.op, err, real, differ, fused, status])
     head = ["#", "layer", "op", "max |err| LSB", "max |err|", "differing", "fused into it", "status"]

@@ -103,6 +103,19 @@ def test_pass_removes_the_channels_linear_readers_can_take_and_keeps_the_rest(mo
     assert remove_dead_channels(graph).modified is False
 
 
+def test_kept_channels_name_the_model_channels_each_tensor_keeps(model):
+    """What validate --per-layer selects of LiteRT's tensors: convA and the depthwise it feeds keep channels
+    8-23 (0-7 were the zero-point constants); nothing else shrinks."""
+    from edgeai.frontends import load
+    from edgeai.passes import DEFAULT_PASSES, remove_dead_channels, run_passes
+    from edgeai.passes.dead_channels import kept_channels
+
+    without = run_passes(load(model), [p for p in DEFAULT_PASSES if p is not remove_dead_channels])
+    kept = kept_channels(without)
+    assert sorted(kept) == ["a", "d"]
+    assert all(kept[name].tolist() == list(range(8, 24)) for name in kept)
+
+
 @pytest.mark.toolchain
 def test_host_library_after_the_pass_is_bit_exact_with_litert(model, tmp_path):
     from edgeai.compile import compile_model

@@ -159,7 +159,29 @@ def remove_dead_channels(graph: Graph) -> PassResult:
     return PassResult(graph, modified)
 
 
+def kept_channels(graph: Graph) -> dict[str, np.ndarray]:
+    """{tensor: the index in `graph` of each channel it keeps} for every tensor remove_dead_channels(graph) shrinks:
+    what a comparison with the model's own tensor (edgeai validate --per-layer) selects of it."""
+    kept: dict[str, np.ndarray] = {}
+    for _ in range(1000):  # remove_dead_channels' fixpoint, its steps replayed with the indices composed
+        plan = _plan_once(graph)
+        if plan is None:
+            return kept
+        for node in graph.nodes:
+            if node.name in plan.outputs:
+                y = node.outputs[0]
+                left = np.setdiff1d(np.arange(graph.tensor(y).shape[-1]), sorted(plan.outputs[node.name]))
+                kept[y] = kept.get(y, np.arange(graph.tensor(y).shape[-1]))[left]
+        graph = _apply(graph, plan)
+    raise RuntimeError("kept_channels did not converge")
+
+
 def _remove_once(graph: Graph) -> Graph | None:
+    plan = _plan_once(graph)
+    return None if plan is None else _apply(graph, plan)
+
+
+def _plan_once(graph: Graph) -> _Plan | None:
     consumers = graph.consumers()
     plan = _Plan()
     for node in graph.nodes:
@@ -188,9 +210,7 @@ def _remove_once(graph: Graph) -> Graph | None:
                 plan.inputs.setdefault(name, {}).update(taken)
             for name, chans in trial.outputs.items():
                 plan.outputs.setdefault(name, set()).update(chans)
-    if not plan.outputs:
-        return None
-    return _apply(graph, plan)
+    return plan if plan.outputs else None
 
 
 def _conflicts(plan: _Plan, trial: _Plan, graph: Graph, node: Node) -> bool:
