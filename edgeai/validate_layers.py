@@ -101,7 +101,7 @@ def model_layers(model: str | Path, numerics: str | None = None):
     in_file: dict[str, tuple[str, tuple[int, ...] | None]] = {}
     for name, (tensor, perm) in layouts.items():  # the file's own name first, when the IR kept it
         if tensor not in in_file or name == tensor:
-            in_file[tensor] = (name, perm)
+            in_file[tensor] = (name, tuple(int(a) for a in perm) if perm is not None else None)
     fused = _fused_nodes(original, graph)
     layers = []
     for index, node in enumerate(graph.nodes):
@@ -200,6 +200,8 @@ def _device_values(model, target: str, names: list[str], inputs, numerics, timeo
         try:
             compiled = compile_model(model, name, numerics=numerics, layer_outputs=tuple(chunk))
         except TargetError as e:  # the layers' values do not fit the target's RAM: fewer per build
+            if len(chunk) == len(names):  # unless the model itself does not fit: that error is the answer
+                compile_model(model, name, numerics=numerics)
             if len(chunk) == 1:
                 skipped[chunk[0]] = f"does not fit {name} even alone: {e}"
             else:

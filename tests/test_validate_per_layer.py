@@ -92,19 +92,38 @@ def test_onnx_qdq_in_two_builds_no_layer_differs(capsys, monkeypatch, tmp_cache)
                                     for layer in dense)
 
 
-def test_a_layer_that_fits_no_build_is_skipped_not_passed(capsys, monkeypatch):
-    """When no build fits the target, every layer is skipped with the reason and validation fails: comparing
-    nothing proves nothing."""
+def test_a_layer_that_fits_no_build_is_skipped_not_passed(capsys, monkeypatch, tmp_cache):
+    """When the model fits the target but no build with a layer's value does, every layer is skipped with the
+    reason and validation fails: comparing nothing proves nothing."""
     import edgeai.compile
 
-    def no_ram(*args, **kwargs):
-        raise TargetError("needs more RAM than the target has")
+    compile_model = edgeai.compile.compile_model
+
+    def no_ram(*args, layer_outputs=(), **kwargs):
+        if layer_outputs:
+            raise TargetError("needs more RAM than the target has")
+        return compile_model(*args, **kwargs)
 
     monkeypatch.setattr(edgeai.compile, "compile_model", no_ram)
     code, report = per_layer(capsys, tflite("kws_ref_model"), "--count", "1")
     assert code == VALIDATION_FAILED and report["builds"] == 0 and not report["passed"]
     assert all(layer["status"] == "skipped" and "even alone: needs more RAM" in layer["skipped"]
                for layer in report["layers"])
+
+
+def test_a_model_that_does_not_fit_is_refused_at_once(capsys, monkeypatch):
+    """A model that does not fit the target even without its layers' values is the target error, exit 4."""
+    import edgeai.compile
+
+    calls = []
+
+    def too_big(*args, layer_outputs=(), **kwargs):
+        calls.append(len(layer_outputs))
+        raise TargetError("needs 1,000,000 bytes of RAM")
+
+    monkeypatch.setattr(edgeai.compile, "compile_model", too_big)
+    assert main(["validate", str(tflite("kws_ref_model")), "--per-layer", "--count", "1"]) == 4
+    assert calls == [12, 0] and "needs 1,000,000 bytes of RAM" in capsys.readouterr().err
 
 
 @pytest.mark.slow
