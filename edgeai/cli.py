@@ -163,8 +163,8 @@ def _session(args, progress=None):
         return _library_session(args.library, args.target, args)
     if args.target.startswith("serial:"):
         return _serial_session(args)
-    return open_session(compile_model(args.model, name, progress=progress, numerics=getattr(args, "numerics", None)).path,
-                        args.target, timeout=args.timeout)
+    library = compile_model(args.model, name, progress=progress, numerics=getattr(args, "numerics", None)).path
+    return open_session(library, args.target, timeout=args.timeout)
 
 
 def _serial_session(args):

@@ -86,7 +86,8 @@ class PerLayerReport:
     def to_dict(self) -> dict:
         first = self.first_differing
         return {"model": self.model, "target": self.target, "numerics": self.numerics, "reference": self.reference,
-                "samples": self.samples, "builds": self.builds, "required": self.required, "notes": self.notes, "layers": [r.to_dict() for r in self.results],
+                "samples": self.samples, "builds": self.builds, "required": self.required, "notes": self.notes,
+                "layers": [r.to_dict() for r in self.results],
                 "first_differing": first.to_dict() if first else None, "passed": self.passed}
 
 
@@ -253,8 +254,8 @@ def validate_layers(model: str | Path, target: str = "host", count: int = 20, se
         if also is not None:
             also.run(x)
             want_also.append(also.tensor_values(names))
-    got, skipped, builds, notes = _device_values(model, target, [layer.tensor for layer in compared], inputs, numerics,
-                                          timeout, progress)
+    got, skipped, builds, notes = _device_values(model, target, [layer.tensor for layer in compared], inputs,
+                                                 numerics, timeout, progress)
     required = "bit-exact (--require-exact)" if exact else _bound_words(plan.numerics)
     report = PerLayerReport(str(model), target, plan.numerics, plan.reference, count, builds, required, notes=notes)
     producers = graph.producers()

@@ -1,9 +1,9 @@
 """`edgeai validate --per-layer`: every layer's value on the target against LiteRT's reference kernels or
 onnxruntime, the first layer that differs named.
 
-A correct library shows no difference (kws on Cortex-M4 under QEMU, an ONNX QDQ file on the host); a library whose weights of
-one layer are corrupted at compile time shows that very layer as the first that differs, every earlier layer
-bit-exact; a target whose RAM holds only some of the layers' values gets several builds, and a layer that fits no
+A correct library shows no difference (kws on Cortex-M4 under QEMU, an ONNX QDQ file on the host); a library
+whose weights of one layer are corrupted at compile time shows that very layer as the first that differs, every
+earlier layer bit-exact; a target whose RAM holds only some of the layers' values gets several builds, and a layer that fits no
 build is skipped with the reason, never passed.
 """
 
