@@ -79,7 +79,7 @@ FUSED, FUSED_INT8 = FIELD / "lstm_fused_float.tflite", FIELD / "lstm_fused_int8.
 def host(tmp_path_factory, tmp_cache):
     """The float, fused and int8 files compiled once for the host."""
     out = tmp_path_factory.mktemp("sequence")
-    return {path: compile_model(path, "host", out / path.stem) for path in (FLOAT, FUSED, INT8)}
+    return {path: compile_model(path, "host", out / path.stem) for path in (FLOAT, FUSED, INT8, FUSED_INT8)}
 
 
 @pytest.mark.slow
@@ -107,11 +107,44 @@ def test_litert_reference_runs_each_inference_from_the_declared_state():
     np.testing.assert_array_equal(reference.run([x])[0], reference.run([x])[0])
 
 
-def test_int8_fused_lstm_is_refused_naming_it():
-    """The integer LSTM (int8 activations, int16 cell state) is not compiled yet: refused, naming the operator."""
-    with pytest.raises(UnsupportedOpError, match=r"operator #0 UNIDIRECTIONAL_SEQUENCE_LSTM \('[^']+'\): the input "
-                                                 r"and weights are int8/int8; only float32 LSTMs are supported"):
-        load(FUSED_INT8)
+def _random_codes(path: Path, count: int, seed: int) -> list[np.ndarray]:
+    spec = LiteRTSession(path).inputs[0]
+    return list(np.random.default_rng(seed).integers(-128, 128, (count, *spec.shape), dtype=np.int8))
+
+
+def _matches_litert_on(session, path: Path, inputs) -> None:
+    reference = LiteRTSession(path)
+    for x in inputs:
+        for k, (got, want) in enumerate(zip(session.run([x]), reference.run([x]))):
+            _same(got, want, f"{path.name} output {k}")
+
+
+def test_int8_fused_lstm_with_a_sigmoid_cell_activation_is_refused_naming_it(tmp_path):
+    """LiteRT's integer LSTM applies tanh or sigmoid to the cell gate; the kernel does tanh: another activation
+    is refused, naming the operator, not compiled into a silently wrong layer."""
+    import flatbuffers
+
+    buf = bytearray(FUSED_INT8.read_bytes())
+    options = tflite.Model.GetRootAsModel(bytes(buf), 0).Subgraphs(0).Operators(0).BuiltinOptions()
+    table = flatbuffers.table.Table(options.Bytes, options.Pos)
+    assert buf[table.Pos + table.Offset(4)] == 4  # fused_activation_function: TANH
+    buf[table.Pos + table.Offset(4)] = 6  # SIGMOID
+    path = tmp_path / "sigmoid_cell.tflite"
+    path.write_bytes(bytes(buf))
+    with pytest.raises(UnsupportedOpError, match=r"operator #0 UNIDIRECTIONAL_SEQUENCE_LSTM \('[^']+'\): cell "
+                                                 r"activation 6 is not supported in an int8 LSTM \(only tanh\)"):
+        load(path)
+
+
+@pytest.mark.slow
+@pytest.mark.toolchain
+def test_int8_fused_lstm_bit_exact_with_litert_on_the_host(host):
+    """The integer fused LSTM (int8 activations and weights, int16 cell state, cell clip 10; LiteRT's 8x8_16
+    kernel) as one layer on lstm_s8.c: bit-exact with LiteRT over 32 steps, on signals and random codes."""
+    assert _ops(host[FUSED_INT8].desc) == ["lstm", "strided_slice", "fully_connected"]
+    session = HostSession(host[FUSED_INT8].path)
+    _matches_litert(session, FUSED_INT8, seed=5)
+    _matches_litert_on(session, FUSED_INT8, _random_codes(FUSED_INT8, 8, seed=6))
 
 
 @pytest.mark.slow
