@@ -174,23 +174,28 @@ def _qemu(tool: str):
 @pytest.mark.qemu
 @pytest.mark.toolchain
 @_qemu("qemu-system-arm")
-def test_unrolled_int8_bit_exact_on_cortex_m4_under_qemu(tmp_cache):
+@pytest.mark.parametrize("model", ["unrolled", "fused"])
+def test_int8_bit_exact_on_cortex_m4_under_qemu(tmp_cache, model):
+    """The unrolled steps on the hand-written and generic kernels; the fused LSTM on lstm_s8.c."""
     from edgeai.runtime.device import QemuSession
 
-    with QemuSession(compile_model(INT8, "cortex-m4").path, "cortex-m4") as session:
-        _matches_litert(session, INT8, seed=3)
+    path = {"unrolled": INT8, "fused": FUSED_INT8}[model]
+    with QemuSession(compile_model(path, "cortex-m4").path, "cortex-m4") as session:
+        _matches_litert(session, path, seed=3)
 
 
 @pytest.mark.slow
 @pytest.mark.qemu
 @pytest.mark.toolchain
 @_qemu("qemu-aarch64-static")
-def test_unrolled_int8_bit_exact_on_rpi4_under_qemu(tmp_cache):
+@pytest.mark.parametrize("model", ["unrolled", "fused"])
+def test_int8_bit_exact_on_rpi4_under_qemu(tmp_cache, model):
     from edgeai.runtime.device import QemuSession, build_firmware
 
-    compiled = compile_model(INT8, "rpi4")
+    path = {"unrolled": INT8, "fused": FUSED_INT8}[model]
+    compiled = compile_model(path, "rpi4")
     with QemuSession(compiled.path, "rpi4", elf=build_firmware(compiled.path, "rpi4")) as session:
-        _matches_litert(session, INT8, seed=4)
+        _matches_litert(session, path, seed=4)
 
 
 def _patched(path: Path, tmp_path: Path, subgraph: int, tensor: int) -> Path:
