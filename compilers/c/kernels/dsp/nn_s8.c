@@ -566,6 +566,95 @@ EDGEAI_INLINE void dot_2x2(const uint32_t* x, int32_t chunks, const int32_t* w, 
     acc[0] = a0, acc[1] = a1, acc[2] = b0, acc[3] = b1;
 }
 
+/* All channel pairs of one pixel pair in one asm block (TFLite's requantization, no clamp beyond saturation, no
+ * pruned groups, O even): the C loop around dot_2x2 kept its pointers and constants on the stack (the asm holds 13
+ * registers) and spent ~80 instructions per pair of channels on them and on the requantization; here it is ~45.
+ * Per pair: the starts, the chunks (4 per iteration when chunks % 4 == 0, else 2 after an odd one), then per
+ * output LSL by the layer's shift, SMMLAR with the sign in the rounding, ASR, SSAT; both channels' bytes by one BFI
+ * and one STRH per pixel. The state the asm has no register for lives in `st` (stack). */
+typedef struct {
+    const uint32_t* x;   /* the widened two-pixel buffer */
+    const uint32_t* end; /* its end (x + 4 * chunks) */
+    int32_t sh;          /* geom[EDGEAI_G_ACC_SHIFT] */
+    int32_t delta;       /* pixel B's output minus pixel A's */
+    int8_t* out;         /* pixel A's next output pair */
+    const int32_t* ch_end;
+} w8_tiles_state;
+#define EDGEAI_W8_REQ(A, B, OFF)                        \
+    "ldrd %[w0], %[w1], [%[x], #" #OFF "+4]\n\t"       \
+    "ldr %[t], [%[x], #" #OFF "+12]\n\t"               \
+    "add %[ae], %[t], %[" A "], asr #31\n\t"           \
+    "smmlar %[" A "], %[" A "], %[w0], %[ae]\n\t"      \
+    "asr %[" A "], %[" A "], %[w1]\n\t"                \
+    "ssat %[" A "], #8, %[" A "]\n\t"                  \
+    "add %[ae], %[t], %[" B "], asr #31\n\t"           \
+    "smmlar %[" B "], %[" B "], %[w0], %[ae]\n\t"      \
+    "asr %[" B "], %[" B "], %[w1]\n\t"                \
+    "ssat %[" B "], #8, %[" B "]\n\t"
+#define EDGEAI_W8_TILE_HEAD                             \
+    "2:\n\t"                                            \
+    "ldr %[a0], [%[x]]\n\t"                             \
+    "ldr %[a1], [%[x], #16]\n\t"                        \
+    "mov %[b0], %[a0]\n\t"                              \
+    "mov %[b1], %[a1]\n\t"                              \
+    "ldr %[x], %[xs]\n\t"
+#define EDGEAI_W8_TILE_TAIL                             \
+    "ldr %[ao], %[sh]\n\t"                              \
+    "lsl %[a0], %[a0], %[ao]\n\t"                       \
+    "lsl %[a1], %[a1], %[ao]\n\t"                       \
+    "lsl %[b0], %[b0], %[ao]\n\t"                       \
+    "lsl %[b1], %[b1], %[ao]\n\t"                       \
+    "ldr %[x], %[chp]\n\t"                              \
+    EDGEAI_W8_REQ("a0", "b0", 0) EDGEAI_W8_REQ("a1", "b1", 16) \
+    "bfi %[a0], %[a1], #8, #8\n\t"                      \
+    "bfi %[b0], %[b1], #8, #8\n\t"                      \
+    "ldr %[t], %[out]\n\t"                              \
+    "ldr %[ao], %[delta]\n\t"                           \
+    "strh %[b0], [%[t], %[ao]]\n\t"                     \
+    "strh %[a0], [%[t]], #2\n\t"                        \
+    "str %[t], %[out]\n\t"                              \
+    "ldr %[t], %[chend]\n\t"                            \
+    "adds %[x], %[x], #32\n\t"                          \
+    "str %[x], %[chp]\n\t"                              \
+    "cmp %[x], %[t]\n\t"                                \
+    "bne 2b\n\t"
+#define EDGEAI_W8_TILES_OPERANDS                                                                               \
+    : [a0] "=&r"(a0), [a1] "=&r"(a1), [b0] "=&r"(b0), [b1] "=&r"(b1), [x] "+r"(xr), [w] "+r"(wp),              \
+      [ae] "=&r"(ae), [ao] "=&r"(ao), [be] "=&r"(be), [bo] "=&r"(bo), [w0] "=&r"(w0), [w1] "=&r"(w1),          \
+      [t] "=&r"(t), [out] "+m"(st.out), [chp] "+m"(chp)                                                        \
+    : [xs] "m"(st.x), [end] "m"(st.end), [sh] "m"(st.sh), [delta] "m"(st.delta), [chend] "m"(st.ch_end)        \
+    : "cc", "memory"
+EDGEAI_INLINE void tiles_2x2(const uint32_t* wide, int32_t chunks, const int32_t* w, const int32_t* ch, int32_t O,
+                             int8_t* out_a, int8_t* out_b, int32_t sh)
+{
+    register uint32_t ae __asm__("r0"), ao __asm__("r1"), be __asm__("r2"), bo __asm__("r3");
+    int32_t a0, a1, b0, b1;
+    uint32_t w0, w1, t;
+    w8_tiles_state st = {wide, wide + 4 * chunks, sh, (int32_t)(out_b - out_a), out_a, ch + 4 * O};
+    const int32_t* chp = ch;
+    const int32_t* xr = ch;
+    const int32_t* wp = w;
+    if (chunks % 4 == 0) {
+        __asm__(EDGEAI_W8_TILE_HEAD "1:\n\t" EDGEAI_W8_CHUNK_2X2 EDGEAI_W8_CHUNK_2X2 EDGEAI_W8_CHUNK_2X2
+                    EDGEAI_W8_CHUNK_2X2 "ldr %[t], %[end]\n\t"
+                "cmp %[x], %[t]\n\t"
+                "bne 1b\n\t" EDGEAI_W8_TILE_TAIL EDGEAI_W8_TILES_OPERANDS);
+    } else if (chunks & 1) {
+        __asm__(EDGEAI_W8_TILE_HEAD EDGEAI_W8_CHUNK_2X2 "ldr %[t], %[end]\n\t"
+                "cmp %[x], %[t]\n\t"
+                "beq 3f\n\t"
+                "1:\n\t" EDGEAI_W8_CHUNK_2X2 EDGEAI_W8_CHUNK_2X2 "ldr %[t], %[end]\n\t"
+                "cmp %[x], %[t]\n\t"
+                "bne 1b\n\t"
+                "3:\n\t" EDGEAI_W8_TILE_TAIL EDGEAI_W8_TILES_OPERANDS);
+    } else {
+        __asm__(EDGEAI_W8_TILE_HEAD "1:\n\t" EDGEAI_W8_CHUNK_2X2 EDGEAI_W8_CHUNK_2X2 "ldr %[t], %[end]\n\t"
+                "cmp %[x], %[t]\n\t"
+                "bne 1b\n\t" EDGEAI_W8_TILE_TAIL EDGEAI_W8_TILES_OPERANDS);
+    }
+    (void)ae, (void)ao, (void)be, (void)bo, (void)a0, (void)a1, (void)b0, (void)b1, (void)w0, (void)w1, (void)t;
+}
+
 /* One chunk of the 1x4 tile: the pixel's pairs by LDRD, four channels' weight words by one LDM (ascending fixed
  * registers), each word widened in two steps through t. */
 #define EDGEAI_W8_CHANNEL_1X4(A, W)               \
@@ -664,6 +753,12 @@ EDGEAI_INLINE void conv_w8_2x2(const int8_t* input, const int32_t* weights, cons
         widen_pixel(input, g, pb, patch, overread, wide + 2, 4);
         int8_t* const out_a = output + pix * O;
         int8_t* const out_b = output + pb * O;
+#if EDGEAI_DSP
+        if (mode == 0 && clamp == 0 && !skip && O % 2 == 0) {
+            tiles_2x2(wide, chunks, weights, channel, O, out_a, out_b, sh);
+            continue;
+        }
+#endif
         const int32_t* w = weights;
         const int32_t* ch = channel;
         for (int32_t oc = 0; oc < O; oc += 2, ch += 8, w += 2 * chunks) {
