@@ -161,7 +161,10 @@ def _int8_weight_layers(tmp_path):
     window of 864 bytes: past the two-pixel buffer, the one-pixel loop) → 3x3/1 depthwise (the two-row kernel per
     group of 4 channels, border rows one pixel at a time) → 3x3/2 depthwise (one pixel at a time) → 3x3/1 SAME conv,
     O = 6 (9 pixels: an odd last pixel; channel pairs past O; border windows gathered) → 3x3 VALID conv, O = 5,
-    C = 6 (one output pixel, rows of 18 bytes: the one-pixel tile over a gathered window)."""
+    C = 6 (one output pixel, rows of 18 bytes: the one-pixel tile over a gathered window); from that O = 6 layer
+    also a 3x3 SAME conv, O = 4 (an odd number of 4-byte chunks per window, 15: the asm tile's odd-chunk loop);
+    from x also a 3x3/1 depthwise (C = 96: a batch of 64 widened channels, then one of 32) → 1x1 conv, O = 4 (24
+    chunks: the asm tile's 4-chunk loop)."""
     from fuzz import tflite_writer as tw
     from test_mve_kernels import SAME, VALID, _conv
 
@@ -173,8 +176,11 @@ def _int8_weight_layers(tmp_path):
     y = _dwconv(tensors, ops, y, 2, SAME, (0.1, -6), rng)
     y4 = _conv(tensors, ops, y, 6, 3, 1, SAME, rng.uniform(0.002, 0.01, 6), (0.5, 2), rng)
     y5 = _conv(tensors, ops, y4, 5, 3, 1, VALID, rng.uniform(0.002, 0.01, 5), (1.0, 1), rng)
+    y6 = _conv(tensors, ops, y4, 4, 3, 1, SAME, rng.uniform(0.002, 0.01, 4), (0.8, -1), rng)
+    y7 = _dwconv(tensors, ops, 0, 1, SAME, (0.15, 3), rng)
+    y8 = _conv(tensors, ops, y7, 4, 1, 1, VALID, rng.uniform(0.002, 0.01, 4), (0.4, 0), rng)
     path = tmp_path / "int8_weight_layers.tflite"
-    path.write_bytes(tw.write(tw.Model(tensors, ops, inputs=[0], outputs=[y4, y5])))
+    path.write_bytes(tw.write(tw.Model(tensors, ops, inputs=[0], outputs=[y4, y5, y6, y8])))
     return path
 
 
@@ -197,8 +203,7 @@ def test_int8_weight_kernels_bit_exact_on_their_edge_paths(tmp_path):
     path = _int8_weight_layers(tmp_path)
     compiled = compile_model(path, "cortex-m4", tmp_path / "m4")
     symbols = [layer["symbol"] for layer in compiled.desc["layers"]]
-    assert symbols == ["edgeai_conv_s8_w8", "edgeai_dwconv_s8_w8", "edgeai_dwconv_s8_w8", "edgeai_conv_s8_w8",
-                       "edgeai_conv_s8_w8"], symbols
+    assert sorted(symbols) == ["edgeai_conv_s8_w8"] * 5 + ["edgeai_dwconv_s8_w8"] * 3, symbols
     graph = default_pipeline(load(path))
     out = tmp_path / "host"
     out.mkdir()

@@ -933,11 +933,11 @@ EDGEAI_INLINE void dw3x3_group(const int8_t* const* tap, int32_t c, const int32_
            requantize(a3, ch + 12, mode), lo4, hi4, clamp);
 }
 
-/* One output pixel of a 3x3 depthwise, all channels (one_group: the first four only); zero_row: C bytes of the
+/* One output pixel of a 3x3 depthwise, all channels (first: 0, else only the first `first` channels); zero_row: C bytes of the
  * input zero point. int16 weights [C / 4][9][(c0, c2), (c1, c3)]. */
 EDGEAI_INLINE void dw3x3_pixel(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* g,
                                int32_t oy, int32_t ox, const int8_t* zero_row, int8_t* out, int32_t clamp, int32_t mode,
-                               int32_t one_group)
+                               int32_t first)
 {
     const int32_t H = g[EDGEAI_G_H], W = g[EDGEAI_G_W], C = g[EDGEAI_G_C];
     const int32_t iy0 = oy * g[EDGEAI_G_SH] - g[EDGEAI_G_PT], ix0 = ox * g[EDGEAI_G_SW] - g[EDGEAI_G_PL];
@@ -960,7 +960,7 @@ EDGEAI_INLINE void dw3x3_pixel(const int8_t* input, const int32_t* weights, cons
     }
     const int32_t* w = weights;
     const int32_t* ch = channel;
-    const int32_t cn = one_group ? 4 : C;
+    const int32_t cn = first ? first : C;
     for (int32_t c = 0; c < cn; c += 4, ch += 16, w += 18) {
         dw3x3_group(tap, c, w, ch, out, lo4, hi4, clamp, mode);
     }
@@ -969,13 +969,13 @@ EDGEAI_INLINE void dw3x3_pixel(const int8_t* input, const int32_t* weights, cons
 /* Output rows [oy0, oy1) of a 3x3 depthwise, one pixel at a time. */
 EDGEAI_INLINE void dwconv3x3_s8(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* g,
                                 int8_t* output, int32_t oy0, int32_t oy1, const int8_t* zero_row, int32_t clamp,
-                                int32_t mode, int32_t one_group)
+                                int32_t mode, int32_t first)
 {
     const int32_t OW = g[EDGEAI_G_OW], C = g[EDGEAI_G_C];
     for (int32_t oy = oy0; oy < oy1; oy++) {
         for (int32_t ox = 0; ox < OW; ox++) {
             dw3x3_pixel(input, weights, channel, g, oy, ox, zero_row, output + (oy * OW + ox) * C, clamp, mode,
-                        one_group);
+                        first);
         }
     }
 }
@@ -1122,9 +1122,9 @@ EDGEAI_INLINE void dw_pair_pass(const int8_t* p, int32_t WC, int32_t C, const in
 
 EDGEAI_INLINE void dw_pair_pixel(const int8_t* p, int32_t WC, int32_t C, const int32_t* w, int32_t kx0, int32_t kx1,
                                  int8_t* out, int32_t OWC, int32_t lo, int32_t hi, int32_t clamp, int32_t mode,
-                                 int32_t one_group)
+                                 int32_t first)
 {
-    const int32_t cn = one_group ? 4 : C;
+    const int32_t cn = first ? first : C;
     for (int32_t c = 0; c < cn; c += 4, p += 4, w += 2 * EDGEAI_DW_PASS_WORDS) {
         dw_pair_pass(p, WC, C, w, 0, kx0, kx1, out + c, out + OWC + c, lo, hi, clamp, mode);
         dw_pair_pass(p, WC, C, w + EDGEAI_DW_PASS_WORDS, 1, kx0, kx1, out + c + 1, out + OWC + c + 1, lo, hi, clamp,
@@ -1137,7 +1137,7 @@ EDGEAI_INLINE void dw_pair_pixel(const int8_t* p, int32_t WC, int32_t C, const i
  * constant of the stream); a pixel with both outside (W < 2) goes through the one-pixel kernel. */
 EDGEAI_INLINE void dwconv3x3_rows2(const int8_t* input, const int32_t* weights, const int32_t* pw,
                                    const int32_t* channel, const int32_t* g, int8_t* output, int32_t oy,
-                                   const int8_t* zero_row, int32_t clamp, int32_t mode, int32_t one_group)
+                                   const int8_t* zero_row, int32_t clamp, int32_t mode, int32_t first)
 {
     const int32_t W = g[EDGEAI_G_W], C = g[EDGEAI_G_C], OW = g[EDGEAI_G_OW], PL = g[EDGEAI_G_PL];
     const int32_t lo = g[EDGEAI_G_ACT_MIN], hi = g[EDGEAI_G_ACT_MAX];
@@ -1148,14 +1148,14 @@ EDGEAI_INLINE void dwconv3x3_rows2(const int8_t* input, const int32_t* weights, 
         const int32_t ix0 = ox - PL;
         const int8_t* p = row + ix0 * C; /* columns outside the image are not read */
         if (ix0 >= 0 && ix0 + 3 <= W) {
-            dw_pair_pixel(p, WC, C, pw, 0, 3, out, OWC, lo, hi, clamp, mode, one_group);
+            dw_pair_pixel(p, WC, C, pw, 0, 3, out, OWC, lo, hi, clamp, mode, first);
         } else if (ix0 == -1 && W >= 2) {
-            dw_pair_pixel(p, WC, C, pw, 1, 3, out, OWC, lo, hi, clamp, mode, one_group);
+            dw_pair_pixel(p, WC, C, pw, 1, 3, out, OWC, lo, hi, clamp, mode, first);
         } else if (ix0 >= 0 && ix0 + 2 == W) {
-            dw_pair_pixel(p, WC, C, pw, 0, 2, out, OWC, lo, hi, clamp, mode, one_group);
+            dw_pair_pixel(p, WC, C, pw, 0, 2, out, OWC, lo, hi, clamp, mode, first);
         } else {
-            dw3x3_pixel(input, weights, channel, g, oy, ox, zero_row, out, 2, mode, one_group);
-            dw3x3_pixel(input, weights, channel, g, oy + 1, ox, zero_row, out + OWC, 2, mode, one_group);
+            dw3x3_pixel(input, weights, channel, g, oy, ox, zero_row, out, 2, mode, first);
+            dw3x3_pixel(input, weights, channel, g, oy + 1, ox, zero_row, out + OWC, 2, mode, first);
         }
     }
 }
@@ -1209,7 +1209,7 @@ static __attribute__((noinline)) void dw_widen_group(const int32_t* w8, const in
  * does the rows whose window is inside the image two at a time, the others one pixel at a time. A macro, not an
  * inline function the entry points share: sharing one moved GCC's allocation of the TFLite loops (+1.5%
  * instructions). */
-#define EDGEAI_DW3X3_ROWS(IN, W16, PW, CH, OUT, MODE, ONE)                                                     \
+#define EDGEAI_DW3X3_ROWS(IN, W16, PW, CH, OUT, MODE, CN)                                                      \
     do {                                                                                                      \
         int32_t oy = 0;                                                                                       \
         if ((PW) != NULL) {                                                                                   \
@@ -1217,24 +1217,29 @@ static __attribute__((noinline)) void dw_widen_group(const int32_t* w8, const in
                 oy++;                                                                                         \
             }                                                                                                 \
             if (clamp == 0) {                                                                                 \
-                dwconv3x3_s8(IN, W16, CH, geom, OUT, 0, oy, zero_row, 0, (MODE), (ONE));                      \
+                dwconv3x3_s8(IN, W16, CH, geom, OUT, 0, oy, zero_row, 0, (MODE), (CN));                       \
             } else {                                                                                          \
-                dwconv3x3_s8(IN, W16, CH, geom, OUT, 0, oy, zero_row, 2, (MODE), (ONE));                      \
+                dwconv3x3_s8(IN, W16, CH, geom, OUT, 0, oy, zero_row, 2, (MODE), (CN));                       \
             }                                                                                                 \
             for (; oy + 1 < OH && oy + 1 - PT + 3 <= H; oy += 2) {                                            \
                 if (clamp == 0) {                                                                             \
-                    dwconv3x3_rows2(IN, W16, PW, CH, geom, OUT, oy, zero_row, 0, (MODE), (ONE));              \
+                    dwconv3x3_rows2(IN, W16, PW, CH, geom, OUT, oy, zero_row, 0, (MODE), (CN));               \
                 } else {                                                                                      \
-                    dwconv3x3_rows2(IN, W16, PW, CH, geom, OUT, oy, zero_row, 1, (MODE), (ONE));              \
+                    dwconv3x3_rows2(IN, W16, PW, CH, geom, OUT, oy, zero_row, 1, (MODE), (CN));               \
                 }                                                                                             \
             }                                                                                                 \
         }                                                                                                     \
         if (clamp == 0) {                                                                                     \
-            dwconv3x3_s8(IN, W16, CH, geom, OUT, oy, OH, zero_row, 0, (MODE), (ONE));                         \
+            dwconv3x3_s8(IN, W16, CH, geom, OUT, oy, OH, zero_row, 0, (MODE), (CN));                          \
         } else {                                                                                              \
-            dwconv3x3_s8(IN, W16, CH, geom, OUT, oy, OH, zero_row, 2, (MODE), (ONE));                         \
+            dwconv3x3_s8(IN, W16, CH, geom, OUT, oy, OH, zero_row, 2, (MODE), (CN));                          \
         }                                                                                                     \
     } while (0)
+
+/* Groups of 4 channels an int8-weight 3x3 depthwise widens at a time (82 words each, on the stack; cortex_m.py's
+ * DW_BATCH): the int16 kernels then run over 4 * EDGEAI_DW_BATCH channels per pixel instead of rerunning the pixel
+ * loop per group (KWS: one batch per layer instead of 16 groups). */
+#define EDGEAI_DW_BATCH 16
 
 /* The depthwise layer, the body of the entry points below (NARROW: int8 weights). A pixel outside the image reads
  * zero_row, the input zero point. int8 weights are widened per group of 4 channels into the int16 kernels' form
@@ -1256,10 +1261,14 @@ static __attribute__((noinline)) void dw_widen_group(const int32_t* w8, const in
     }                                                                                                          \
     const int32_t two_rows = geom[EDGEAI_G_SH] == 1 && geom[EDGEAI_G_SW] == 1 &&                               \
                              geom[EDGEAI_G_W] * C <= EDGEAI_NN_MAX_DW_CHANNELS;                                \
-    int32_t w16[18], ch16[16], stream[2 * EDGEAI_DW_PASS_WORDS];                                               \
-    for (int32_t c = 0; c < C; c += 4) {                                                                       \
-        dw_widen_group(weights + 9 * (c / 4), channel + 4 * c, geom, w16, ch16, two_rows ? stream : NULL);     \
-        EDGEAI_DW3X3_ROWS(input + c, w16, two_rows ? stream : NULL, ch16, output + c, (MODE), 1);              \
+    int32_t w16[18 * EDGEAI_DW_BATCH], ch16[16 * EDGEAI_DW_BATCH], stream[2 * EDGEAI_DW_PASS_WORDS * EDGEAI_DW_BATCH]; \
+    for (int32_t c = 0; c < C; c += 4 * EDGEAI_DW_BATCH) {                                                     \
+        const int32_t cn = C - c < 4 * EDGEAI_DW_BATCH ? C - c : 4 * EDGEAI_DW_BATCH;                          \
+        for (int32_t j = 0; j < cn / 4; j++) {                                                                 \
+            dw_widen_group(weights + 9 * (c / 4 + j), channel + 4 * (c + 4 * j), geom, w16 + 18 * j, ch16 + 16 * j, \
+                           two_rows ? stream + 2 * EDGEAI_DW_PASS_WORDS * j : NULL);                           \
+        }                                                                                                      \
+        EDGEAI_DW3X3_ROWS(input + c, w16, two_rows ? stream : NULL, ch16, output + c, (MODE), cn);             \
     }                                                                                                          \
     return 0;
 
