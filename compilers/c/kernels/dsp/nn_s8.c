@@ -513,7 +513,10 @@ EDGEAI_INLINE void widen_pixel(const int8_t* input, const int32_t* g, int32_t pi
     const int32_t iy0 = oy * g[EDGEAI_G_SH] - g[EDGEAI_G_PT], ix0 = ox * g[EDGEAI_G_SW] - g[EDGEAI_G_PL];
     int32_t rows, stride, bytes;
     const int8_t* x;
-    if (g[EDGEAI_G_DIRECT] && iy0 >= 0 && ix0 >= 0 && iy0 + KH <= g[EDGEAI_G_H] && ix0 + g[EDGEAI_G_KW] <= W) {
+    const int32_t inside = iy0 >= 0 && ix0 >= 0 && iy0 + KH <= g[EDGEAI_G_H] && ix0 + g[EDGEAI_G_KW] <= W;
+    if (inside && (g[EDGEAI_G_DIRECT] || (overread && ((iy0 + KH - 1) * W + ix0) * C + seg4 <= g[EDGEAI_G_H] * W * C))) {
+        /* in place; KW * C not a multiple of 4 (overread): each row's last word also reads the next pixel's first
+         * bytes (inside the input), against zero weights, as conv_window's gather does */
         x = input + (iy0 * W + ix0) * C, rows = KH, stride = W * C, bytes = seg4;
     } else {
         x = conv_window(input, conv_dims_of(g), iy0, ix0, patch, overread, &rows, &stride, &bytes);
@@ -566,9 +569,10 @@ EDGEAI_INLINE void dot_2x2(const uint32_t* x, int32_t chunks, const int32_t* w, 
     acc[0] = a0, acc[1] = a1, acc[2] = b0, acc[3] = b1;
 }
 
-/* All channel pairs of one pixel pair in one asm block (TFLite's requantization, no clamp beyond saturation, no
- * pruned groups, O even): the C loop around dot_2x2 kept its pointers and constants on the stack (the asm holds 13
- * registers) and spent ~80 instructions per pair of channels on them and on the requantization; here it is ~45.
+/* All channel pairs of one pixel pair in one asm block (TFLite's requantization, no clamp beyond saturation, O
+ * even): the C loop around dot_2x2 kept its pointers and constants on the stack (the asm holds 13
+ * registers) and spent ~80 instructions per pair of channels on them and on the requantization; here it is ~45
+ * (skip: pruned pairs, EDGEAI_W8_TILE_SKIP, 4 more).
  * Per pair: the starts, the chunks (4 per iteration when chunks % 4 == 0, else 2 after an odd one), then per
  * output LSL by the layer's shift, SMMLAR with the sign in the rounding, ASR, SSAT; both channels' bytes by one BFI
  * and one STRH per pixel. The state the asm has no register for lives in `st` (stack). */
@@ -579,6 +583,7 @@ typedef struct {
     int32_t delta;       /* pixel B's output minus pixel A's */
     int8_t* out;         /* pixel A's next output pair */
     const int32_t* ch_end;
+    int32_t wstep;       /* bytes of weights per channel pair (8 * chunks) */
 } w8_tiles_state;
 #define EDGEAI_W8_REQ(A, B, OFF)                        \
     "ldrd %[w0], %[w1], [%[x], #" #OFF "+4]\n\t"       \
@@ -596,9 +601,20 @@ typedef struct {
     "ldr %[a0], [%[x]]\n\t"                             \
     "ldr %[a1], [%[x], #16]\n\t"                        \
     "mov %[b0], %[a0]\n\t"                              \
-    "mov %[b1], %[a1]\n\t"                              \
-    "ldr %[x], %[xs]\n\t"
+    "mov %[b1], %[a1]\n\t"
+/* A group whose multipliers are both 0 (pruned, geom[EDGEAI_G_SKIP]): its outputs are constants, the starts
+ * requantized; its weights are stepped over. */
+#define EDGEAI_W8_TILE_SKIP                             \
+    "ldr %[t], [%[x], #4]\n\t"                         \
+    "ldr %[w0], [%[x], #20]\n\t"                       \
+    "orrs %[t], %[t], %[w0]\n\t"                       \
+    "bne 4f\n\t"                                       \
+    "ldr %[t], %[wstep]\n\t"                           \
+    "add %[w], %[w], %[t]\n\t"                         \
+    "b 5f\n\t"                                         \
+    "4:\n\t"
 #define EDGEAI_W8_TILE_TAIL                             \
+    "5:\n\t"                                            \
     "ldr %[ao], %[sh]\n\t"                              \
     "lsl %[a0], %[a0], %[ao]\n\t"                       \
     "lsl %[a1], %[a1], %[ao]\n\t"                       \
@@ -622,35 +638,50 @@ typedef struct {
     : [a0] "=&r"(a0), [a1] "=&r"(a1), [b0] "=&r"(b0), [b1] "=&r"(b1), [x] "+r"(xr), [w] "+r"(wp),              \
       [ae] "=&r"(ae), [ao] "=&r"(ao), [be] "=&r"(be), [bo] "=&r"(bo), [w0] "=&r"(w0), [w1] "=&r"(w1),          \
       [t] "=&r"(t), [out] "+m"(st.out), [chp] "+m"(chp)                                                        \
-    : [xs] "m"(st.x), [end] "m"(st.end), [sh] "m"(st.sh), [delta] "m"(st.delta), [chend] "m"(st.ch_end)        \
+    : [xs] "m"(st.x), [end] "m"(st.end), [sh] "m"(st.sh), [delta] "m"(st.delta), [chend] "m"(st.ch_end),        \
+      [wstep] "m"(st.wstep)                                                                                    \
     : "cc", "memory"
+/* The chunk loops: 4 chunks per iteration, 2 after an odd one, or 2. */
+#define EDGEAI_W8_LOOP4                                                                                        \
+    "1:\n\t" EDGEAI_W8_CHUNK_2X2 EDGEAI_W8_CHUNK_2X2 EDGEAI_W8_CHUNK_2X2 EDGEAI_W8_CHUNK_2X2                     \
+    "ldr %[t], %[end]\n\t"                                                                                    \
+    "cmp %[x], %[t]\n\t"                                                                                      \
+    "bne 1b\n\t"
+#define EDGEAI_W8_LOOP2                                                                                        \
+    "1:\n\t" EDGEAI_W8_CHUNK_2X2 EDGEAI_W8_CHUNK_2X2                                                           \
+    "ldr %[t], %[end]\n\t"                                                                                    \
+    "cmp %[x], %[t]\n\t"                                                                                      \
+    "bne 1b\n\t"
+#define EDGEAI_W8_LOOP_ODD                                                                                     \
+    EDGEAI_W8_CHUNK_2X2 "ldr %[t], %[end]\n\t"                                                                \
+    "cmp %[x], %[t]\n\t"                                                                                      \
+    "beq 3f\n\t" EDGEAI_W8_LOOP2 "3:\n\t"
+#define EDGEAI_W8_TILES(SKIP, LOOP) \
+    __asm__(EDGEAI_W8_TILE_HEAD SKIP "ldr %[x], %[xs]\n\t" LOOP EDGEAI_W8_TILE_TAIL EDGEAI_W8_TILES_OPERANDS)
 EDGEAI_INLINE void tiles_2x2(const uint32_t* wide, int32_t chunks, const int32_t* w, const int32_t* ch, int32_t O,
-                             int8_t* out_a, int8_t* out_b, int32_t sh)
+                             int8_t* out_a, int8_t* out_b, int32_t sh, int32_t skip)
 {
     register uint32_t ae __asm__("r0"), ao __asm__("r1"), be __asm__("r2"), bo __asm__("r3");
     int32_t a0, a1, b0, b1;
     uint32_t w0, w1, t;
-    w8_tiles_state st = {wide, wide + 4 * chunks, sh, (int32_t)(out_b - out_a), out_a, ch + 4 * O};
+    w8_tiles_state st = {wide, wide + 4 * chunks, sh, (int32_t)(out_b - out_a), out_a, ch + 4 * O, 8 * chunks};
     const int32_t* chp = ch;
     const int32_t* xr = ch;
     const int32_t* wp = w;
-    if (chunks % 4 == 0) {
-        __asm__(EDGEAI_W8_TILE_HEAD "1:\n\t" EDGEAI_W8_CHUNK_2X2 EDGEAI_W8_CHUNK_2X2 EDGEAI_W8_CHUNK_2X2
-                    EDGEAI_W8_CHUNK_2X2 "ldr %[t], %[end]\n\t"
-                "cmp %[x], %[t]\n\t"
-                "bne 1b\n\t" EDGEAI_W8_TILE_TAIL EDGEAI_W8_TILES_OPERANDS);
+    if (skip) {
+        if (chunks % 4 == 0) {
+            EDGEAI_W8_TILES(EDGEAI_W8_TILE_SKIP, EDGEAI_W8_LOOP4);
+        } else if (chunks & 1) {
+            EDGEAI_W8_TILES(EDGEAI_W8_TILE_SKIP, EDGEAI_W8_LOOP_ODD);
+        } else {
+            EDGEAI_W8_TILES(EDGEAI_W8_TILE_SKIP, EDGEAI_W8_LOOP2);
+        }
+    } else if (chunks % 4 == 0) {
+        EDGEAI_W8_TILES("", EDGEAI_W8_LOOP4);
     } else if (chunks & 1) {
-        __asm__(EDGEAI_W8_TILE_HEAD EDGEAI_W8_CHUNK_2X2 "ldr %[t], %[end]\n\t"
-                "cmp %[x], %[t]\n\t"
-                "beq 3f\n\t"
-                "1:\n\t" EDGEAI_W8_CHUNK_2X2 EDGEAI_W8_CHUNK_2X2 "ldr %[t], %[end]\n\t"
-                "cmp %[x], %[t]\n\t"
-                "bne 1b\n\t"
-                "3:\n\t" EDGEAI_W8_TILE_TAIL EDGEAI_W8_TILES_OPERANDS);
+        EDGEAI_W8_TILES("", EDGEAI_W8_LOOP_ODD);
     } else {
-        __asm__(EDGEAI_W8_TILE_HEAD "1:\n\t" EDGEAI_W8_CHUNK_2X2 EDGEAI_W8_CHUNK_2X2 "ldr %[t], %[end]\n\t"
-                "cmp %[x], %[t]\n\t"
-                "bne 1b\n\t" EDGEAI_W8_TILE_TAIL EDGEAI_W8_TILES_OPERANDS);
+        EDGEAI_W8_TILES("", EDGEAI_W8_LOOP2);
     }
     (void)ae, (void)ao, (void)be, (void)bo, (void)a0, (void)a1, (void)b0, (void)b1, (void)w0, (void)w1, (void)t;
 }
@@ -754,8 +785,8 @@ EDGEAI_INLINE void conv_w8_2x2(const int8_t* input, const int32_t* weights, cons
         int8_t* const out_a = output + pix * O;
         int8_t* const out_b = output + pb * O;
 #if EDGEAI_DSP
-        if (mode == 0 && clamp == 0 && !skip && O % 2 == 0) {
-            tiles_2x2(wide, chunks, weights, channel, O, out_a, out_b, sh);
+        if (mode == 0 && clamp == 0 && O % 2 == 0) {
+            tiles_2x2(wide, chunks, weights, channel, O, out_a, out_b, sh, skip);
             continue;
         }
 #endif
