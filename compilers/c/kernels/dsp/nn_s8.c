@@ -714,7 +714,12 @@ EDGEAI_INLINE const int32_t* dot_1x4_wide(const uint32_t* x, int32_t chunks, con
     if (chunks & 1) {
         __asm__(EDGEAI_W8_CHUNK_1X4 EDGEAI_W8_OPERANDS_1X4);
     }
-    if (chunks >= 2) {
+    if (chunks % 4 == 0) { /* 4 chunks per iteration */
+        __asm__("1:\n\t" EDGEAI_W8_CHUNK_1X4 EDGEAI_W8_CHUNK_1X4 EDGEAI_W8_CHUNK_1X4 EDGEAI_W8_CHUNK_1X4
+                "ldr %[t], %[end]\n\t"
+                "cmp %[x], %[t]\n\t"
+                "bne 1b\n\t" EDGEAI_W8_OPERANDS_1X4);
+    } else if (chunks >= 2) {
         __asm__("1:\n\t" EDGEAI_W8_CHUNK_1X4 EDGEAI_W8_CHUNK_1X4 "ldr %[t], %[end]\n\t"
                 "cmp %[x], %[t]\n\t"
                 "bne 1b\n\t" EDGEAI_W8_OPERANDS_1X4);
