@@ -164,9 +164,10 @@ def _int8_weight_layers(tmp_path):
     C = 6 (one output pixel, rows of 18 bytes: the one-pixel tile over a gathered window); from that O = 6 layer
     also a 3x3 SAME conv, O = 4 (an odd number of 4-byte chunks per window, 15: the asm tile's odd-chunk loop);
     from x also a 3x3/1 depthwise (C = 96: a batch of 64 widened channels, then one of 32) → 1x1 conv, O = 4 (24
-    chunks: the asm tile's 4-chunk loop)."""
+    chunks: the asm tile's 4-chunk loop); a fully connected layer over the 3x3 SAME O = 4 conv (K = 36: 9 chunks,
+    O = 8: the asm 1x4 tile's odd-chunk loop)."""
     from fuzz import tflite_writer as tw
-    from test_mve_kernels import SAME, VALID, _conv
+    from test_mve_kernels import FC_OPTIONS, FULLY_CONNECTED, SAME, VALID, _conv
 
     rng = np.random.default_rng(11)
     tensors = [tw.T("x", (1, 6, 5, 96), tw.INT8, scale=0.02, zero_point=-5)]
@@ -179,8 +180,14 @@ def _int8_weight_layers(tmp_path):
     y6 = _conv(tensors, ops, y4, 4, 3, 1, SAME, rng.uniform(0.002, 0.01, 4), (0.8, -1), rng)
     y7 = _dwconv(tensors, ops, 0, 1, SAME, (0.15, 3), rng)
     y8 = _conv(tensors, ops, y7, 4, 1, 1, VALID, rng.uniform(0.002, 0.01, 4), (0.4, 0), rng)
+    n = len(tensors)  # fully connected over the 36 values of y6: 9 chunks, the asm 1x4 tile's odd-chunk loop
+    tensors += [tw.T("fc_w", (8, 36), tw.INT8, rng.integers(-127, 128, size=(8, 36), dtype=np.int8), 0.01, 0),
+                tw.T("fc_b", (8,), tw.INT32, rng.integers(-500, 500, size=8).astype(np.int32),
+                     tensors[y6].scale * 0.01, 0),
+                tw.T("fc_y", (1, 8), tw.INT8, scale=3.0, zero_point=-2)]
+    ops.append(tw.Op(FULLY_CONNECTED, [y6, n, n + 1], [n + 2], FC_OPTIONS, options=((0, "i8", 0),)))
     path = tmp_path / "int8_weight_layers.tflite"
-    path.write_bytes(tw.write(tw.Model(tensors, ops, inputs=[0], outputs=[y4, y5, y6, y8])))
+    path.write_bytes(tw.write(tw.Model(tensors, ops, inputs=[0], outputs=[y4, y5, y6, y8, n + 2])))
     return path
 
 
@@ -203,7 +210,8 @@ def test_int8_weight_kernels_bit_exact_on_their_edge_paths(tmp_path):
     path = _int8_weight_layers(tmp_path)
     compiled = compile_model(path, "cortex-m4", tmp_path / "m4")
     symbols = [layer["symbol"] for layer in compiled.desc["layers"]]
-    assert sorted(symbols) == ["edgeai_conv_s8_w8"] * 5 + ["edgeai_dwconv_s8_w8"] * 3, symbols
+    assert sorted(symbols) == ["edgeai_conv_s8_w8"] * 5 + ["edgeai_conv_s8_w8_one_rounding"] + \
+        ["edgeai_dwconv_s8_w8"] * 3, symbols
     graph = default_pipeline(load(path))
     out = tmp_path / "host"
     out.mkdir()

@@ -727,6 +727,70 @@ EDGEAI_INLINE const int32_t* dot_1x4_wide(const uint32_t* x, int32_t chunks, con
     acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
     return wp;
 }
+
+/* All groups of 4 channels of one pixel (fully connected) in one asm block, for the single rounding (LiteRT's FC,
+ * geom[EDGEAI_G_MODE] 1), no clamp beyond saturation, no pruned groups, O % 4 == 0; the counterpart of tiles_2x2.
+ * Per output: LSL by the layer's shift, SMMLA (the high word of acc * M plus the rounding word: one_rounding()),
+ * ASR, SSAT; the four bytes by three BFI and one STR. */
+#define EDGEAI_W8_REQ1(A, OFF)                          \
+    "ldrd %[xe], %[xo], [%[x], #" #OFF "+4]\n\t"       \
+    "ldr %[t], [%[x], #" #OFF "+12]\n\t"               \
+    "smmla %[" A "], %[" A "], %[xe], %[xo]\n\t"       \
+    "asr %[" A "], %[" A "], %[t]\n\t"                 \
+    "ssat %[" A "], #8, %[" A "]\n\t"
+#define EDGEAI_W8_1X4_LOOP(N) "1:\n\t" N "ldr %[t], %[end]\n\t" "cmp %[x], %[t]\n\t" "bne 1b\n\t"
+#define EDGEAI_W8_TILES_1X4(LOOP)                                                                              \
+    __asm__("2:\n\t"                                                                                           \
+            "ldr %[a0], [%[x]]\n\t"                                                                            \
+            "ldr %[a1], [%[x], #16]\n\t"                                                                       \
+            "ldr %[a2], [%[x], #32]\n\t"                                                                       \
+            "ldr %[a3], [%[x], #48]\n\t"                                                                       \
+            "ldr %[x], %[xs]\n\t" LOOP                                                                         \
+            "ldr %[w1], %[sh]\n\t"                                                                             \
+            "lsl %[a0], %[a0], %[w1]\n\t"                                                                      \
+            "lsl %[a1], %[a1], %[w1]\n\t"                                                                      \
+            "lsl %[a2], %[a2], %[w1]\n\t"                                                                      \
+            "lsl %[a3], %[a3], %[w1]\n\t"                                                                      \
+            "ldr %[x], %[chp]\n\t" EDGEAI_W8_REQ1("a0", 0) EDGEAI_W8_REQ1("a1", 16) EDGEAI_W8_REQ1("a2", 32)    \
+                EDGEAI_W8_REQ1("a3", 48)                                                                       \
+            "bfi %[a0], %[a1], #8, #8\n\t"                                                                     \
+            "bfi %[a0], %[a2], #16, #8\n\t"                                                                    \
+            "bfi %[a0], %[a3], #24, #8\n\t"                                                                    \
+            "ldr %[t], %[out]\n\t"                                                                             \
+            "str %[a0], [%[t]], #4\n\t"                                                                        \
+            "str %[t], %[out]\n\t"                                                                             \
+            "ldr %[t], %[chend]\n\t"                                                                           \
+            "adds %[x], %[x], #64\n\t"                                                                         \
+            "str %[x], %[chp]\n\t"                                                                             \
+            "cmp %[x], %[t]\n\t"                                                                               \
+            "bne 2b\n\t"                                                                                       \
+            : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [x] "+r"(xr), [w] "+r"(wp),      \
+              [w0] "=&r"(w0), [w1] "=&r"(w1), [w2] "=&r"(w2), [w3] "=&r"(w3), [xe] "=&r"(xe), [xo] "=&r"(xo),  \
+              [t] "=&r"(t), [out] "+m"(st.out), [chp] "+m"(chp)                                                \
+            : [xs] "m"(st.x), [end] "m"(st.end), [sh] "m"(st.sh), [chend] "m"(st.ch_end)                       \
+            : "cc", "memory")
+EDGEAI_INLINE void tiles_1x4(const uint32_t* wide, int32_t chunks, const int32_t* w, const int32_t* ch, int32_t O,
+                             int8_t* out, int32_t sh)
+{
+    register uint32_t w0 __asm__("r0"), w1 __asm__("r1"), w2 __asm__("r2"), w3 __asm__("r3");
+    int32_t a0, a1, a2, a3;
+    uint32_t xe, xo, t;
+    w8_tiles_state st = {wide, wide + 2 * chunks, sh, 0, out, ch + 4 * O, 0};
+    const int32_t* chp = ch;
+    const int32_t* xr = ch;
+    const int32_t* wp = w;
+    if (chunks % 4 == 0) {
+        EDGEAI_W8_TILES_1X4(EDGEAI_W8_1X4_LOOP(EDGEAI_W8_CHUNK_1X4 EDGEAI_W8_CHUNK_1X4 EDGEAI_W8_CHUNK_1X4
+                                                   EDGEAI_W8_CHUNK_1X4));
+    } else if (chunks & 1) {
+        EDGEAI_W8_TILES_1X4(EDGEAI_W8_CHUNK_1X4 "ldr %[t], %[end]\n\t"
+                            "cmp %[x], %[t]\n\t"
+                            "beq 3f\n\t" EDGEAI_W8_1X4_LOOP(EDGEAI_W8_CHUNK_1X4 EDGEAI_W8_CHUNK_1X4) "3:\n\t");
+    } else {
+        EDGEAI_W8_TILES_1X4(EDGEAI_W8_1X4_LOOP(EDGEAI_W8_CHUNK_1X4 EDGEAI_W8_CHUNK_1X4));
+    }
+    (void)w0, (void)w1, (void)w2, (void)w3, (void)a0, (void)a1, (void)a2, (void)a3, (void)xe, (void)xo, (void)t;
+}
 #else
 EDGEAI_INLINE void dot_2x2(const uint32_t* x, int32_t chunks, const int32_t* w, int32_t* acc)
 {
@@ -823,6 +887,12 @@ EDGEAI_INLINE void conv_w8_1x4(const int8_t* input, const int32_t* weights, cons
     uint32_t wide[EDGEAI_NN_WIDE_WORDS];
     int8_t patch[EDGEAI_NN_MAX_PATCH];
     widen_pixel(input, g, 0, patch, overread, wide, 2);
+#if EDGEAI_DSP
+    if (mode == 1 && clamp == 0 && !skip && O % 4 == 0) {
+        tiles_1x4(wide, chunks, weights, channel, O, output, sh);
+        return;
+    }
+#endif
     const int32_t* w = weights;
     const int32_t* ch = channel;
     for (int32_t oc = 0; oc < O; oc += 4, ch += 16, w += 4 * chunks) {
