@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import onnx.compose
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
@@ -293,3 +294,45 @@ def test_int8_grouped_conv_sum_and_bilinear_resize_on_the_device(target, tmp_pat
         for xs in _feeds(path, 3, seed=6):
             got, want = session.run(xs)[0], ref.run(None, {"x": xs[0], "x2": xs[1]})[0]
             assert np.abs(got - want).max() <= scale * 1.001, f"{np.abs(got - want).max() / scale:.2f} LSB off"
+
+
+def _float_field_ops(tmp_path):
+    """The float-only field ops in one model, each builder's graph under its own prefix: LRN and ConvTranspose,
+    1-D pooling, Softmax at opset 11 on a 4-D input, Sum with broadcast."""
+    graphs = [onnx.compose.add_prefix(onnx.load(str(build(tmp_path))), f"{name}/").graph
+              for name, build in (("lrn", _lrn_and_conv_transpose), ("pool", _pool_1d), ("softmax", _softmax_opset11),
+                                  ("sum", _sum))]
+    graph = helper.make_graph([n for g in graphs for n in g.node], "float_field_ops",
+                              [i for g in graphs for i in g.input], [o for g in graphs for o in g.output],
+                              [t for g in graphs for t in g.initializer])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 11)])
+    model.ir_version = 7
+    onnx.checker.check_model(model)
+    path = tmp_path / "float_field_ops.onnx"
+    onnx.save(model, str(path))
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.qemu
+@pytest.mark.parametrize("target", sorted(_DEVICE_TOOLS))
+def test_float_field_ops_on_the_device(target, tmp_path, tmp_cache):
+    """LRN, ConvTranspose, 1-D pooling, opset-11 Softmax and Sum in float32 on the firmware (Cortex-M4 under
+    qemu-system-arm, rpi4 under qemu-aarch64), against onnxruntime."""
+    from edgeai.compile import compile_model
+    from edgeai.runtime.device import QemuSession, build_firmware
+
+    missing = [t for t in _DEVICE_TOOLS[target] if shutil.which(t) is None]
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)}")
+    path = _float_field_ops(tmp_path)
+    ref = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    names = [i.name for i in ref.get_inputs()]
+    lib = compile_model(path, target, tmp_path / target)
+    ops = {layer["op"] for layer in lib.desc["layers"]}
+    assert {"transpose_conv2d", "softmax"} <= ops, ops
+    elf = build_firmware(lib.path, target) if target == "rpi4" else None
+    with QemuSession(lib.path, target, elf=elf) as session:
+        for xs in _feeds(path, 2, seed=8):
+            for got, want in zip(session.run(xs), ref.run(None, dict(zip(names, xs)))):
+                np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)

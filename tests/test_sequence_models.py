@@ -301,6 +301,28 @@ def test_onnx_lstm_and_gru_match_onnxruntime(tmp_path, tmp_cache):
             _same(got, want, f"output {reference.outputs[k].name}")
 
 
+@pytest.mark.slow
+@pytest.mark.qemu
+@pytest.mark.toolchain
+@pytest.mark.parametrize("target, tool", [("cortex-m4", "qemu-system-arm"), ("rpi4", "qemu-aarch64-static")])
+def test_onnx_lstm_and_gru_on_the_device(tmp_path, tmp_cache, target, tool):
+    """The bidirectional LSTM and the two GRUs (both linear_before_reset forms) in float32 on the firmware, against
+    onnxruntime: Cortex-M4 under qemu-system-arm, rpi4 under qemu-aarch64."""
+    from edgeai.runtime.device import QemuSession, build_firmware
+
+    if shutil.which(tool) is None or shutil.which("cmake") is None:
+        pytest.skip(f"needs {tool}")
+    path = _recurrent_onnx(tmp_path / "recurrent.onnx")
+    compiled = compile_model(path, target, tmp_path / target)
+    elf = build_firmware(compiled.path, target) if target == "rpi4" else None
+    reference = OnnxRuntimeSession(path)
+    with QemuSession(compiled.path, target, elf=elf) as session:
+        for x in _signals((1, STEPS, FEATURES), 2, seed=7):
+            x = x.reshape(STEPS, 1, FEATURES)
+            for k, (got, want) in enumerate(zip(session.run([x]), reference.run([x]))):
+                _same(got, want, f"{target} output {reference.outputs[k].name}")
+
+
 def test_onnx_lstm_with_peepholes_is_refused_naming_the_node(tmp_path):
     with pytest.raises(UnsupportedOpError, match=r"node 'lstm' \(LSTM\): peepholes \(a non-zero P\) are not "
                                                  r"supported"):
