@@ -19,15 +19,15 @@ import pytest
 
 from edgeai import load
 from edgeai.compile import compile_model
-from edgeai.errors import UnsupportedOpError
+from edgeai.errors import ModelError, UnsupportedOpError
 from edgeai.runtime.host import HostSession
 from edgeai.runtime.reference import LiteRTSession
 from fuzz import tflite_writer as tw
 
 MODEL = Path(__file__).parent / "field_models" / "int16x8_tf2.21" / "dscnn_16x8.tflite"
 LAYERS_16X8 = {"conv2d", "depthwise_conv2d", "add", "max_pool2d", "average_pool2d", "fully_connected", "softmax"}
-ADD, CONCATENATION, CONV_2D, FULLY_CONNECTED, MUL, SOFTMAX, PAD, TRANSPOSE, MEAN, QUANTIZE = \
-    0, 2, 3, 9, 18, 25, 34, 39, 40, 114  # BuiltinOperator
+ADD, CONCATENATION, CONV_2D, FULLY_CONNECTED, LOGISTIC, MUL, SOFTMAX, TANH, PAD, TRANSPOSE, MEAN, QUANTIZE = \
+    0, 2, 3, 9, 14, 18, 25, 28, 34, 39, 40, 114  # BuiltinOperator
 CONV_OPTIONS, FC_OPTIONS, SOFTMAX_OPTIONS, CONCAT_OPTIONS, MUL_OPTIONS, PAD_OPTIONS, TRANSPOSE_OPTIONS, \
     REDUCER_OPTIONS = 1, 8, 9, 10, 21, 22, 26, 27  # BuiltinOptions
 
@@ -111,6 +111,10 @@ def _int16(name, shape, scale, zero_point=0):
 SOFTMAX_CASES = [(2.0 ** -10, 1.0), (3.1e-4, 1.7)]  # (input scale, beta): a power of two and not
 QUANTIZE_CASES = [(tw.INT16, 1.22e-4, 0), (tw.INT8, 0.031, -3)]  # (dtype, scale, zero point)
 SOFTMAX_SHAPE, FC_DEPTH = (24, 33), 2048
+# int16 LOGISTIC/TANH input scales: powers of two on LiteRT's shift-only path (2**-12 for both, 2**-11 for TANH;
+# LOGISTIC takes 2**-11 on the multiplier path), what the converter writes for a calibrated range of +-4, others
+ACTIVATION_SCALES = (2.0 ** -12, 2.0 ** -11, 4.0 / 32767, 3.1e-4, 0.01)
+ALL_INT16 = np.arange(-32768, 32768).astype(np.int16).reshape(1, 65536)
 
 
 class _Model:
@@ -164,7 +168,7 @@ def _pad_concat_mean(m: _Model) -> None:
 def hand_ops(tmp_path_factory, tmp_cache):
     """The 16x8 layers TensorFlow's converter did not write into dscnn_16x8, in one hand-written model compiled once
     for the host: two int16 SOFTMAX (SOFTMAX_CASES), QUANTIZE float32 -> int16 and -> int8 (QUANTIZE_CASES), a
-    long FULLY_CONNECTED, PAD -> CONCATENATION -> MEAN. Returns run(inputs by name) -> (ours, LiteRT's) outputs
+    long FULLY_CONNECTED, PAD -> CONCATENATION -> MEAN, LOGISTIC and TANH at each ACTIVATION_SCALES. Returns run(inputs by name) -> (ours, LiteRT's) outputs
     by name; an input not given is zeros."""
     m = _Model()
     for k, (scale, beta) in enumerate(SOFTMAX_CASES):
@@ -177,6 +181,10 @@ def hand_ops(tmp_path_factory, tmp_cache):
                                                 "out")]))
     _long_fc(m)
     _pad_concat_mean(m)
+    for k, scale in enumerate(ACTIVATION_SCALES):
+        for op, name in ((LOGISTIC, "sigmoid"), (TANH, "tanh")):
+            x = m.add(_int16(f"{name}_x{k}", ALL_INT16.shape, scale), "in")
+            m.ops.append(tw.Op(op, [x], [m.add(_int16(f"{name}{k}", ALL_INT16.shape, 1 / 32768), "out")]))
     folder = tmp_path_factory.mktemp("hand_ops16")
     path = m.write(folder / "hand_ops16.tflite")
     session, reference = HostSession(compile_model(path, "host", folder / "lib").path), LiteRTSession(path)
@@ -246,6 +254,15 @@ def test_int16_pad_concatenation_mean_and_transpose_match_litert(hand_ops):
         _assert_equal(*hand_ops(given), ["joined", "pooled", "transposed"])
 
 
+@pytest.mark.toolchain
+def test_int16_logistic_and_tanh_match_litert_on_every_input(hand_ops):
+    """All 65,536 int16 inputs at each ACTIVATION_SCALES: the table's interpolation, its saturation past entry 254,
+    the reflection of negative inputs and both input rescalings."""
+    given = {f"{name}_x{k}": ALL_INT16 for k in range(len(ACTIVATION_SCALES)) for name in ("sigmoid", "tanh")}
+    _assert_equal(*hand_ops(given), [f"{name}{k}" for k in range(len(ACTIVATION_SCALES))
+                                     for name in ("sigmoid", "tanh")])
+
+
 def test_an_int16_op_edgeai_lacks_is_refused_naming_the_node_and_the_16x8_ops(tmp_path):
     path = tmp_path / "mul16.tflite"
     path.write_bytes(tw.write(tw.Model([_int16("a", (1, 8), 1e-3), _int16("b", (1, 8), 2e-3),
@@ -253,6 +270,17 @@ def test_an_int16_op_edgeai_lacks_is_refused_naming_the_node_and_the_16x8_ops(tm
                                        [tw.Op(MUL, [0, 1], [2], MUL_OPTIONS)], inputs=[0, 1], outputs=[2])))
     with pytest.raises(UnsupportedOpError, match=r"node 'product': mul on int16 tensors is not supported .*16x8 "
                                                  r"quantization .* edgeai lowers add, average_pool2d, concat, conv2d"):
+        compile_model(path, "host", tmp_path / "lib")
+
+
+@pytest.mark.parametrize("in_scale, out_scale, why", [(1e-3, 1 / 256, "output scale 1/32768"),
+                                                      (6.0, 1 / 32768, "input scale 6 is too large")])
+def test_an_int16_logistic_litert_would_not_prepare_is_refused_naming_the_node(tmp_path, in_scale, out_scale, why):
+    """LiteRT's Prepare requires output scale 1/32768; an input scale past ~5.3 would overflow its int32 product."""
+    path = tmp_path / "logistic16.tflite"
+    path.write_bytes(tw.write(tw.Model([_int16("x", (1, 8), in_scale), _int16("p", (1, 8), out_scale)],
+                                       [tw.Op(LOGISTIC, [0], [1])], inputs=[0], outputs=[1])))
+    with pytest.raises(ModelError, match=rf"node 'p' \(sigmoid\): .*{why}"):
         compile_model(path, "host", tmp_path / "lib")
 
 

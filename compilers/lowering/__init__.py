@@ -10,7 +10,7 @@ from compilers.lowering.registry import LoweringContext, lower_graph, rule_for
 # Importing the rule modules registers them.
 from compilers.lowering import (  # noqa: E402,F401
     conv, dense, elementwise, generic, hard_swish, int16x8, layout, lstm, lut, mean, movement, mul, pool, prelu,
-    resize, softmax, transpose_conv,
+    resize, sigmoid_tanh_int16, softmax, transpose_conv,
 )
 
 __all__ = ["LoweringContext", "lower_graph", "rule_for"]

@@ -1,6 +1,6 @@
 """TFLite's 16x8 quantization (int16 activations, symmetric; int8 weights; int64 biases) → the TVM kernels of
 compilers/tvm/kernels/int16x8.py (conv2d, depthwise_conv2d, fully_connected) and the int8 kernels made generic over
-the activation dtype (add, average_pool2d). softmax (softmax.py), mean (mean.py), max_pool2d, pad, concat,
+the activation dtype (add, average_pool2d). softmax (softmax.py), sigmoid and tanh (sigmoid_tanh_int16.py), mean (mean.py), max_pool2d, pad, concat,
 transpose, quantize, dequantize (generic.py) and reshape (layout.py) take int16 in their own modules. The hand-written kernels of every instruction set take int8 activations only: a 16x8 layer is computed
 by the generic kernel, and the compile report says so (ctx.decline) for the targets that have such kernels.
 
