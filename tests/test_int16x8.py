@@ -6,7 +6,8 @@ field_models/int16x8_tf2.21/dscnn_16x8.tflite is what TensorFlow 2.21's converte
 AVERAGE_POOL_2D, RESHAPE, FULLY_CONNECTED, SOFTMAX, DEQUANTIZE; both outputs are float32, so equal outputs are
 equal int16 tensors. A hand-written model (fuzz/tflite_writer.py) adds what the converter did not write there: an
 int16 SOFTMAX over its whole table range, QUANTIZE of ties, a FULLY_CONNECTED long enough to pass int64, PAD,
-CONCATENATION, MEAN, TRANSPOSE; other hand-written models the 16x8 layers edgeai refuses, each by name.
+CONCATENATION, MEAN, TRANSPOSE, MUL, LOGISTIC and TANH over every int16 input; other hand-written models the 16x8
+layers edgeai refuses, each by name.
 """
 
 from __future__ import annotations
@@ -26,10 +27,10 @@ from fuzz import tflite_writer as tw
 
 MODEL = Path(__file__).parent / "field_models" / "int16x8_tf2.21" / "dscnn_16x8.tflite"
 LAYERS_16X8 = {"conv2d", "depthwise_conv2d", "add", "max_pool2d", "average_pool2d", "fully_connected", "softmax"}
-ADD, CONCATENATION, CONV_2D, FULLY_CONNECTED, LOGISTIC, MUL, SOFTMAX, TANH, PAD, TRANSPOSE, MEAN, QUANTIZE = \
-    0, 2, 3, 9, 14, 18, 25, 28, 34, 39, 40, 114  # BuiltinOperator
+ADD, CONCATENATION, CONV_2D, FULLY_CONNECTED, LOGISTIC, MUL, SOFTMAX, TANH, PAD, TRANSPOSE, MEAN, SUB, QUANTIZE = \
+    0, 2, 3, 9, 14, 18, 25, 28, 34, 39, 40, 41, 114  # BuiltinOperator
 CONV_OPTIONS, FC_OPTIONS, SOFTMAX_OPTIONS, CONCAT_OPTIONS, MUL_OPTIONS, PAD_OPTIONS, TRANSPOSE_OPTIONS, \
-    REDUCER_OPTIONS = 1, 8, 9, 10, 21, 22, 26, 27  # BuiltinOptions
+    REDUCER_OPTIONS, SUB_OPTIONS = 1, 8, 9, 10, 21, 22, 26, 27, 28  # BuiltinOptions
 
 
 def _inputs(samples: int, seed: int = 0) -> list[np.ndarray]:
@@ -114,6 +115,7 @@ SOFTMAX_SHAPE, FC_DEPTH = (24, 33), 2048
 # int16 LOGISTIC/TANH input scales: powers of two on LiteRT's shift-only path (2**-12 for both, 2**-11 for TANH;
 # LOGISTIC takes 2**-11 on the multiplier path), what the converter writes for a calibrated range of +-4, others
 ACTIVATION_SCALES = (2.0 ** -12, 2.0 ** -11, 4.0 / 32767, 3.1e-4, 0.01)
+MUL_SHAPE = (1, 64, 256)  # 16,384 products: LiteRT's two roundings differ from one on about 1 in 2,000-16,000
 ALL_INT16 = np.arange(-32768, 32768).astype(np.int16).reshape(1, 65536)
 
 
@@ -164,11 +166,21 @@ def _pad_concat_mean(m: _Model) -> None:
                        TRANSPOSE_OPTIONS))
 
 
+def _mul(m: _Model) -> None:
+    """Two int16 MULs: equal shapes, output scale small enough that large products saturate; a broadcast one with
+    a fused RELU."""
+    a, b = m.add(_int16("mul_a", MUL_SHAPE, 1e-3), "in"), m.add(_int16("mul_b", MUL_SHAPE, 2.1e-3), "in")
+    m.ops.append(tw.Op(MUL, [a, b], [m.add(_int16("product", MUL_SHAPE, 3e-2), "out")], MUL_OPTIONS))
+    row = m.add(_int16("mul_row", MUL_SHAPE[-1:], 7.7e-4), "in")
+    m.ops.append(tw.Op(MUL, [a, row], [m.add(_int16("product_relu", MUL_SHAPE, 1.1e-3), "out")], MUL_OPTIONS,
+                       options=((0, "i8", 1),)))
+
+
 @pytest.fixture(scope="module")
 def hand_ops(tmp_path_factory, tmp_cache):
     """The 16x8 layers TensorFlow's converter did not write into dscnn_16x8, in one hand-written model compiled once
     for the host: two int16 SOFTMAX (SOFTMAX_CASES), QUANTIZE float32 -> int16 and -> int8 (QUANTIZE_CASES), a
-    long FULLY_CONNECTED, PAD -> CONCATENATION -> MEAN, LOGISTIC and TANH at each ACTIVATION_SCALES. Returns run(inputs by name) -> (ours, LiteRT's) outputs
+    long FULLY_CONNECTED, PAD -> CONCATENATION -> MEAN, two MULs, LOGISTIC and TANH at each ACTIVATION_SCALES. Returns run(inputs by name) -> (ours, LiteRT's) outputs
     by name; an input not given is zeros."""
     m = _Model()
     for k, (scale, beta) in enumerate(SOFTMAX_CASES):
@@ -181,6 +193,7 @@ def hand_ops(tmp_path_factory, tmp_cache):
                                                 "out")]))
     _long_fc(m)
     _pad_concat_mean(m)
+    _mul(m)
     for k, scale in enumerate(ACTIVATION_SCALES):
         for op, name in ((LOGISTIC, "sigmoid"), (TANH, "tanh")):
             x = m.add(_int16(f"{name}_x{k}", ALL_INT16.shape, scale), "in")
@@ -263,12 +276,26 @@ def test_int16_logistic_and_tanh_match_litert_on_every_input(hand_ops):
                                      for name in ("sigmoid", "tanh")])
 
 
+@pytest.mark.toolchain
+def test_int16_mul_matches_litert(hand_ops):
+    """Random int16 operands, full-scale ones (the largest product, 2**30, and saturation), broadcast with RELU."""
+    rng = np.random.default_rng(9)
+    extremes = np.resize(np.array([-32768, 32767, -32767, 0, 1, -1], np.int16), MUL_SHAPE)
+    for k in range(6):
+        given = {name: rng.integers(-32768, 32768, shape).astype(np.int16)
+                 for name, shape in (("mul_a", MUL_SHAPE), ("mul_b", MUL_SHAPE), ("mul_row", MUL_SHAPE[-1:]))}
+        if k == 0:
+            given["mul_a"], given["mul_b"] = extremes, extremes[..., ::-1].copy()
+        _assert_equal(*hand_ops(given), ["product", "product_relu"])
+
+
 def test_an_int16_op_edgeai_lacks_is_refused_naming_the_node_and_the_16x8_ops(tmp_path):
-    path = tmp_path / "mul16.tflite"
+    path = tmp_path / "sub16.tflite"
     path.write_bytes(tw.write(tw.Model([_int16("a", (1, 8), 1e-3), _int16("b", (1, 8), 2e-3),
-                                        _int16("product", (1, 8), 3e-3)],
-                                       [tw.Op(MUL, [0, 1], [2], MUL_OPTIONS)], inputs=[0, 1], outputs=[2])))
-    with pytest.raises(UnsupportedOpError, match=r"node 'product': mul on int16 tensors is not supported .*16x8 "
+                                        _int16("difference", (1, 8), 3e-3)],
+                                       [tw.Op(SUB, [0, 1], [2], SUB_OPTIONS, options=((1, "u8", 0),))],
+                                       inputs=[0, 1], outputs=[2])))
+    with pytest.raises(UnsupportedOpError, match=r"node 'difference': sub on int16 tensors is not supported .*16x8 "
                                                  r"quantization .* edgeai lowers add, average_pool2d, concat, conv2d"):
         compile_model(path, "host", tmp_path / "lib")
 

@@ -1,6 +1,6 @@
 """TFLite's 16x8 quantization (int16 activations, symmetric; int8 weights; int64 biases) → the TVM kernels of
 compilers/tvm/kernels/int16x8.py (conv2d, depthwise_conv2d, fully_connected) and the int8 kernels made generic over
-the activation dtype (add, average_pool2d). softmax (softmax.py), sigmoid and tanh (sigmoid_tanh_int16.py), mean (mean.py), max_pool2d, pad, concat,
+the activation dtype (add, mul, average_pool2d). softmax (softmax.py), sigmoid and tanh (sigmoid_tanh_int16.py), mean (mean.py), max_pool2d, pad, concat,
 transpose, quantize, dequantize (generic.py) and reshape (layout.py) take int16 in their own modules. The hand-written kernels of every instruction set take int8 activations only: a 16x8 layer is computed
 by the generic kernel, and the compile report says so (ctx.decline) for the targets that have such kernels.
 
@@ -17,19 +17,21 @@ from compilers.c.calls import KernelCall, TensorArg
 from compilers.lowering._quant import int8_activation_range, scale_zp, tensor_quant
 from compilers.lowering.elementwise import _operands
 from compilers.lowering.kernel_table import kernels_for
+from compilers.lowering.mul import tflite_mul_multiplier
 from compilers.lowering.registry import rule
 from compilers.tvm.kernels.add import AddParams, add_int8
 from compilers.tvm.kernels.avg_pool2d import AvgPool2DParams, avg_pool2d_int8
 from compilers.tvm.kernels.conv2d import Conv2DParams
 from compilers.tvm.kernels.depthwise_conv2d import DepthwiseConv2DParams
 from compilers.tvm.kernels.fully_connected import FullyConnectedParams
+from compilers.tvm.kernels.mul import MulParams, mul_int8
 from compilers.tvm.kernels.int16x8 import conv2d_16x8, depthwise_conv2d_16x8, fully_connected_16x8
 from compilers.tvm.requant import add_quant_params, per_channel_multipliers, per_tensor_fc_multiplier, wide_multipliers
 from edgeai.errors import ModelError, UnsupportedOpError
 
 # The kernel-table op whose hand-written kernels a 16x8 layer of each IR op passes over.
 _TABLE_OP = {"conv2d": "conv2d", "depthwise_conv2d": "depthwise_conv2d", "fully_connected": "fully_connected",
-             "add": "add", "average_pool2d": "avg_pool2d"}
+             "add": "add", "mul": "mul", "average_pool2d": "avg_pool2d"}
 
 
 def _generic(ctx, node) -> None:
@@ -139,6 +141,23 @@ def add_16x8_rule(ctx, node):
                        input1_shape=shape1, input2_shape=shape2, dtype="int16")
     _generic(ctx, node)
     return [KernelCall(node.name, node.op, ctx.tvm_kernel(add_int8, params, "add16x8"), args)]
+
+
+@rule("mul", "int16")
+def mul_16x8_rule(ctx, node):
+    """LiteRT's reference MUL on int16: the exact product of the inputs, MultiplyByQuantizedMultiplier by
+    s1 s2 / s_out (float32, as for int8), clamped."""
+    g = ctx.graph
+    s1, s2, so = _symmetric(ctx, node, node.inputs[0], node.inputs[1], node.outputs[0])
+    multiplier, shift = tflite_mul_multiplier(s1, s2, so)
+    lo, hi = int8_activation_range(node.attrs["activation"], so, 0, "int16")
+    a, b = g.tensor(node.inputs[0]), g.tensor(node.inputs[1])
+    params = MulParams(a.shape, b.shape, g.tensor(node.outputs[0]).shape, 0, 0, 0, multiplier, shift, lo, hi,
+                       dtype="int16")
+    args = tuple(ctx.const(t.name) if t.is_constant else TensorArg(t.name) for t in (a, b))
+    _generic(ctx, node)
+    symbol = ctx.tvm_kernel(mul_int8, params, "mul16x8")
+    return [KernelCall(node.name, node.op, symbol, args + (TensorArg(node.outputs[0]),))]
 
 
 @rule("average_pool2d", "int16")
