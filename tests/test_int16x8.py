@@ -27,8 +27,8 @@ from fuzz import tflite_writer as tw
 
 MODEL = Path(__file__).parent / "field_models" / "int16x8_tf2.21" / "dscnn_16x8.tflite"
 LAYERS_16X8 = {"conv2d", "depthwise_conv2d", "add", "max_pool2d", "average_pool2d", "fully_connected", "softmax"}
-ADD, CONCATENATION, CONV_2D, FULLY_CONNECTED, LOGISTIC, MUL, SOFTMAX, TANH, PAD, TRANSPOSE, MEAN, SUB, QUANTIZE = \
-    0, 2, 3, 9, 14, 18, 25, 28, 34, 39, 40, 41, 114  # BuiltinOperator
+ADD, CONCATENATION, CONV_2D, FULLY_CONNECTED, LOGISTIC, MUL, RELU, SOFTMAX, TANH, PAD, TRANSPOSE, MEAN, SUB, \
+    QUANTIZE = 0, 2, 3, 9, 14, 18, 19, 25, 28, 34, 39, 40, 41, 114  # BuiltinOperator
 CONV_OPTIONS, FC_OPTIONS, SOFTMAX_OPTIONS, CONCAT_OPTIONS, MUL_OPTIONS, PAD_OPTIONS, TRANSPOSE_OPTIONS, \
     REDUCER_OPTIONS, SUB_OPTIONS = 1, 8, 9, 10, 21, 22, 26, 27, 28  # BuiltinOptions
 
@@ -166,21 +166,26 @@ def _pad_concat_mean(m: _Model) -> None:
                        TRANSPOSE_OPTIONS))
 
 
-def _mul(m: _Model) -> None:
+def _mul_and_sub(m: _Model) -> None:
     """Two int16 MULs: equal shapes, output scale small enough that large products saturate; a broadcast one with
-    a fused RELU."""
+    a fused RELU. Two SUBs (pot_scale_int16 false, as the converter writes): the same operands, and broadcast."""
     a, b = m.add(_int16("mul_a", MUL_SHAPE, 1e-3), "in"), m.add(_int16("mul_b", MUL_SHAPE, 2.1e-3), "in")
     m.ops.append(tw.Op(MUL, [a, b], [m.add(_int16("product", MUL_SHAPE, 3e-2), "out")], MUL_OPTIONS))
     row = m.add(_int16("mul_row", MUL_SHAPE[-1:], 7.7e-4), "in")
     m.ops.append(tw.Op(MUL, [a, row], [m.add(_int16("product_relu", MUL_SHAPE, 1.1e-3), "out")], MUL_OPTIONS,
                        options=((0, "i8", 1),)))
+    general = ((1, "u8", 0),)  # SubOptions.pot_scale_int16 false: LiteRT's general-scale path
+    m.ops.append(tw.Op(SUB, [a, b], [m.add(_int16("difference", MUL_SHAPE, 2.3e-3), "out")], SUB_OPTIONS,
+                       options=general))
+    m.ops.append(tw.Op(SUB, [row, a], [m.add(_int16("difference_row", MUL_SHAPE, 1.7e-3), "out")], SUB_OPTIONS,
+                       options=general))
 
 
 @pytest.fixture(scope="module")
 def hand_ops(tmp_path_factory, tmp_cache):
     """The 16x8 layers TensorFlow's converter did not write into dscnn_16x8, in one hand-written model compiled once
     for the host: two int16 SOFTMAX (SOFTMAX_CASES), QUANTIZE float32 -> int16 and -> int8 (QUANTIZE_CASES), a
-    long FULLY_CONNECTED, PAD -> CONCATENATION -> MEAN, two MULs, LOGISTIC and TANH at each ACTIVATION_SCALES. Returns run(inputs by name) -> (ours, LiteRT's) outputs
+    long FULLY_CONNECTED, PAD -> CONCATENATION -> MEAN, two MULs and SUBs, LOGISTIC and TANH at each ACTIVATION_SCALES. Returns run(inputs by name) -> (ours, LiteRT's) outputs
     by name; an input not given is zeros."""
     m = _Model()
     for k, (scale, beta) in enumerate(SOFTMAX_CASES):
@@ -193,7 +198,7 @@ def hand_ops(tmp_path_factory, tmp_cache):
                                                 "out")]))
     _long_fc(m)
     _pad_concat_mean(m)
-    _mul(m)
+    _mul_and_sub(m)
     for k, scale in enumerate(ACTIVATION_SCALES):
         for op, name in ((LOGISTIC, "sigmoid"), (TANH, "tanh")):
             x = m.add(_int16(f"{name}_x{k}", ALL_INT16.shape, scale), "in")
@@ -277,7 +282,7 @@ def test_int16_logistic_and_tanh_match_litert_on_every_input(hand_ops):
 
 
 @pytest.mark.toolchain
-def test_int16_mul_matches_litert(hand_ops):
+def test_int16_mul_and_sub_match_litert(hand_ops):
     """Random int16 operands, full-scale ones (the largest product, 2**30, and saturation), broadcast with RELU."""
     rng = np.random.default_rng(9)
     extremes = np.resize(np.array([-32768, 32767, -32767, 0, 1, -1], np.int16), MUL_SHAPE)
@@ -286,16 +291,14 @@ def test_int16_mul_matches_litert(hand_ops):
                  for name, shape in (("mul_a", MUL_SHAPE), ("mul_b", MUL_SHAPE), ("mul_row", MUL_SHAPE[-1:]))}
         if k == 0:
             given["mul_a"], given["mul_b"] = extremes, extremes[..., ::-1].copy()
-        _assert_equal(*hand_ops(given), ["product", "product_relu"])
+        _assert_equal(*hand_ops(given), ["product", "product_relu", "difference", "difference_row"])
 
 
 def test_an_int16_op_edgeai_lacks_is_refused_naming_the_node_and_the_16x8_ops(tmp_path):
-    path = tmp_path / "sub16.tflite"
-    path.write_bytes(tw.write(tw.Model([_int16("a", (1, 8), 1e-3), _int16("b", (1, 8), 2e-3),
-                                        _int16("difference", (1, 8), 3e-3)],
-                                       [tw.Op(SUB, [0, 1], [2], SUB_OPTIONS, options=((1, "u8", 0),))],
-                                       inputs=[0, 1], outputs=[2])))
-    with pytest.raises(UnsupportedOpError, match=r"node 'difference': sub on int16 tensors is not supported .*16x8 "
+    path = tmp_path / "relu16.tflite"
+    path.write_bytes(tw.write(tw.Model([_int16("a", (1, 8), 1e-3), _int16("rectified", (1, 8), 1e-3)],
+                                       [tw.Op(RELU, [0], [1])], inputs=[0], outputs=[1])))
+    with pytest.raises(UnsupportedOpError, match=r"node 'rectified': relu on int16 tensors is not supported .*16x8 "
                                                  r"quantization .* edgeai lowers add, average_pool2d, concat, conv2d"):
         compile_model(path, "host", tmp_path / "lib")
 
@@ -311,13 +314,14 @@ def test_an_int16_logistic_litert_would_not_prepare_is_refused_naming_the_node(t
         compile_model(path, "host", tmp_path / "lib")
 
 
-def test_the_power_of_two_int16_add_is_refused_naming_the_operator(tmp_path):
-    """AddOptions.pot_scale_int16 (true by default) with power-of-two scales: LiteRT's shift-only path."""
+@pytest.mark.parametrize("op, kind", [(ADD, "ADD"), (SUB, "SUB")])
+def test_the_power_of_two_int16_add_or_sub_is_refused_naming_the_operator(tmp_path, op, kind):
+    """Add/SubOptions.pot_scale_int16 (true by default) with power-of-two scales: LiteRT's shift-only path."""
     path = tmp_path / "add16.tflite"
     path.write_bytes(tw.write(tw.Model([_int16("a", (1, 8), 2.0 ** -12), _int16("b", (1, 8), 2.0 ** -11),
                                         _int16("sum", (1, 8), 2.0 ** -10)],
-                                       [tw.Op(ADD, [0, 1], [2])], inputs=[0, 1], outputs=[2])))
-    with pytest.raises(UnsupportedOpError, match=r"ADD \('sum'\).*power-of-two scales and pot_scale_int16"):
+                                       [tw.Op(op, [0, 1], [2])], inputs=[0, 1], outputs=[2])))
+    with pytest.raises(UnsupportedOpError, match=rf"{kind} \('sum'\).*power-of-two scales and pot_scale_int16"):
         load(path)
 
 

@@ -1,8 +1,10 @@
 """TFLite's 16x8 quantization (int16 activations, symmetric; int8 weights; int64 biases) → the TVM kernels of
 compilers/tvm/kernels/int16x8.py (conv2d, depthwise_conv2d, fully_connected) and the int8 kernels made generic over
-the activation dtype (add, mul, average_pool2d). softmax (softmax.py), sigmoid and tanh (sigmoid_tanh_int16.py), mean (mean.py), max_pool2d, pad, concat,
-transpose, quantize, dequantize (generic.py) and reshape (layout.py) take int16 in their own modules. The hand-written kernels of every instruction set take int8 activations only: a 16x8 layer is computed
-by the generic kernel, and the compile report says so (ctx.decline) for the targets that have such kernels.
+the activation dtype (add, sub, mul, average_pool2d). softmax (softmax.py), sigmoid and tanh
+(sigmoid_tanh_int16.py), mean (mean.py), max_pool2d, pad, concat, transpose, quantize, dequantize (generic.py) and
+reshape (layout.py) take int16 in their own modules. The hand-written kernels of every instruction set take int8
+activations only: a 16x8 layer is computed by the generic kernel, and the compile report says so (ctx.decline) for
+the targets that have such kernels.
 
 What LiteRT requires of a 16x8 layer and edgeai checks, naming the node: zero points 0 on the activations and
 the weights, int8 weights, an int64 bias (LiteRT's int32-bias variant accumulates in 32 bits with another
@@ -31,7 +33,7 @@ from edgeai.errors import ModelError, UnsupportedOpError
 
 # The kernel-table op whose hand-written kernels a 16x8 layer of each IR op passes over.
 _TABLE_OP = {"conv2d": "conv2d", "depthwise_conv2d": "depthwise_conv2d", "fully_connected": "fully_connected",
-             "add": "add", "mul": "mul", "average_pool2d": "avg_pool2d"}
+             "add": "add", "sub": "sub", "mul": "mul", "average_pool2d": "avg_pool2d"}
 
 
 def _generic(ctx, node) -> None:
@@ -133,14 +135,16 @@ def fc_16x8_rule(ctx, node):
 
 
 @rule("add", "int16")
+@rule("sub", "int16")
 def add_16x8_rule(ctx, node):
+    """ADD, and SUB with the same arithmetic on the negated second term (LiteRT's general-scale int16 path)."""
     s1, s2, so = _symmetric(ctx, node, node.inputs[0], node.inputs[1], node.outputs[0])
     shape, args, (shape1, shape2) = _operands(ctx, node)
     lo, hi = int8_activation_range(node.attrs["activation"], so, 0, "int16")
     params = AddParams(shape, quant=add_quant_params(s1, s2, so, left_shift=15), act_min=lo, act_max=hi,
-                       input1_shape=shape1, input2_shape=shape2, dtype="int16")
+                       input1_shape=shape1, input2_shape=shape2, dtype="int16", subtract=node.op == "sub")
     _generic(ctx, node)
-    return [KernelCall(node.name, node.op, ctx.tvm_kernel(add_int8, params, "add16x8"), args)]
+    return [KernelCall(node.name, node.op, ctx.tvm_kernel(add_int8, params, f"{node.op}16x8"), args)]
 
 
 @rule("mul", "int16")

@@ -424,18 +424,20 @@ def _binary(kind, options):
     return convert
 
 
-def _add(r, op, ins, outs):
-    """ADD; an int16 one whose options ask for LiteRT's power-of-two path (pot_scale_int16, the schema's default,
-    which TFLite's 16x8 converter sets false) computes with shifts instead of multipliers when every scale is a
-    power of two and every zero point 0: that path is refused, the general one taken."""
-    o = r.options(op, "AddOptions")
-    tensors = [t for t in r.tensors.values() if t.name in (*ins[:2], outs[0])]
-    if o.PotScaleInt16() and tensors and all(t.dtype == "int16" and t.quant is not None for t in tensors):
-        if all(_power_of_two(t.quant.scale[0]) and t.quant.zero_point[0] == 0 for t in tensors):
-            raise UnsupportedOpError("int16 ADD with power-of-two scales and pot_scale_int16 set (LiteRT's "
-                                     "shift-only 16-bit path, meant for LSTM cells) is not supported; TFLite's "
-                                     "16x8 converter writes pot_scale_int16 false")
-    return "add", ins, dict(activation=_activation(o.FusedActivationFunction()))
+def _add_or_sub(kind: str, options: str):
+    """ADD or SUB; an int16 one whose options ask for LiteRT's power-of-two path (pot_scale_int16, the schema's
+    default, which TFLite's 16x8 converter sets false) computes with shifts instead of multipliers when every scale
+    is a power of two and every zero point 0: that path is refused, the general one taken."""
+    def convert(r, op, ins, outs):
+        o = r.options(op, options)
+        tensors = [t for t in r.tensors.values() if t.name in (*ins[:2], outs[0])]
+        if o.PotScaleInt16() and tensors and all(t.dtype == "int16" and t.quant is not None for t in tensors):
+            if all(_power_of_two(t.quant.scale[0]) and t.quant.zero_point[0] == 0 for t in tensors):
+                raise UnsupportedOpError(f"int16 {kind.upper()} with power-of-two scales and pot_scale_int16 set "
+                                         f"(LiteRT's shift-only 16-bit path, meant for LSTM cells) is not supported; "
+                                         f"TFLite's 16x8 converter writes pot_scale_int16 false")
+        return kind, ins, dict(activation=_activation(o.FusedActivationFunction()))
+    return convert
 
 
 def _power_of_two(scale: float) -> bool:
@@ -493,8 +495,8 @@ _CONVERTERS = {
     "CONV_2D": _conv,
     "DEPTHWISE_CONV_2D": _depthwise,
     "FULLY_CONNECTED": _fully_connected,
-    "ADD": _add,
-    "SUB": _binary("sub", "SubOptions"),
+    "ADD": _add_or_sub("add", "AddOptions"),
+    "SUB": _add_or_sub("sub", "SubOptions"),
     "MUL": _binary("mul", "MulOptions"),
     "AVERAGE_POOL_2D": _pool("average_pool2d"),
     "MAX_POOL_2D": _pool("max_pool2d"),
