@@ -4,10 +4,10 @@ kernels: bit-exact on the host, on a Cortex-M4 under QEMU and on rpi4 under qemu
 field_models/int16x8_tf2.21/dscnn_16x8.tflite is what TensorFlow 2.21's converter writes for a small DS-CNN block
 (field_models/make_int16x8_models.py): QUANTIZE, CONV_2D, DEPTHWISE_CONV_2D, CONV_2D, ADD, MAX_POOL_2D,
 AVERAGE_POOL_2D, RESHAPE, FULLY_CONNECTED, SOFTMAX, DEQUANTIZE; both outputs are float32, so equal outputs are
-equal int16 tensors. A hand-written model (fuzz/tflite_writer.py) adds what the converter did not write there: an
-int16 SOFTMAX over its whole table range, QUANTIZE of ties, a FULLY_CONNECTED long enough to pass int64, PAD,
-CONCATENATION, MEAN, TRANSPOSE, MUL, LOGISTIC and TANH over every int16 input; other hand-written models the 16x8
-layers edgeai refuses, each by name.
+equal int16 tensors. gate_16x8.tflite, from the same converter, has LOGISTIC, TANH, MUL and SUB. A hand-written
+model (fuzz/tflite_writer.py) adds what the converter did not write there: an int16 SOFTMAX over its whole table
+range, QUANTIZE of ties, a FULLY_CONNECTED long enough to pass int64, PAD, CONCATENATION, MEAN, TRANSPOSE, MUL, SUB,
+LOGISTIC and TANH over every int16 input; other hand-written models the 16x8 layers edgeai refuses, each by name.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from edgeai.runtime.reference import LiteRTSession
 from fuzz import tflite_writer as tw
 
 MODEL = Path(__file__).parent / "field_models" / "int16x8_tf2.21" / "dscnn_16x8.tflite"
+GATE_MODEL = MODEL.with_name("gate_16x8.tflite")
 LAYERS_16X8 = {"conv2d", "depthwise_conv2d", "add", "max_pool2d", "average_pool2d", "fully_connected", "softmax"}
 ADD, CONCATENATION, CONV_2D, FULLY_CONNECTED, LOGISTIC, MUL, RELU, SOFTMAX, TANH, PAD, TRANSPOSE, MEAN, SUB, \
     QUANTIZE = 0, 2, 3, 9, 14, 18, 19, 25, 28, 34, 39, 40, 41, 114  # BuiltinOperator
@@ -75,6 +76,21 @@ def host_library(tmp_path_factory, tmp_cache):
 def test_dscnn_16x8_bit_exact_with_litert_on_the_host(host_library):
     _assert_generic_and_named(host_library.desc)  # the host's x86 kernels take int8 layers only
     _assert_bit_exact(HostSession(host_library.path), _inputs(20), "host")
+
+
+@pytest.mark.slow
+@pytest.mark.toolchain
+def test_converter_written_16x8_gate_bit_exact_with_litert_on_the_host(tmp_path, tmp_cache):
+    """gate_16x8: the LOGISTIC, TANH (at the input scales the converter chose), MUL and SUB TensorFlow 2.21 writes."""
+    ops = {n.op for n in load(GATE_MODEL).nodes}
+    assert {"sigmoid", "tanh", "mul", "sub"} <= ops, ops
+    session = HostSession(compile_model(GATE_MODEL, "host", tmp_path / "gate").path)
+    reference = LiteRTSession(GATE_MODEL)
+    rng = np.random.default_rng(10)
+    for k in range(20):
+        x = rng.uniform(-4.5, 4.5, (1, 16, 10, 1)).astype(np.float32)
+        for name, got, want in zip(("product", "output"), session.run([x]), reference.run([x])):
+            assert np.array_equal(got, want), f"input {k}, {name}: {np.count_nonzero(got != want)}/{got.size} differ"
 
 
 @pytest.mark.slow
@@ -185,8 +201,9 @@ def _mul_and_sub(m: _Model) -> None:
 def hand_ops(tmp_path_factory, tmp_cache):
     """The 16x8 layers TensorFlow's converter did not write into dscnn_16x8, in one hand-written model compiled once
     for the host: two int16 SOFTMAX (SOFTMAX_CASES), QUANTIZE float32 -> int16 and -> int8 (QUANTIZE_CASES), a
-    long FULLY_CONNECTED, PAD -> CONCATENATION -> MEAN, two MULs and SUBs, LOGISTIC and TANH at each ACTIVATION_SCALES. Returns run(inputs by name) -> (ours, LiteRT's) outputs
-    by name; an input not given is zeros."""
+    long FULLY_CONNECTED, PAD -> CONCATENATION -> MEAN, two MULs and SUBs, LOGISTIC and TANH at each
+    ACTIVATION_SCALES. Returns run(inputs by name) -> (ours, LiteRT's) outputs by name; an input not given is
+    zeros."""
     m = _Model()
     for k, (scale, beta) in enumerate(SOFTMAX_CASES):
         logits = m.add(_int16(f"logits{k}", SOFTMAX_SHAPE, scale), "in")

@@ -9,6 +9,9 @@ folded weights are not trivial); the representative inputs are uniform in [-4, 4
               CONV_2D 1x1 (relu) -> ADD (residual) -> MAX_POOL_2D -> AVERAGE_POOL_2D -> RESHAPE ->
               FULLY_CONNECTED, whose int16 logits are both outputs (dequantized) and go through SOFTMAX (LiteRT's
               16-bit softmax, its exp and 1/(1+x) tables) to the second output.
+  gate_16x8:  a GRU-like gate on the flattened input: FULLY_CONNECTED -> LOGISTIC and FULLY_CONNECTED -> TANH,
+              their MUL, and the SUB of that product from the TANH, then FULLY_CONNECTED; the product and the last
+              layer are the outputs.
 
 Not run by the tests (TensorFlow is not a dependency): `pip install tensorflow-cpu==2.21.0` in a separate
 environment, then `python tests/field_models/make_int16x8_models.py tests/field_models/int16x8_tf2.21`.
@@ -71,7 +74,18 @@ def dscnn_16x8(out: Path) -> None:
     _convert(keras.Model(x, [logits, L.Softmax()(logits)]), out / "dscnn_16x8.tflite")
 
 
-MODELS = {f.__name__: f for f in (dscnn_16x8,)}
+def gate_16x8(out: Path) -> None:
+    keras.utils.set_random_seed(0)
+    x = keras.Input(SHAPE, batch_size=1)
+    flat = L.Flatten()(x)
+    gate = L.Dense(16, activation="sigmoid")(flat)
+    candidate = L.Dense(16, activation="tanh")(flat)
+    product = L.Multiply()([gate, candidate])
+    rest = L.Subtract()([candidate, product])
+    _convert(keras.Model(x, [product, L.Dense(4)(rest)]), out / "gate_16x8.tflite")
+
+
+MODELS = {f.__name__: f for f in (dscnn_16x8, gate_16x8)}
 
 if __name__ == "__main__":
     out = Path(sys.argv[1])
