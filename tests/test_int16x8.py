@@ -98,13 +98,19 @@ def test_converter_written_16x8_gate_bit_exact_with_litert_on_the_host(tmp_path,
 @pytest.mark.toolchain
 @pytest.mark.skipif(shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None,
                     reason="needs qemu-system-arm and arm-none-eabi-gcc")
-def test_dscnn_16x8_bit_exact_on_cortex_m4_under_qemu(tmp_path, tmp_cache):
+def test_16x8_bit_exact_on_cortex_m4_under_qemu(tmp_path, tmp_cache):
     from edgeai.runtime.device import QemuSession
 
     compiled = compile_model(MODEL, "cortex-m4", tmp_path / "m4")
     _assert_generic_and_named(compiled.desc)  # the DSP kernels decline every 16x8 layer, by name
     with QemuSession(compiled.path, "cortex-m4") as session:
         _assert_bit_exact(session, _inputs(2, seed=1), "cortex-m4")
+    # the gate's LOGISTIC/TANH kernel (portable C), int16 MUL and SUB on the same firmware
+    reference = LiteRTSession(GATE_MODEL)
+    with QemuSession(compile_model(GATE_MODEL, "cortex-m4", tmp_path / "gate-m4").path, "cortex-m4") as session:
+        for k, x in enumerate(np.random.default_rng(11).uniform(-4.5, 4.5, (2, 1, 16, 10, 1)).astype(np.float32)):
+            for name, got, want in zip(("product", "output"), session.run([x]), reference.run([x])):
+                assert np.array_equal(got, want), f"input {k}, {name}: {np.count_nonzero(got != want)} differ"
 
 
 @pytest.mark.slow
