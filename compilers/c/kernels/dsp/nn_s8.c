@@ -534,32 +534,81 @@ static __attribute__((noinline)) void widen_contiguous(const int8_t* p, int32_t 
     }
 }
 
+/* Where output pixel pix's window is read in place (KH rows of SEG4 bytes, W * C apart), or NULL when it must be
+ * gathered through a patch (conv_window). KW * C not a multiple of 4 (overread): each row's last word also reads
+ * the next pixel's first bytes (inside the input), against zero weights, as conv_window's gather does. */
+EDGEAI_INLINE const int8_t* window_in_place(const int8_t* input, const int32_t* g, int32_t pix, int32_t overread)
+{
+    const int32_t OW = g[EDGEAI_G_OW], W = g[EDGEAI_G_W], C = g[EDGEAI_G_C], KH = g[EDGEAI_G_KH];
+    const int32_t oy = pix / OW, ox = pix - oy * OW;
+    const int32_t iy0 = oy * g[EDGEAI_G_SH] - g[EDGEAI_G_PT], ix0 = ox * g[EDGEAI_G_SW] - g[EDGEAI_G_PL];
+    const int32_t inside = iy0 >= 0 && ix0 >= 0 && iy0 + KH <= g[EDGEAI_G_H] && ix0 + g[EDGEAI_G_KW] <= W;
+    if (inside && (g[EDGEAI_G_DIRECT] ||
+                   (overread && ((iy0 + KH - 1) * W + ix0) * C + g[EDGEAI_G_SEG4] <= g[EDGEAI_G_H] * W * C))) {
+        return input + (iy0 * W + ix0) * C;
+    }
+    return NULL;
+}
+
 /* Output pixel pix's window widened into dst (every `step` words): rows inside the image are read in place, the
  * others gathered through patch (conv_window). */
 EDGEAI_INLINE void widen_pixel(const int8_t* input, const int32_t* g, int32_t pix, int8_t* patch, int32_t overread,
                                uint32_t* dst, int32_t step)
 {
-    const int32_t OW = g[EDGEAI_G_OW], W = g[EDGEAI_G_W], C = g[EDGEAI_G_C], KH = g[EDGEAI_G_KH];
+    const int32_t OW = g[EDGEAI_G_OW], W = g[EDGEAI_G_W], C = g[EDGEAI_G_C];
     const int32_t seg4 = g[EDGEAI_G_SEG4];
     if (g[EDGEAI_G_KH] == 1 && g[EDGEAI_G_KW] == 1 && g[EDGEAI_G_SH] == 1 && g[EDGEAI_G_SW] == 1 &&
         g[EDGEAI_G_PT] == 0 && g[EDGEAI_G_PL] == 0 && OW == W && g[EDGEAI_G_DIRECT]) { /* pointwise */
         widen_row(input + pix * C, seg4, dst, step);
         return;
     }
-    const int32_t oy = pix / OW, ox = pix - oy * OW;
-    const int32_t iy0 = oy * g[EDGEAI_G_SH] - g[EDGEAI_G_PT], ix0 = ox * g[EDGEAI_G_SW] - g[EDGEAI_G_PL];
     int32_t rows, stride, bytes;
-    const int8_t* x;
-    const int32_t inside = iy0 >= 0 && ix0 >= 0 && iy0 + KH <= g[EDGEAI_G_H] && ix0 + g[EDGEAI_G_KW] <= W;
-    if (inside && (g[EDGEAI_G_DIRECT] || (overread && ((iy0 + KH - 1) * W + ix0) * C + seg4 <= g[EDGEAI_G_H] * W * C))) {
-        /* in place; KW * C not a multiple of 4 (overread): each row's last word also reads the next pixel's first
-         * bytes (inside the input), against zero weights, as conv_window's gather does */
-        x = input + (iy0 * W + ix0) * C, rows = KH, stride = W * C, bytes = seg4;
+    const int8_t* x = window_in_place(input, g, pix, overread);
+    if (x) {
+        rows = g[EDGEAI_G_KH], stride = W * C, bytes = seg4;
     } else {
-        x = conv_window(input, conv_dims_of(g), iy0, ix0, patch, overread, &rows, &stride, &bytes);
+        const int32_t oy = pix / OW, ox = pix - oy * OW;
+        x = conv_window(input, conv_dims_of(g), oy * g[EDGEAI_G_SH] - g[EDGEAI_G_PT],
+                        ox * g[EDGEAI_G_SW] - g[EDGEAI_G_PL], patch, overread, &rows, &stride, &bytes);
     }
     for (int32_t r = 0; r < rows; r++) {
         dst = widen_row(x + r * stride, bytes, dst, step);
+    }
+}
+
+/* Two pixels' windows both read in place (the same rows, stride and bytes; B's rows start at xb) widened into the
+ * two-pixel buffer [word][A even, A odd, B even, B odd] in one pass: one call per pixel pair instead of one per
+ * pixel and row, and per word pair 9 instructions (two LDR, four SXTB16, one STM, the loop) instead of 14. */
+static __attribute__((noinline)) void widen_pair(const int8_t* xa, const int8_t* xb, int32_t rows, int32_t stride,
+                                                 int32_t bytes, uint32_t* dst)
+{
+    for (int32_t r = 0; r < rows; r++, xa += stride, xb += stride) {
+#if EDGEAI_DSP
+        register uint32_t ae __asm__("r0"), ao __asm__("r1"), be __asm__("r2"), bo __asm__("r3");
+        const int8_t* pa = xa;
+        const int8_t* pb = xb;
+        const int8_t* const end = xa + bytes;
+        uint32_t va, vb;
+        __asm__ volatile("1:\n\t" /* volatile: its outputs are dead, its stores not; STM: ascending registers */
+                "ldr %[va], [%[pa]], #4\n\t"
+                "ldr %[vb], [%[pb]], #4\n\t"
+                "sxtb16 %[ae], %[va]\n\t"
+                "sxtb16 %[ao], %[va], ror #8\n\t"
+                "sxtb16 %[be], %[vb]\n\t"
+                "sxtb16 %[bo], %[vb], ror #8\n\t"
+                "stmia %[dst]!, {%[ae], %[ao], %[be], %[bo]}\n\t"
+                "cmp %[pa], %[end]\n\t"
+                "bne 1b\n\t"
+                : [pa] "+r"(pa), [pb] "+r"(pb), [dst] "+r"(dst), [va] "=&r"(va), [vb] "=&r"(vb), [ae] "=&r"(ae),
+                  [ao] "=&r"(ao), [be] "=&r"(be), [bo] "=&r"(bo)
+                : [end] "r"(end)
+                : "cc", "memory");
+#else
+        for (int32_t i = 0; i < bytes; i += 4, dst += 4) {
+            const uint32_t va = read32(xa + i), vb = read32(xb + i);
+            dst[0] = sxtb16(va), dst[1] = sxtb16_ror8(va), dst[2] = sxtb16(vb), dst[3] = sxtb16_ror8(vb);
+        }
+#endif
     }
 }
 
@@ -888,8 +937,14 @@ EDGEAI_INLINE void conv_w8_2x2(const int8_t* input, const int32_t* weights, cons
     int8_t patch[EDGEAI_NN_MAX_PATCH];
     for (int32_t pix = 0; pix < P; pix += 2) {
         const int32_t pb = pix + 1 < P ? pix + 1 : pix;
-        widen_pixel(input, g, pix, patch, overread, wide, 4);
-        widen_pixel(input, g, pb, patch, overread, wide + 2, 4);
+        const int8_t* const xa = window_in_place(input, g, pix, overread);
+        const int8_t* const xb = xa ? window_in_place(input, g, pb, overread) : NULL;
+        if (xb) {
+            widen_pair(xa, xb, g[EDGEAI_G_KH], g[EDGEAI_G_W] * g[EDGEAI_G_C], g[EDGEAI_G_SEG4], wide);
+        } else {
+            widen_pixel(input, g, pix, patch, overread, wide, 4);
+            widen_pixel(input, g, pb, patch, overread, wide + 2, 4);
+        }
         int8_t* const out_a = output + pix * O;
         int8_t* const out_b = output + pb * O;
 #if EDGEAI_DSP
