@@ -166,36 +166,23 @@ def test_unrolled_int8_bit_exact_with_litert_on_the_host(host):
     assert {"fully_connected", "sigmoid", "tanh", "mul", "add", "sub", "strided_slice"} <= set(_ops(host[INT8].desc))
 
 
-def _qemu(tool: str):
-    return pytest.mark.skipif(shutil.which(tool) is None or shutil.which("cmake") is None, reason=f"needs {tool}")
-
-
 @pytest.mark.slow
 @pytest.mark.qemu
 @pytest.mark.toolchain
-@_qemu("qemu-system-arm")
+@pytest.mark.parametrize("target, tool", [("cortex-m4", "qemu-system-arm"), ("rpi4", "qemu-aarch64-static")])
 @pytest.mark.parametrize("model", ["unrolled", "fused"])
-def test_int8_bit_exact_on_cortex_m4_under_qemu(tmp_cache, model):
-    """The unrolled steps on the hand-written and generic kernels; the fused LSTM on lstm_s8.c."""
-    from edgeai.runtime.device import QemuSession
-
-    path = {"unrolled": INT8, "fused": FUSED_INT8}[model]
-    with QemuSession(compile_model(path, "cortex-m4").path, "cortex-m4") as session:
-        _matches_litert(session, path, seed=3)
-
-
-@pytest.mark.slow
-@pytest.mark.qemu
-@pytest.mark.toolchain
-@_qemu("qemu-aarch64-static")
-@pytest.mark.parametrize("model", ["unrolled", "fused"])
-def test_int8_bit_exact_on_rpi4_under_qemu(tmp_cache, model):
+def test_int8_bit_exact_on_the_device(tmp_cache, model, target, tool):
+    """The unrolled steps on the hand-written and generic kernels; the fused LSTM on lstm_s8.c: Cortex-M4 under
+    qemu-system-arm, rpi4 under qemu-aarch64."""
     from edgeai.runtime.device import QemuSession, build_firmware
 
+    if shutil.which(tool) is None or shutil.which("cmake") is None:
+        pytest.skip(f"needs {tool}")
     path = {"unrolled": INT8, "fused": FUSED_INT8}[model]
-    compiled = compile_model(path, "rpi4")
-    with QemuSession(compiled.path, "rpi4", elf=build_firmware(compiled.path, "rpi4")) as session:
-        _matches_litert(session, path, seed=4)
+    compiled = compile_model(path, target)
+    elf = build_firmware(compiled.path, target) if target == "rpi4" else None
+    with QemuSession(compiled.path, target, elf=elf) as session:
+        _matches_litert(session, path, seed=3 if target == "cortex-m4" else 4)
 
 
 def _patched(path: Path, tmp_path: Path, subgraph: int, tensor: int) -> Path:
