@@ -70,3 +70,20 @@ def test_a_layer_every_instruction_set_declines_keeps_the_reason(ad01, monkeypat
 def test_without_instruction_sets_every_layer_is_on_tvm(ad01):
     generic = lower_graph(ad01, dataclasses.replace(load_target("cortex-m4"), isa=()))
     assert not any(s.startswith("edgeai_") for s in _symbols(generic))
+
+
+def test_a_row_of_several_makers_tries_them_in_order(ad01, monkeypatch):
+    asked = []
+
+    def specialised(ctx, node, *args):  # specialises nothing: steps aside without a decline
+        asked.append(node.name)
+        return None
+
+    general = kernel_table.KERNELS["dsp"]["fully_connected"]
+    monkeypatch.setitem(kernel_table.KERNELS, "probe", {"fully_connected": (specialised, general)})
+    m4 = load_target("cortex-m4")
+    lowered = lower_graph(ad01, dataclasses.replace(m4, isa=("probe",)))
+    fcs = [n.name for n in ad01.nodes if n.op == "fully_connected"]
+    assert asked == fcs
+    assert _symbols(lowered) == _symbols(lower_graph(ad01, m4))
+    assert not lowered.generic

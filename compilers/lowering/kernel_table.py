@@ -5,7 +5,8 @@ A target names its instruction sets in target.json "isa", preferred first (corte
 "dsp"). A layer goes to the first kernel that takes it; a kernel that cannot take a layer returns None after
 saying why (ctx.decline), and the layer falls through to the next instruction set, then to the TVM kernel.
 Adding an instruction set is a folder compilers/c/kernels/<isa>/ with its C, a module with its call makers, and a
-row here: no rule changes.
+row here: no rule changes. A row's entry may be a tuple of call makers, tried in order: a specialised kernel for
+some shapes first (it returns None, without a decline, for the shapes it does not specialise), then the general one.
 
 The call makers of one op share a signature, the one its rule calls with:
   conv2d, depthwise_conv2d: (ctx, node, x_shape, w, bias, in_zp, out_zp, lo, hi, mult, shift, out_shape, attrs,
@@ -28,7 +29,7 @@ from compilers.lowering import (cortex_m, mve_add, mve_conv, mve_dwconv, mve_flo
                                 x86_float)
 from edgeai.errors import TargetError
 
-KERNELS: dict[str, dict[str, Callable]] = {
+KERNELS: dict[str, dict[str, Callable | tuple[Callable, ...]]] = {
     # Armv7E-M DSP extension (SMLAD, SXTB16): Cortex-M4/M7/M33/M55 — compilers/c/kernels/dsp
     "dsp": {
         "conv2d": cortex_m.conv_call,
@@ -80,9 +81,10 @@ def kernels_for(target, op: str) -> Iterator[Callable]:
         if isa not in KERNELS:
             raise TargetError(f"target {target.name}: instruction set {isa!r} has no kernels "
                               f"(known: {', '.join(sorted(KERNELS))})")
-        maker = KERNELS[isa].get(op)
-        if maker is not None:
-            yield maker
+        makers = KERNELS[isa].get(op)
+        if makers is None:
+            continue
+        yield from makers if isinstance(makers, tuple) else (makers,)
 
 
 def first_taker(target, op: str, ctx, node, *args) -> object | None:
