@@ -132,3 +132,44 @@ def test_pointwise_bit_exact_on_cortex_m4(which, tmp_path):
                 assert all(len(np.unique(w)) >= 50 for w in want)
             for got, w in zip(session.run([x]), want, strict=True):
                 np.testing.assert_array_equal(got, w)
+
+
+def _kernel_outputs(rec: np.ndarray, acc_unscaled: np.ndarray, s: int, c: int, signed: bool) -> np.ndarray:
+    """pointwise_s8.c's arithmetic on one channel's record for every accumulator (TFLite's, unscaled): SMMLA of
+    the scaled accumulator, K less q when negative (signed), >> EDGEAI_PW_SHIFT, saturated."""
+    from compilers.lowering import dsp_pointwise
+
+    a = acc_unscaled.astype(np.int64) << s
+    m, k = int(rec[1 + c // 2]), int(rec[2 + c // 2])
+    kk = np.full(a.shape, k, np.int64)
+    if signed:
+        kk -= np.where(a < 0, int(rec[3 + c // 2]), 0)
+    v = ((a * m) >> 32) + kk
+    return np.clip(v >> dsp_pointwise.SHIFT, -128, 127)
+
+
+@pytest.mark.parametrize("signed", [False, True])
+def test_records_arithmetic_matches_tflite_for_every_accumulator(signed):
+    """Every accumulator in [-2^14, 2^14] through one channel's record gives TFLite's output (zp + the two
+    roundings, saturated, clamped): the signed records everywhere, the plain ones wherever the clamp's lo is at
+    or above the zero point; and the plain ones without that clamp do differ (the sign-dependent rounding)."""
+    from compilers.lowering import cortex_m, dsp_pointwise
+
+    rng = np.random.default_rng(31)
+    acc = np.arange(-(1 << 14), (1 << 14) + 1)
+    w = np.zeros((1, 8), np.int8)
+    w[0, 0] = 1  # the record's start is bias; the kernel's sum is acc - bias
+    plain_differs = False
+    for _ in range(12):
+        m, e, zp = int(rng.integers(1 << 30, 1 << 31)), int(rng.integers(5, 12)), int(rng.integers(-128, 20))
+        lo = zp if not signed else -128
+        rec = dsp_pointwise.records(w, None, 0, zp, lo, 127, [m], [-e], signed)
+        s = 1 + dsp_pointwise.SHIFT - e
+        assert int(rec[0]) == 0 and (int(rec[1]) & 0xFFFF) == 1 << s
+        want = np.array([min(max(zp + cortex_m._requantize(int(a), m, -e, "double"), lo), 127) for a in acc])
+        got = np.maximum(_kernel_outputs(rec, acc, s, 8, signed), lo)
+        np.testing.assert_array_equal(got, want)
+        if not signed:  # the same record without the clamp: wrong at some negative tie
+            free = np.array([min(max(zp + cortex_m._requantize(int(a), m, -e, "double"), -128), 127) for a in acc])
+            plain_differs |= bool(np.any(_kernel_outputs(rec, acc, s, 8, False) != free))
+    assert signed or plain_differs
