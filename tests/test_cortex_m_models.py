@@ -87,7 +87,7 @@ def test_onnx_numerics_dsp_kernels_match_the_host_library(model, tmp_path):
     device = compile_model(path, "cortex-m4", tmp_path / "m4")
     symbols = {layer["symbol"] for layer in device.desc["layers"]}
     assert "edgeai_conv_s8_w8_one_rounding" in symbols, symbols  # int8 weights, the default
-    assert {"edgeai_dwconv_s8_w8_one_rounding", "edgeai_add_s8_one_rounding"} & symbols, symbols
+    assert {"edgeai_dwconv_s8_w8_one_rounding", "edgeai_add_s8_one_rounding", "edgeai_add_s8_sum16"} & symbols, symbols
     host = HostSession(compile_model(path, "host", tmp_path / "host").path)
     spec = host.inputs[0]
     rng = np.random.default_rng(3)
@@ -123,7 +123,8 @@ def test_onnx_numerics_portable_fallback_matches_the_host_library(model, tmp_pat
 
     graph = default_pipeline(load(ONNX_DIR / f"{model}.onnx"))
     lowered = lower_graph(graph, load_target("cortex-m4"), "model")
-    assert {"edgeai_dwconv_s8_w8_one_rounding", "edgeai_add_s8_one_rounding"} & {c.symbol for c in lowered.calls}
+    assert {"edgeai_dwconv_s8_w8_one_rounding", "edgeai_add_s8_one_rounding", "edgeai_add_s8_sum16"} & \
+        {c.symbol for c in lowered.calls}
     out = tmp_path / "lib"
     out.mkdir()
     emit_library(graph, plan_memory(graph), lowered, "model", out, target="host", source=str(graph.source))

@@ -335,13 +335,72 @@ def add_constants(size: int, zp1: int, zp2: int, zo: int, lo: int, hi: int, q=No
     return t, p
 
 
+def add_outputs(t: np.ndarray, p: np.ndarray, one_rounding: bool) -> np.ndarray:
+    """[256, 256] int8 outputs of edgeai_add_s8 (add_constants' tables t and p) for every pair of input bytes
+    (indexed as unsigned), computed as the kernel does (nn_s8.c: add_one, store4)."""
+    t = t.astype(np.int64)
+    s = t[:256, None] + t[None, 256:]
+    _, mult, e, rnd, lo, hi = (int(v) for v in p)
+    if one_rounding:
+        r = ((s + (1 << (e - 1)) - 1 + ((s >> e) & 1)) >> e) + rnd
+    else:  # smmlar(s, mult, round + (s >> 31)) >> e
+        r = (((s * mult + (1 << 31)) >> 32) + rnd + (s >> 31)) >> e
+    return np.clip(np.clip(r, -128, 127), lo, hi)
+
+
+_SUM_BOUND = (1 << 30) - 1  # |table entry| < 2^30: the sum of two cannot overflow int32
+_SUM_ROUNDS = 600  # a shortest path has at most 512 edges; each round relaxes two
+
+
+def add_sum_tables(out: np.ndarray, lo: int, hi: int) -> np.ndarray | None:
+    """Tables [T1: 256][T2: 256] (int32) for edgeai_add_s8_sum16 such that for every pair of input bytes (a, b)
+    min(usat8((T1[a] + T2[b]) >> 16), hi - lo) + lo == out[a, b] (usat8: clamp to [0, 255]); None when no such
+    tables exist. out: the exact outputs of all 65,536 pairs (add_outputs), so the kernel is then bit-exact on
+    every input by construction, whatever the numerics; the result is checked against out once more.
+    Each pair bounds the sum: w = out - lo in (0, hi - lo) needs w * 2^16 <= T1[a] + T2[b] < (w + 1) * 2^16,
+    w = 0 only the upper bound (usat8 clamps below), w = hi - lo only the lower one. With x = T1, y = -T2 these
+    are difference constraints x[a] - y[b] in [L, U], solved by Bellman-Ford relaxation from x = y = 2^30 (the
+    greatest solution below the bound); a constraint cycle of negative weight (no solution) shows as a value
+    falling below -2^30 or as no convergence."""
+    w = out.astype(np.int64) - lo
+    span = hi - lo
+    big = 1 << 40
+    low = np.where(w == 0, -big, w << 16)
+    up = np.where(w == span, big, ((w + 1) << 16) - 1)
+    x = np.full(256, _SUM_BOUND, np.int64)
+    y = np.full(256, _SUM_BOUND, np.int64)
+    for _ in range(_SUM_ROUNDS):
+        nx = np.minimum(x, (y[None, :] + up).min(axis=1))
+        ny = np.minimum(y, (nx[:, None] - low).min(axis=0))
+        if nx.min() < -_SUM_BOUND or ny.min() < -_SUM_BOUND:
+            return None
+        if np.array_equal(nx, x) and np.array_equal(ny, y):
+            break
+        x, y = nx, ny
+    else:
+        return None
+    t1, t2 = x, -y
+    got = np.minimum(np.clip((t1[:, None] + t2[None, :]) >> 16, 0, 255), span) + lo
+    if not np.array_equal(got, out):
+        return None
+    return np.concatenate([t1, t2]).astype(np.int32)
+
+
 def add_call(ctx, node, size: int, zp1: int, zp2: int, zo: int, lo: int, hi: int, q=None, exact=None):
-    """ADD of two same-shape int8 tensors → edgeai_add_s8 (add_constants); None when it declines."""
+    """ADD of two same-shape int8 tensors → edgeai_add_s8_sum16 (add_sum_tables, solved from the outputs of
+    edgeai_add_s8 on every pair of input bytes), or edgeai_add_s8 itself (add_constants) when no such tables
+    exist; None when it declines."""
     consts = add_constants(size, zp1, zp2, zo, lo, hi, q, exact)
     if isinstance(consts, str):
         return ctx.decline(node, f"edgeai_add_s8 declines: {consts}")
     t, p = consts
-    symbol = ctx.c_kernel(NN_FILE, *_entry("edgeai_add_s8", _ADD_ARGS, exact is not None))
     a, b = node.inputs[0], node.inputs[1]
+    sums = add_sum_tables(add_outputs(t, p, exact is not None), lo, hi)
+    if sums is not None:
+        symbol = ctx.c_kernel(NN_FILE, "edgeai_add_s8_sum16", "int32_t edgeai_add_s8_sum16" + _ADD_ARGS)
+        return KernelCall(node.name, node.op, symbol, (TensorArg(a), TensorArg(b), ctx.derived(sums),
+                                                       ctx.derived(np.array([size, lo, hi - lo], np.int32)),
+                                                       TensorArg(node.outputs[0])))
+    symbol = ctx.c_kernel(NN_FILE, *_entry("edgeai_add_s8", _ADD_ARGS, exact is not None))
     return KernelCall(node.name, node.op, symbol, (TensorArg(a), TensorArg(b), ctx.derived(t), ctx.derived(p),
                                                    TensorArg(node.outputs[0])))

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 from typing import Callable, Iterator
 
-from compilers.lowering import (cortex_m, dsp_pointwise, mve_add, mve_conv, mve_dwconv, mve_float, mve_pool,
-                                neon_conv, x86_conv, x86_float)
+from compilers.lowering import (cortex_m, dsp_pointwise, dsp_pool, mve_add, mve_conv, mve_dwconv, mve_float,
+                                mve_pool, neon_conv, x86_conv, x86_float)
 from edgeai.errors import TargetError
 
 KERNELS: dict[str, dict[str, Callable | tuple[Callable, ...]]] = {
@@ -36,6 +36,7 @@ KERNELS: dict[str, dict[str, Callable | tuple[Callable, ...]]] = {
         "depthwise_conv2d": cortex_m.dwconv_call,
         "fully_connected": cortex_m.fc_call,
         "add": cortex_m.add_call,
+        "avg_pool2d": dsp_pool.avgpool_call,
     },
     # Armv8.2-A dot product (SDOT): Cortex-A76 (rpi5) — compilers/c/kernels/neon/conv_s8_dot.c; the layers it has
     # no kernel for fall through to "neon", listed after it

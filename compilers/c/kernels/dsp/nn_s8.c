@@ -1556,3 +1556,86 @@ int32_t edgeai_add_s8_one_rounding(const int8_t* input1, const int8_t* input2, c
     return 0;
 }
 
+
+/* ADD by two table lookups and one addition per element, nothing else to requantize: the lowering solves, against
+ * the exact output of every pair of input bytes (65,536), for tables T1, T2 whose sum S = T1[a] + T2[b] has
+ * usat8(S >> 16) = out - lo, where usat8 clamps to [0, 255] (cortex_m.py: add_sum_tables, a system of difference
+ * constraints; the tables carry the rescaling, both roundings, the zero points and lo). Bit-exactness is then a
+ * compile-time fact, checked on all inputs; no run-time rounding is left. The kernel only adds, takes the high
+ * halfwords of two sums into one word (PKHTB), clamps both to [0, 255] (USAT16), joins four bytes (ORR), clamps
+ * to hi - lo when hi - lo < 255 (USUB8 + SEL) and adds lo back into each byte (UADD8, modulo 256).
+ * p: [n, lo, hi - lo]. Every block of 4 (or 1) elements is read before it is written: the output may alias an
+ * input. */
+#if EDGEAI_DSP
+/* Four elements, a and b post-incremented: 8 byte loads, 8 table loads, 4 additions, the 4-byte join in %[v]. */
+#define EDGEAI_ADD_SUM4                                                                                             \
+    "ldrb %[i], [%[a]], #1\n\tldrb %[j], [%[b]], #1\n\t"                                                         \
+    "ldr %[i], [%[t1], %[i], lsl #2]\n\tldr %[j], [%[t2], %[j], lsl #2]\n\tadd %[s], %[i], %[j]\n\t"           \
+    "ldrb %[i], [%[a]], #1\n\tldrb %[j], [%[b]], #1\n\t"                                                         \
+    "ldr %[i], [%[t1], %[i], lsl #2]\n\tldr %[j], [%[t2], %[j], lsl #2]\n\tadd %[u], %[i], %[j]\n\t"           \
+    "ldrb %[i], [%[a]], #1\n\tldrb %[j], [%[b]], #1\n\t"                                                         \
+    "ldr %[i], [%[t1], %[i], lsl #2]\n\tldr %[j], [%[t2], %[j], lsl #2]\n\tadd %[i], %[i], %[j]\n\t"           \
+    "pkhtb %[s], %[i], %[s], asr #16\n\t" /* elements 2 | 0 */                                                   \
+    "ldrb %[i], [%[a]], #1\n\tldrb %[j], [%[b]], #1\n\t"                                                         \
+    "ldr %[i], [%[t1], %[i], lsl #2]\n\tldr %[j], [%[t2], %[j], lsl #2]\n\tadd %[i], %[i], %[j]\n\t"           \
+    "pkhtb %[u], %[i], %[u], asr #16\n\t" /* elements 3 | 1 */                                                   \
+    "usat16 %[s], #8, %[s]\n\tusat16 %[u], #8, %[u]\n\t"                                                         \
+    "orr %[v], %[s], %[u], lsl #8\n\t"
+#endif
+
+EDGEAI_INLINE int32_t add_sum_one(const int32_t* t1, const int32_t* t2, uint8_t a, uint8_t b, int32_t lo,
+                                  int32_t span)
+{
+    int32_t u = (t1[a] + t2[b]) >> 16;
+    u = u < 0 ? 0 : (u > span ? span : u); /* span <= 255: usat8, then the clamp to hi - lo */
+    return u + lo;
+}
+
+int32_t edgeai_add_s8_sum16(const int8_t* input1, const int8_t* input2, const int32_t* tables, const int32_t* p,
+                            int8_t* output)
+{
+    const uint8_t* a = (const uint8_t*)input1;
+    const uint8_t* b = (const uint8_t*)input2;
+    const int32_t *t1 = tables, *t2 = tables + 256;
+    const int32_t n = p[0], lo = p[1], span = p[2];
+    int8_t* end = output + (n & ~3);
+#if EDGEAI_DSP
+    const uint32_t lo4 = bytes4(lo), span4 = bytes4(span);
+    uint32_t i, j, s, u, v;
+    if (span == 255) { /* [lo, hi] = [-128, 127]: usat8 is the only clamp; blocks of 8, after one of 4 */
+#define EDGEAI_ADD_SUM_OPERANDS                                                                                     \
+    : [a] "+r"(a), [b] "+r"(b), [o] "+r"(output), [i] "=&r"(i), [j] "=&r"(j), [s] "=&r"(s), [u] "=&r"(u),          \
+      [v] "=&r"(v)                                                                                                  \
+    : [t1] "r"(t1), [t2] "r"(t2), [lo4] "r"(lo4)                                                                    \
+    : "memory", "cc"
+        if (n & 4) {
+            __asm__(EDGEAI_ADD_SUM4 "uadd8 %[v], %[v], %[lo4]\n\tstr %[v], [%[o]], #4" EDGEAI_ADD_SUM_OPERANDS);
+        }
+        while (output != end) {
+            __asm__(EDGEAI_ADD_SUM4 "uadd8 %[v], %[v], %[lo4]\n\tstr %[v], [%[o]], #4\n\t" EDGEAI_ADD_SUM4
+                    "uadd8 %[v], %[v], %[lo4]\n\tstr %[v], [%[o]], #4" EDGEAI_ADD_SUM_OPERANDS);
+        }
+#undef EDGEAI_ADD_SUM_OPERANDS
+    } else {
+        while (output != end) {
+            __asm__(EDGEAI_ADD_SUM4 "usub8 %[s], %[v], %[span4]\n\t" /* GE[k] = v[k] >= span */
+                    "sel %[v], %[span4], %[v]\n\tuadd8 %[v], %[v], %[lo4]\n\tstr %[v], [%[o]], #4"
+                    : [a] "+r"(a), [b] "+r"(b), [o] "+r"(output), [i] "=&r"(i), [j] "=&r"(j), [s] "=&r"(s),
+                      [u] "=&r"(u), [v] "=&r"(v)
+                    : [t1] "r"(t1), [t2] "r"(t2), [lo4] "r"(lo4), [span4] "r"(span4)
+                    : "memory", "cc");
+        }
+    }
+#else
+    while (output != end) {
+        const int32_t o0 = add_sum_one(t1, t2, a[0], b[0], lo, span), o1 = add_sum_one(t1, t2, a[1], b[1], lo, span);
+        const int32_t o2 = add_sum_one(t1, t2, a[2], b[2], lo, span), o3 = add_sum_one(t1, t2, a[3], b[3], lo, span);
+        output[0] = (int8_t)o0, output[1] = (int8_t)o1, output[2] = (int8_t)o2, output[3] = (int8_t)o3;
+        a += 4, b += 4, output += 4;
+    }
+#endif
+    for (end += n & 3; output != end; output++) {
+        *output = (int8_t)add_sum_one(t1, t2, *a++, *b++, lo, span);
+    }
+    return 0;
+}

@@ -78,5 +78,10 @@ int32_t edgeai_add_s8(const int8_t* input1, const int8_t* input2, const int32_t*
                       int8_t* output);
 int32_t edgeai_add_s8_one_rounding(const int8_t* input1, const int8_t* input2, const int32_t* tables, const int32_t* p,
                                    int8_t* output);
+/* ADD whose output is the high halfword of the sum of two table entries (either numerics: the tables are solved at
+ * compile time against every pair of input bytes, cortex_m.py: add_sum_tables); tables: [input 1: 256][input 2:
+ * 256] int32, p: [n, lo, hi - lo]. The output may alias an input. */
+int32_t edgeai_add_s8_sum16(const int8_t* input1, const int8_t* input2, const int32_t* tables, const int32_t* p,
+                            int8_t* output);
 
 #endif
