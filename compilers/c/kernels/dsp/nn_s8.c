@@ -1449,24 +1449,33 @@ static __attribute__((noinline)) void dw_widen_group(const int32_t* w8, const in
 /* The depthwise layer, the body of the entry points below (NARROW: int8 weights). A pixel outside the image reads
  * zero_row, the input zero point. int8 weights are widened per group of 4 channels into the int16 kernels' form
  * on the stack (dw_widen_group: 66 words), then those kernels run over that group: the two-row kernel needs no
- * stream in flash, and a tap's weights are one LDRD instead of an LDR and two SXTB16. */
-#define EDGEAI_DWCONV_LAYER(MODE, NARROW)                                                                      \
-    const int32_t taps = geom[EDGEAI_G_KH] * geom[EDGEAI_G_KW], clamp = clamp_level(geom);                     \
+ * stream in flash, and a tap's weights are one LDRD instead of an LDR and two SXTB16.
+ * KIND (a literal): 0 any window, tap by tap (dwconv_s8); 1 3x3, one pixel at a time; 2 3x3 stride 1, two rows at
+ * a time where the window allows (the others one pixel at a time). CLAMP (a literal): 0 when the activation range
+ * is [-128, 127] (saturation is the clamp; a layer with another range gets -1), 1 any range. Each (KIND, CLAMP)
+ * is its own entry point, so a firmware links only the paths its layers take (cortex_m.py: dwconv_call). */
+#define EDGEAI_DWCONV_LAYER(MODE, NARROW, KIND, CLAMP)                                                         \
     const int32_t OH = geom[EDGEAI_G_OH], H = geom[EDGEAI_G_H], PT = geom[EDGEAI_G_PT], C = geom[EDGEAI_G_C];  \
-    if (geom[EDGEAI_G_KH] != 3 || geom[EDGEAI_G_KW] != 3) {                                                    \
-        dwconv_s8(input, weights, channel, geom, output, taps, 2, (MODE), (NARROW));                           \
+    if ((KIND) == 0) {                                                                                         \
+        dwconv_s8(input, weights, channel, geom, output, geom[EDGEAI_G_KH] * geom[EDGEAI_G_KW], 2, (MODE),     \
+                  (NARROW));                                                                                   \
         return 0;                                                                                              \
     }                                                                                                          \
+    if (geom[EDGEAI_G_KH] != 3 || geom[EDGEAI_G_KW] != 3 || (!(CLAMP) && clamp_level(geom) != 0)) {            \
+        return -1;                                                                                             \
+    }                                                                                                          \
+    const int32_t clamp = (CLAMP);                                                                             \
     int8_t zero_row[EDGEAI_NN_MAX_DW_CHANNELS];                                                                \
     memset(zero_row, geom[EDGEAI_G_ZP_IN], (size_t)C);                                                         \
     if (!(NARROW)) {                                                                                           \
-        const int32_t pairs = geom[EDGEAI_G_PAIRS];                                                            \
+        const int32_t pairs = (KIND) == 2 ? geom[EDGEAI_G_PAIRS] : 0;                                          \
         EDGEAI_DW3X3_ROWS(input, weights, pairs != 0 ? weights + pairs : NULL, channel, output, (MODE), 0);    \
         return 0;                                                                                              \
     }                                                                                                          \
-    const int32_t two_rows = geom[EDGEAI_G_SH] == 1 && geom[EDGEAI_G_SW] == 1 &&                               \
+    const int32_t two_rows = (KIND) == 2 && geom[EDGEAI_G_SH] == 1 && geom[EDGEAI_G_SW] == 1 &&                \
                              geom[EDGEAI_G_W] * C <= EDGEAI_NN_MAX_DW_CHANNELS;                                \
-    int32_t w16[18 * EDGEAI_DW_BATCH], ch16[16 * EDGEAI_DW_BATCH], stream[2 * EDGEAI_DW_PASS_WORDS * EDGEAI_DW_BATCH]; \
+    int32_t w16[18 * EDGEAI_DW_BATCH], ch16[16 * EDGEAI_DW_BATCH];                                             \
+    int32_t stream[((KIND) == 2 ? 2 * EDGEAI_DW_PASS_WORDS : 1) * EDGEAI_DW_BATCH];                            \
     for (int32_t c = 0; c < C; c += 4 * EDGEAI_DW_BATCH) {                                                     \
         const int32_t cn = C - c < 4 * EDGEAI_DW_BATCH ? C - c : 4 * EDGEAI_DW_BATCH;                          \
         for (int32_t j = 0; j < cn / 4; j++) {                                                                 \
@@ -1477,34 +1486,38 @@ static __attribute__((noinline)) void dw_widen_group(const int32_t* w8, const in
     }                                                                                                          \
     return 0;
 
-/* GCC's pre-allocation scheduler hoists the input loads and spills; the source order is the good one. */
-__attribute__((optimize("no-schedule-insns"))) int32_t edgeai_dwconv_s8(const int8_t* input, const int32_t* weights,
-                                                                        const int32_t* channel, const int32_t* geom,
-                                                                        int8_t* output)
-{
-    EDGEAI_DWCONV_LAYER(0, 0);
-}
-
-/* ONNX numerics (one rounding). */
-__attribute__((optimize("no-schedule-insns"))) int32_t edgeai_dwconv_s8_one_rounding(
-    const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* geom, int8_t* output)
-{
-    EDGEAI_DWCONV_LAYER(1, 0);
-}
-
-/* int8 weights ([C / 4][KH * KW] words of 4 channels' bytes), TFLite's arithmetic and one rounding. */
-__attribute__((optimize("no-schedule-insns"))) int32_t edgeai_dwconv_s8_w8(const int8_t* input, const int32_t* weights,
-                                                                           const int32_t* channel, const int32_t* geom,
-                                                                           int8_t* output)
-{
-    EDGEAI_DWCONV_LAYER(0, 1);
-}
-
-__attribute__((optimize("no-schedule-insns"))) int32_t edgeai_dwconv_s8_w8_one_rounding(
-    const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* geom, int8_t* output)
-{
-    EDGEAI_DWCONV_LAYER(1, 1);
-}
+/* One entry point per (storage, window kind, clamp, requantization); GCC's pre-allocation scheduler hoists the
+ * input loads and spills, the source order is the good one. */
+#define EDGEAI_DW_ENTRY(NAME, MODE, NARROW, KIND, CLAMP)                                                        \
+    __attribute__((optimize("no-schedule-insns"))) int32_t NAME(const int8_t* input, const int32_t* weights,     \
+                                                                const int32_t* channel, const int32_t* geom,    \
+                                                                int8_t* output)                                 \
+    {                                                                                                          \
+        EDGEAI_DWCONV_LAYER(MODE, NARROW, KIND, CLAMP);                                                        \
+    }
+/* int16 weights */
+EDGEAI_DW_ENTRY(edgeai_dwconv_s8, 0, 0, 0, 1)
+EDGEAI_DW_ENTRY(edgeai_dwconv_s8_3x3, 0, 0, 1, 0)
+EDGEAI_DW_ENTRY(edgeai_dwconv_s8_3x3_clamp, 0, 0, 1, 1)
+EDGEAI_DW_ENTRY(edgeai_dwconv_s8_3x3s1, 0, 0, 2, 0)
+EDGEAI_DW_ENTRY(edgeai_dwconv_s8_3x3s1_clamp, 0, 0, 2, 1)
+/* ONNX numerics (one rounding) */
+EDGEAI_DW_ENTRY(edgeai_dwconv_s8_one_rounding, 1, 0, 0, 1)
+EDGEAI_DW_ENTRY(edgeai_dwconv_s8_3x3_one_rounding, 1, 0, 1, 0)
+EDGEAI_DW_ENTRY(edgeai_dwconv_s8_3x3_clamp_one_rounding, 1, 0, 1, 1)
+EDGEAI_DW_ENTRY(edgeai_dwconv_s8_3x3s1_one_rounding, 1, 0, 2, 0)
+EDGEAI_DW_ENTRY(edgeai_dwconv_s8_3x3s1_clamp_one_rounding, 1, 0, 2, 1)
+/* int8 weights ([C / 4][KH * KW] words of 4 channels' bytes), TFLite's arithmetic and one rounding */
+EDGEAI_DW_ENTRY(edgeai_dwconv_s8_w8, 0, 1, 0, 1)
+EDGEAI_DW_ENTRY(edgeai_dwconv_s8_w8_3x3, 0, 1, 1, 0)
+EDGEAI_DW_ENTRY(edgeai_dwconv_s8_w8_3x3_clamp, 0, 1, 1, 1)
+EDGEAI_DW_ENTRY(edgeai_dwconv_s8_w8_3x3s1, 0, 1, 2, 0)
+EDGEAI_DW_ENTRY(edgeai_dwconv_s8_w8_3x3s1_clamp, 0, 1, 2, 1)
+EDGEAI_DW_ENTRY(edgeai_dwconv_s8_w8_one_rounding, 1, 1, 0, 1)
+EDGEAI_DW_ENTRY(edgeai_dwconv_s8_w8_3x3_one_rounding, 1, 1, 1, 0)
+EDGEAI_DW_ENTRY(edgeai_dwconv_s8_w8_3x3_clamp_one_rounding, 1, 1, 1, 1)
+EDGEAI_DW_ENTRY(edgeai_dwconv_s8_w8_3x3s1_one_rounding, 1, 1, 2, 0)
+EDGEAI_DW_ENTRY(edgeai_dwconv_s8_w8_3x3s1_clamp_one_rounding, 1, 1, 2, 1)
 
 /* ADD of two same-shape int8 tensors. Each input's rescaled value depends on its int8 value only: the lowering
  * tabulates it (tables: [input 1: 256][input 2: 256], indexed by the byte as unsigned) and the kernel adds two
