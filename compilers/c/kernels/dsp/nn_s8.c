@@ -1201,7 +1201,7 @@ EDGEAI_INLINE int8_t clamp8_to(int32_t v, int32_t lo, int32_t hi, int32_t clamp)
 #if EDGEAI_DSP
 /* One input column of the two-row kernel (below): rows 0-3 at p + k WC; A takes rows 0-2, B rows 1-3. Two
  * channels (a, b: bytes 0 and 2 of the widened word; ", ror #8" takes bytes 1 and 3): the pair (row 1, row 2)
- * is packed once and feeds one SMLAD for A and one for B, 21 instructions per 12 MACs. Weights
+ * is packed once and feeds one SMLAD for A and one for B, 20 instructions per 12 MACs (row 3 at p + wc3, 3 WC). Weights
  * [X_a, X_b, Y_a, Y_b], X = (w[0][kx], w[1][kx]), Y = (w[1][kx], w[2][kx]), low half first.
  * A whole pass is one asm block: GCC's allocation of the C version spilled (four accumulators, two weight
  * words, three temporaries, the column pointer, both strides and the weight pointer are live at once). It reads
@@ -1223,8 +1223,7 @@ EDGEAI_INLINE int8_t clamp8_to(int32_t v, int32_t lo, int32_t hi, int32_t clamp)
     "ldrd %[xa], %[xb], [%[w]], #8\n\t"                    \
     "smlad %[aa], %[t2], %[xa], %[aa]\n\t"                 \
     "smlad %[ab], %[t0], %[xb], %[ab]\n\t"                 \
-    "add %[t1], %[p], %[wc]\n\t"                           \
-    "ldr %[t1], [%[t1], %[wc], lsl #1]\n\t"                \
+    "ldr %[t1], [%[p], %[wc3]]\n\t"                        \
     "sxtb16 %[t1], %[t1]" ROR "\n\t"                       \
     "smlabt %[ba], %[t1], %[xa], %[ba]\n\t"                \
     "smlatt %[bb], %[t1], %[xb], %[bb]\n\t"
@@ -1235,14 +1234,14 @@ EDGEAI_INLINE int8_t clamp8_to(int32_t v, int32_t lo, int32_t hi, int32_t clamp)
             "add %[p], %[p], %[c]\n\t" EDGEAI_DW_COLUMN(ROR)                                                  \
             : [aa] "=&r"(aa), [ab] "=&r"(ab), [ba] "=&r"(ba), [bb] "=&r"(bb), [w] "+r"(w), [p] "+r"(p),       \
               [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [xa] "=&r"(xa), [xb] "=&r"(xb)                  \
-            : [wc] "r"(WC), [c] "r"(C))
+            : [wc] "r"(WC), [wc3] "r"(3 * WC), [c] "r"(C))
 /* Two columns (a border pixel: the third column is outside the image); aa, ab given. */
 #define EDGEAI_DW_PASS2(ROR)                                                                                  \
     __asm__("mov %[ba], %[aa]\n\t"                                                                            \
             "mov %[bb], %[ab]\n\t" EDGEAI_DW_COLUMN(ROR) "add %[p], %[p], %[c]\n\t" EDGEAI_DW_COLUMN(ROR)       \
             : [aa] "+&r"(aa), [ab] "+&r"(ab), [ba] "=&r"(ba), [bb] "=&r"(bb), [w] "+r"(w), [p] "+r"(p),       \
               [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [xa] "=&r"(xa), [xb] "=&r"(xb)                  \
-            : [wc] "r"(WC), [c] "r"(C))
+            : [wc] "r"(WC), [wc3] "r"(3 * WC), [c] "r"(C))
 #else
 /* The same column in C (see the asm above). */
 EDGEAI_INLINE void dw_column(const int8_t* p, int32_t WC, const int32_t* w, int32_t odd, int32_t* aa, int32_t* ab,
@@ -1319,10 +1318,10 @@ EDGEAI_INLINE void dw_pair_pass(const int8_t* p, int32_t WC, int32_t C, const in
 #endif
     (void)w;
     const int32_t* q = wp + 14;
-    out_a[0] = dw_requant(aa, q, 0, lo, hi, clamp, mode);
-    out_b[0] = dw_requant(ba, q, 0, lo, hi, clamp, mode);
-    out_a[2] = dw_requant(ab, q, 1, lo, hi, clamp, mode);
-    out_b[2] = dw_requant(bb, q, 1, lo, hi, clamp, mode);
+    /* all four before any store: a byte store may alias the constants, which GCC would then reload */
+    const int8_t va = dw_requant(aa, q, 0, lo, hi, clamp, mode), vb = dw_requant(ba, q, 0, lo, hi, clamp, mode);
+    const int8_t vc = dw_requant(ab, q, 1, lo, hi, clamp, mode), vd = dw_requant(bb, q, 1, lo, hi, clamp, mode);
+    out_a[0] = va, out_b[0] = vb, out_a[2] = vc, out_b[2] = vd;
 }
 
 EDGEAI_INLINE void dw_pair_pixel(const int8_t* p, int32_t WC, int32_t C, const int32_t* w, int32_t kx0, int32_t kx1,
