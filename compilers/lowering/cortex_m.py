@@ -49,7 +49,13 @@ WIDE_WORDS = 576  # nn_s8.c: EDGEAI_NN_WIDE_WORDS, the int8-weight kernels' wide
 DW_BATCH = 16
 STACK_SCRATCH = {"edgeai_conv_s8": MAX_PATCH, "edgeai_conv_s8_w8": MAX_PATCH + 4 * WIDE_WORDS,
                  "edgeai_dwconv_s8": MAX_DW_CHANNELS + 4 * MAX_TAPS,
-                 "edgeai_dwconv_s8_w8": MAX_DW_CHANNELS + 4 * MAX_TAPS + 4 * 82 * DW_BATCH}
+                 "edgeai_dwconv_s8_w8": MAX_DW_CHANNELS + 4 * MAX_TAPS}
+# the 3x3 entry points (dwconv_variant): the zero row; int8 weights also the widened batch (one pixel at a time:
+# 34 words per group of 4 channels, no stream)
+for _kind, _words in (("_3x3", 34), ("_3x3s1", 82)):
+    for _clamp in ("", "_clamp"):
+        STACK_SCRATCH[f"edgeai_dwconv_s8{_kind}{_clamp}"] = MAX_DW_CHANNELS
+        STACK_SCRATCH[f"edgeai_dwconv_s8_w8{_kind}{_clamp}"] = MAX_DW_CHANNELS + 4 * _words * DW_BATCH
 _INT32_MAX = (1 << 31) - 1
 WEIGHT_STORAGES = ("int8", "int16", "auto")
 # Instructions per MAC that int16 weights save over int8 (one byte more per weight, plus the depthwise two-row
@@ -263,6 +269,16 @@ def fc_call(ctx, node, rows, k, n, w: np.ndarray, bias, in_zp, out_zp, lo, hi, m
                      (1, rows, 1, n), attrs, rounding)
 
 
+def dwconv_variant(kh: int, kw: int, sh: int, sw: int, two_rows: bool, lo: int, hi: int) -> str:
+    """The suffix of the depthwise entry point (nn_s8.c's EDGEAI_DW_ENTRY) that has exactly the paths this layer
+    takes, so --gc-sections drops the others: "" any window, tap by tap; "_3x3" one pixel at a time; "_3x3s1" two
+    rows at a time (3x3 stride 1 with its two-row form: W * C <= MAX_DW_CHANNELS). "_clamp": an activation range
+    narrower than [-128, 127] (without it the kernel's saturation is the clamp)."""
+    if (kh, kw) != (3, 3):
+        return ""
+    return ("_3x3s1" if two_rows and (sh, sw) == (1, 1) else "_3x3") + ("_clamp" if (lo, hi) != (-128, 127) else "")
+
+
 def dwconv_call(ctx, node, x_shape, w: np.ndarray, bias, in_zp, out_zp, lo, hi, mult, shift, out_shape, attrs,
                 rounding="double"):
     """DEPTHWISE_CONV_2D (w [1, KH, KW, C], depth multiplier 1, C % 4 == 0) → edgeai_dwconv_s8."""
@@ -302,7 +318,8 @@ def dwconv_call(ctx, node, x_shape, w: np.ndarray, bias, in_zp, out_zp, lo, hi, 
     geom = _geom(h, wd, c, out_shape[1], out_shape[2], o, kh, kw, sh, sw, pt, pl, in_zp, out_zp, lo, hi,
                  int(rounding != "double"), 0, 0, pairs=pairs, acc_shift=acc_shift)
     name = "edgeai_dwconv_s8_w8" if storage == "int8" else "edgeai_dwconv_s8"
-    symbol = ctx.c_kernel(NN_FILE, *_entry(name, _ARGS, rounding != "double"))
+    symbol = ctx.c_kernel(NN_FILE, *_entry(name + dwconv_variant(kh, kw, sh, sw, two_rows, lo, hi), _ARGS,
+                                           rounding != "double"))
     return KernelCall(node.name, node.op, symbol, (TensorArg(node.inputs[0]), ctx.derived(packed),
                                                    ctx.derived(chan.reshape(-1)), ctx.derived(geom),
                                                    TensorArg(node.outputs[0])))

@@ -1201,7 +1201,7 @@ EDGEAI_INLINE int8_t clamp8_to(int32_t v, int32_t lo, int32_t hi, int32_t clamp)
 #if EDGEAI_DSP
 /* One input column of the two-row kernel (below): rows 0-3 at p + k WC; A takes rows 0-2, B rows 1-3. Two
  * channels (a, b: bytes 0 and 2 of the widened word; ", ror #8" takes bytes 1 and 3): the pair (row 1, row 2)
- * is packed once and feeds one SMLAD for A and one for B, 21 instructions per 12 MACs. Weights
+ * is packed once and feeds one SMLAD for A and one for B, 20 instructions per 12 MACs (row 3 at p + wc3, 3 WC). Weights
  * [X_a, X_b, Y_a, Y_b], X = (w[0][kx], w[1][kx]), Y = (w[1][kx], w[2][kx]), low half first.
  * A whole pass is one asm block: GCC's allocation of the C version spilled (four accumulators, two weight
  * words, three temporaries, the column pointer, both strides and the weight pointer are live at once). It reads
@@ -1223,8 +1223,7 @@ EDGEAI_INLINE int8_t clamp8_to(int32_t v, int32_t lo, int32_t hi, int32_t clamp)
     "ldrd %[xa], %[xb], [%[w]], #8\n\t"                    \
     "smlad %[aa], %[t2], %[xa], %[aa]\n\t"                 \
     "smlad %[ab], %[t0], %[xb], %[ab]\n\t"                 \
-    "add %[t1], %[p], %[wc]\n\t"                           \
-    "ldr %[t1], [%[t1], %[wc], lsl #1]\n\t"                \
+    "ldr %[t1], [%[p], %[wc3]]\n\t"                        \
     "sxtb16 %[t1], %[t1]" ROR "\n\t"                       \
     "smlabt %[ba], %[t1], %[xa], %[ba]\n\t"                \
     "smlatt %[bb], %[t1], %[xb], %[bb]\n\t"
@@ -1235,14 +1234,14 @@ EDGEAI_INLINE int8_t clamp8_to(int32_t v, int32_t lo, int32_t hi, int32_t clamp)
             "add %[p], %[p], %[c]\n\t" EDGEAI_DW_COLUMN(ROR)                                                  \
             : [aa] "=&r"(aa), [ab] "=&r"(ab), [ba] "=&r"(ba), [bb] "=&r"(bb), [w] "+r"(w), [p] "+r"(p),       \
               [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [xa] "=&r"(xa), [xb] "=&r"(xb)                  \
-            : [wc] "r"(WC), [c] "r"(C))
+            : [wc] "r"(WC), [wc3] "r"(3 * WC), [c] "r"(C))
 /* Two columns (a border pixel: the third column is outside the image); aa, ab given. */
 #define EDGEAI_DW_PASS2(ROR)                                                                                  \
     __asm__("mov %[ba], %[aa]\n\t"                                                                            \
             "mov %[bb], %[ab]\n\t" EDGEAI_DW_COLUMN(ROR) "add %[p], %[p], %[c]\n\t" EDGEAI_DW_COLUMN(ROR)       \
             : [aa] "+&r"(aa), [ab] "+&r"(ab), [ba] "=&r"(ba), [bb] "=&r"(bb), [w] "+r"(w), [p] "+r"(p),       \
               [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [xa] "=&r"(xa), [xb] "=&r"(xb)                  \
-            : [wc] "r"(WC), [c] "r"(C))
+            : [wc] "r"(WC), [wc3] "r"(3 * WC), [c] "r"(C))
 #else
 /* The same column in C (see the asm above). */
 EDGEAI_INLINE void dw_column(const int8_t* p, int32_t WC, const int32_t* w, int32_t odd, int32_t* aa, int32_t* ab,
@@ -1319,10 +1318,10 @@ EDGEAI_INLINE void dw_pair_pass(const int8_t* p, int32_t WC, int32_t C, const in
 #endif
     (void)w;
     const int32_t* q = wp + 14;
-    out_a[0] = dw_requant(aa, q, 0, lo, hi, clamp, mode);
-    out_b[0] = dw_requant(ba, q, 0, lo, hi, clamp, mode);
-    out_a[2] = dw_requant(ab, q, 1, lo, hi, clamp, mode);
-    out_b[2] = dw_requant(bb, q, 1, lo, hi, clamp, mode);
+    /* all four before any store: a byte store may alias the constants, which GCC would then reload */
+    const int8_t va = dw_requant(aa, q, 0, lo, hi, clamp, mode), vb = dw_requant(ba, q, 0, lo, hi, clamp, mode);
+    const int8_t vc = dw_requant(ab, q, 1, lo, hi, clamp, mode), vd = dw_requant(bb, q, 1, lo, hi, clamp, mode);
+    out_a[0] = va, out_b[0] = vb, out_a[2] = vc, out_b[2] = vd;
 }
 
 EDGEAI_INLINE void dw_pair_pixel(const int8_t* p, int32_t WC, int32_t C, const int32_t* w, int32_t kx0, int32_t kx1,
@@ -1449,24 +1448,33 @@ static __attribute__((noinline)) void dw_widen_group(const int32_t* w8, const in
 /* The depthwise layer, the body of the entry points below (NARROW: int8 weights). A pixel outside the image reads
  * zero_row, the input zero point. int8 weights are widened per group of 4 channels into the int16 kernels' form
  * on the stack (dw_widen_group: 66 words), then those kernels run over that group: the two-row kernel needs no
- * stream in flash, and a tap's weights are one LDRD instead of an LDR and two SXTB16. */
-#define EDGEAI_DWCONV_LAYER(MODE, NARROW)                                                                      \
-    const int32_t taps = geom[EDGEAI_G_KH] * geom[EDGEAI_G_KW], clamp = clamp_level(geom);                     \
+ * stream in flash, and a tap's weights are one LDRD instead of an LDR and two SXTB16.
+ * KIND (a literal): 0 any window, tap by tap (dwconv_s8); 1 3x3, one pixel at a time; 2 3x3 stride 1, two rows at
+ * a time where the window allows (the others one pixel at a time). CLAMP (a literal): 0 when the activation range
+ * is [-128, 127] (saturation is the clamp; a layer with another range gets -1), 1 any range. Each (KIND, CLAMP)
+ * is its own entry point, so a firmware links only the paths its layers take (cortex_m.py: dwconv_call). */
+#define EDGEAI_DWCONV_LAYER(MODE, NARROW, KIND, CLAMP)                                                         \
     const int32_t OH = geom[EDGEAI_G_OH], H = geom[EDGEAI_G_H], PT = geom[EDGEAI_G_PT], C = geom[EDGEAI_G_C];  \
-    if (geom[EDGEAI_G_KH] != 3 || geom[EDGEAI_G_KW] != 3) {                                                    \
-        dwconv_s8(input, weights, channel, geom, output, taps, 2, (MODE), (NARROW));                           \
+    if ((KIND) == 0) {                                                                                         \
+        dwconv_s8(input, weights, channel, geom, output, geom[EDGEAI_G_KH] * geom[EDGEAI_G_KW], 2, (MODE),     \
+                  (NARROW));                                                                                   \
         return 0;                                                                                              \
     }                                                                                                          \
+    if (geom[EDGEAI_G_KH] != 3 || geom[EDGEAI_G_KW] != 3 || (!(CLAMP) && clamp_level(geom) != 0)) {            \
+        return -1;                                                                                             \
+    }                                                                                                          \
+    const int32_t clamp = (CLAMP);                                                                             \
     int8_t zero_row[EDGEAI_NN_MAX_DW_CHANNELS];                                                                \
     memset(zero_row, geom[EDGEAI_G_ZP_IN], (size_t)C);                                                         \
     if (!(NARROW)) {                                                                                           \
-        const int32_t pairs = geom[EDGEAI_G_PAIRS];                                                            \
+        const int32_t pairs = (KIND) == 2 ? geom[EDGEAI_G_PAIRS] : 0;                                          \
         EDGEAI_DW3X3_ROWS(input, weights, pairs != 0 ? weights + pairs : NULL, channel, output, (MODE), 0);    \
         return 0;                                                                                              \
     }                                                                                                          \
-    const int32_t two_rows = geom[EDGEAI_G_SH] == 1 && geom[EDGEAI_G_SW] == 1 &&                               \
+    const int32_t two_rows = (KIND) == 2 && geom[EDGEAI_G_SH] == 1 && geom[EDGEAI_G_SW] == 1 &&                \
                              geom[EDGEAI_G_W] * C <= EDGEAI_NN_MAX_DW_CHANNELS;                                \
-    int32_t w16[18 * EDGEAI_DW_BATCH], ch16[16 * EDGEAI_DW_BATCH], stream[2 * EDGEAI_DW_PASS_WORDS * EDGEAI_DW_BATCH]; \
+    int32_t w16[18 * EDGEAI_DW_BATCH], ch16[16 * EDGEAI_DW_BATCH];                                             \
+    int32_t stream[((KIND) == 2 ? 2 * EDGEAI_DW_PASS_WORDS : 1) * EDGEAI_DW_BATCH];                            \
     for (int32_t c = 0; c < C; c += 4 * EDGEAI_DW_BATCH) {                                                     \
         const int32_t cn = C - c < 4 * EDGEAI_DW_BATCH ? C - c : 4 * EDGEAI_DW_BATCH;                          \
         for (int32_t j = 0; j < cn / 4; j++) {                                                                 \
@@ -1477,34 +1485,38 @@ static __attribute__((noinline)) void dw_widen_group(const int32_t* w8, const in
     }                                                                                                          \
     return 0;
 
-/* GCC's pre-allocation scheduler hoists the input loads and spills; the source order is the good one. */
-__attribute__((optimize("no-schedule-insns"))) int32_t edgeai_dwconv_s8(const int8_t* input, const int32_t* weights,
-                                                                        const int32_t* channel, const int32_t* geom,
-                                                                        int8_t* output)
-{
-    EDGEAI_DWCONV_LAYER(0, 0);
-}
-
-/* ONNX numerics (one rounding). */
-__attribute__((optimize("no-schedule-insns"))) int32_t edgeai_dwconv_s8_one_rounding(
-    const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* geom, int8_t* output)
-{
-    EDGEAI_DWCONV_LAYER(1, 0);
-}
-
-/* int8 weights ([C / 4][KH * KW] words of 4 channels' bytes), TFLite's arithmetic and one rounding. */
-__attribute__((optimize("no-schedule-insns"))) int32_t edgeai_dwconv_s8_w8(const int8_t* input, const int32_t* weights,
-                                                                           const int32_t* channel, const int32_t* geom,
-                                                                           int8_t* output)
-{
-    EDGEAI_DWCONV_LAYER(0, 1);
-}
-
-__attribute__((optimize("no-schedule-insns"))) int32_t edgeai_dwconv_s8_w8_one_rounding(
-    const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* geom, int8_t* output)
-{
-    EDGEAI_DWCONV_LAYER(1, 1);
-}
+/* One entry point per (storage, window kind, clamp, requantization); GCC's pre-allocation scheduler hoists the
+ * input loads and spills, the source order is the good one. */
+#define EDGEAI_DW_ENTRY(NAME, MODE, NARROW, KIND, CLAMP)                                                        \
+    __attribute__((optimize("no-schedule-insns"))) int32_t NAME(const int8_t* input, const int32_t* weights,     \
+                                                                const int32_t* channel, const int32_t* geom,    \
+                                                                int8_t* output)                                 \
+    {                                                                                                          \
+        EDGEAI_DWCONV_LAYER(MODE, NARROW, KIND, CLAMP);                                                        \
+    }
+/* int16 weights */
+EDGEAI_DW_ENTRY(edgeai_dwconv_s8, 0, 0, 0, 1)
+EDGEAI_DW_ENTRY(edgeai_dwconv_s8_3x3, 0, 0, 1, 0)
+EDGEAI_DW_ENTRY(edgeai_dwconv_s8_3x3_clamp, 0, 0, 1, 1)
+EDGEAI_DW_ENTRY(edgeai_dwconv_s8_3x3s1, 0, 0, 2, 0)
+EDGEAI_DW_ENTRY(edgeai_dwconv_s8_3x3s1_clamp, 0, 0, 2, 1)
+/* ONNX numerics (one rounding) */
+EDGEAI_DW_ENTRY(edgeai_dwconv_s8_one_rounding, 1, 0, 0, 1)
+EDGEAI_DW_ENTRY(edgeai_dwconv_s8_3x3_one_rounding, 1, 0, 1, 0)
+EDGEAI_DW_ENTRY(edgeai_dwconv_s8_3x3_clamp_one_rounding, 1, 0, 1, 1)
+EDGEAI_DW_ENTRY(edgeai_dwconv_s8_3x3s1_one_rounding, 1, 0, 2, 0)
+EDGEAI_DW_ENTRY(edgeai_dwconv_s8_3x3s1_clamp_one_rounding, 1, 0, 2, 1)
+/* int8 weights ([C / 4][KH * KW] words of 4 channels' bytes), TFLite's arithmetic and one rounding */
+EDGEAI_DW_ENTRY(edgeai_dwconv_s8_w8, 0, 1, 0, 1)
+EDGEAI_DW_ENTRY(edgeai_dwconv_s8_w8_3x3, 0, 1, 1, 0)
+EDGEAI_DW_ENTRY(edgeai_dwconv_s8_w8_3x3_clamp, 0, 1, 1, 1)
+EDGEAI_DW_ENTRY(edgeai_dwconv_s8_w8_3x3s1, 0, 1, 2, 0)
+EDGEAI_DW_ENTRY(edgeai_dwconv_s8_w8_3x3s1_clamp, 0, 1, 2, 1)
+EDGEAI_DW_ENTRY(edgeai_dwconv_s8_w8_one_rounding, 1, 1, 0, 1)
+EDGEAI_DW_ENTRY(edgeai_dwconv_s8_w8_3x3_one_rounding, 1, 1, 1, 0)
+EDGEAI_DW_ENTRY(edgeai_dwconv_s8_w8_3x3_clamp_one_rounding, 1, 1, 1, 1)
+EDGEAI_DW_ENTRY(edgeai_dwconv_s8_w8_3x3s1_one_rounding, 1, 1, 2, 0)
+EDGEAI_DW_ENTRY(edgeai_dwconv_s8_w8_3x3s1_clamp_one_rounding, 1, 1, 2, 1)
 
 /* ADD of two same-shape int8 tensors. Each input's rescaled value depends on its int8 value only: the lowering
  * tabulates it (tables: [input 1: 256][input 2: 256], indexed by the byte as unsigned) and the kernel adds two

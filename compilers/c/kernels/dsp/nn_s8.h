@@ -70,6 +70,22 @@ int32_t edgeai_dwconv_s8_w8(const int8_t* input, const int32_t* weights, const i
                             int8_t* output);
 int32_t edgeai_dwconv_s8_w8_one_rounding(const int8_t* input, const int32_t* weights, const int32_t* channel,
                                          const int32_t* geom, int8_t* output);
+/* The same layers, each entry point with only the paths one kind of layer takes (cortex_m.py: dwconv_variant), so
+ * a firmware links only those: the four above take any window tap by tap; _3x3: 3x3, one pixel at a time; _3x3s1:
+ * 3x3 stride 1, two rows at a time where the window allows. Without _clamp the activation range must be
+ * [-128, 127] (otherwise they return -1). Names: edgeai_dwconv_s8[_w8]{_3x3,_3x3s1}[_clamp][_one_rounding]. */
+#define EDGEAI_DW_DECLARE(NAME)                                                                                  \
+    int32_t NAME(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* geom,        \
+                 int8_t* output);
+#define EDGEAI_DW_DECLARE_KIND(BASE)                                                                             \
+    EDGEAI_DW_DECLARE(BASE) EDGEAI_DW_DECLARE(BASE##_clamp) EDGEAI_DW_DECLARE(BASE##_one_rounding)               \
+    EDGEAI_DW_DECLARE(BASE##_clamp_one_rounding)
+EDGEAI_DW_DECLARE_KIND(edgeai_dwconv_s8_3x3)
+EDGEAI_DW_DECLARE_KIND(edgeai_dwconv_s8_3x3s1)
+EDGEAI_DW_DECLARE_KIND(edgeai_dwconv_s8_w8_3x3)
+EDGEAI_DW_DECLARE_KIND(edgeai_dwconv_s8_w8_3x3s1)
+#undef EDGEAI_DW_DECLARE_KIND
+#undef EDGEAI_DW_DECLARE
 
 /* ADD of two same-shape int8 tensors; tables: each input's rescaling per byte value, p: [n, multiplier, e,
  * rounding, lo, hi] (TFLite's arithmetic; _one_rounding: ONNX numerics; compilers/lowering/cortex_m.py:
