@@ -101,8 +101,12 @@ def _inputs(name, tensor, n=20):
 
 
 def _compare(name):
+    """onnxruntime on the graph as written (ORT_DISABLE_ALL): with its optimisations it fuses QDQ pairs into
+    integer kernels whose results depend on the CPU (an AVX2-only host's u8s8 multiply-add saturates)."""
     g = imported(name)
-    session = ort.InferenceSession(str(ONNX_DIR / name), providers=["CPUExecutionProvider"])
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    session = ort.InferenceSession(str(ONNX_DIR / name), options, providers=["CPUExecutionProvider"])
     feed = session.get_inputs()[0].name
     refs, outs = [], []
     for x in _inputs(name, g.tensor(g.inputs[0])):
@@ -124,8 +128,8 @@ def test_float_model_matches_onnxruntime(name):
 
 @pytest.mark.parametrize("name", QUANT)
 def test_quantized_model_is_close_to_onnxruntime(name):
-    """The oracle computes each int8 op in float64 and requantizes; onnxruntime runs its own int8 kernels and
-    float32 pools. They meet at ties of the rounding: resnet's 8×8 average pool is off by 1 LSB on a few
+    """The oracle computes each int8 op in float64 and requantizes; onnxruntime dequantizes, computes in float32
+    and quantizes. They meet at ties of the rounding: resnet's 8×8 average pool is off by 1 LSB on a few
     channels, which the dense layer and the softmax widen to 11 LSB at the output. Bit-exactness is the
     compiled code's test, not this one."""
     g, ref, out = _compare(name)
@@ -135,7 +139,10 @@ def test_quantized_model_is_close_to_onnxruntime(name):
     else:  # float outputs: the step of the int8 tensor the final dequantize reads
         lsb = g.tensor(last.inputs[0]).quant.scale[0]
     diff = np.abs(out.astype(np.float64) - ref.astype(np.float64)) / lsb
-    assert diff.max() <= 12 and diff.mean() <= 0.5, (diff.max(), diff.mean())
+    # 12 LSB; the softmax of pretrainedResnet_qdq turns one logit LSB into up to s_z / (2 s_out) = 19 output LSB
+    # (test_onnx_import's QDQ comment), which onnxruntime's float32 reaches against the float64 oracle
+    bound = 19 if name == "pretrainedResnet_qdq.onnx" else 12
+    assert diff.max() <= bound and diff.mean() <= 0.5, (diff.max(), diff.mean())
     if "ad01" not in name:
         assert (out.argmax(-1) == ref.argmax(-1)).mean() >= 0.95
 

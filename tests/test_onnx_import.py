@@ -312,7 +312,8 @@ def test_quantized_file_layers_agree_with_onnxruntime(name, tmp_path):
 @pytest.mark.parametrize("name", [f for f in FILES if kind(f) == "qdq"])
 def test_qdq_file_agrees_with_onnxruntime(name, tmp_path):
     """End to end against both onnxruntime modes: the output within 1 LSB on at least as many inputs as
-    onnxruntime's two modes agree on (less QDQ_SLACK), the logits within QDQ_LOGITS_LSB, the same top-1."""
+    onnxruntime's two modes agree on (less QDQ_SLACK); against the graph as written (ORT_DISABLE_ALL) the logits
+    within QDQ_LOGITS_LSB and the same top-1."""
     graph = pipelined(name)
     logits = _logits(graph)
     s_out = graph.tensor(next(n for n in reversed(graph.nodes) if n.op == "dequantize").inputs[0]).quant.scale[0]
@@ -329,9 +330,12 @@ def test_qdq_file_agrees_with_onnxruntime(name, tmp_path):
         ref = {k: (r[0].reshape(out.shape), _nhwc(r[-1], z.shape)) for k, r in ref.items()}
         for k, (o, zz) in ref.items():
             close[k] += _lsb(out, o, s_out) <= 1
-            worst_logits = max(worst_logits, _lsb(z, zz, 1.0))
+        # the logits and top-1 against the graph as ONNX defines it (ORT_DISABLE_ALL): what ORT_ENABLE_ALL fuses
+        # into integer kernels depends on the CPU (an AVX2-only host's u8s8 multiply-add saturates: ad01 48 LSB
+        # off there, its two modes agreeing on 0 of 100 inputs), which the slack above already allows for
+        worst_logits = max(worst_logits, _lsb(z, ref["disable_all"][1], 1.0))
         close["ort_modes"] += _lsb(ref["enable_all"][0], ref["disable_all"][0], s_out) <= 1
-        top1 += int(np.array_equal(out.argmax(-1), ref["enable_all"][0].argmax(-1)))
+        top1 += int(np.array_equal(out.argmax(-1), ref["disable_all"][0].argmax(-1)))
     _record(name, kind="qdq", samples=QDQ_SAMPLES, within_1_lsb=close, logits_max_lsb=worst_logits,
             top1_agreement=top1 / QDQ_SAMPLES)
     where = f"{name}: inputs within 1 LSB of onnxruntime {close} of {QDQ_SAMPLES}, logits max {worst_logits} LSB"
