@@ -45,7 +45,7 @@ def test_mlperf_tiny_bit_exact_on_cortex_m4(model, tmp_path):
 
 
 @pytest.mark.parametrize("model, symbol, weights", [("kws_ref_model", "edgeai_dwconv_s8", "int16"),
-                                                    ("pretrainedResnet_quant", "edgeai_conv_s8_w8", "int8")])
+                                                    ("pretrainedResnet_quant", "edgeai_conv_s8_w8_2x2", "int8")])
 def test_dsp_kernels_portable_fallback_bit_exact_on_host(model, symbol, weights, tmp_path):
     """The same library lowered for Cortex-M4, built with the host compiler (no __ARM_FEATURE_DSP):
     the portable C path of nn_s8.c computes the same integers, with int16 and with int8 weight storage."""
@@ -86,7 +86,7 @@ def test_onnx_numerics_dsp_kernels_match_the_host_library(model, tmp_path):
     path = ONNX_DIR / f"{model}.onnx"
     device = compile_model(path, "cortex-m4", tmp_path / "m4")
     symbols = {layer["symbol"] for layer in device.desc["layers"]}
-    assert "edgeai_conv_s8_w8_one_rounding" in symbols, symbols  # int8 weights, the default
+    assert {s for s in symbols if s.startswith("edgeai_conv_s8_w8_") and s.endswith("_one_rounding")}, symbols
     assert {"edgeai_dwconv_s8_w8_one_rounding", "edgeai_add_s8_one_rounding"} & symbols, symbols
     host = HostSession(compile_model(path, "host", tmp_path / "host").path)
     spec = host.inputs[0]
@@ -210,8 +210,9 @@ def test_int8_weight_kernels_bit_exact_on_their_edge_paths(tmp_path):
     path = _int8_weight_layers(tmp_path)
     compiled = compile_model(path, "cortex-m4", tmp_path / "m4")
     symbols = [layer["symbol"] for layer in compiled.desc["layers"]]
-    assert sorted(symbols) == ["edgeai_conv_s8_w8"] * 5 + ["edgeai_conv_s8_w8_one_rounding"] + \
-        ["edgeai_dwconv_s8_w8"] * 3, symbols
+    # the lowering names the exact variant each layer runs (its own symbol: a firmware links only those)
+    assert sorted(symbols) == ["edgeai_conv_s8_w8_1x4", "edgeai_conv_s8_w8_1x4_one_rounding"] + \
+        ["edgeai_conv_s8_w8_2x2"] * 3 + ["edgeai_conv_s8_w8_long"] + ["edgeai_dwconv_s8_w8"] * 3, symbols
     graph = default_pipeline(load(path))
     out = tmp_path / "host"
     out.mkdir()

@@ -415,67 +415,29 @@ EDGEAI_INLINE int32_t clamp_level(const int32_t* geom)
 #define EDGEAI_NOINLINE static __attribute__((noinline))
 #define EDGEAI_PW_ARGS const int8_t *input, const int32_t *weights, const int32_t *channel, const int32_t *g, int8_t *output
 
-/* The conv entry points for one weight storage (NARROW: 0 int16 pairs, 1 int8; a literal) and their pointwise
- * specialisations. A macro, so each storage's entries are functions of their own: a firmware links only the
- * storages its layers use (--gc-sections), and GCC allocates each hot loop on its own.
+/* The conv entry points for one weight storage (NARROW: 0 int16 pairs, 1 int8; a literal): one exported function
+ * per kernel variant, chosen at compile time (cortex_m.conv_call, which mirrors what a run-time dispatch would
+ * test: pointwise shape, clamp level, pruned groups, rows a multiple of 4, the requantization), so a firmware links
+ * only the variants its layers run (--gc-sections) and GCC allocates each hot loop on its own.
  * Clamp level 0 (no clamp) is not specialised in the generic conv: GCC allocated its hot loop worse without the
- * two clamp instructions (measured: +3% instructions on KWS). The _one_rounding entry (ONNX numerics, one
- * rounding, geom[EDGEAI_G_MODE] 1) is its own function, so the TFLite loops keep the code they were measured
- * with (GCC's allocation of them moved by 1.5% whenever these paths shared a body). */
-#define EDGEAI_CONV_ENTRIES(ENTRY, PW, NARROW)                                                                      \
-    EDGEAI_NOINLINE void PW##_clamped(EDGEAI_PW_ARGS) { pointwise_s8(input, weights, channel, g, output, 2, 0, 0, NARROW); } \
-    EDGEAI_NOINLINE void PW##_skip(EDGEAI_PW_ARGS) { pointwise_s8(input, weights, channel, g, output, 0, 1, 0, NARROW); } \
-    EDGEAI_NOINLINE void PW##_lower(EDGEAI_PW_ARGS) { pointwise_s8(input, weights, channel, g, output, 1, 0, 0, NARROW); } \
-    EDGEAI_NOINLINE void PW##_unclamped(EDGEAI_PW_ARGS) { pointwise_s8(input, weights, channel, g, output, 0, 0, 0, NARROW); } \
-    EDGEAI_NOINLINE void PW##_one_rounding(EDGEAI_PW_ARGS) { pointwise_s8(input, weights, channel, g, output, 2, 0, 1, NARROW); } \
-    int32_t ENTRY(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* geom,          \
-                  int8_t* output)                                                                                   \
-    {                                                                                                               \
-        const int32_t clamp = clamp_level(geom), skip = geom[EDGEAI_G_SKIP];                                       \
-        if (is_pointwise(geom) && geom[EDGEAI_G_MODE] == 0) {                                                       \
-            if (clamp == 2) {                                                                                       \
-                PW##_clamped(input, weights, channel, geom, output);                                                \
-            } else if (skip && clamp == 0) {                                                                        \
-                PW##_skip(input, weights, channel, geom, output);                                                   \
-            } else if (clamp == 0) {                                                                                \
-                PW##_unclamped(input, weights, channel, geom, output);                                              \
-            } else {                                                                                                \
-                PW##_lower(input, weights, channel, geom, output);                                                  \
-            }                                                                                                       \
-        } else if (geom[EDGEAI_G_MODE] != 0) {                                                                      \
-            conv_s8(input, weights, channel, geom, output, 1, 2, 0, 0, NARROW);                                     \
-        } else if (clamp == 2) {                                                                                    \
-            conv_s8(input, weights, channel, geom, output, 0, 2, 0, 0, NARROW);                                     \
-        } else if (!geom[EDGEAI_G_DIRECT]) {                                                                        \
-            conv_s8(input, weights, channel, geom, output, 0, 1, 0, 1, NARROW);                                     \
-        } else if (skip) {                                                                                          \
-            conv_s8(input, weights, channel, geom, output, 0, 1, 1, 0, NARROW);                                     \
-        } else {                                                                                                    \
-            conv_s8(input, weights, channel, geom, output, 0, 1, 0, 0, NARROW);                                     \
-        }                                                                                                           \
-        return 0;                                                                                                   \
-    }                                                                                                               \
-    int32_t ENTRY##_one_rounding(const int8_t* input, const int32_t* weights, const int32_t* channel,              \
-                                 const int32_t* geom, int8_t* output)                                               \
-    {                                                                                                               \
-        if (is_pointwise(geom)) {                                                                                   \
-            PW##_one_rounding(input, weights, channel, geom, output);                                               \
-        } else if (!geom[EDGEAI_G_DIRECT]) {                                                                        \
-            conv_s8(input, weights, channel, geom, output, 1, 2, 0, 1, NARROW);                                     \
-        } else {                                                                                                    \
-            conv_s8(input, weights, channel, geom, output, 1, 2, 0, 0, NARROW);                                     \
-        }                                                                                                           \
-        return 0;                                                                                                   \
-    }
+ * two clamp instructions (measured: +3% instructions on KWS). The _one_rounding variants (one rounding,
+ * geom[EDGEAI_G_MODE] 1: LiteRT's FC, ONNX numerics) clamp at both levels. */
+#define EDGEAI_CONV_VARIANT(NAME, CALL) \
+    int32_t NAME(EDGEAI_PW_ARGS) { CALL; return 0; }
+#define EDGEAI_CONV_ENTRIES(ENTRY, NARROW)                                                                          \
+    EDGEAI_CONV_VARIANT(ENTRY##_pw_clamped, pointwise_s8(input, weights, channel, g, output, 2, 0, 0, NARROW))     \
+    EDGEAI_CONV_VARIANT(ENTRY##_pw_skip, pointwise_s8(input, weights, channel, g, output, 0, 1, 0, NARROW))        \
+    EDGEAI_CONV_VARIANT(ENTRY##_pw_lower, pointwise_s8(input, weights, channel, g, output, 1, 0, 0, NARROW))       \
+    EDGEAI_CONV_VARIANT(ENTRY##_pw_unclamped, pointwise_s8(input, weights, channel, g, output, 0, 0, 0, NARROW))   \
+    EDGEAI_CONV_VARIANT(ENTRY##_pw_one_rounding, pointwise_s8(input, weights, channel, g, output, 2, 0, 1, NARROW)) \
+    EDGEAI_CONV_VARIANT(ENTRY##_clamped, conv_s8(input, weights, channel, g, output, 0, 2, 0, 0, NARROW))          \
+    EDGEAI_CONV_VARIANT(ENTRY##_gather, conv_s8(input, weights, channel, g, output, 0, 1, 0, 1, NARROW))           \
+    EDGEAI_CONV_VARIANT(ENTRY##_skip, conv_s8(input, weights, channel, g, output, 0, 1, 1, 0, NARROW))             \
+    EDGEAI_CONV_VARIANT(ENTRY##_lower, conv_s8(input, weights, channel, g, output, 0, 1, 0, 0, NARROW))            \
+    EDGEAI_CONV_VARIANT(ENTRY##_window_one_rounding, conv_s8(input, weights, channel, g, output, 1, 2, 0, 0, NARROW)) \
+    EDGEAI_CONV_VARIANT(ENTRY##_gather_one_rounding, conv_s8(input, weights, channel, g, output, 1, 2, 0, 1, NARROW))
 
-/* 1x1, stride 1, no padding, C % 8 == 0 and O % 4 == 0: the pointwise path. */
-EDGEAI_INLINE int32_t is_pointwise(const int32_t* geom)
-{
-    return geom[EDGEAI_G_KH] == 1 && geom[EDGEAI_G_KW] == 1 && geom[EDGEAI_G_SH] == 1 && geom[EDGEAI_G_SW] == 1 &&
-           geom[EDGEAI_G_PT] == 0 && geom[EDGEAI_G_PL] == 0 && geom[EDGEAI_G_C] % 8 == 0 && geom[EDGEAI_G_O] % 4 == 0;
-}
-
-EDGEAI_CONV_ENTRIES(edgeai_conv_s8, pointwise, 0)
+EDGEAI_CONV_ENTRIES(edgeai_conv_s8, 0)
 /* int8 weights (the _w8 entry points). The activations are widened once per output pixel into a stack buffer of
  * int16 pairs (SXTB16: bytes 0/2, SXTB16 ROR 8: bytes 1/3 of each word), so the inner loop widens only the weights,
  * each widened weight pair then feeding the SMLADs of two output pixels:
@@ -1011,43 +973,30 @@ EDGEAI_INLINE void conv_w8_1x4(const int8_t* input, const int32_t* weights, cons
     }
 }
 
-/* Windows too long for the two-pixel widened buffer (KH * SEG4 > EDGEAI_NN_WIDE_WORDS bytes) take the one-pixel
- * kernel that widens the activations in the loop, weights in the 1x4 order. Not inlined: rare, and each entry
- * would otherwise carry a copy. */
-EDGEAI_NOINLINE void conv_w8_long(const int8_t* input, const int32_t* weights, const int32_t* channel,
-                                  const int32_t* g, int8_t* output, int32_t mode)
-{
-    conv_s8(input, weights, channel, g, output, mode, 2, 0, !g[EDGEAI_G_DIRECT], 1);
-}
-
-/* Which int8 kernel a layer takes (cortex_m.py's w8_two_pixels decides how its weights are packed): one output pixel, two pixels
- * at a time, or long windows. Each tile is a function of its own per requantization MODE: a stack frame of both
- * buffers twice over (over 4 KB) left GCC no register to spare for the 14 of the asm loops. */
-#define EDGEAI_W8_ENTRY(ENTRY, MODE)                                                                           \
-    EDGEAI_NOINLINE void ENTRY##_2x2(const int8_t* input, const int32_t* weights, const int32_t* channel,     \
-                                     const int32_t* geom, int8_t* output)                                     \
+/* The int8-weight entry points, one per kernel and requantization MODE (SUFFIX: "" or _one_rounding), chosen at
+ * compile time (cortex_m.py's w8_two_pixels also decides how the weights are packed): _1x4 one output pixel,
+ * _2x2 two pixels at a time, _long windows too long for the two-pixel widened buffer (KH * SEG4 >
+ * EDGEAI_NN_WIDE_WORDS bytes: the one-pixel kernel that widens the activations in the loop, weights in the 1x4
+ * order). Each is a function of its own: a stack frame of both buffers twice over (over 4 KB) left GCC no register
+ * to spare for the 14 of the asm loops, and a firmware links only the ones its layers run. */
+#define EDGEAI_W8_ENTRY(SUFFIX, MODE)                                                                          \
+    int32_t edgeai_conv_s8_w8_2x2##SUFFIX(EDGEAI_PW_ARGS)                                                      \
     {                                                                                                         \
-        conv_w8_2x2(input, weights, channel, geom, output, (MODE), !geom[EDGEAI_G_DIRECT]);                   \
+        conv_w8_2x2(input, weights, channel, g, output, (MODE), !g[EDGEAI_G_DIRECT]);                         \
+        return 0;                                                                                             \
     }                                                                                                         \
-    EDGEAI_NOINLINE void ENTRY##_1x4(const int8_t* input, const int32_t* weights, const int32_t* channel,     \
-                                     const int32_t* geom, int8_t* output)                                     \
+    int32_t edgeai_conv_s8_w8_1x4##SUFFIX(EDGEAI_PW_ARGS)                                                      \
     {                                                                                                         \
-        conv_w8_1x4(input, weights, channel, geom, output, (MODE), !geom[EDGEAI_G_DIRECT]);                   \
+        conv_w8_1x4(input, weights, channel, g, output, (MODE), !g[EDGEAI_G_DIRECT]);                         \
+        return 0;                                                                                             \
     }                                                                                                         \
-    int32_t ENTRY(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* geom,    \
-                  int8_t* output)                                                                             \
+    int32_t edgeai_conv_s8_w8_long##SUFFIX(EDGEAI_PW_ARGS)                                                     \
     {                                                                                                         \
-        if (geom[EDGEAI_G_OH] * geom[EDGEAI_G_OW] == 1) {                                                     \
-            ENTRY##_1x4(input, weights, channel, geom, output);                                               \
-        } else if (geom[EDGEAI_G_KH] * geom[EDGEAI_G_SEG4] <= EDGEAI_NN_WIDE_WORDS) {                         \
-            ENTRY##_2x2(input, weights, channel, geom, output);                                               \
-        } else {                                                                                              \
-            conv_w8_long(input, weights, channel, geom, output, (MODE));                                      \
-        }                                                                                                     \
+        conv_s8(input, weights, channel, g, output, (MODE), 2, 0, !g[EDGEAI_G_DIRECT], 1);                    \
         return 0;                                                                                             \
     }
-EDGEAI_W8_ENTRY(edgeai_conv_s8_w8, 0)
-EDGEAI_W8_ENTRY(edgeai_conv_s8_w8_one_rounding, 1)
+EDGEAI_W8_ENTRY(, 0)
+EDGEAI_W8_ENTRY(_one_rounding, 1)
 
 /* One tap's weights of 4 channels as (c0, c2), (c1, c3) pairs: two int16 words, or one word of int8 (c0..c3)
  * widened like the input. */
