@@ -41,6 +41,7 @@ def _entry(name: str, args: str, one_rounding: bool) -> tuple[str, str]:
 
 
 MAX_PATCH, MAX_TAPS, MAX_DW_CHANNELS = 1152, 64, 1024  # nn_s8.h
+W16_WORDS = 1152  # nn_s8.c: EDGEAI_NN_W16_WORDS, the widened weights of a block of channel pairs (uint32 words)
 WIDE_WORDS = 576  # nn_s8.c: EDGEAI_NN_WIDE_WORDS, the int8-weight kernels' widened activations (uint32 words)
 # Bytes each kernel keeps on the stack per call (nn_s8.c): conv's im2col patch; dwconv's zero row and tap
 # pointers (4-byte pointers on these cores). It lives inside the firmware's stack reservation (edgeai.footprint).
@@ -56,6 +57,7 @@ W8_VARIANTS = ("2x2", "1x4", "long")
 STACK_SCRATCH = {**{f"edgeai_conv_s8_{v}": 0 if v.startswith("pw") else MAX_PATCH for v in CONV_VARIANTS},
                  "edgeai_conv_s8_w8_2x2": MAX_PATCH + 4 * WIDE_WORDS, "edgeai_conv_s8_w8_1x4": MAX_PATCH + 4 * WIDE_WORDS,
                  "edgeai_conv_s8_w8_long": MAX_PATCH,
+                 "edgeai_conv_s8_w8_2x2_widened": MAX_PATCH + 4 * WIDE_WORDS + 4 * W16_WORDS,
                  "edgeai_dwconv_s8": MAX_DW_CHANNELS + 4 * MAX_TAPS,
                  "edgeai_dwconv_s8_w8": MAX_DW_CHANNELS + 4 * MAX_TAPS + 4 * 82 * DW_BATCH}
 _INT32_MAX = (1 << 31) - 1
@@ -217,6 +219,23 @@ def w8_two_pixels(pixels: int, patch_bytes: int) -> bool:
     return pixels > 1 and patch_bytes <= WIDE_WORDS
 
 
+def widened_pays(pixels: int, o: int, chunks: int) -> bool:
+    """Whether the two-pixel tile over weights widened per block of channel pairs (nn_s8.c's conv_w8_2x2_widened)
+    saves instructions: 3 per chunk and channel pair of every pixel pair (11 instead of 14 per 16 MACs), against
+    widening each pixel pair's activations once more per extra block (widen_pair's 9 per chunk plus the calls and
+    the gathered border windows: ~11 per chunk and 60, fitted on IC's 3x3 layers of 4 and 8 blocks, which gained
+    34 K and lost 40 K instructions with 9 per chunk) and the weights once per inference (~3 per word)."""
+    fit = W16_WORDS // (4 * chunks)
+    if fit == 0 or o % 2:
+        return False
+    pairs = o // 2
+    blocks = -(-pairs // fit)
+    pixel_pairs = -(-pixels // 2)
+    saved = 3 * chunks * pairs * pixel_pairs
+    cost = (blocks - 1) * (11 * chunks + 60) * pixel_pairs + 3 * 2 * chunks * pairs + 40 * blocks
+    return saved > 1.25 * cost
+
+
 def conv_variant(storage: str, geom: np.ndarray, pixels: int, patch_bytes: int) -> str:
     """The nn_s8.c conv entry point (without its _one_rounding suffix) this layer runs: the choice is made here,
     not in C, so a firmware links only the variants its layers use. int8 weights: w8_two_pixels's tile, one pixel,
@@ -227,6 +246,10 @@ def conv_variant(storage: str, geom: np.ndarray, pixels: int, patch_bytes: int) 
                                     "out_zp", "lo", "hi", "mode", "seg4", "direct", "skip"), geom)}
     if storage == "int8":
         kind = "2x2" if w8_two_pixels(pixels, patch_bytes) else "1x4" if pixels == 1 else "long"
+        # the widened-weight tile exists for the asm tile's case: TFLite's rounding, no clamp beyond saturation
+        if kind == "2x2" and (g["mode"], g["lo"], g["hi"]) == (0, -128, 127) and \
+                widened_pays(pixels, g["o"], patch_bytes // 4):
+            kind = "2x2_widened"
         return f"edgeai_conv_s8_w8_{kind}"
     pointwise = ((g["kh"], g["kw"], g["sh"], g["sw"], g["pt"], g["pl"]) == (1, 1, 1, 1, 0, 0) and g["c"] % 8 == 0
                  and g["o"] % 4 == 0)

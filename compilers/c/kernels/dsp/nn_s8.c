@@ -734,6 +734,66 @@ EDGEAI_INLINE void tiles_2x2(const uint32_t* wide, int32_t chunks, const int32_t
     (void)ae, (void)ao, (void)be, (void)bo, (void)a0, (void)a1, (void)b0, (void)b1, (void)w0, (void)w1, (void)t;
 }
 
+/* The 2x2 tile over weights widened once per block of channel pairs (conv_w8_2x2_widened): [pair][chunk][channel 0
+ * (even, odd), channel 1 (even, odd)]. Per chunk (16 MACs) one LDM of pixel A's pairs, one LDM of the four weight
+ * pairs, four SMLAD, one LDM of pixel B's pairs, four SMLAD: 11 instructions instead of the 14 with SXTB16.
+ * Starts, skip and requantization are tiles_2x2's (EDGEAI_W8_TILE_*), so are its operand names: ae/ao pixel pairs,
+ * w0, w1, be, bo the weight pairs (fixed ascending registers for the LDMs). */
+#define EDGEAI_W16_CHUNK_2X2                         \
+    "ldmia %[x]!, {%[ae], %[ao]}\n\t"                \
+    "ldmia %[w]!, {%[w0], %[w1], %[be], %[bo]}\n\t"  \
+    "smlad %[a0], %[ae], %[w0], %[a0]\n\t"           \
+    "smlad %[a0], %[ao], %[w1], %[a0]\n\t"           \
+    "smlad %[a1], %[ae], %[be], %[a1]\n\t"           \
+    "smlad %[a1], %[ao], %[bo], %[a1]\n\t"           \
+    "ldmia %[x]!, {%[ae], %[ao]}\n\t"                \
+    "smlad %[b0], %[ae], %[w0], %[b0]\n\t"           \
+    "smlad %[b0], %[ao], %[w1], %[b0]\n\t"           \
+    "smlad %[b1], %[ae], %[be], %[b1]\n\t"           \
+    "smlad %[b1], %[ao], %[bo], %[b1]\n\t"
+#define EDGEAI_W16_LOOP(N)                                                                                     \
+    "1:\n\t" N "ldr %[t], %[end]\n\t"                                                                         \
+    "cmp %[x], %[t]\n\t"                                                                                      \
+    "bne 1b\n\t"
+#define EDGEAI_W16_CHUNK_2X2_4 EDGEAI_W16_CHUNK_2X2 EDGEAI_W16_CHUNK_2X2 EDGEAI_W16_CHUNK_2X2 EDGEAI_W16_CHUNK_2X2
+#define EDGEAI_W16_LOOP8 EDGEAI_W16_LOOP(EDGEAI_W16_CHUNK_2X2_4 EDGEAI_W16_CHUNK_2X2_4)
+#define EDGEAI_W16_LOOP4 EDGEAI_W16_LOOP(EDGEAI_W16_CHUNK_2X2_4)
+#define EDGEAI_W16_LOOP2 EDGEAI_W16_LOOP(EDGEAI_W16_CHUNK_2X2 EDGEAI_W16_CHUNK_2X2)
+#define EDGEAI_W16_LOOP_ODD                                                                                    \
+    EDGEAI_W16_CHUNK_2X2 "ldr %[t], %[end]\n\t"                                                               \
+    "cmp %[x], %[t]\n\t"                                                                                      \
+    "beq 3f\n\t" EDGEAI_W16_LOOP2 "3:\n\t"
+EDGEAI_INLINE void tiles_2x2_widened(const uint32_t* wide, int32_t chunks, const uint32_t* w, const int32_t* ch,
+                                     int32_t O, int8_t* out_a, int8_t* out_b, int32_t sh, int32_t skip)
+{
+    register uint32_t w0 __asm__("r0"), w1 __asm__("r1"), be __asm__("r2"), bo __asm__("r3");
+    register uint32_t ae __asm__("r4"), ao __asm__("r5");
+    int32_t a0, a1, b0, b1;
+    uint32_t t;
+    w8_tiles_state st = {wide, wide + 4 * chunks, sh, (int32_t)(out_b - out_a), out_a, ch + 4 * O, 16 * chunks};
+    const int32_t* chp = ch;
+    const int32_t* xr = ch;
+    const uint32_t* wp = w;
+    if (skip) {
+        if (chunks % 4 == 0) {
+            EDGEAI_W8_TILES(EDGEAI_W8_TILE_SKIP, EDGEAI_W16_LOOP4);
+        } else if (chunks & 1) {
+            EDGEAI_W8_TILES(EDGEAI_W8_TILE_SKIP, EDGEAI_W16_LOOP_ODD);
+        } else {
+            EDGEAI_W8_TILES(EDGEAI_W8_TILE_SKIP, EDGEAI_W16_LOOP2);
+        }
+    } else if (chunks % 8 == 0) { /* KWS's 1x1 over 64 channels: 16 chunks */
+        EDGEAI_W8_TILES("", EDGEAI_W16_LOOP8);
+    } else if (chunks % 4 == 0) {
+        EDGEAI_W8_TILES("", EDGEAI_W16_LOOP4);
+    } else if (chunks & 1) {
+        EDGEAI_W8_TILES("", EDGEAI_W16_LOOP_ODD);
+    } else {
+        EDGEAI_W8_TILES("", EDGEAI_W16_LOOP2);
+    }
+    (void)ae, (void)ao, (void)be, (void)bo, (void)a0, (void)a1, (void)b0, (void)b1, (void)w0, (void)w1, (void)t;
+}
+
 /* One chunk of the 1x4 tile: the pixel's pairs by LDRD, four channels' weight words by one LDM (ascending fixed
  * registers), each word widened in two steps through t. */
 #define EDGEAI_W8_CHANNEL_1X4(A, W)               \
@@ -973,6 +1033,50 @@ EDGEAI_INLINE void conv_w8_1x4(const int8_t* input, const int32_t* weights, cons
     }
 }
 
+/* The widened weights of one block of channel pairs (conv_w8_2x2_widened), uint32 words on the stack: 1152 words
+ * (4.5 KB) hold all 8 pairs of a 3x3 conv over 16 channels (IC's 32x32 layers) and 18 pairs of a 1x1 over 64.
+ * compilers/lowering/cortex_m.py (W16_WORDS, widened_pays) chooses the layers where this pays. */
+#define EDGEAI_NN_W16_WORDS 1152
+
+/* The 2x2 tile (TFLite's requantization, no clamp beyond saturation, O even) with the weights widened once per
+ * block of channel pairs instead of once per pixel pair: per block, its pairs' int8 words are widened into the
+ * stack (widen_contiguous: [pair][chunk][channel 0 even, odd, channel 1 even, odd]), then every pixel pair runs
+ * the block's pairs (tiles_2x2_widened, 11 instructions per 16 MACs instead of 14). A layer of more pairs than
+ * one block holds widens each pixel pair's activations once per block (blocks of equal size, fewest blocks). */
+EDGEAI_INLINE void conv_w8_2x2_widened(const int8_t* input, const int32_t* weights, const int32_t* channel,
+                                       const int32_t* g, int8_t* output, int32_t overread)
+{
+#if EDGEAI_DSP
+    const int32_t P = g[EDGEAI_G_OH] * g[EDGEAI_G_OW], O = g[EDGEAI_G_O];
+    const int32_t chunks = g[EDGEAI_G_KH] * g[EDGEAI_G_SEG4] / 4, sh = g[EDGEAI_G_ACC_SHIFT];
+    const int32_t skip = g[EDGEAI_G_SKIP], pairs = O / 2;
+    const int32_t fit = EDGEAI_NN_W16_WORDS / (4 * chunks), blocks = (pairs + fit - 1) / fit;
+    const int32_t block = (pairs + blocks - 1) / blocks;
+    uint32_t wide[EDGEAI_NN_WIDE_WORDS];
+    uint32_t w16[EDGEAI_NN_W16_WORDS];
+    int8_t patch[EDGEAI_NN_MAX_PATCH];
+    for (int32_t p0 = 0; p0 < pairs; p0 += block) {
+        const int32_t n = pairs - p0 < block ? pairs - p0 : block;
+        widen_contiguous((const int8_t*)(weights + 2 * chunks * p0), 8 * chunks * n, w16);
+        for (int32_t pix = 0; pix < P; pix += 2) {
+            const int32_t pb = pix + 1 < P ? pix + 1 : pix;
+            const int8_t* const xa = window_in_place(input, g, pix, overread);
+            const int8_t* const xb = xa ? window_in_place(input, g, pb, overread) : NULL;
+            if (xb) {
+                widen_pair(xa, xb, g[EDGEAI_G_KH], g[EDGEAI_G_W] * g[EDGEAI_G_C], g[EDGEAI_G_SEG4], wide);
+            } else {
+                widen_pixel(input, g, pix, patch, overread, wide, 4);
+                widen_pixel(input, g, pb, patch, overread, wide + 2, 4);
+            }
+            tiles_2x2_widened(wide, chunks, w16, channel + 8 * p0, 2 * n, output + pix * O + 2 * p0,
+                              output + pb * O + 2 * p0, sh, skip);
+        }
+    }
+#else /* the portable path computes the same integers from the int8 words */
+    conv_w8_2x2(input, weights, channel, g, output, 0, overread);
+#endif
+}
+
 /* The int8-weight entry points, one per kernel and requantization MODE (SUFFIX: "" or _one_rounding), chosen at
  * compile time (cortex_m.py's w8_two_pixels also decides how the weights are packed): _1x4 one output pixel,
  * _2x2 two pixels at a time, _long windows too long for the two-pixel widened buffer (KH * SEG4 >
@@ -996,6 +1100,11 @@ EDGEAI_INLINE void conv_w8_1x4(const int8_t* input, const int32_t* weights, cons
         return 0;                                                                                             \
     }
 EDGEAI_W8_ENTRY(, 0)
+int32_t edgeai_conv_s8_w8_2x2_widened(EDGEAI_PW_ARGS)
+{
+    conv_w8_2x2_widened(input, weights, channel, g, output, !g[EDGEAI_G_DIRECT]);
+    return 0;
+}
 EDGEAI_W8_ENTRY(_one_rounding, 1)
 
 /* One tap's weights of 4 channels as (c0, c2), (c1, c3) pairs: two int16 words, or one word of int8 (c0..c3)

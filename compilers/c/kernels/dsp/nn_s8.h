@@ -64,6 +64,9 @@ int32_t edgeai_conv_s8_gather_one_rounding EDGEAI_CONV_ARGS;
  * pixels at a time, the activations widened on the stack): [O4 / 2][KH][SEG4 / 4][2 channels][w0, w1, w2, w3
  * (bytes)]; _1x4 (one output pixel) and _long (longer windows): [O4 / 4][KH][SEG4 / 4][4 channels][w0, w1, w2, w3]. */
 int32_t edgeai_conv_s8_w8_2x2 EDGEAI_CONV_ARGS;
+/* _2x2 with the weights widened on the stack per block of channel pairs (TFLite's requantization, no clamp beyond
+ * saturation, O even; the same weights) */
+int32_t edgeai_conv_s8_w8_2x2_widened EDGEAI_CONV_ARGS;
 int32_t edgeai_conv_s8_w8_1x4 EDGEAI_CONV_ARGS;
 int32_t edgeai_conv_s8_w8_long EDGEAI_CONV_ARGS;
 int32_t edgeai_conv_s8_w8_2x2_one_rounding EDGEAI_CONV_ARGS;
