@@ -45,7 +45,7 @@ def test_mlperf_tiny_bit_exact_on_cortex_m4(model, tmp_path):
 
 
 @pytest.mark.parametrize("model, symbol, weights", [("kws_ref_model", "edgeai_dwconv_s8_3x3s1", "int16"),
-                                                    ("pretrainedResnet_quant", "edgeai_conv_s8_w8", "int8")])
+                                                    ("pretrainedResnet_quant", "edgeai_conv_s8_w8_2x2", "int8")])
 def test_dsp_kernels_portable_fallback_bit_exact_on_host(model, symbol, weights, tmp_path):
     """The same library lowered for Cortex-M4, built with the host compiler (no __ARM_FEATURE_DSP):
     the portable C path of nn_s8.c computes the same integers, with int16 and with int8 weight storage."""
@@ -86,7 +86,7 @@ def test_onnx_numerics_dsp_kernels_match_the_host_library(model, tmp_path):
     path = ONNX_DIR / f"{model}.onnx"
     device = compile_model(path, "cortex-m4", tmp_path / "m4")
     symbols = {layer["symbol"] for layer in device.desc["layers"]}
-    assert "edgeai_conv_s8_w8_one_rounding" in symbols, symbols  # int8 weights, the default
+    assert {s for s in symbols if s.startswith("edgeai_conv_s8_w8_") and s.endswith("_one_rounding")}, symbols
     assert any(s.startswith("edgeai_dwconv_s8_w8") and s.endswith("_one_rounding")
                or s in ("edgeai_add_s8_one_rounding", "edgeai_add_s8_sum16") for s in symbols), symbols
     host = HostSession(compile_model(path, "host", tmp_path / "host").path)
@@ -212,8 +212,11 @@ def test_int8_weight_kernels_bit_exact_on_their_edge_paths(tmp_path):
     path = _int8_weight_layers(tmp_path)
     compiled = compile_model(path, "cortex-m4", tmp_path / "m4")
     symbols = [layer["symbol"] for layer in compiled.desc["layers"]]
-    assert sorted(symbols) == ["edgeai_conv_s8_w8"] * 5 + ["edgeai_conv_s8_w8_one_rounding"] + \
-        ["edgeai_dwconv_s8_w8_3x3"] + ["edgeai_dwconv_s8_w8_3x3s1"] * 2, symbols
+    # the lowering names the exact variant each layer runs (its own symbol: a firmware links only those); the
+    # two-pixel layers take the widened-weight tile where it pays (cortex_m.widened_pays)
+    assert sorted(s.removesuffix("_widened") for s in symbols) == \
+        ["edgeai_conv_s8_w8_1x4", "edgeai_conv_s8_w8_1x4_one_rounding"] + ["edgeai_conv_s8_w8_2x2"] * 3 + \
+        ["edgeai_conv_s8_w8_long"] + ["edgeai_dwconv_s8_w8_3x3"] + ["edgeai_dwconv_s8_w8_3x3s1"] * 2, symbols
     graph = default_pipeline(load(path))
     out = tmp_path / "host"
     out.mkdir()
@@ -224,6 +227,63 @@ def test_int8_weight_kernels_bit_exact_on_their_edge_paths(tmp_path):
     xs = [rng.integers(-128, 128, size=ref.inputs[0].shape).astype(np.int8) for _ in range(3)]
     with QemuSession(compiled.path, "cortex-m4") as session:
         for x in xs:
+            want = ref.run([x])
+            assert all(np.mean(np.abs(w.astype(np.int32)) >= 127) < 0.3 for w in want)  # mostly not saturated
+            for got_m4, got_host, w in zip(session.run([x]), host.run([x]), want, strict=True):
+                np.testing.assert_array_equal(got_m4, w)
+                np.testing.assert_array_equal(got_host, w)
+
+
+def _widened_weight_layers(tmp_path):
+    """Layers for the int8-weight 2x2 tile over weights widened per block of channel pairs
+    (edgeai_conv_s8_w8_2x2_widened): x [1, 7, 7, 16] → 3x3/1 SAME conv, O = 26 (K = 144: 13 channel pairs in two
+    blocks of 7 and 6; 49 pixels: an odd last pixel; border windows gathered; channels 4 and 5 pruned: the skip
+    path, 36 chunks: the 4-chunk loop) → 1x1 conv, O = 32 (C = 26: rows not a multiple of 4, 7 chunks: the
+    odd-chunk loop) → 1x1 conv, O = 6 (C = 32: the 8-chunk loop)."""
+    from fuzz import tflite_writer as tw
+    from test_mve_kernels import SAME, VALID, _conv
+
+    rng = np.random.default_rng(21)
+    tensors = [tw.T("x", (1, 7, 7, 16), tw.INT8, scale=0.02, zero_point=-3)]
+    ops = []
+    y1 = _conv(tensors, ops, 0, 26, 3, 1, SAME, rng.uniform(0.002, 0.01, 26), (0.4, 3), rng, pruned=(4, 5))
+    y2 = _conv(tensors, ops, y1, 32, 1, 1, VALID, rng.uniform(0.002, 0.01, 32), (0.8, -2), rng)
+    y3 = _conv(tensors, ops, y2, 6, 1, 1, VALID, rng.uniform(0.002, 0.01, 6), (1.5, 1), rng)
+    path = tmp_path / "widened_weight_layers.tflite"
+    path.write_bytes(tw.write(tw.Model(tensors, ops, inputs=[0], outputs=[y1, y2, y3])))
+    return path
+
+
+@pytest.mark.usefixtures("tmp_cache")
+def test_widened_weight_tile_bit_exact_on_its_edge_paths(tmp_path):
+    """The two-pixel tile over run-time widened weights on several blocks, a partial last block, an odd last pixel,
+    gathered windows, pruned channel pairs and its 8-, 4- and odd-chunk loops: bit-exact with LiteRT on Cortex-M4
+    under QEMU and in the portable C path on the host."""
+    from compilers.c.emit import emit_library
+    from compilers.lowering import lower_graph
+    from edgeai.compile import compile_model
+    from edgeai.frontends import load
+    from edgeai.memory import plan_memory
+    from edgeai.passes import default_pipeline
+    from edgeai.runtime.device import QemuSession
+    from edgeai.runtime.host import HostSession
+    from edgeai.runtime.reference import LiteRTSession
+    from edgeai.targets import load_target
+
+    path = _widened_weight_layers(tmp_path)
+    compiled = compile_model(path, "cortex-m4", tmp_path / "m4")
+    symbols = [layer["symbol"] for layer in compiled.desc["layers"]]
+    assert symbols == ["edgeai_conv_s8_w8_2x2_widened"] * 3, symbols
+    graph = default_pipeline(load(path))
+    out = tmp_path / "host"
+    out.mkdir()
+    emit_library(graph, plan_memory(graph), lower_graph(graph, load_target("cortex-m4"), "model"), "model", out,
+                 target="host", source=str(graph.source))
+    ref, host = LiteRTSession(path), HostSession(out)
+    rng = np.random.default_rng(22)
+    with QemuSession(compiled.path, "cortex-m4") as session:
+        for _ in range(3):
+            x = rng.integers(-128, 128, size=ref.inputs[0].shape).astype(np.int8)
             want = ref.run([x])
             assert all(np.mean(np.abs(w.astype(np.int32)) >= 127) < 0.3 for w in want)  # mostly not saturated
             for got_m4, got_host, w in zip(session.run([x]), host.run([x]), want, strict=True):

@@ -41,13 +41,23 @@ def _entry(name: str, args: str, one_rounding: bool) -> tuple[str, str]:
 
 
 MAX_PATCH, MAX_TAPS, MAX_DW_CHANNELS = 1152, 64, 1024  # nn_s8.h
+W16_WORDS = 1152  # nn_s8.c: EDGEAI_NN_W16_WORDS, the widened weights of a block of channel pairs (uint32 words)
 WIDE_WORDS = 576  # nn_s8.c: EDGEAI_NN_WIDE_WORDS, the int8-weight kernels' widened activations (uint32 words)
 # Bytes each kernel keeps on the stack per call (nn_s8.c): conv's im2col patch; dwconv's zero row and tap
 # pointers (4-byte pointers on these cores). It lives inside the firmware's stack reservation (edgeai.footprint).
 # nn_s8.c: EDGEAI_DW_BATCH, the groups of 4 channels an int8-weight 3x3 depthwise widens on the stack at a time, 82
 # words each (9 tap pairs x 2, 16 constants, the 48-word two-row stream).
 DW_BATCH = 16
-STACK_SCRATCH = {"edgeai_conv_s8": MAX_PATCH, "edgeai_conv_s8_w8": MAX_PATCH + 4 * WIDE_WORDS,
+# The conv entry points (nn_s8.c, one per kernel variant; the _one_rounding ones share their base name's figure):
+# the int16 window loop and the int8 long windows keep one im2col patch; the int8 two-pixel and one-pixel tiles
+# also the widened activations; the int16 pointwise loop nothing.
+CONV_VARIANTS = ("pw_clamped", "pw_skip", "pw_lower", "pw_unclamped", "pw", "clamped", "gather", "skip", "lower",
+                 "window")
+W8_VARIANTS = ("2x2", "1x4", "long")
+STACK_SCRATCH = {**{f"edgeai_conv_s8_{v}": 0 if v.startswith("pw") else MAX_PATCH for v in CONV_VARIANTS},
+                 "edgeai_conv_s8_w8_2x2": MAX_PATCH + 4 * WIDE_WORDS, "edgeai_conv_s8_w8_1x4": MAX_PATCH + 4 * WIDE_WORDS,
+                 "edgeai_conv_s8_w8_long": MAX_PATCH,
+                 "edgeai_conv_s8_w8_2x2_widened": MAX_PATCH + 4 * WIDE_WORDS + 4 * W16_WORDS,
                  "edgeai_dwconv_s8": MAX_DW_CHANNELS + 4 * MAX_TAPS,
                  "edgeai_dwconv_s8_w8": MAX_DW_CHANNELS + 4 * MAX_TAPS}
 # the 3x3 entry points (dwconv_variant): the zero row; int8 weights also the widened batch (one pixel at a time:
@@ -215,6 +225,51 @@ def w8_two_pixels(pixels: int, patch_bytes: int) -> bool:
     return pixels > 1 and patch_bytes <= WIDE_WORDS
 
 
+def widened_pays(pixels: int, o: int, chunks: int) -> bool:
+    """Whether the two-pixel tile over weights widened per block of channel pairs (nn_s8.c's conv_w8_2x2_widened)
+    saves instructions: 3 per chunk and channel pair of every pixel pair (11 instead of 14 per 16 MACs), against
+    widening each pixel pair's activations once more per extra block (widen_pair's 9 per chunk plus the calls and
+    the gathered border windows: ~11 per chunk and 60, fitted on IC's 3x3 layers of 4 and 8 blocks, which gained
+    34 K and lost 40 K instructions with 9 per chunk) and the weights once per inference (~3 per word)."""
+    fit = W16_WORDS // (4 * chunks)
+    if fit == 0 or o % 2:
+        return False
+    pairs = o // 2
+    blocks = -(-pairs // fit)
+    pixel_pairs = -(-pixels // 2)
+    saved = 3 * chunks * pairs * pixel_pairs
+    cost = (blocks - 1) * (11 * chunks + 60) * pixel_pairs + 3 * 2 * chunks * pairs + 40 * blocks
+    return saved > 1.25 * cost
+
+
+def conv_variant(storage: str, geom: np.ndarray, pixels: int, patch_bytes: int) -> str:
+    """The nn_s8.c conv entry point (without its _one_rounding suffix) this layer runs: the choice is made here,
+    not in C, so a firmware links only the variants its layers use. int8 weights: w8_two_pixels's tile, one pixel,
+    or long windows. int16: the pointwise loop (1x1, stride 1, no padding, C % 8 == 0, O % 4 == 0) or the window
+    loop, each specialised by clamp level (lower bound only / both; none is not specialised in the window loop, GCC
+    allocated it worse), pruned groups and rows that are not a multiple of 4 (gather); one rounding clamps both."""
+    g = {k: int(v) for k, v in zip(("h", "w", "c", "oh", "ow", "o", "kh", "kw", "sh", "sw", "pt", "pl", "in_zp",
+                                    "out_zp", "lo", "hi", "mode", "seg4", "direct", "skip"), geom)}
+    if storage == "int8":
+        kind = "2x2" if w8_two_pixels(pixels, patch_bytes) else "1x4" if pixels == 1 else "long"
+        # the widened-weight tile exists for the asm tile's case: TFLite's rounding, no clamp beyond saturation
+        if kind == "2x2" and (g["mode"], g["lo"], g["hi"]) == (0, -128, 127) and \
+                widened_pays(pixels, g["o"], patch_bytes // 4):
+            kind = "2x2_widened"
+        return f"edgeai_conv_s8_w8_{kind}"
+    pointwise = ((g["kh"], g["kw"], g["sh"], g["sw"], g["pt"], g["pl"]) == (1, 1, 1, 1, 0, 0) and g["c"] % 8 == 0
+                 and g["o"] % 4 == 0)
+    clamp = 2 if g["hi"] != 127 else 0 if g["lo"] == -128 else 1
+    if g["mode"]:
+        kind = "pw" if pointwise else "window" if g["direct"] else "gather"
+    elif pointwise:
+        kind = ("pw_clamped" if clamp == 2 else "pw_skip" if g["skip"] and clamp == 0 else
+                "pw_unclamped" if clamp == 0 else "pw_lower")
+    else:
+        kind = "clamped" if clamp == 2 else "gather" if not g["direct"] else "skip" if g["skip"] else "lower"
+    return f"edgeai_conv_s8_{kind}"
+
+
 def conv_call(ctx, node, x_shape, w: np.ndarray, bias, in_zp, out_zp, lo, hi, mult, shift, out_shape, attrs,
               rounding="double"):
     """CONV_2D (w [O, KH, KW, C]) or FULLY_CONNECTED (as 1x1, x_shape [1, rows, 1, K]) → edgeai_conv_s8."""
@@ -243,7 +298,6 @@ def conv_call(ctx, node, x_shape, w: np.ndarray, bias, in_zp, out_zp, lo, hi, mu
         tile = 2 if two_pixels else 4
         # [group, ch, kh, chunk, 4 k] → [group, kh, chunk, ch, (k0, k1, k2, k3)]: SXTB16 / ROR 8 pair them
         packed = _bytes_words(wr.reshape(o4 // tile, tile, kh, seg4 // 4, 4).transpose(0, 2, 3, 1, 4)).reshape(-1)
-        chan = _unscaled_starts(chan, scale)
     else:
         wr[:o, :, :seg] = w.reshape(o, kh, seg).astype(np.int64) * scale[:, None, None]
         # [group, ch, kh, chunk, 4 k] → [group, kh, chunk, ch, (k0, k2, k1, k3)]
@@ -252,11 +306,10 @@ def conv_call(ctx, node, x_shape, w: np.ndarray, bias, in_zp, out_zp, lo, hi, mu
     geom = _geom(h, wd, c, out_shape[1], out_shape[2], o, kh, kw, sh, sw, pt, pl, in_zp, out_zp, lo, hi,
                  int(rounding != "double"), seg4, int(seg % 4 == 0),
                  int(bool(np.any(np.all(chan[:, 1].reshape(-1, tile) == 0, axis=1)))), acc_shift=acc_shift)
-    # int8: every one-rounding layer (LiteRT's FC, ONNX numerics) takes the _one_rounding entry, so a model of
-    # fully connected layers (AD) links only that one (its int16 entry keeps the mode-1 path of edgeai_conv_s8)
-    name = "edgeai_conv_s8_w8" if storage == "int8" else "edgeai_conv_s8"
-    one = rounding != "double" if storage == "int8" else rounding == "half_even"
-    symbol = ctx.c_kernel(NN_FILE, *_entry(name, _ARGS, one))
+    if storage == "int8":
+        chan = _unscaled_starts(chan, scale)
+    symbol = ctx.c_kernel(NN_FILE, *_entry(conv_variant(storage, geom, pixels, kh * seg4), _ARGS,
+                                           rounding != "double"))
     return KernelCall(node.name, node.op, symbol, (TensorArg(node.inputs[0]), ctx.derived(packed),
                                                    ctx.derived(chan.reshape(-1)), ctx.derived(geom),
                                                    TensorArg(node.outputs[0])))

@@ -415,67 +415,29 @@ EDGEAI_INLINE int32_t clamp_level(const int32_t* geom)
 #define EDGEAI_NOINLINE static __attribute__((noinline))
 #define EDGEAI_PW_ARGS const int8_t *input, const int32_t *weights, const int32_t *channel, const int32_t *g, int8_t *output
 
-/* The conv entry points for one weight storage (NARROW: 0 int16 pairs, 1 int8; a literal) and their pointwise
- * specialisations. A macro, so each storage's entries are functions of their own: a firmware links only the
- * storages its layers use (--gc-sections), and GCC allocates each hot loop on its own.
+/* The conv entry points for one weight storage (NARROW: 0 int16 pairs, 1 int8; a literal): one exported function
+ * per kernel variant, chosen at compile time (cortex_m.conv_call, which mirrors what a run-time dispatch would
+ * test: pointwise shape, clamp level, pruned groups, rows a multiple of 4, the requantization), so a firmware links
+ * only the variants its layers run (--gc-sections) and GCC allocates each hot loop on its own.
  * Clamp level 0 (no clamp) is not specialised in the generic conv: GCC allocated its hot loop worse without the
- * two clamp instructions (measured: +3% instructions on KWS). The _one_rounding entry (ONNX numerics, one
- * rounding, geom[EDGEAI_G_MODE] 1) is its own function, so the TFLite loops keep the code they were measured
- * with (GCC's allocation of them moved by 1.5% whenever these paths shared a body). */
-#define EDGEAI_CONV_ENTRIES(ENTRY, PW, NARROW)                                                                      \
-    EDGEAI_NOINLINE void PW##_clamped(EDGEAI_PW_ARGS) { pointwise_s8(input, weights, channel, g, output, 2, 0, 0, NARROW); } \
-    EDGEAI_NOINLINE void PW##_skip(EDGEAI_PW_ARGS) { pointwise_s8(input, weights, channel, g, output, 0, 1, 0, NARROW); } \
-    EDGEAI_NOINLINE void PW##_lower(EDGEAI_PW_ARGS) { pointwise_s8(input, weights, channel, g, output, 1, 0, 0, NARROW); } \
-    EDGEAI_NOINLINE void PW##_unclamped(EDGEAI_PW_ARGS) { pointwise_s8(input, weights, channel, g, output, 0, 0, 0, NARROW); } \
-    EDGEAI_NOINLINE void PW##_one_rounding(EDGEAI_PW_ARGS) { pointwise_s8(input, weights, channel, g, output, 2, 0, 1, NARROW); } \
-    int32_t ENTRY(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* geom,          \
-                  int8_t* output)                                                                                   \
-    {                                                                                                               \
-        const int32_t clamp = clamp_level(geom), skip = geom[EDGEAI_G_SKIP];                                       \
-        if (is_pointwise(geom) && geom[EDGEAI_G_MODE] == 0) {                                                       \
-            if (clamp == 2) {                                                                                       \
-                PW##_clamped(input, weights, channel, geom, output);                                                \
-            } else if (skip && clamp == 0) {                                                                        \
-                PW##_skip(input, weights, channel, geom, output);                                                   \
-            } else if (clamp == 0) {                                                                                \
-                PW##_unclamped(input, weights, channel, geom, output);                                              \
-            } else {                                                                                                \
-                PW##_lower(input, weights, channel, geom, output);                                                  \
-            }                                                                                                       \
-        } else if (geom[EDGEAI_G_MODE] != 0) {                                                                      \
-            conv_s8(input, weights, channel, geom, output, 1, 2, 0, 0, NARROW);                                     \
-        } else if (clamp == 2) {                                                                                    \
-            conv_s8(input, weights, channel, geom, output, 0, 2, 0, 0, NARROW);                                     \
-        } else if (!geom[EDGEAI_G_DIRECT]) {                                                                        \
-            conv_s8(input, weights, channel, geom, output, 0, 1, 0, 1, NARROW);                                     \
-        } else if (skip) {                                                                                          \
-            conv_s8(input, weights, channel, geom, output, 0, 1, 1, 0, NARROW);                                     \
-        } else {                                                                                                    \
-            conv_s8(input, weights, channel, geom, output, 0, 1, 0, 0, NARROW);                                     \
-        }                                                                                                           \
-        return 0;                                                                                                   \
-    }                                                                                                               \
-    int32_t ENTRY##_one_rounding(const int8_t* input, const int32_t* weights, const int32_t* channel,              \
-                                 const int32_t* geom, int8_t* output)                                               \
-    {                                                                                                               \
-        if (is_pointwise(geom)) {                                                                                   \
-            PW##_one_rounding(input, weights, channel, geom, output);                                               \
-        } else if (!geom[EDGEAI_G_DIRECT]) {                                                                        \
-            conv_s8(input, weights, channel, geom, output, 1, 2, 0, 1, NARROW);                                     \
-        } else {                                                                                                    \
-            conv_s8(input, weights, channel, geom, output, 1, 2, 0, 0, NARROW);                                     \
-        }                                                                                                           \
-        return 0;                                                                                                   \
-    }
+ * two clamp instructions (measured: +3% instructions on KWS). The _one_rounding variants (one rounding,
+ * geom[EDGEAI_G_MODE] 1: LiteRT's FC, ONNX numerics) clamp at both levels. */
+#define EDGEAI_CONV_VARIANT(NAME, CALL) \
+    int32_t NAME(EDGEAI_PW_ARGS) { CALL; return 0; }
+#define EDGEAI_CONV_ENTRIES(ENTRY, NARROW)                                                                          \
+    EDGEAI_CONV_VARIANT(ENTRY##_pw_clamped, pointwise_s8(input, weights, channel, g, output, 2, 0, 0, NARROW))     \
+    EDGEAI_CONV_VARIANT(ENTRY##_pw_skip, pointwise_s8(input, weights, channel, g, output, 0, 1, 0, NARROW))        \
+    EDGEAI_CONV_VARIANT(ENTRY##_pw_lower, pointwise_s8(input, weights, channel, g, output, 1, 0, 0, NARROW))       \
+    EDGEAI_CONV_VARIANT(ENTRY##_pw_unclamped, pointwise_s8(input, weights, channel, g, output, 0, 0, 0, NARROW))   \
+    EDGEAI_CONV_VARIANT(ENTRY##_pw_one_rounding, pointwise_s8(input, weights, channel, g, output, 2, 0, 1, NARROW)) \
+    EDGEAI_CONV_VARIANT(ENTRY##_clamped, conv_s8(input, weights, channel, g, output, 0, 2, 0, 0, NARROW))          \
+    EDGEAI_CONV_VARIANT(ENTRY##_gather, conv_s8(input, weights, channel, g, output, 0, 1, 0, 1, NARROW))           \
+    EDGEAI_CONV_VARIANT(ENTRY##_skip, conv_s8(input, weights, channel, g, output, 0, 1, 1, 0, NARROW))             \
+    EDGEAI_CONV_VARIANT(ENTRY##_lower, conv_s8(input, weights, channel, g, output, 0, 1, 0, 0, NARROW))            \
+    EDGEAI_CONV_VARIANT(ENTRY##_window_one_rounding, conv_s8(input, weights, channel, g, output, 1, 2, 0, 0, NARROW)) \
+    EDGEAI_CONV_VARIANT(ENTRY##_gather_one_rounding, conv_s8(input, weights, channel, g, output, 1, 2, 0, 1, NARROW))
 
-/* 1x1, stride 1, no padding, C % 8 == 0 and O % 4 == 0: the pointwise path. */
-EDGEAI_INLINE int32_t is_pointwise(const int32_t* geom)
-{
-    return geom[EDGEAI_G_KH] == 1 && geom[EDGEAI_G_KW] == 1 && geom[EDGEAI_G_SH] == 1 && geom[EDGEAI_G_SW] == 1 &&
-           geom[EDGEAI_G_PT] == 0 && geom[EDGEAI_G_PL] == 0 && geom[EDGEAI_G_C] % 8 == 0 && geom[EDGEAI_G_O] % 4 == 0;
-}
-
-EDGEAI_CONV_ENTRIES(edgeai_conv_s8, pointwise, 0)
+EDGEAI_CONV_ENTRIES(edgeai_conv_s8, 0)
 /* int8 weights (the _w8 entry points). The activations are widened once per output pixel into a stack buffer of
  * int16 pairs (SXTB16: bytes 0/2, SXTB16 ROR 8: bytes 1/3 of each word), so the inner loop widens only the weights,
  * each widened weight pair then feeding the SMLADs of two output pixels:
@@ -772,6 +734,66 @@ EDGEAI_INLINE void tiles_2x2(const uint32_t* wide, int32_t chunks, const int32_t
     (void)ae, (void)ao, (void)be, (void)bo, (void)a0, (void)a1, (void)b0, (void)b1, (void)w0, (void)w1, (void)t;
 }
 
+/* The 2x2 tile over weights widened once per block of channel pairs (conv_w8_2x2_widened): [pair][chunk][channel 0
+ * (even, odd), channel 1 (even, odd)]. Per chunk (16 MACs) one LDM of pixel A's pairs, one LDM of the four weight
+ * pairs, four SMLAD, one LDM of pixel B's pairs, four SMLAD: 11 instructions instead of the 14 with SXTB16.
+ * Starts, skip and requantization are tiles_2x2's (EDGEAI_W8_TILE_*), so are its operand names: ae/ao pixel pairs,
+ * w0, w1, be, bo the weight pairs (fixed ascending registers for the LDMs). */
+#define EDGEAI_W16_CHUNK_2X2                         \
+    "ldmia %[x]!, {%[ae], %[ao]}\n\t"                \
+    "ldmia %[w]!, {%[w0], %[w1], %[be], %[bo]}\n\t"  \
+    "smlad %[a0], %[ae], %[w0], %[a0]\n\t"           \
+    "smlad %[a0], %[ao], %[w1], %[a0]\n\t"           \
+    "smlad %[a1], %[ae], %[be], %[a1]\n\t"           \
+    "smlad %[a1], %[ao], %[bo], %[a1]\n\t"           \
+    "ldmia %[x]!, {%[ae], %[ao]}\n\t"                \
+    "smlad %[b0], %[ae], %[w0], %[b0]\n\t"           \
+    "smlad %[b0], %[ao], %[w1], %[b0]\n\t"           \
+    "smlad %[b1], %[ae], %[be], %[b1]\n\t"           \
+    "smlad %[b1], %[ao], %[bo], %[b1]\n\t"
+#define EDGEAI_W16_LOOP(N)                                                                                     \
+    "1:\n\t" N "ldr %[t], %[end]\n\t"                                                                         \
+    "cmp %[x], %[t]\n\t"                                                                                      \
+    "bne 1b\n\t"
+#define EDGEAI_W16_CHUNK_2X2_4 EDGEAI_W16_CHUNK_2X2 EDGEAI_W16_CHUNK_2X2 EDGEAI_W16_CHUNK_2X2 EDGEAI_W16_CHUNK_2X2
+#define EDGEAI_W16_LOOP8 EDGEAI_W16_LOOP(EDGEAI_W16_CHUNK_2X2_4 EDGEAI_W16_CHUNK_2X2_4)
+#define EDGEAI_W16_LOOP4 EDGEAI_W16_LOOP(EDGEAI_W16_CHUNK_2X2_4)
+#define EDGEAI_W16_LOOP2 EDGEAI_W16_LOOP(EDGEAI_W16_CHUNK_2X2 EDGEAI_W16_CHUNK_2X2)
+#define EDGEAI_W16_LOOP_ODD                                                                                    \
+    EDGEAI_W16_CHUNK_2X2 "ldr %[t], %[end]\n\t"                                                               \
+    "cmp %[x], %[t]\n\t"                                                                                      \
+    "beq 3f\n\t" EDGEAI_W16_LOOP2 "3:\n\t"
+EDGEAI_INLINE void tiles_2x2_widened(const uint32_t* wide, int32_t chunks, const uint32_t* w, const int32_t* ch,
+                                     int32_t O, int8_t* out_a, int8_t* out_b, int32_t sh, int32_t skip)
+{
+    register uint32_t w0 __asm__("r0"), w1 __asm__("r1"), be __asm__("r2"), bo __asm__("r3");
+    register uint32_t ae __asm__("r4"), ao __asm__("r5");
+    int32_t a0, a1, b0, b1;
+    uint32_t t;
+    w8_tiles_state st = {wide, wide + 4 * chunks, sh, (int32_t)(out_b - out_a), out_a, ch + 4 * O, 16 * chunks};
+    const int32_t* chp = ch;
+    const int32_t* xr = ch;
+    const uint32_t* wp = w;
+    if (skip) {
+        if (chunks % 4 == 0) {
+            EDGEAI_W8_TILES(EDGEAI_W8_TILE_SKIP, EDGEAI_W16_LOOP4);
+        } else if (chunks & 1) {
+            EDGEAI_W8_TILES(EDGEAI_W8_TILE_SKIP, EDGEAI_W16_LOOP_ODD);
+        } else {
+            EDGEAI_W8_TILES(EDGEAI_W8_TILE_SKIP, EDGEAI_W16_LOOP2);
+        }
+    } else if (chunks % 8 == 0) { /* KWS's 1x1 over 64 channels: 16 chunks */
+        EDGEAI_W8_TILES("", EDGEAI_W16_LOOP8);
+    } else if (chunks % 4 == 0) {
+        EDGEAI_W8_TILES("", EDGEAI_W16_LOOP4);
+    } else if (chunks & 1) {
+        EDGEAI_W8_TILES("", EDGEAI_W16_LOOP_ODD);
+    } else {
+        EDGEAI_W8_TILES("", EDGEAI_W16_LOOP2);
+    }
+    (void)ae, (void)ao, (void)be, (void)bo, (void)a0, (void)a1, (void)b0, (void)b1, (void)w0, (void)w1, (void)t;
+}
+
 /* One chunk of the 1x4 tile: the pixel's pairs by LDRD, four channels' weight words by one LDM (ascending fixed
  * registers), each word widened in two steps through t. */
 #define EDGEAI_W8_CHANNEL_1X4(A, W)               \
@@ -1011,43 +1033,79 @@ EDGEAI_INLINE void conv_w8_1x4(const int8_t* input, const int32_t* weights, cons
     }
 }
 
-/* Windows too long for the two-pixel widened buffer (KH * SEG4 > EDGEAI_NN_WIDE_WORDS bytes) take the one-pixel
- * kernel that widens the activations in the loop, weights in the 1x4 order. Not inlined: rare, and each entry
- * would otherwise carry a copy. */
-EDGEAI_NOINLINE void conv_w8_long(const int8_t* input, const int32_t* weights, const int32_t* channel,
-                                  const int32_t* g, int8_t* output, int32_t mode)
+/* The widened weights of one block of channel pairs (conv_w8_2x2_widened), uint32 words on the stack: 1152 words
+ * (4.5 KB) hold all 8 pairs of a 3x3 conv over 16 channels (IC's 32x32 layers) and 18 pairs of a 1x1 over 64.
+ * compilers/lowering/cortex_m.py (W16_WORDS, widened_pays) chooses the layers where this pays. */
+#define EDGEAI_NN_W16_WORDS 1152
+
+/* The 2x2 tile (TFLite's requantization, no clamp beyond saturation, O even) with the weights widened once per
+ * block of channel pairs instead of once per pixel pair: per block, its pairs' int8 words are widened into the
+ * stack (widen_contiguous: [pair][chunk][channel 0 even, odd, channel 1 even, odd]), then every pixel pair runs
+ * the block's pairs (tiles_2x2_widened, 11 instructions per 16 MACs instead of 14). A layer of more pairs than
+ * one block holds widens each pixel pair's activations once per block (blocks of equal size, fewest blocks). */
+EDGEAI_INLINE void conv_w8_2x2_widened(const int8_t* input, const int32_t* weights, const int32_t* channel,
+                                       const int32_t* g, int8_t* output, int32_t overread)
 {
-    conv_s8(input, weights, channel, g, output, mode, 2, 0, !g[EDGEAI_G_DIRECT], 1);
+#if EDGEAI_DSP
+    const int32_t P = g[EDGEAI_G_OH] * g[EDGEAI_G_OW], O = g[EDGEAI_G_O];
+    const int32_t chunks = g[EDGEAI_G_KH] * g[EDGEAI_G_SEG4] / 4, sh = g[EDGEAI_G_ACC_SHIFT];
+    const int32_t skip = g[EDGEAI_G_SKIP], pairs = O / 2;
+    const int32_t fit = EDGEAI_NN_W16_WORDS / (4 * chunks), blocks = (pairs + fit - 1) / fit;
+    const int32_t block = (pairs + blocks - 1) / blocks;
+    uint32_t wide[EDGEAI_NN_WIDE_WORDS];
+    uint32_t w16[EDGEAI_NN_W16_WORDS];
+    int8_t patch[EDGEAI_NN_MAX_PATCH];
+    for (int32_t p0 = 0; p0 < pairs; p0 += block) {
+        const int32_t n = pairs - p0 < block ? pairs - p0 : block;
+        widen_contiguous((const int8_t*)(weights + 2 * chunks * p0), 8 * chunks * n, w16);
+        for (int32_t pix = 0; pix < P; pix += 2) {
+            const int32_t pb = pix + 1 < P ? pix + 1 : pix;
+            const int8_t* const xa = window_in_place(input, g, pix, overread);
+            const int8_t* const xb = xa ? window_in_place(input, g, pb, overread) : NULL;
+            if (xb) {
+                widen_pair(xa, xb, g[EDGEAI_G_KH], g[EDGEAI_G_W] * g[EDGEAI_G_C], g[EDGEAI_G_SEG4], wide);
+            } else {
+                widen_pixel(input, g, pix, patch, overread, wide, 4);
+                widen_pixel(input, g, pb, patch, overread, wide + 2, 4);
+            }
+            tiles_2x2_widened(wide, chunks, w16, channel + 8 * p0, 2 * n, output + pix * O + 2 * p0,
+                              output + pb * O + 2 * p0, sh, skip);
+        }
+    }
+#else /* the portable path computes the same integers from the int8 words */
+    conv_w8_2x2(input, weights, channel, g, output, 0, overread);
+#endif
 }
 
-/* Which int8 kernel a layer takes (cortex_m.py's w8_two_pixels decides how its weights are packed): one output pixel, two pixels
- * at a time, or long windows. Each tile is a function of its own per requantization MODE: a stack frame of both
- * buffers twice over (over 4 KB) left GCC no register to spare for the 14 of the asm loops. */
-#define EDGEAI_W8_ENTRY(ENTRY, MODE)                                                                           \
-    EDGEAI_NOINLINE void ENTRY##_2x2(const int8_t* input, const int32_t* weights, const int32_t* channel,     \
-                                     const int32_t* geom, int8_t* output)                                     \
+/* The int8-weight entry points, one per kernel and requantization MODE (SUFFIX: "" or _one_rounding), chosen at
+ * compile time (cortex_m.py's w8_two_pixels also decides how the weights are packed): _1x4 one output pixel,
+ * _2x2 two pixels at a time, _long windows too long for the two-pixel widened buffer (KH * SEG4 >
+ * EDGEAI_NN_WIDE_WORDS bytes: the one-pixel kernel that widens the activations in the loop, weights in the 1x4
+ * order). Each is a function of its own: a stack frame of both buffers twice over (over 4 KB) left GCC no register
+ * to spare for the 14 of the asm loops, and a firmware links only the ones its layers run. */
+#define EDGEAI_W8_ENTRY(SUFFIX, MODE)                                                                          \
+    int32_t edgeai_conv_s8_w8_2x2##SUFFIX(EDGEAI_PW_ARGS)                                                      \
     {                                                                                                         \
-        conv_w8_2x2(input, weights, channel, geom, output, (MODE), !geom[EDGEAI_G_DIRECT]);                   \
+        conv_w8_2x2(input, weights, channel, g, output, (MODE), !g[EDGEAI_G_DIRECT]);                         \
+        return 0;                                                                                             \
     }                                                                                                         \
-    EDGEAI_NOINLINE void ENTRY##_1x4(const int8_t* input, const int32_t* weights, const int32_t* channel,     \
-                                     const int32_t* geom, int8_t* output)                                     \
+    int32_t edgeai_conv_s8_w8_1x4##SUFFIX(EDGEAI_PW_ARGS)                                                      \
     {                                                                                                         \
-        conv_w8_1x4(input, weights, channel, geom, output, (MODE), !geom[EDGEAI_G_DIRECT]);                   \
+        conv_w8_1x4(input, weights, channel, g, output, (MODE), !g[EDGEAI_G_DIRECT]);                         \
+        return 0;                                                                                             \
     }                                                                                                         \
-    int32_t ENTRY(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* geom,    \
-                  int8_t* output)                                                                             \
+    int32_t edgeai_conv_s8_w8_long##SUFFIX(EDGEAI_PW_ARGS)                                                     \
     {                                                                                                         \
-        if (geom[EDGEAI_G_OH] * geom[EDGEAI_G_OW] == 1) {                                                     \
-            ENTRY##_1x4(input, weights, channel, geom, output);                                               \
-        } else if (geom[EDGEAI_G_KH] * geom[EDGEAI_G_SEG4] <= EDGEAI_NN_WIDE_WORDS) {                         \
-            ENTRY##_2x2(input, weights, channel, geom, output);                                               \
-        } else {                                                                                              \
-            conv_w8_long(input, weights, channel, geom, output, (MODE));                                      \
-        }                                                                                                     \
+        conv_s8(input, weights, channel, g, output, (MODE), 2, 0, !g[EDGEAI_G_DIRECT], 1);                    \
         return 0;                                                                                             \
     }
-EDGEAI_W8_ENTRY(edgeai_conv_s8_w8, 0)
-EDGEAI_W8_ENTRY(edgeai_conv_s8_w8_one_rounding, 1)
+EDGEAI_W8_ENTRY(, 0)
+int32_t edgeai_conv_s8_w8_2x2_widened(EDGEAI_PW_ARGS)
+{
+    conv_w8_2x2_widened(input, weights, channel, g, output, !g[EDGEAI_G_DIRECT]);
+    return 0;
+}
+EDGEAI_W8_ENTRY(_one_rounding, 1)
 
 /* One tap's weights of 4 channels as (c0, c2), (c1, c3) pairs: two int16 words, or one word of int8 (c0..c3)
  * widened like the input. */

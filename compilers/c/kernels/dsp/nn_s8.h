@@ -40,20 +40,38 @@ enum {
 #define EDGEAI_NN_MAX_TAPS 64
 #define EDGEAI_NN_MAX_DW_CHANNELS 1024
 
-/* CONV_2D and FULLY_CONNECTED (as a 1x1 convolution over [rows, 1, in_features]).
+/* CONV_2D and FULLY_CONNECTED (as a 1x1 convolution over [rows, 1, in_features]), one entry point per kernel
+ * variant (compilers/lowering/cortex_m.py's conv_call picks the one a layer runs, so a firmware links only those):
+ * _pw_*: 1x1, stride 1, no padding, C % 8 == 0, O % 4 == 0 (clamped: both levels; skip: no clamp, pruned groups;
+ * lower: the lower level only; unclamped); the others the general window loop (clamped; gather: rows not a
+ * multiple of 4; skip; lower); _one_rounding: geom[EDGEAI_G_MODE] 1.
  * weights: [O4 / 4][KH][SEG4 / 4][4 channels][(w0, w2), (w1, w3)]. */
-int32_t edgeai_conv_s8(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* geom,
-                       int8_t* output);
-int32_t edgeai_conv_s8_one_rounding(const int8_t* input, const int32_t* weights, const int32_t* channel,
-                                    const int32_t* geom, int8_t* output);
+#define EDGEAI_CONV_ARGS \
+    (const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* geom, int8_t* output)
+int32_t edgeai_conv_s8_pw_clamped EDGEAI_CONV_ARGS;
+int32_t edgeai_conv_s8_pw_skip EDGEAI_CONV_ARGS;
+int32_t edgeai_conv_s8_pw_lower EDGEAI_CONV_ARGS;
+int32_t edgeai_conv_s8_pw_unclamped EDGEAI_CONV_ARGS;
+int32_t edgeai_conv_s8_pw_one_rounding EDGEAI_CONV_ARGS;
+int32_t edgeai_conv_s8_clamped EDGEAI_CONV_ARGS;
+int32_t edgeai_conv_s8_gather EDGEAI_CONV_ARGS;
+int32_t edgeai_conv_s8_skip EDGEAI_CONV_ARGS;
+int32_t edgeai_conv_s8_lower EDGEAI_CONV_ARGS;
+int32_t edgeai_conv_s8_window_one_rounding EDGEAI_CONV_ARGS;
+int32_t edgeai_conv_s8_gather_one_rounding EDGEAI_CONV_ARGS;
 /* The same with int8 weights, 4 to a word, the accumulator shifted by geom[EDGEAI_G_ACC_SHIFT] before
- * requantization: layers of several output pixels whose window (KH * SEG4 bytes) is at most 576 bytes (two
+ * requantization: _2x2 for layers of several output pixels whose window (KH * SEG4 bytes) is at most 576 bytes (two
  * pixels at a time, the activations widened on the stack): [O4 / 2][KH][SEG4 / 4][2 channels][w0, w1, w2, w3
- * (bytes)]; the others (one output pixel, longer windows): [O4 / 4][KH][SEG4 / 4][4 channels][w0, w1, w2, w3]. */
-int32_t edgeai_conv_s8_w8(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* geom,
-                          int8_t* output);
-int32_t edgeai_conv_s8_w8_one_rounding(const int8_t* input, const int32_t* weights, const int32_t* channel,
-                                       const int32_t* geom, int8_t* output);
+ * (bytes)]; _1x4 (one output pixel) and _long (longer windows): [O4 / 4][KH][SEG4 / 4][4 channels][w0, w1, w2, w3]. */
+int32_t edgeai_conv_s8_w8_2x2 EDGEAI_CONV_ARGS;
+/* _2x2 with the weights widened on the stack per block of channel pairs (TFLite's requantization, no clamp beyond
+ * saturation, O even; the same weights) */
+int32_t edgeai_conv_s8_w8_2x2_widened EDGEAI_CONV_ARGS;
+int32_t edgeai_conv_s8_w8_1x4 EDGEAI_CONV_ARGS;
+int32_t edgeai_conv_s8_w8_long EDGEAI_CONV_ARGS;
+int32_t edgeai_conv_s8_w8_2x2_one_rounding EDGEAI_CONV_ARGS;
+int32_t edgeai_conv_s8_w8_1x4_one_rounding EDGEAI_CONV_ARGS;
+int32_t edgeai_conv_s8_w8_long_one_rounding EDGEAI_CONV_ARGS;
 
 /* DEPTHWISE_CONV_2D with depth multiplier 1 and C a multiple of 4.
  * weights: [C / 4][KH * KW][(w_c0, w_c2), (w_c1, w_c3)], then for 3x3 stride 1 with W * C at most
