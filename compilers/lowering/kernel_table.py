@@ -25,14 +25,14 @@ from __future__ import annotations
 
 from typing import Callable, Iterator
 
-from compilers.lowering import (cortex_m, mve_add, mve_conv, mve_dwconv, mve_float, mve_pool, neon_conv, x86_conv,
-                                x86_float)
+from compilers.lowering import (cortex_m, dsp_stem, mve_add, mve_conv, mve_dwconv, mve_float, mve_pool, neon_conv,
+                                x86_conv, x86_float)
 from edgeai.errors import TargetError
 
 KERNELS: dict[str, dict[str, Callable | tuple[Callable, ...]]] = {
     # Armv7E-M DSP extension (SMLAD, SXTB16): Cortex-M4/M7/M33/M55 — compilers/c/kernels/dsp
     "dsp": {
-        "conv2d": cortex_m.conv_call,
+        "conv2d": (dsp_stem.conv_call, cortex_m.conv_call),  # few input channels first (conv_stem_s8.c)
         "depthwise_conv2d": cortex_m.dwconv_call,
         "fully_connected": cortex_m.fc_call,
         "add": cortex_m.add_call,
