@@ -2,7 +2,8 @@
 bit-exact with LiteRT on Cortex-M4 under QEMU and, built with the host compiler, in its portable C path, on
 synthetic layers that reach its paths (C = 1..4, odd widths, strides 1 and 2, VALID and SAME padding, relu and
 relu6 clamps, output channels not a multiple of 4, windows of odd pair counts, a layer whose stream takes two
-batches; C = 4 with whole-word rows stays on the general kernel) and on the first layers of the MLPerf Tiny models (the whole models, compared output for output)."""
+batches; C = 4 with whole-word rows stays on the general kernel) and on the first layers of the MLPerf Tiny models
+(the whole models, compared output for output)."""
 
 from __future__ import annotations
 

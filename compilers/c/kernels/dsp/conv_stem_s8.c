@@ -122,7 +122,8 @@ typedef struct {
  * accumulators (A c0, A c1, B c0, B c1), r12 the activations, lr the stream; the state is copied into the frame
  * (sp + 0..31) with the computed entry at sp + 32. */
 #define STEM_TILES(NAME, STORE)                                                                                 \
-    static __attribute__((naked, noinline, aligned(4))) void NAME(const stem_state* st)                                  \
+    /* aligned: ADR adds to Align(PC, 4), exact only where the assembler assumed */                            \
+    static __attribute__((naked, noinline, aligned(4))) void NAME(const stem_state* st)                        \
     {                                                                                                          \
         (void)st;                                                                                              \
         __asm__("push {r4-r11, lr}\n\t"                                                                        \
