@@ -78,9 +78,9 @@ def _tvm_lines(source: str) -> dict[str, int]:
 
 
 def scratch_bytes(symbol: str) -> int:
-    from compilers.lowering import cortex_m, mve_conv, neon_conv
+    from compilers.lowering import cortex_m, dsp_stem, mve_conv, neon_conv
 
-    table = {**cortex_m.STACK_SCRATCH, **neon_conv.STACK_SCRATCH, **mve_conv.STACK_SCRATCH}
+    table = {**cortex_m.STACK_SCRATCH, **dsp_stem.STACK_SCRATCH, **neon_conv.STACK_SCRATCH, **mve_conv.STACK_SCRATCH}
     name = symbol.removesuffix("_one_rounding")
     return table.get(name, table.get(name.removesuffix("_w8"), 0))
 

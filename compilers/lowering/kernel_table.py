@@ -25,14 +25,15 @@ from __future__ import annotations
 
 from typing import Callable, Iterator
 
-from compilers.lowering import (cortex_m, dsp_pointwise, dsp_pool, mve_add, mve_conv, mve_dwconv, mve_float,
-                                mve_pool, neon_conv, x86_conv, x86_float)
+from compilers.lowering import (cortex_m, dsp_pointwise, dsp_pool, dsp_stem, mve_add, mve_conv, mve_dwconv,
+                                mve_float, mve_pool, neon_conv, x86_conv, x86_float)
 from edgeai.errors import TargetError
 
 KERNELS: dict[str, dict[str, Callable | tuple[Callable, ...]]] = {
     # Armv7E-M DSP extension (SMLAD, SXTB16): Cortex-M4/M7/M33/M55 — compilers/c/kernels/dsp
     "dsp": {
-        "conv2d": (dsp_pointwise.conv_call, cortex_m.conv_call),
+        # the specialised kernels first: 1x1 with C = 8 / 16 (pointwise_s8.c), few input channels (conv_stem_s8.c)
+        "conv2d": (dsp_pointwise.conv_call, dsp_stem.conv_call, cortex_m.conv_call),
         "depthwise_conv2d": cortex_m.dwconv_call,
         "fully_connected": cortex_m.fc_call,
         "add": cortex_m.add_call,
