@@ -71,7 +71,13 @@ def _layers(tmp_path):
     return path
 
 
-SYMBOLS = ["edgeai_conv_s8_w8"] + ["edgeai_conv_stem_s8"] * 3 + ["edgeai_conv_stem_s8_clamp"] * 2
+# the C = 4 layer (whole-word rows) goes to the general int8-weight kernel: whichever of its variants it runs
+GENERAL = "edgeai_conv_s8_w8_"
+SYMBOLS = [GENERAL] + ["edgeai_conv_stem_s8"] * 3 + ["edgeai_conv_stem_s8_clamp"] * 2
+
+
+def _named(symbols):
+    return [GENERAL if s.startswith(GENERAL) else s for s in sorted(symbols)]
 
 
 def _host_library(path, tmp_path):
@@ -98,7 +104,7 @@ def test_stem_kernel_portable_fallback_bit_exact_on_host(tmp_path):
 
     path = _layers(tmp_path)
     host, symbols = _host_library(path, tmp_path)
-    assert sorted(symbols) == SYMBOLS, symbols
+    assert _named(symbols) == SYMBOLS, symbols
     ref = LiteRTSession(path)
     rng = np.random.default_rng(22)
     for _ in range(3):
@@ -119,8 +125,8 @@ def test_stem_kernel_bit_exact_on_cortex_m4(tmp_path):
 
     path = _layers(tmp_path)
     compiled = compile_model(path, "cortex-m4", tmp_path / "m4")
-    symbols = sorted(layer["symbol"] for layer in compiled.desc["layers"])
-    assert symbols == SYMBOLS, symbols
+    symbols = [layer["symbol"] for layer in compiled.desc["layers"]]
+    assert _named(symbols) == SYMBOLS, symbols
     ref = LiteRTSession(path)
     rng = np.random.default_rng(23)
     with QemuSession(compiled.path, "cortex-m4") as session:
