@@ -142,7 +142,7 @@ def test_quantized_model_is_close_to_onnxruntime(name):
     # 12 LSB; the softmax of pretrainedResnet_qdq turns one logit LSB into up to s_z / (2 s_out) = 19 output LSB
     # (test_onnx_import's QDQ comment), which onnxruntime's float32 reaches against the float64 oracle
     bound = 19 if name == "pretrainedResnet_qdq.onnx" else 12
-    assert diff.max() <= bound and diff.mean() <= 0.5, (diff.max(), diff.mean())
+    assert diff.max() <= bound + 1e-3 and diff.mean() <= 0.5, (diff.max(), diff.mean())  # float32 LSB quotients
     if "ad01" not in name:
         assert (out.argmax(-1) == ref.argmax(-1)).mean() >= 0.95
 
