@@ -411,8 +411,6 @@ EDGEAI_INLINE int32_t clamp_level(const int32_t* geom)
     return geom[EDGEAI_G_ACT_MIN] == -128 ? 0 : 1;
 }
 
-/* Separate functions: each gets its own register allocation. */
-#define EDGEAI_NOINLINE static __attribute__((noinline))
 #define EDGEAI_PW_ARGS const int8_t *input, const int32_t *weights, const int32_t *channel, const int32_t *g, int8_t *output
 
 /* The conv entry points for one weight storage (NARROW: 0 int16 pairs, 1 int8; a literal): one exported function
