@@ -216,7 +216,7 @@ def test_int8_weight_kernels_bit_exact_on_their_edge_paths(tmp_path):
     # two-pixel layers take the widened-weight tile where it pays (cortex_m.widened_pays)
     assert sorted(s.removesuffix("_widened") for s in symbols) == \
         ["edgeai_conv_s8_w8_1x4", "edgeai_conv_s8_w8_1x4_one_rounding"] + ["edgeai_conv_s8_w8_2x2"] * 3 + \
-        ["edgeai_conv_s8_w8_long"] + ["edgeai_dwconv_s8_w8_3x3"] + ["edgeai_dwconv_s8_w8_3x3s1"] * 2, symbols
+        ["edgeai_conv_s8_w8_2x2_tiled"] + ["edgeai_dwconv_s8_w8_3x3"] + ["edgeai_dwconv_s8_w8_3x3s1"] * 2, symbols
     graph = default_pipeline(load(path))
     out = tmp_path / "host"
     out.mkdir()

@@ -1,8 +1,8 @@
 """int8 conv2d / depthwise_conv2d / fully_connected / add on Cortex-M DSP cores → the hand-written SMLAD kernels
 in compilers/c/kernels/dsp/nn_s8.c, with everything layer-specific prepared here as derived constants.
 
-Each `*_call` returns None when a layer is outside what the kernel handles exactly (batch > 1, dilation,
-depth multiplier, a multiplier whose shift the fast requantization cannot express, an accumulator that
+Each `*_call` returns None when a layer is outside what the kernel handles exactly (batch > 1, a dilated
+depthwise layer, depth multiplier, a multiplier whose shift the fast requantization cannot express, an accumulator that
 could overflow once doubled); the rule then falls back to the TVM kernel, and the reason goes on record
 (ctx.decline) for the compile report. What is folded at compile time:
   * the input zero point: start = bias - zp_in * sum(w), so the inner loop multiplies raw int8 inputs
@@ -43,21 +43,25 @@ def _entry(name: str, args: str, one_rounding: bool) -> tuple[str, str]:
 MAX_PATCH, MAX_TAPS, MAX_DW_CHANNELS = 1152, 64, 1024  # nn_s8.h
 W16_WORDS = 1152  # nn_s8.c: EDGEAI_NN_W16_WORDS, the widened weights of a block of channel pairs (uint32 words)
 WIDE_WORDS = 576  # nn_s8.c: EDGEAI_NN_WIDE_WORDS, the int8-weight kernels' widened activations (uint32 words)
+TILE_CHANNELS = 256  # nn_s8.c: EDGEAI_NN_TILE_CHANNELS, the tiled kernel's sums carried between tiles (int32)
 # Bytes each kernel keeps on the stack per call (nn_s8.c): conv's im2col patch; dwconv's zero row and tap
 # pointers (4-byte pointers on these cores). It lives inside the firmware's stack reservation (edgeai.footprint).
 # nn_s8.c: EDGEAI_DW_BATCH, the groups of 4 channels an int8-weight 3x3 depthwise widens on the stack at a time, 82
 # words each (9 tap pairs x 2, 16 constants, the 48-word two-row stream).
 DW_BATCH = 16
 # The conv entry points (nn_s8.c, one per kernel variant; the _one_rounding ones share their base name's figure):
-# the int16 window loop and the int8 long windows keep one im2col patch; the int8 two-pixel and one-pixel tiles
-# also the widened activations; the int16 pointwise loop nothing.
+# the int16 window loop keeps one im2col patch; the int8 two-pixel and one-pixel tiles also the widened
+# activations; the int16 pointwise loop nothing; the tiled kernels (windows longer than MAX_PATCH) the patch and the
+# sums of TILE_CHANNELS output channels; the int8 two-pixel tiled kernel (longer windows than WIDE_WORDS bytes) a
+# patch of WIDE_WORDS bytes, the widened activations and the sums of TILE_CHANNELS channels of two pixels.
 CONV_VARIANTS = ("pw_clamped", "pw_skip", "pw_lower", "pw_unclamped", "pw", "clamped", "gather", "skip", "lower",
                  "window")
-W8_VARIANTS = ("2x2", "1x4", "long")
 STACK_SCRATCH = {**{f"edgeai_conv_s8_{v}": 0 if v.startswith("pw") else MAX_PATCH for v in CONV_VARIANTS},
                  "edgeai_conv_s8_w8_2x2": MAX_PATCH + 4 * WIDE_WORDS, "edgeai_conv_s8_w8_1x4": MAX_PATCH + 4 * WIDE_WORDS,
-                 "edgeai_conv_s8_w8_long": MAX_PATCH,
+                 "edgeai_conv_s8_w8_2x2_tiled": WIDE_WORDS + 4 * WIDE_WORDS + 8 * TILE_CHANNELS,
                  "edgeai_conv_s8_w8_2x2_widened": MAX_PATCH + 4 * WIDE_WORDS + 4 * W16_WORDS,
+                 "edgeai_conv_s8_tiled": MAX_PATCH + 4 * TILE_CHANNELS,
+                 "edgeai_conv_s8_w8_tiled": MAX_PATCH + 4 * TILE_CHANNELS,
                  "edgeai_dwconv_s8": MAX_DW_CHANNELS + 4 * MAX_TAPS,
                  "edgeai_dwconv_s8_w8": MAX_DW_CHANNELS + 4 * MAX_TAPS}
 # the 3x3 entry points (dwconv_variant): the zero row; int8 weights also the widened batch (one pixel at a time:
@@ -69,13 +73,13 @@ for _kind, _words in (("_3x3", 34), ("_3x3s1", 82)):
 _INT32_MAX = (1 << 31) - 1
 WEIGHT_STORAGES = ("int8", "int16", "auto")
 # Instructions per MAC that int16 weights save over int8 (one byte more per weight, plus the depthwise two-row
-# stream); "auto" stores a layer as int16 when at least AUTO_INSTRUCTIONS_PER_BYTE are saved per added byte.
-# conv with the two-pixel int8 tile (w8_two_pixels): nothing (its 31 instructions per 32 MACs beat the int16
-# loop's 17 per 16), so it stays int8; one pixel (fully connected) 18 against 16 per 16 MACs; long windows (the
-# one-pixel int8 loop) 21 against 16. Depthwise 3x3 stride 1 (two-row kernel): measured on KWS, 227,040 against
-# 217,635 instructions per 72,000-MAC layer (the int8 layer widens 16 groups of 4 channels at a time, DW_BATCH;
-# 273,285 when it reran the pixel loop per group); other depthwise layers: an estimate, the one-pixel kernel's
-# former per-group overhead (0.25) scaled as the two-row kernel's went down (0.77 -> 0.13).
+# stream); "auto" stores a layer as int16 when at least AUTO_INSTRUCTIONS_PER_BYTE are saved per added byte. conv with
+# the two-pixel int8 tile (w8_two_pixels, tiled or not): nothing (its 31 instructions per 32 MACs beat the int16
+# loop's 17 per 16), so it stays int8; one pixel (fully connected) 18 against 16 per 16 MACs; one pixel over a window
+# longer than MAX_PATCH (the tiled one-pixel int8 loop) 21 against 16. Depthwise 3x3 stride 1 (two-row kernel):
+# measured on KWS, 227,040 against 217,635 instructions per 72,000-MAC layer (the int8 layer widens 16 groups of 4
+# channels at a time, DW_BATCH; 273,285 when it reran the pixel loop per group); other depthwise layers: an estimate,
+# the one-pixel kernel's former per-group overhead (0.25) scaled as the two-row kernel's went down (0.77 -> 0.13).
 AUTO_INSTRUCTIONS_PER_BYTE = 16
 AUTO_SAVED_PER_MAC = {"conv_two_pixels": 0.0, "conv_one_pixel": 0.125, "conv_long": 0.31, "dw_two_rows": 0.13,
                       "dw": 0.04}
@@ -218,11 +222,11 @@ def _two_row_stream(ws: np.ndarray, chan: np.ndarray, in_zp: int) -> np.ndarray:
     return (out.reshape(-1) & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
 
 
-def w8_two_pixels(pixels: int, patch_bytes: int) -> bool:
-    """Whether the int8-weight conv kernel (nn_s8.c's EDGEAI_W8_ENTRY) takes this layer two output pixels x two
-    channels at a time (weights grouped by 2 channels): several output pixels, and the two widened windows fit
-    EDGEAI_NN_WIDE_WORDS. Otherwise one pixel x four channels (fully connected, long windows; groups of 4)."""
-    return pixels > 1 and patch_bytes <= WIDE_WORDS
+def w8_two_pixels(pixels: int) -> bool:
+    """Whether the int8-weight conv kernel takes this layer two output pixels x two channels at a time (weights
+    grouped by 2 channels): several output pixels (windows longer than the widened buffer, WIDE_WORDS bytes, in
+    tiles). Otherwise one pixel x four channels (fully connected; groups of 4)."""
+    return pixels > 1
 
 
 def widened_pays(pixels: int, o: int, chunks: int) -> bool:
@@ -242,21 +246,29 @@ def widened_pays(pixels: int, o: int, chunks: int) -> bool:
     return saved > 1.25 * cost
 
 
-def conv_variant(storage: str, geom: np.ndarray, pixels: int, patch_bytes: int) -> str:
-    """The nn_s8.c conv entry point (without its _one_rounding suffix) this layer runs: the choice is made here,
-    not in C, so a firmware links only the variants its layers use. int8 weights: w8_two_pixels's tile, one pixel,
-    or long windows. int16: the pointwise loop (1x1, stride 1, no padding, C % 8 == 0, O % 4 == 0) or the window
-    loop, each specialised by clamp level (lower bound only / both; none is not specialised in the window loop, GCC
-    allocated it worse), pruned groups and rows that are not a multiple of 4 (gather); one rounding clamps both."""
+def conv_variant(storage: str, geom: np.ndarray, pixels: int, patch_bytes: int, dilated: bool = False) -> str:
+    """The nn_s8.c conv entry point (without its _one_rounding suffix) this layer runs: the choice is made here, not in
+    C, so a firmware links only the variants its layers use. int8 weights: w8_two_pixels's tile (tiled when two
+    widened windows do not fit WIDE_WORDS), or one pixel (tiled beyond MAX_PATCH). int16: a window longer than
+    MAX_PATCH takes the tiled kernel (any clamp); the others the pointwise loop (1x1, stride 1, no padding,
+    C % 8 == 0, O % 4 == 0) or the window loop, each specialised by clamp level (lower bound only / both; none is not
+    specialised in the window loop, GCC allocated it worse), pruned groups and rows that are not a multiple of 4
+    (gather); one rounding clamps both. A dilated window takes the tiled kernels whatever its length."""
     g = {k: int(v) for k, v in zip(("h", "w", "c", "oh", "ow", "o", "kh", "kw", "sh", "sw", "pt", "pl", "in_zp",
                                     "out_zp", "lo", "hi", "mode", "seg4", "direct", "skip"), geom)}
     if storage == "int8":
-        kind = "2x2" if w8_two_pixels(pixels, patch_bytes) else "1x4" if pixels == 1 else "long"
+        if not w8_two_pixels(pixels):
+            return "edgeai_conv_s8_w8_1x4" if patch_bytes <= MAX_PATCH and not dilated else "edgeai_conv_s8_w8_tiled"
+        if patch_bytes > WIDE_WORDS or dilated:
+            return "edgeai_conv_s8_w8_2x2_tiled"
+        kind = "2x2"
         # the widened-weight tile exists for the asm tile's case: TFLite's rounding, no clamp beyond saturation
         if kind == "2x2" and (g["mode"], g["lo"], g["hi"]) == (0, -128, 127) and \
                 widened_pays(pixels, g["o"], patch_bytes // 4):
             kind = "2x2_widened"
         return f"edgeai_conv_s8_w8_{kind}"
+    if patch_bytes > MAX_PATCH or dilated:
+        return "edgeai_conv_s8_tiled"
     pointwise = ((g["kh"], g["kw"], g["sh"], g["sw"], g["pt"], g["pl"]) == (1, 1, 1, 1, 0, 0) and g["c"] % 8 == 0
                  and g["o"] % 4 == 0)
     clamp = 2 if g["hi"] != 127 else 0 if g["lo"] == -128 else 1
@@ -272,23 +284,25 @@ def conv_variant(storage: str, geom: np.ndarray, pixels: int, patch_bytes: int) 
 
 def conv_call(ctx, node, x_shape, w: np.ndarray, bias, in_zp, out_zp, lo, hi, mult, shift, out_shape, attrs,
               rounding="double"):
-    """CONV_2D (w [O, KH, KW, C]) or FULLY_CONNECTED (as 1x1, x_shape [1, rows, 1, K]) → edgeai_conv_s8."""
+    """CONV_2D (w [O, KH, KW, C]) or FULLY_CONNECTED (as 1x1, x_shape [1, rows, 1, K]) → edgeai_conv_s8; a window
+    of more than MAX_PATCH bytes (kh * kw * C, rows padded to 4) → its tiled kernel (conv_variant)."""
     n, h, wd, c = x_shape
     o, kh, kw, _ = w.shape
     (sh, sw), (dh, dw), (pt, pl, _, _) = attrs["strides"], attrs["dilations"], attrs["padding"]
     seg = kw * c
     seg4 = -(-seg // 4) * 4
-    why = (f"batch {n}" if n != 1 else f"dilation {dh}x{dw}" if (dh, dw) != (1, 1) else
-           f"patch kh*kw*C = {kh}*{kw}*{c} = {kh * seg4} (rows padded to 4) > MAX_PATCH {MAX_PATCH}"
-           if kh * seg4 > MAX_PATCH else None)
+    why = f"batch {n}" if n != 1 else None
+    dilated = (dh, dw) != (1, 1)
     consts = why or _channel_constants(w.reshape(o, -1), bias, in_zp, out_zp, lo, hi, mult, shift, rounding)
     if isinstance(consts, str):
         return ctx.decline(node, f"edgeai_conv_s8 declines: {consts}")
     scale, chan = consts
     o4 = chan.shape[0]
     pixels = out_shape[1] * out_shape[2]
-    two_pixels = w8_two_pixels(pixels, kh * seg4)
-    kind = "conv_two_pixels" if two_pixels else "conv_one_pixel" if pixels == 1 else "conv_long"
+    two_pixels = w8_two_pixels(pixels)
+    # one pixel beyond MAX_PATCH: the tiled kernel's loop (dot_1x4_i8 against int16's dot_1x4)
+    kind = ("conv_two_pixels" if two_pixels else "conv_one_pixel" if kh * seg4 <= MAX_PATCH and not dilated else
+            "conv_long")
     storage, acc_shift = _pick_storage(ctx, node, _storage(ctx, node, pixels, AUTO_SAVED_PER_MAC[kind], 1.0),
                                        scale, chan)
     wr = np.zeros((o4, kh, seg4), np.int64)
@@ -308,8 +322,10 @@ def conv_call(ctx, node, x_shape, w: np.ndarray, bias, in_zp, out_zp, lo, hi, mu
                  int(bool(np.any(np.all(chan[:, 1].reshape(-1, tile) == 0, axis=1)))), acc_shift=acc_shift)
     if storage == "int8":
         chan = _unscaled_starts(chan, scale)
-    symbol = ctx.c_kernel(NN_FILE, *_entry(conv_variant(storage, geom, pixels, kh * seg4), _ARGS,
-                                           rounding != "double"))
+    variant = conv_variant(storage, geom, pixels, kh * seg4, dilated)
+    if variant.endswith("_tiled"):  # nn_s8.h: EDGEAI_G_DH, EDGEAI_G_DW, read by the tiled kernels only
+        geom = np.concatenate([geom, np.array([dh, dw], np.int32)])
+    symbol = ctx.c_kernel(NN_FILE, *_entry(variant, _ARGS, rounding != "double"))
     return KernelCall(node.name, node.op, symbol, (TensorArg(node.inputs[0]), ctx.derived(packed),
                                                    ctx.derived(chan.reshape(-1)), ctx.derived(geom),
                                                    TensorArg(node.outputs[0])))

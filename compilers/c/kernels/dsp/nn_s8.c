@@ -265,13 +265,21 @@ static __attribute__((noinline)) void gather_rows(int8_t* dst, const int8_t* src
 /* The geometry conv_window reads, loaded once per layer: the output stores (int8) may alias geom for GCC, so
  * reading geom per pixel would reload it after every store. */
 typedef struct {
-    int32_t H, W, C, KH, KW, seg4, direct, zp_in;
+    int32_t H, W, C, KH, KW, seg4, direct, zp_in, DH, DW; /* DH, DW: the dilation (the tiled kernels) */
 } conv_dims;
 
 EDGEAI_INLINE conv_dims conv_dims_of(const int32_t* g)
 {
     const conv_dims d = {g[EDGEAI_G_H], g[EDGEAI_G_W], g[EDGEAI_G_C], g[EDGEAI_G_KH], g[EDGEAI_G_KW], g[EDGEAI_G_SEG4],
-                         g[EDGEAI_G_DIRECT], g[EDGEAI_G_ZP_IN]};
+                         g[EDGEAI_G_DIRECT], g[EDGEAI_G_ZP_IN], 1, 1};
+    return d;
+}
+
+/* conv_dims_of for the tiled kernels, whose geom also holds the dilation. */
+EDGEAI_INLINE conv_dims conv_dims_tiled(const int32_t* g)
+{
+    conv_dims d = conv_dims_of(g);
+    d.DH = g[EDGEAI_G_DH], d.DW = g[EDGEAI_G_DW];
     return d;
 }
 
@@ -364,6 +372,152 @@ EDGEAI_INLINE void conv_s8(const int8_t* input, const int32_t* weights, const in
                     int8_t tail[4];
                     store4(tail, a0, a1, a2, a3, lo4, hi4, clamp);
                     memcpy(out + oc, tail, (size_t)(O - oc));
+                }
+            }
+        }
+    }
+}
+
+/* Windows longer than EDGEAI_NN_MAX_PATCH (KH * SEG4 bytes: a 3x3 conv over 160 channels, a fully connected layer
+ * over more than 1152 features): the window in tiles of at most EDGEAI_NN_MAX_PATCH bytes, whole rows
+ * (EDGEAI_NN_MAX_PATCH / SEG4 of them) or, for rows longer than that, pieces of one row, so the patch stays on the
+ * stack at its fixed size whatever the layer. A pixel whose whole window lies inside the image (KW * C a multiple
+ * of 4) is read in place as one tile, as conv_s8 reads it; only border pixels and rows that are not a multiple of 4
+ * are gathered tile by tile, the sums of a block of EDGEAI_NN_TILE_CHANNELS output channels carried on the stack
+ * from one tile to the next. Weights in conv_s8's order ([O4 / 4][KH][SEG4 / 4][4 channels]), so a tile's weights
+ * are one contiguous run per group of 4 channels. Dilated windows (geom[EDGEAI_G_DH], geom[EDGEAI_G_DW]) take the same
+ * path whatever their length: their rows lie DH image rows apart, their columns DW pixels apart (then gathered). */
+#define EDGEAI_NN_TILE_CHANNELS 256
+
+/* The tiles a window of KH rows of SEG4 bytes is taken in, in order: `rows` whole rows at a time, or (bytes < SEG4)
+ * pieces of `bytes` bytes of one row. A tile of nrows 0 is past the end. */
+typedef struct {
+    int32_t KH, seg4, rows, bytes;
+} tile_plan;
+typedef struct {
+    int32_t ky0, nrows, b0, nb;
+} window_tile;
+
+EDGEAI_INLINE window_tile tile_at(tile_plan t, int32_t ky0, int32_t b0)
+{
+    const window_tile w = {ky0, ky0 >= t.KH ? 0 : t.KH - ky0 < t.rows ? t.KH - ky0 : t.rows, b0,
+                           t.seg4 - b0 < t.bytes ? t.seg4 - b0 : t.bytes};
+    return w;
+}
+
+EDGEAI_INLINE window_tile tile_after(tile_plan t, window_tile w)
+{
+    return w.b0 + w.nb < t.seg4 ? tile_at(t, w.ky0, w.b0 + w.nb) : tile_at(t, w.ky0 + w.nrows, 0);
+}
+
+EDGEAI_INLINE int32_t tile_first(window_tile w) { return w.ky0 == 0 && w.b0 == 0; }
+EDGEAI_INLINE int32_t tile_last(tile_plan t, window_tile w) { return w.ky0 + w.nrows == t.KH && w.b0 + w.nb == t.seg4; }
+
+/* Tile t of the window at (iy0, ix0): t.nrows window rows from row t.ky0, bytes [t.b0, t.b0 + t.nb) of each: read in place (rows DH * W * C apart)
+ * when they lie inside the image, KW * C is a multiple of 4 and the columns are not dilated, else gathered into patch
+ * (rows nb apart; outside the image, and the rows' padding to SEG4 against zero weights, the input zero point).
+ * Returns the rows' stride. */
+EDGEAI_INLINE int32_t conv_tile(const int8_t* input, conv_dims d, int32_t iy0, int32_t ix0, window_tile t,
+                                int8_t* patch, const int8_t** x)
+{
+    const int32_t ky0 = t.ky0, nrows = t.nrows, b0 = t.b0, nb = t.nb;
+    const int32_t W = d.W, C = d.C, DW = d.DW;
+    /* the window's columns inside the image, kx in [kx_lo, kx_hi), as bytes [lo, hi) of a window row */
+    const int32_t kx_lo = ix0 < 0 ? (-ix0 + DW - 1) / DW : 0;
+    const int32_t kx_end = (W - ix0 + DW - 1) / DW, kx_hi = kx_end < d.KW ? kx_end : d.KW;
+    const int32_t lo = kx_lo * C, hi = kx_hi > kx_lo ? kx_hi * C : lo;
+    const int32_t top = iy0 + ky0 * d.DH, bottom = iy0 + (ky0 + nrows - 1) * d.DH;
+    if (d.direct && DW == 1 && top >= 0 && bottom < d.H && lo <= b0 && b0 + nb <= hi) {
+        *x = input + (top * W + ix0) * C + b0;
+        return d.DH * W * C;
+    }
+    const int32_t from = lo > b0 ? lo : b0, to = hi < b0 + nb ? hi : b0 + nb;
+    for (int32_t r = 0; r < nrows; r++) {
+        int8_t* dst = patch + r * nb;
+        const int32_t iy = top + r * d.DH;
+        if (iy < 0 || iy >= d.H || from >= to) {
+            memset(dst, d.zp_in, (size_t)nb);
+            continue;
+        }
+        memset(dst, d.zp_in, (size_t)(from - b0));
+        const int8_t* row = input + (iy * W + ix0) * C;
+        if (DW == 1) {
+            memcpy(dst + (from - b0), row + from, (size_t)(to - from));
+        } else { /* column kx's C bytes lie at (ix0 + kx * DW) * C */
+            for (int32_t at = from; at < to;) {
+                const int32_t kx = at / C, end = (kx + 1) * C < to ? (kx + 1) * C : to;
+                memcpy(dst + (at - b0), row + kx * DW * C + (at - kx * C), (size_t)(end - at));
+                at = end;
+            }
+        }
+        memset(dst + (to - b0), d.zp_in, (size_t)(b0 + nb - to));
+    }
+    *x = patch;
+    return nb;
+}
+
+/* Any window, tile by tile (see EDGEAI_NN_TILE_CHANNELS); clamped at both levels, pruned groups skipped. */
+EDGEAI_INLINE void conv_s8_tiled(const int8_t* input, const int32_t* weights, const int32_t* channel, const int32_t* g,
+                                 int8_t* output, int32_t mode, int32_t narrow)
+{
+    const int32_t OH = g[EDGEAI_G_OH], OW = g[EDGEAI_G_OW], O = g[EDGEAI_G_O], KH = g[EDGEAI_G_KH];
+    const int32_t SH = g[EDGEAI_G_SH], SW = g[EDGEAI_G_SW], PT = g[EDGEAI_G_PT], PL = g[EDGEAI_G_PL];
+    const uint32_t lo4 = bytes4(g[EDGEAI_G_ACT_MIN]), hi4 = bytes4(g[EDGEAI_G_ACT_MAX]);
+    const conv_dims dims = conv_dims_tiled(g);
+    const int32_t seg4 = dims.seg4, acc_shift = g[EDGEAI_G_ACC_SHIFT];
+    const int32_t per_byte = narrow ? 1 : 2; /* weight words per window byte of a group of 4 channels */
+    const int32_t group_words = per_byte * KH * seg4;
+    /* whole rows per tile, or (rows longer than the patch) one row in pieces */
+    const tile_plan pieces = {KH, seg4, seg4 <= EDGEAI_NN_MAX_PATCH ? EDGEAI_NN_MAX_PATCH / seg4 : 1,
+                              seg4 <= EDGEAI_NN_MAX_PATCH ? seg4 : EDGEAI_NN_MAX_PATCH};
+    const tile_plan whole = {KH, seg4, KH, seg4};
+    int8_t patch[EDGEAI_NN_MAX_PATCH];
+    int32_t sums[EDGEAI_NN_TILE_CHANNELS];
+
+    for (int32_t oy = 0; oy < OH; oy++) {
+        for (int32_t ox = 0; ox < OW; ox++) {
+            const int32_t iy0 = oy * SH - PT, ix0 = ox * SW - PL;
+            const int32_t inside = dims.direct && dims.DW == 1 && iy0 >= 0 && ix0 >= 0 &&
+                                   iy0 + (KH - 1) * dims.DH < dims.H && ix0 + dims.KW <= dims.W;
+            const tile_plan plan = inside ? whole : pieces; /* inside: the whole window as one tile read in place */
+            int8_t* out = output + (oy * OW + ox) * O;
+            for (int32_t ob = 0; ob < O; ob += EDGEAI_NN_TILE_CHANNELS) {
+                const int32_t oe = O - ob < EDGEAI_NN_TILE_CHANNELS ? O : ob + EDGEAI_NN_TILE_CHANNELS;
+                for (window_tile t = tile_at(plan, 0, 0); t.nrows; t = tile_after(plan, t)) {
+                    const int32_t first = tile_first(t), last = tile_last(plan, t);
+                    const int32_t nrows = t.nrows, nb = t.nb;
+                    const int8_t* x;
+                    const int32_t stride = conv_tile(input, dims, iy0, ix0, t, patch, &x);
+                    const int32_t* ch = channel + 4 * ob;
+                    const int32_t* w = weights + (ob / 4) * group_words + per_byte * (t.ky0 * seg4 + t.b0);
+                    int32_t* s = sums;
+                    for (int32_t oc = ob; oc < oe; oc += 4, ch += 16, w += group_words, s += 4) {
+                        int32_t a0, a1, a2, a3;
+                        if (first) {
+                            a0 = ch[0], a1 = ch[4], a2 = ch[8], a3 = ch[12];
+                        } else {
+                            a0 = s[0], a1 = s[1], a2 = s[2], a3 = s[3];
+                        }
+                        if ((ch[1] | ch[5] | ch[9] | ch[13]) != 0) { /* multipliers 0: a constant output */
+                            const int32_t* wr = w;
+                            for (int32_t r = 0; r < nrows; r++) {
+                                wr = narrow ? dot_1x4_i8(x + r * stride, nb, wr, &a0, &a1, &a2, &a3)
+                                            : dot_1x4(x + r * stride, nb, wr, &a0, &a1, &a2, &a3);
+                                wr += per_byte * (seg4 - nb); /* a piece of a row: on to the next row's */
+                            }
+                        }
+                        if (!last) {
+                            s[0] = a0, s[1] = a1, s[2] = a2, s[3] = a3;
+                            continue;
+                        }
+                        a0 = requantize(acc_scaled(a0, acc_shift, narrow), ch, mode);
+                        a1 = requantize(acc_scaled(a1, acc_shift, narrow), ch + 4, mode);
+                        a2 = requantize(acc_scaled(a2, acc_shift, narrow), ch + 8, mode);
+                        a3 = requantize(acc_scaled(a3, acc_shift, narrow), ch + 12, mode);
+                        int8_t four[4];
+                        store4(four, a0, a1, a2, a3, lo4, hi4, 2);
+                        memcpy(out + oc, four, (size_t)(O - oc < 4 ? O - oc : 4));
+                    }
                 }
             }
         }
@@ -1031,6 +1185,88 @@ EDGEAI_INLINE void conv_w8_1x4(const int8_t* input, const int32_t* weights, cons
     }
 }
 
+/* One tile of the window for `pairs` channel pairs of two pixels (conv_w8_2x2_tiled): the sums s (pixel A's two
+ * channels, then B's, per pair; first: from the channels' starts) plus the tile's products. Not inlined: dot_2x2's
+ * asm needs 13 registers, which the tile loops around it leave no room for. */
+static __attribute__((noinline)) void tile_2x2(const uint32_t* wide, int32_t chunks, const int32_t* w,
+                                               int32_t pair_words, const int32_t* ch, int32_t pairs, int32_t first,
+                                               int32_t* s)
+{
+    for (int32_t i = 0; i < pairs; i++, ch += 8, w += pair_words, s += 4) {
+        int32_t acc[4];
+        if (first) {
+            acc[0] = acc[2] = ch[0], acc[1] = acc[3] = ch[4];
+        } else {
+            acc[0] = s[0], acc[1] = s[1], acc[2] = s[2], acc[3] = s[3];
+        }
+        if ((ch[1] | ch[5]) != 0) { /* multipliers 0 (pruned): the output is a constant */
+            dot_2x2(wide, chunks, w, acc);
+        }
+        s[0] = acc[0], s[1] = acc[1], s[2] = acc[2], s[3] = acc[3];
+    }
+}
+
+/* Several output pixels whose windows are longer than the two-pixel widened buffer holds (KH * SEG4 > 576 bytes:
+ * a 3x3 conv over more than 64 channels): conv_w8_2x2's two pixels x two channels over the window in tiles of at
+ * most EDGEAI_NN_WIDE_WORDS bytes (whole rows, or pieces of a row longer than that). Each tile of both pixels is
+ * widened once (read in place or gathered by conv_tile), then every channel pair of a block of
+ * EDGEAI_NN_TILE_CHANNELS runs dot_2x2 over it, the sums carried on the stack between tiles. Clamped at both
+ * levels, pruned pairs skipped. Weights in conv_w8_2x2's order [O4 / 2][KH][SEG4 / 4][2 channels]. */
+EDGEAI_INLINE void conv_w8_2x2_tiled(const int8_t* input, const int32_t* weights, const int32_t* channel,
+                                     const int32_t* g, int8_t* output, int32_t mode)
+{
+    const int32_t OW = g[EDGEAI_G_OW], P = g[EDGEAI_G_OH] * OW, O = g[EDGEAI_G_O], KH = g[EDGEAI_G_KH];
+    const uint32_t lo4 = bytes4(g[EDGEAI_G_ACT_MIN]), hi4 = bytes4(g[EDGEAI_G_ACT_MAX]);
+    const conv_dims dims = conv_dims_tiled(g);
+    const int32_t seg4 = dims.seg4, sh = g[EDGEAI_G_ACC_SHIFT];
+    const int32_t pair_words = KH * seg4 / 2; /* 2 channels x KH * SEG4 / 4 chunks */
+    const tile_plan plan = {KH, seg4, seg4 <= EDGEAI_NN_WIDE_WORDS ? EDGEAI_NN_WIDE_WORDS / seg4 : 1,
+                            seg4 <= EDGEAI_NN_WIDE_WORDS ? seg4 : EDGEAI_NN_WIDE_WORDS};
+    uint32_t wide[EDGEAI_NN_WIDE_WORDS];
+    int8_t patch[EDGEAI_NN_WIDE_WORDS];
+    int32_t sums[2 * EDGEAI_NN_TILE_CHANNELS];
+    for (int32_t pix = 0; pix < P; pix += 2) {
+        const int32_t pb = pix + 1 < P ? pix + 1 : pix;
+        const int32_t sh_y = g[EDGEAI_G_SH], sw_x = g[EDGEAI_G_SW], pt = g[EDGEAI_G_PT], pl = g[EDGEAI_G_PL];
+        const int32_t ya = (pix / OW) * sh_y - pt, xa = (pix % OW) * sw_x - pl; /* the windows' top left */
+        const int32_t yb = (pb / OW) * sh_y - pt, xb = (pb % OW) * sw_x - pl;
+        int8_t* const out_a = output + pix * O;
+        int8_t* const out_b = output + pb * O;
+        for (int32_t ob = 0; ob < O; ob += EDGEAI_NN_TILE_CHANNELS) {
+            const int32_t oe = O - ob < EDGEAI_NN_TILE_CHANNELS ? O : ob + EDGEAI_NN_TILE_CHANNELS;
+            for (window_tile t = tile_at(plan, 0, 0); t.nrows; t = tile_after(plan, t)) {
+                const int32_t first = tile_first(t), last = tile_last(plan, t);
+                const int8_t* x;
+                int32_t stride = conv_tile(input, dims, ya, xa, t, patch, &x);
+                uint32_t* dst = wide;
+                for (int32_t r = 0; r < t.nrows; r++) {
+                    dst = widen_row(x + r * stride, t.nb, dst, 4);
+                }
+                stride = conv_tile(input, dims, yb, xb, t, patch, &x); /* after A's widening: the patch is free */
+                dst = wide + 2;
+                for (int32_t r = 0; r < t.nrows; r++) {
+                    dst = widen_row(x + r * stride, t.nb, dst, 4);
+                }
+                tile_2x2(wide, t.nrows * t.nb / 4, weights + (ob / 2) * pair_words + (t.ky0 * seg4 + t.b0) / 2,
+                         pair_words, channel + 4 * ob, (oe - ob + 1) / 2, first, sums);
+                if (!last) {
+                    continue;
+                }
+                const int32_t* ch = channel + 4 * ob;
+                const int32_t* s = sums;
+                for (int32_t oc = ob; oc < oe; oc += 2, ch += 8, s += 4) {
+                    const uint32_t v = pack4(requantize(acc_scaled(s[0], sh, 1), ch, mode),
+                                             requantize(acc_scaled(s[1], sh, 1), ch + 4, mode),
+                                             requantize(acc_scaled(s[2], sh, 1), ch, mode),
+                                             requantize(acc_scaled(s[3], sh, 1), ch + 4, mode), lo4, hi4, 2);
+                    store2(out_a + oc, v, O - oc);
+                    store2(out_b + oc, v >> 16, O - oc);
+                }
+            }
+        }
+    }
+}
+
 /* The widened weights of one block of channel pairs (conv_w8_2x2_widened), uint32 words on the stack: 1152 words
  * (4.5 KB) hold all 8 pairs of a 3x3 conv over 16 channels (IC's 32x32 layers) and 18 pairs of a 1x1 over 64.
  * compilers/lowering/cortex_m.py (W16_WORDS, widened_pays) chooses the layers where this pays. */
@@ -1076,11 +1312,10 @@ EDGEAI_INLINE void conv_w8_2x2_widened(const int8_t* input, const int32_t* weigh
 }
 
 /* The int8-weight entry points, one per kernel and requantization MODE (SUFFIX: "" or _one_rounding), chosen at
- * compile time (cortex_m.py's w8_two_pixels also decides how the weights are packed): _1x4 one output pixel,
- * _2x2 two pixels at a time, _long windows too long for the two-pixel widened buffer (KH * SEG4 >
- * EDGEAI_NN_WIDE_WORDS bytes: the one-pixel kernel that widens the activations in the loop, weights in the 1x4
- * order). Each is a function of its own: a stack frame of both buffers twice over (over 4 KB) left GCC no register
- * to spare for the 14 of the asm loops, and a firmware links only the ones its layers run. */
+ * compile time (cortex_m.py's w8_two_pixels also decides how the weights are packed): _1x4 one output pixel, _2x2 two
+ * pixels at a time (windows longer than the two-pixel widened buffer: _2x2_tiled, below). Each is a function of its
+ * own: a stack frame of both buffers twice over (over 4 KB) left GCC no register to spare for the 14 of the asm
+ * loops, and a firmware links only the ones its layers run. */
 #define EDGEAI_W8_ENTRY(SUFFIX, MODE)                                                                          \
     int32_t edgeai_conv_s8_w8_2x2##SUFFIX(EDGEAI_PW_ARGS)                                                      \
     {                                                                                                         \
@@ -1091,19 +1326,23 @@ EDGEAI_INLINE void conv_w8_2x2_widened(const int8_t* input, const int32_t* weigh
     {                                                                                                         \
         conv_w8_1x4(input, weights, channel, g, output, (MODE), !g[EDGEAI_G_DIRECT]);                         \
         return 0;                                                                                             \
-    }                                                                                                         \
-    int32_t edgeai_conv_s8_w8_long##SUFFIX(EDGEAI_PW_ARGS)                                                     \
-    {                                                                                                         \
-        conv_s8(input, weights, channel, g, output, (MODE), 2, 0, !g[EDGEAI_G_DIRECT], 1);                    \
-        return 0;                                                                                             \
     }
 EDGEAI_W8_ENTRY(, 0)
+EDGEAI_W8_ENTRY(_one_rounding, 1)
+
+/* Windows longer than EDGEAI_NN_MAX_PATCH or dilated, either weight storage, either requantization. */
+EDGEAI_CONV_VARIANT(edgeai_conv_s8_tiled, conv_s8_tiled(input, weights, channel, g, output, 0, 0))
+EDGEAI_CONV_VARIANT(edgeai_conv_s8_tiled_one_rounding, conv_s8_tiled(input, weights, channel, g, output, 1, 0))
+EDGEAI_CONV_VARIANT(edgeai_conv_s8_w8_tiled, conv_s8_tiled(input, weights, channel, g, output, 0, 1))
+EDGEAI_CONV_VARIANT(edgeai_conv_s8_w8_tiled_one_rounding, conv_s8_tiled(input, weights, channel, g, output, 1, 1))
+EDGEAI_CONV_VARIANT(edgeai_conv_s8_w8_2x2_tiled, conv_w8_2x2_tiled(input, weights, channel, g, output, 0))
+EDGEAI_CONV_VARIANT(edgeai_conv_s8_w8_2x2_tiled_one_rounding, conv_w8_2x2_tiled(input, weights, channel, g, output, 1))
+
 int32_t edgeai_conv_s8_w8_2x2_widened(EDGEAI_PW_ARGS)
 {
     conv_w8_2x2_widened(input, weights, channel, g, output, !g[EDGEAI_G_DIRECT]);
     return 0;
 }
-EDGEAI_W8_ENTRY(_one_rounding, 1)
 
 /* One tap's weights of 4 channels as (c0, c2), (c1, c3) pairs: two int16 words, or one word of int8 (c0..c3)
  * widened like the input. */

@@ -32,7 +32,9 @@ enum {
     EDGEAI_G_PAIRS, /* depthwise 3x3 stride 1: word offset of the two-row weight layout in weights (0: none) */
     EDGEAI_G_ACC_SHIFT, /* the _w8 entry points (int8 weights): the accumulator's left shift before requantization,
                          * log2 of the 2 << left_shift that int16 weights carry */
-    EDGEAI_NN_GEOM
+    EDGEAI_NN_GEOM,
+    /* the tiled conv kernels only (their geom is two longer): the dilation, rows and columns */
+    EDGEAI_G_DH = EDGEAI_NN_GEOM, EDGEAI_G_DW, EDGEAI_NN_GEOM_TILED
 };
 
 /* Largest im2col patch (KH * SEG4 bytes, on the stack) and depthwise window (KH * KW taps). */
@@ -62,16 +64,25 @@ int32_t edgeai_conv_s8_gather_one_rounding EDGEAI_CONV_ARGS;
 /* The same with int8 weights, 4 to a word, the accumulator shifted by geom[EDGEAI_G_ACC_SHIFT] before
  * requantization: _2x2 for layers of several output pixels whose window (KH * SEG4 bytes) is at most 576 bytes (two
  * pixels at a time, the activations widened on the stack): [O4 / 2][KH][SEG4 / 4][2 channels][w0, w1, w2, w3
- * (bytes)]; _1x4 (one output pixel) and _long (longer windows): [O4 / 4][KH][SEG4 / 4][4 channels][w0, w1, w2, w3]. */
+ * (bytes)]; _1x4 (one output pixel): [O4 / 4][KH][SEG4 / 4][4 channels][w0, w1, w2, w3]. */
 int32_t edgeai_conv_s8_w8_2x2 EDGEAI_CONV_ARGS;
 /* _2x2 with the weights widened on the stack per block of channel pairs (TFLite's requantization, no clamp beyond
  * saturation, O even; the same weights) */
 int32_t edgeai_conv_s8_w8_2x2_widened EDGEAI_CONV_ARGS;
 int32_t edgeai_conv_s8_w8_1x4 EDGEAI_CONV_ARGS;
-int32_t edgeai_conv_s8_w8_long EDGEAI_CONV_ARGS;
 int32_t edgeai_conv_s8_w8_2x2_one_rounding EDGEAI_CONV_ARGS;
 int32_t edgeai_conv_s8_w8_1x4_one_rounding EDGEAI_CONV_ARGS;
-int32_t edgeai_conv_s8_w8_long_one_rounding EDGEAI_CONV_ARGS;
+/* Windows longer than EDGEAI_NN_MAX_PATCH (KH * SEG4 bytes) and dilated windows, taken tile by tile: int16 weights (_tiled) or int8
+ * (_w8_tiled: one output pixel) in the order of _1x4 ([O4 / 4][KH][SEG4 / 4][4 channels]); both clamp levels;
+ * _one_rounding: geom[EDGEAI_G_MODE] 1. */
+int32_t edgeai_conv_s8_tiled EDGEAI_CONV_ARGS;
+int32_t edgeai_conv_s8_tiled_one_rounding EDGEAI_CONV_ARGS;
+int32_t edgeai_conv_s8_w8_tiled EDGEAI_CONV_ARGS;
+int32_t edgeai_conv_s8_w8_tiled_one_rounding EDGEAI_CONV_ARGS;
+/* Several output pixels, int8 weights, windows longer than _2x2's (KH * SEG4 > 576 bytes) or dilated: _2x2's tile over the
+ * window in pieces, in _2x2's weight order ([O4 / 2][KH][SEG4 / 4][2 channels]); both clamp levels. */
+int32_t edgeai_conv_s8_w8_2x2_tiled EDGEAI_CONV_ARGS;
+int32_t edgeai_conv_s8_w8_2x2_tiled_one_rounding EDGEAI_CONV_ARGS;
 
 /* DEPTHWISE_CONV_2D with depth multiplier 1 and C a multiple of 4.
  * weights: [C / 4][KH * KW][(w_c0, w_c2), (w_c1, w_c3)], then for 3x3 stride 1 with W * C at most
