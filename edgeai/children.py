@@ -9,8 +9,10 @@ running under PID 1.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 
 SIGTERM_EXIT = 128 + signal.SIGTERM  # the shell's convention: 143, distinct from every EdgeAIError code and 130
@@ -80,12 +82,20 @@ def _has_live_member(pgid: int) -> bool:
 
 
 def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
-    """subprocess.run in a new process group; on any exception while it runs, the whole group is killed."""
+    """subprocess.run in a new process group; on any exception while it runs, the whole group is killed.
+
+    The child's $TMPDIR is a folder of its own, removed when it ends: a gcc killed mid-link can leave its
+    linker's resolution file (ccXXXXXX.res) behind, which its own SIGTERM handler does not always reach."""
     kwargs.setdefault("stdin", subprocess.DEVNULL)
-    proc = subprocess.Popen(cmd, start_new_session=True, **kwargs)
+    scratch = tempfile.mkdtemp(prefix="edgeai-child-")
+    kwargs["env"] = {**(kwargs.get("env") or os.environ), "TMPDIR": scratch}
     try:
-        out, err = proc.communicate()
-    except BaseException:
-        kill_group(proc)
-        raise
+        proc = subprocess.Popen(cmd, start_new_session=True, **kwargs)
+        try:
+            out, err = proc.communicate()
+        except BaseException:
+            kill_group(proc)
+            raise
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     return subprocess.CompletedProcess(cmd, proc.returncode, out, err)

@@ -185,6 +185,20 @@ def _descendants(pid: int) -> list[str]:
     return below
 
 
+def test_a_childs_temp_files_go_with_its_own_tmpdir(tmp_path, monkeypatch):
+    """Whatever a child leaves in $TMPDIR (a gcc killed mid-link: its linker's ccXXXXXX.res) is removed with the
+    folder edgeai.children gave it, under edgeai's own temp folder."""
+    import tempfile
+
+    from edgeai import children
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    done = children.run(["sh", "-c", 'echo x > "$TMPDIR/ccleft.res" && echo "$TMPDIR"'], stdout=subprocess.PIPE,
+                        text=True)
+    assert done.returncode == 0 and Path(done.stdout.strip()).parent == tmp_path
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.slow
 @pytest.mark.toolchain
 @pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None or shutil.which("cmake") is None,
