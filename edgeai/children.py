@@ -88,7 +88,8 @@ def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
     linker's resolution file (ccXXXXXX.res) behind, which its own SIGTERM handler does not always reach."""
     kwargs.setdefault("stdin", subprocess.DEVNULL)
     scratch = tempfile.mkdtemp(prefix="edgeai-child-")
-    kwargs["env"] = {**(kwargs.get("env") or os.environ), "TMPDIR": scratch}
+    env = kwargs.get("env")
+    kwargs["env"] = {**(os.environ if env is None else env), "TMPDIR": scratch}
     try:
         proc = subprocess.Popen(cmd, start_new_session=True, **kwargs)
         try:

@@ -2,8 +2,8 @@
 in compilers/c/kernels/dsp/nn_s8.c, with everything layer-specific prepared here as derived constants.
 
 Each `*_call` returns None when a layer is outside what the kernel handles exactly (batch > 1, a dilated
-depthwise layer, depth multiplier, a multiplier whose shift the fast requantization cannot express, an accumulator that
-could overflow once doubled); the rule then falls back to the TVM kernel, and the reason goes on record
+depthwise layer, depth multiplier, a multiplier whose shift the fast requantization cannot express, an
+accumulator that could overflow once doubled); the rule then falls back to the TVM kernel, and the reason goes on record
 (ctx.decline) for the compile report. What is folded at compile time:
   * the input zero point: start = bias - zp_in * sum(w), so the inner loop multiplies raw int8 inputs
     (padding reads zp_in, which then contributes exactly zp_in * w);
@@ -224,8 +224,8 @@ def _two_row_stream(ws: np.ndarray, chan: np.ndarray, in_zp: int) -> np.ndarray:
 
 def w8_two_pixels(pixels: int) -> bool:
     """Whether the int8-weight conv kernel takes this layer two output pixels x two channels at a time (weights
-    grouped by 2 channels): several output pixels (windows longer than the widened buffer, WIDE_WORDS bytes, in
-    tiles). Otherwise one pixel x four channels (fully connected; groups of 4)."""
+    grouped by 2 channels): several output pixels, whatever the window (longer than the widened buffer, WIDE_WORDS
+    bytes, or dilated: in tiles). Otherwise one pixel x four channels (fully connected; groups of 4)."""
     return pixels > 1
 
 
@@ -261,12 +261,10 @@ def conv_variant(storage: str, geom: np.ndarray, pixels: int, patch_bytes: int, 
             return "edgeai_conv_s8_w8_1x4" if patch_bytes <= MAX_PATCH and not dilated else "edgeai_conv_s8_w8_tiled"
         if patch_bytes > WIDE_WORDS or dilated:
             return "edgeai_conv_s8_w8_2x2_tiled"
-        kind = "2x2"
         # the widened-weight tile exists for the asm tile's case: TFLite's rounding, no clamp beyond saturation
-        if kind == "2x2" and (g["mode"], g["lo"], g["hi"]) == (0, -128, 127) and \
-                widened_pays(pixels, g["o"], patch_bytes // 4):
-            kind = "2x2_widened"
-        return f"edgeai_conv_s8_w8_{kind}"
+        if (g["mode"], g["lo"], g["hi"]) == (0, -128, 127) and widened_pays(pixels, g["o"], patch_bytes // 4):
+            return "edgeai_conv_s8_w8_2x2_widened"
+        return "edgeai_conv_s8_w8_2x2"
     if patch_bytes > MAX_PATCH or dilated:
         return "edgeai_conv_s8_tiled"
     pointwise = ((g["kh"], g["kw"], g["sh"], g["sw"], g["pt"], g["pl"]) == (1, 1, 1, 1, 0, 0) and g["c"] % 8 == 0
@@ -285,7 +283,7 @@ def conv_variant(storage: str, geom: np.ndarray, pixels: int, patch_bytes: int, 
 def conv_call(ctx, node, x_shape, w: np.ndarray, bias, in_zp, out_zp, lo, hi, mult, shift, out_shape, attrs,
               rounding="double"):
     """CONV_2D (w [O, KH, KW, C]) or FULLY_CONNECTED (as 1x1, x_shape [1, rows, 1, K]) → edgeai_conv_s8; a window
-    of more than MAX_PATCH bytes (kh * kw * C, rows padded to 4) → its tiled kernel (conv_variant)."""
+    of more than MAX_PATCH bytes (kh * kw * C, rows padded to 4) or a dilated one → a tiled kernel (conv_variant)."""
     n, h, wd, c = x_shape
     o, kh, kw, _ = w.shape
     (sh, sw), (dh, dw), (pt, pl, _, _) = attrs["strides"], attrs["dilations"], attrs["padding"]

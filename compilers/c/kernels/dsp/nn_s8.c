@@ -413,10 +413,10 @@ EDGEAI_INLINE window_tile tile_after(tile_plan t, window_tile w)
 EDGEAI_INLINE int32_t tile_first(window_tile w) { return w.ky0 == 0 && w.b0 == 0; }
 EDGEAI_INLINE int32_t tile_last(tile_plan t, window_tile w) { return w.ky0 + w.nrows == t.KH && w.b0 + w.nb == t.seg4; }
 
-/* Tile t of the window at (iy0, ix0): t.nrows window rows from row t.ky0, bytes [t.b0, t.b0 + t.nb) of each: read in place (rows DH * W * C apart)
- * when they lie inside the image, KW * C is a multiple of 4 and the columns are not dilated, else gathered into patch
- * (rows nb apart; outside the image, and the rows' padding to SEG4 against zero weights, the input zero point).
- * Returns the rows' stride. */
+/* Tile t of the window at (iy0, ix0): t.nrows window rows from row t.ky0, bytes [t.b0, t.b0 + t.nb) of each: read in
+ * place (rows DH * W * C apart) when they lie inside the image, KW * C is a multiple of 4 and the columns are not
+ * dilated, else gathered into patch (rows nb apart; outside the image, and the rows' padding to SEG4 against zero
+ * weights, the input zero point). Returns the rows' stride. */
 EDGEAI_INLINE int32_t conv_tile(const int8_t* input, conv_dims d, int32_t iy0, int32_t ix0, window_tile t,
                                 int8_t* patch, const int8_t** x)
 {

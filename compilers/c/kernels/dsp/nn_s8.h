@@ -72,15 +72,15 @@ int32_t edgeai_conv_s8_w8_2x2_widened EDGEAI_CONV_ARGS;
 int32_t edgeai_conv_s8_w8_1x4 EDGEAI_CONV_ARGS;
 int32_t edgeai_conv_s8_w8_2x2_one_rounding EDGEAI_CONV_ARGS;
 int32_t edgeai_conv_s8_w8_1x4_one_rounding EDGEAI_CONV_ARGS;
-/* Windows longer than EDGEAI_NN_MAX_PATCH (KH * SEG4 bytes) and dilated windows, taken tile by tile: int16 weights (_tiled) or int8
- * (_w8_tiled: one output pixel) in the order of _1x4 ([O4 / 4][KH][SEG4 / 4][4 channels]); both clamp levels;
- * _one_rounding: geom[EDGEAI_G_MODE] 1. */
+/* Windows longer than EDGEAI_NN_MAX_PATCH (KH * SEG4 bytes) and dilated windows, taken tile by tile: int16 weights
+ * (_tiled) or int8 (_w8_tiled: one output pixel) in the order of _1x4 ([O4 / 4][KH][SEG4 / 4][4 channels]); both
+ * clamp levels; _one_rounding: geom[EDGEAI_G_MODE] 1. */
 int32_t edgeai_conv_s8_tiled EDGEAI_CONV_ARGS;
 int32_t edgeai_conv_s8_tiled_one_rounding EDGEAI_CONV_ARGS;
 int32_t edgeai_conv_s8_w8_tiled EDGEAI_CONV_ARGS;
 int32_t edgeai_conv_s8_w8_tiled_one_rounding EDGEAI_CONV_ARGS;
-/* Several output pixels, int8 weights, windows longer than _2x2's (KH * SEG4 > 576 bytes) or dilated: _2x2's tile over the
- * window in pieces, in _2x2's weight order ([O4 / 2][KH][SEG4 / 4][2 channels]); both clamp levels. */
+/* Several output pixels, int8 weights, windows longer than _2x2's (KH * SEG4 > 576 bytes) or dilated: _2x2's tile
+ * over the window in pieces, in _2x2's weight order ([O4 / 2][KH][SEG4 / 4][2 channels]); both clamp levels. */
 int32_t edgeai_conv_s8_w8_2x2_tiled EDGEAI_CONV_ARGS;
 int32_t edgeai_conv_s8_w8_2x2_tiled_one_rounding EDGEAI_CONV_ARGS;
 
